@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages latent needs, only those that are missing (run as root).
+set -euo pipefail
+pkgs=(g++ cmake make libboost-dev libxsimd-dev xtensor-dev doctest-dev libbenchmark-dev
+      zlib1g-dev libpng-dev dataset-fashion-mnist)
+# peers for benchmarks/: libtorch C++, PyTorch from Python, OpenBLAS so PyTorch is configured fairly
+if [[ "${LATENT_WITH_PEERS:-1}" == 1 ]]; then
+  pkgs+=(libtorch-dev python3-torch libopenblas0-pthread)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "latent: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
