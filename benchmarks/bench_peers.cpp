@@ -1,0 +1,127 @@
+// The peers latent is measured against, in one Google Benchmark binary: the FMA peak of one core, the
+// seed workload as a hand-written scalar loop and in libtorch, and one VAE epoch in libtorch at one
+// and two threads. Benchmark names are "<workload>/<peer>"; benchmarks/report.py turns the JSON output
+// (with bench_latent's "<workload>/latent" rows) into ratios and fractions of peak.
+
+#include "peak_flops.hpp"
+#include "peers/common.hpp"
+#include "peers/seed_handwritten.hpp"
+#ifdef LATENT_HAVE_TORCH
+#include "peers/seed_torch.hpp"
+#include "peers/vae_torch.hpp"
+#endif
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>     // std::size_t
+#include <cstdlib>     // std::getenv
+#include <filesystem>  // std::filesystem::exists
+#include <string>      // std::string
+#include <vector>      // std::vector
+
+#ifndef LATENT_FASHION_MNIST_DIR
+#define LATENT_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+#endif
+
+namespace {
+
+namespace lb = latent::bench;
+
+constexpr int seed_epochs = 100;
+constexpr std::uint64_t seed_init = 1;
+constexpr int vae_batch = 128;
+
+const std::vector<float>& seed_data() {
+  static const std::vector<float> data = lb::make_seed_data(lb::seed_rows, lb::seed_sizes[0], lb::seed_data_seed);
+  return data;
+}
+
+/// Fashion-MNIST train images; LATENT_FASHION_MNIST_DIR (environment) overrides the configured path.
+std::string fashion_mnist_path() {
+  const char* dir = std::getenv("LATENT_FASHION_MNIST_DIR");
+  return std::string{dir != nullptr ? dir : LATENT_FASHION_MNIST_DIR} + "/train-images-idx3-ubyte.gz";
+}
+
+/// Counters shared by the training benchmarks. With kInvert a rate becomes "seconds per unit"; a unit
+/// of 1e-6 steps makes it microseconds per step.
+void set_training_counters(benchmark::State& state, double steps, double flops, double loss) {
+  state.counters["us_per_step"] =
+      benchmark::Counter(steps * 1e-6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["steps"] = steps;
+  state.counters["final_loss"] = loss;
+}
+
+void bm_peak_fma(benchmark::State& state) {
+  const auto iters = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(lb::peak_fma_kernel(iters));
+  state.counters["GFLOPs"] = benchmark::Counter(lb::peak_flops_per_round() * static_cast<double>(iters) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(bm_peak_fma)->Name("peak/fma")->Arg(20'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()
+    ->Repetitions(5)->ReportAggregatesOnly(true);
+
+void seed_counters(benchmark::State& state, double loss) {
+  const double steps = seed_epochs * static_cast<double>(lb::steps_per_epoch(lb::seed_rows, lb::seed_batch));
+  set_training_counters(state, steps, seed_epochs * lb::seed_rows * lb::seed_flops_per_sample, loss);
+}
+
+void bm_seed_handwritten(benchmark::State& state) {
+  const auto& data = seed_data();
+  double loss = 0.0;
+  for (auto _ : state) loss = lb::run_seed_handwritten(data.data(), lb::seed_rows, seed_epochs, seed_init);
+  seed_counters(state, loss);
+}
+// One iteration is a whole 100-epoch training (~0.3-1 s): fix it, and let repetitions give the spread.
+BENCHMARK(bm_seed_handwritten)->Name("seed/handwritten")->Iterations(1)->Repetitions(5)
+    ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#ifdef LATENT_HAVE_TORCH
+void bm_seed_torch(benchmark::State& state) {
+  const auto& data = seed_data();
+  double loss = 0.0;
+  for (auto _ : state) loss = lb::run_seed_torch(data.data(), lb::seed_rows, seed_epochs, seed_init);
+  seed_counters(state, loss);
+}
+BENCHMARK(bm_seed_torch)->Name("seed/libtorch")->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void bm_vae_torch(benchmark::State& state) {
+  static const std::vector<float> images = [] {
+    std::size_t cols = 0;
+    auto v = lb::load_idx_images(fashion_mnist_path(), cols);
+    if (cols != lb::vae_in) v.clear();
+    return v;
+  }();
+  if (images.empty()) {
+    state.SkipWithError("Fashion-MNIST images have an unexpected shape");
+    return;
+  }
+  const std::size_t n = images.size() / lb::vae_in;
+  const auto threads = static_cast<int>(state.range(0));
+  double loss = 0.0;
+  for (auto _ : state) loss = lb::run_vae_epoch_torch(images.data(), n, vae_batch, threads);
+  set_training_counters(state, static_cast<double>(lb::steps_per_epoch(n, vae_batch)),
+                        static_cast<double>(n) * lb::vae_flops_per_sample, loss);
+  state.counters["threads"] = threads;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#ifdef LATENT_HAVE_TORCH
+  // Registered at run time: only when the data set is present, so the binary still runs without it.
+  if (std::filesystem::exists(fashion_mnist_path())) {
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(("vae/libtorch-" + std::to_string(threads) + "t").c_str(), bm_vae_torch)
+          ->Arg(threads)->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)
+          ->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
