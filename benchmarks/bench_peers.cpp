@@ -4,6 +4,9 @@
 // (with bench_latent's "<workload>/latent" rows) into ratios and fractions of peak.
 
 #include "peak_flops.hpp"
+#ifdef LATENT_HAVE_AVX512_PEAK
+#include "peak_avx512.hpp"
+#endif
 #include "peers/common.hpp"
 #include "peers/seed_handwritten.hpp"
 #ifdef LATENT_HAVE_TORCH
@@ -61,6 +64,16 @@ void bm_peak_fma(benchmark::State& state) {
 BENCHMARK(bm_peak_fma)->Name("peak/fma")->Arg(20'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()
     ->Repetitions(5)->ReportAggregatesOnly(true);
 
+#ifdef LATENT_HAVE_AVX512_PEAK
+// The machine's own peak when it has AVX-512 units (OpenBLAS uses them; latent's -mavx2 build does not).
+void bm_peak_fma_avx512(benchmark::State& state) {
+  const auto iters = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(lb::peak_fma_kernel_avx512(iters));
+  state.counters["GFLOPs"] = benchmark::Counter(lb::peak_flops_per_round_avx512() * static_cast<double>(iters) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+#endif
+
 void seed_counters(benchmark::State& state, double loss) {
   const double steps = seed_epochs * static_cast<double>(lb::steps_per_epoch(lb::seed_rows, lb::seed_batch));
   set_training_counters(state, steps, seed_epochs * lb::seed_rows * lb::seed_flops_per_sample, loss);
@@ -110,6 +123,11 @@ void bm_vae_torch(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef LATENT_HAVE_AVX512_PEAK
+  if (lb::avx512_available())
+    benchmark::RegisterBenchmark("peak/fma-avx512", bm_peak_fma_avx512)->Arg(20'000'000)
+        ->Unit(benchmark::kMillisecond)->UseRealTime()->Repetitions(5)->ReportAggregatesOnly(true);
+#endif
 #ifdef LATENT_HAVE_TORCH
   // Registered at run time: only when the data set is present, so the binary still runs without it.
   if (std::filesystem::exists(fashion_mnist_path())) {

@@ -1,6 +1,7 @@
 // libtorch peer for the seed workload; see seed_torch.hpp.
 #include "seed_torch.hpp"
 
+#include "blas_threads.hpp"
 #include "common.hpp"
 
 #include <torch/torch.h>
@@ -14,6 +15,7 @@ namespace latent::bench {
 
 double run_seed_torch(const float* data, std::size_t n, int epochs, std::uint64_t seed) {
   torch::set_num_threads(1);
+  set_blas_threads(1);  // see blas_threads.hpp
   const auto d = static_cast<std::int64_t>(seed_sizes[0]);
   // from_blob does not copy; clone so the tensor owns its rows and the caller's buffer stays const.
   const torch::Tensor x = torch::from_blob(const_cast<float*>(data), {static_cast<std::int64_t>(n), d}).clone();

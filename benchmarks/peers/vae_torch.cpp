@@ -1,6 +1,7 @@
 // libtorch peer for the VAE workload; see vae_torch.hpp.
 #include "vae_torch.hpp"
 
+#include "blas_threads.hpp"
 #include "common.hpp"
 
 #include <torch/torch.h>
@@ -40,6 +41,7 @@ struct vae_impl : torch::nn::Module {
 
 double run_vae_epoch_torch(const float* data, std::size_t n, int batch, int threads) {
   torch::set_num_threads(threads);
+  set_blas_threads(threads);  // see blas_threads.hpp
   torch::manual_seed(1);
   const auto rows_total = static_cast<std::int64_t>(n);
   const torch::Tensor x =
