@@ -1,1 +1,661 @@
+// Tests of the data and picture parts: Dataset operations, IDX and CSV readers, Fashion-MNIST,
+// the built-in shapes data set, PNG output, image grids and plots.
 #include <doctest/doctest.h>
+
+#include <algorithm>   // std::count, std::clamp, std::fill
+#include <cmath>       // std::sqrt, std::abs, NAN
+#include <cstdint>     // std::uint8_t, std::uint32_t
+#include <cstdio>      // std::FILE, std::fopen
+#include <filesystem>  // temporary directories
+#include <fstream>     // writing fixture files
+#include <limits>      // std::numeric_limits
+#include <string>      // std::string
+#include <vector>      // std::vector
+
+#include <unistd.h>  // getpid (unique temporary directory)
+#include <zlib.h>
+
+#include "latent/data/csv.hpp"
+#include "latent/data/dataset.hpp"
+#include "latent/data/fashion_mnist.hpp"
+#include "latent/data/idx.hpp"
+#include "latent/data/shapes.hpp"
+#include "latent/io/image_grid.hpp"
+#include "latent/io/plot.hpp"
+#include "latent/io/png.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A fresh temporary directory, removed with its contents at the end of the test.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("latent_test_data_io_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+void put_u32(std::vector<unsigned char>& b, std::uint32_t v) {
+  b.push_back(static_cast<unsigned char>(v >> 24));
+  b.push_back(static_cast<unsigned char>(v >> 16));
+  b.push_back(static_cast<unsigned char>(v >> 8));
+  b.push_back(static_cast<unsigned char>(v));
+}
+
+/// An IDX image file: n images of rows × cols with pixel (i, k) = (i * 7 + k) % 256.
+std::vector<unsigned char> idx_images_bytes(std::uint32_t n, std::uint32_t rows, std::uint32_t cols) {
+  std::vector<unsigned char> b;
+  put_u32(b, 0x00000803);
+  put_u32(b, n);
+  put_u32(b, rows);
+  put_u32(b, cols);
+  for (std::uint32_t i = 0; i < n * rows * cols; ++i) b.push_back(static_cast<unsigned char>((i * 7) % 256));
+  return b;
+}
+
+std::vector<unsigned char> idx_labels_bytes(const std::vector<unsigned char>& labels) {
+  std::vector<unsigned char> b;
+  put_u32(b, 0x00000801);
+  put_u32(b, static_cast<std::uint32_t>(labels.size()));
+  b.insert(b.end(), labels.begin(), labels.end());
+  return b;
+}
+
+void write_bytes(const std::string& path, const std::vector<unsigned char>& b) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+void write_gzip(const std::string& path, const std::vector<unsigned char>& b) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
+  gzclose(f);
+}
+
+std::vector<unsigned char> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+latent::Dataset small_dataset(std::size_t n) {
+  latent::Dataset d;
+  d.x = xt::xtensor<float, 2>::from_shape({n, 3});
+  d.labels = xt::xtensor<std::int32_t, 1>::from_shape({n});
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < 3; ++j) d.x(i, j) = static_cast<float>(10 * i + j);
+    d.labels(i) = static_cast<std::int32_t>(i % 4);
+  }
+  d.num_classes = 4;
+  d.class_names = {"a", "b", "c", "d"};
+  return d;
+}
+
+double squared_distance(const float* a, const float* b, std::size_t n) {
+  double s = 0.0;
+  for (std::size_t k = 0; k < n; ++k) s += (double(a[k]) - b[k]) * (double(a[k]) - b[k]);
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("dataset") {
+  TEST_CASE("take slices rows with their labels and metadata") {
+    const auto d = small_dataset(10);
+    const auto t = latent::take(d, 3, 4);
+    REQUIRE(t.size() == 4);
+    CHECK(t.width() == 3);
+    CHECK(t.x(0, 0) == 30.0f);
+    CHECK(t.x(3, 2) == 62.0f);
+    CHECK(t.labels(0) == 3);
+    CHECK(t.num_classes == 4);
+    CHECK(t.class_names == d.class_names);
+    CHECK(latent::take(d, 10, 0).size() == 0);
+    CHECK_THROWS_WITH_AS(latent::take(d, 8, 3), doctest::Contains("within the 10 rows"), latent::option_error);
+    CHECK_THROWS_AS(latent::take(d, 11, 0), latent::option_error);
+    CHECK_THROWS_AS(latent::take(d, 1, std::numeric_limits<std::size_t>::max()), latent::option_error);
+  }
+
+  TEST_CASE("split is a deterministic, seeded partition") {
+    const auto d = small_dataset(100);
+    const auto [train, test] = latent::split(d, 0.8, 42);
+    CHECK(train.size() == 80);
+    CHECK(test.size() == 20);
+    const auto [train2, test2] = latent::split(d, 0.8, 42);
+    CHECK(train.x == train2.x);
+    CHECK(test.labels == test2.labels);
+    const auto [train3, test3] = latent::split(d, 0.8, 43);
+    CHECK(train.x != train3.x);
+    // Every row appears exactly once across the two parts, with its own label.
+    std::vector<int> seen(100, 0);
+    for (const auto* part : {&train, &test}) {
+      for (std::size_t i = 0; i < part->size(); ++i) {
+        const auto row = static_cast<std::size_t>(part->x(i, 0) / 10.0f);
+        ++seen[row];
+        CHECK(part->labels(i) == static_cast<std::int32_t>(row % 4));
+      }
+    }
+    CHECK(std::count(seen.begin(), seen.end(), 1) == 100);
+    CHECK(train.x != latent::take(d, 0, 80).x);  // it shuffled
+    CHECK_THROWS_WITH_AS(latent::split(d, 1.5, 0), doctest::Contains("train_fraction in [0, 1]"), latent::option_error);
+    CHECK_THROWS_AS(latent::split(d, std::nan(""), 0), latent::option_error);
+    CHECK(latent::split(d, 0.0, 1).first.size() == 0);
+    CHECK(latent::split(d, 1.0, 1).second.size() == 0);
+  }
+
+  TEST_CASE("one_hot encodes labels and names the row of a bad one") {
+    xt::xtensor<std::int32_t, 1> labels = {2, 0, 1};
+    const auto y = latent::one_hot(labels, 3);
+    CHECK(y == xt::xtensor<float, 2>{{0, 0, 1}, {1, 0, 0}, {0, 1, 0}});
+    xt::xtensor<std::int32_t, 1> high = {0, 1, 3};
+    CHECK_THROWS_WITH_AS(latent::one_hot(high, 3), doctest::Contains("found 3 in row 2"), latent::data_error);
+    xt::xtensor<std::int32_t, 1> negative = {-1};
+    CHECK_THROWS_WITH_AS(latent::one_hot(negative, 3), doctest::Contains("found -1 in row 0"), latent::data_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("idx") {
+  TEST_CASE("images and labels round trip, plain and gzip") {
+    temp_dir dir;
+    const auto images = idx_images_bytes(3, 2, 4);
+    const auto labels = idx_labels_bytes({7, 0, 255});
+    write_bytes(dir.file("img"), images);
+    write_gzip(dir.file("img.gz"), images);
+    write_bytes(dir.file("lab"), labels);
+    write_gzip(dir.file("lab.gz"), labels);
+    for (const char* name : {"img", "img.gz"}) {
+      CAPTURE(name);
+      const auto r = latent::read_idx_images_with_shape(dir.file(name));
+      CHECK(r.rows == 2);
+      CHECK(r.cols == 4);
+      REQUIRE(r.x.shape(0) == 3);
+      REQUIRE(r.x.shape(1) == 8);
+      for (std::size_t i = 0; i < 3; ++i) {
+        for (std::size_t k = 0; k < 8; ++k) CHECK(r.x(i, k) == doctest::Approx(((i * 8 + k) * 7 % 256) / 255.0));
+      }
+      CHECK(latent::read_idx_images(dir.file(name)) == r.x);
+    }
+    for (const char* name : {"lab", "lab.gz"}) {
+      CAPTURE(name);
+      CHECK(latent::read_idx_labels(dir.file(name)) == xt::xtensor<std::int32_t, 1>{7, 0, 255});
+    }
+    const auto m = latent::read_idx_images_from_memory(images.data(), images.size());
+    CHECK(m.x == latent::read_idx_images(dir.file("img")));
+    CHECK(latent::read_idx_labels_from_memory(labels.data(), labels.size()).size() == 3);
+    // An empty set of images is well formed.
+    const auto none = idx_images_bytes(0, 28, 28);
+    CHECK(latent::read_idx_images_from_memory(none.data(), none.size()).x.shape(1) == 784);
+  }
+
+  TEST_CASE("a missing file is an io_error naming it") {
+    CHECK_THROWS_WITH_AS(latent::read_idx_images("/nonexistent/x.gz"),
+                         doctest::Contains("read_idx_images: /nonexistent/x.gz: cannot open"), latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::read_idx_labels("/nonexistent/y"), doctest::Contains("/nonexistent/y"),
+                         latent::io_error);
+    temp_dir dir;
+    CHECK_THROWS_AS(latent::read_idx_labels(dir.path.string()), latent::io_error);  // a directory
+  }
+
+  TEST_CASE("format errors say what was expected and what was found") {
+    temp_dir dir;
+    write_gzip(dir.file("lab.gz"), idx_labels_bytes({1, 2}));
+    CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("lab.gz")),
+                         doctest::Contains("lab.gz: expected magic number 0x00000803 (unsigned byte, 3 dimensions), "
+                                           "found 0x00000801 (unsigned byte, 1 dimension)"),
+                         latent::format_error);
+    auto images = idx_images_bytes(2, 2, 2);
+    write_bytes(dir.file("img"), images);
+    CHECK_THROWS_WITH_AS(latent::read_idx_labels(dir.file("img")),
+                         doctest::Contains("expected magic number 0x00000801 (unsigned byte, 1 dimension), found 0x00000803"),
+                         latent::format_error);
+
+    auto floats = images;
+    floats[2] = 0x0D;
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(floats.data(), floats.size()),
+                         doctest::Contains("found 0x00000D03 (float, 3 dimensions)"), latent::format_error);
+    const std::string text = "P5 not an idx file";
+    CHECK_THROWS_WITH_AS(
+        latent::read_idx_images_from_memory(reinterpret_cast<const unsigned char*>(text.data()), text.size()),
+        doctest::Contains("(not an IDX file)"), latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(images.data(), 3),
+                         doctest::Contains("found a file of only 3 bytes"), latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(nullptr, 0),
+                         doctest::Contains("found a file of only 0 bytes"), latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(images.data(), 10),
+                         doctest::Contains("truncated header: expected 12 bytes of dimension sizes, found 6"),
+                         latent::format_error);
+
+    // Truncated pixel data, plain and gzip (a stream cut short).
+    write_bytes(dir.file("short"), std::vector<unsigned char>(images.begin(), images.end() - 3));
+    CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("short")),
+                         doctest::Contains("truncated data: expected 8 bytes after the header, found 5"),
+                         latent::format_error);
+    const auto big = idx_images_bytes(100, 28, 28);
+    write_gzip(dir.file("big.gz"), big);
+    auto gz = read_bytes(dir.file("big.gz"));
+    gz.resize(gz.size() / 2);
+    write_bytes(dir.file("cut.gz"), gz);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("cut.gz")),
+                         doctest::Contains("expected 78400 bytes after the header"), latent::format_error);
+
+    auto extra = images;
+    extra.push_back(0);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(extra.data(), extra.size()),
+                         doctest::Contains("found trailing data"), latent::format_error);
+    auto zero = idx_images_bytes(0, 0, 5);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(zero.data(), zero.size()),
+                         doctest::Contains("found size 0 in dimension 1"), latent::format_error);
+  }
+
+  TEST_CASE("a header claiming absurd sizes is rejected before any allocation") {
+    std::vector<unsigned char> b;
+    put_u32(b, 0x00000803);
+    put_u32(b, 0xFFFFFFFFu);
+    put_u32(b, 0xFFFFFFFFu);
+    put_u32(b, 0xFFFFFFFFu);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(b.data(), b.size()),
+                         doctest::Contains("header claims 4294967295 x 4294967295 x 4294967295 bytes of data, above "
+                                           "the limit of 2147483648 bytes"),
+                         latent::format_error);
+    // Within the limit but far beyond the data: reported as truncated, without allocating 2 GB.
+    std::vector<unsigned char> c;
+    put_u32(c, 0x00000803);
+    put_u32(c, 1u << 21);
+    put_u32(c, 32);
+    put_u32(c, 32);
+    c.resize(c.size() + 100, 0);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images_from_memory(c.data(), c.size()),
+                         doctest::Contains("expected 2147483648 bytes after the header, found 100"),
+                         latent::format_error);
+  }
+
+  TEST_CASE("random mutations either parse or throw format_error") {
+    const auto images = idx_images_bytes(4, 3, 3);
+    const auto labels = idx_labels_bytes({1, 2, 3, 4, 5});
+    latent::detail::data_rng rng(7);
+    int parsed = 0;
+    for (int trial = 0; trial < 3000; ++trial) {
+      auto b = (trial % 2) ? images : labels;
+      const auto edits = 1 + rng.below(4);
+      for (std::uint64_t e = 0; e < edits; ++e) {
+        const auto op = rng.below(3);
+        if (op == 0 && !b.empty()) b[rng.below(b.size())] = static_cast<unsigned char>(rng.below(256));
+        if (op == 1) b.resize(rng.below(b.size() + 1));
+        if (op == 2) b.push_back(static_cast<unsigned char>(rng.below(256)));
+      }
+      try {
+        if (trial % 2) {
+          const auto r = latent::read_idx_images_from_memory(b.data(), b.size());
+          CHECK(r.x.shape(1) == r.rows * r.cols);
+        } else {
+          latent::read_idx_labels_from_memory(b.data(), b.size());
+        }
+        ++parsed;
+      } catch (const latent::format_error&) {
+      }
+    }
+    MESSAGE(parsed << " of 3000 mutated inputs still parsed");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("fashion_mnist") {
+  TEST_CASE("the real test split, when installed") {
+    const std::string dir = latent::fashion_mnist_dir();
+    if (!fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz") && !fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte")) {
+      MESSAGE("Fashion-MNIST not found in " << dir << " (Debian package dataset-fashion-mnist); skipped");
+      return;
+    }
+    const auto d = latent::load_fashion_mnist("test", dir);
+    CHECK(d.size() == 10000);
+    CHECK(d.width() == 784);
+    CHECK(d.image_height == 28);
+    CHECK(d.image_width == 28);
+    CHECK(d.num_classes == 10);
+    REQUIRE(d.class_names.size() == 10);
+    CHECK(d.class_names[9] == "Ankle boot");
+    CHECK(xt::amin(d.x)() >= 0.0f);
+    CHECK(xt::amax(d.x)() <= 1.0f);
+    CHECK(xt::amax(d.x)() > 0.9f);
+    std::vector<int> counts(10, 0);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      REQUIRE(d.labels(i) >= 0);
+      REQUIRE(d.labels(i) <= 9);
+      ++counts[static_cast<std::size_t>(d.labels(i))];
+    }
+    for (int c : counts) CHECK(c == 1000);  // the test split is balanced
+  }
+
+  TEST_CASE("errors: split name, missing files, count mismatch") {
+    CHECK_THROWS_WITH_AS(latent::load_fashion_mnist("validation"),
+                         doctest::Contains("expected split \"train\" or \"test\", found \"validation\""),
+                         latent::option_error);
+    temp_dir dir;
+    CHECK_THROWS_WITH_AS(latent::load_fashion_mnist("test", dir.path.string()),
+                         doctest::Contains("dataset-fashion-mnist"), latent::io_error);
+    write_gzip(dir.file("t10k-images-idx3-ubyte.gz"), idx_images_bytes(3, 28, 28));
+    write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels_bytes({1, 2}));  // plain also accepted
+    CHECK_THROWS_WITH_AS(latent::load_fashion_mnist("test", dir.path.string()),
+                         doctest::Contains("expected as many labels as images, found 3 images"), latent::data_error);
+    write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels_bytes({1, 2, 3}));
+    const auto d = latent::load_fashion_mnist("test", dir.path.string());
+    CHECK(d.size() == 3);
+    write_bytes(dir.file("t10k-labels-idx1-ubyte"), idx_labels_bytes({1, 12, 3}));
+    CHECK_THROWS_WITH_AS(latent::load_fashion_mnist("test", dir.path.string()),
+                         doctest::Contains("expected labels in 0..9, found 12 at index 1"), latent::data_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("csv") {
+  TEST_CASE("parses numbers, labels, header, CRLF and trailing blank lines") {
+    const auto d = latent::parse_csv("1,2.5,-3e2\n4, +5 ,6\n");
+    REQUIRE(d.size() == 2);
+    REQUIRE(d.width() == 3);
+    CHECK(d.x(0, 1) == 2.5f);
+    CHECK(d.x(0, 2) == -300.0f);
+    CHECK(d.x(1, 1) == 5.0f);
+    CHECK(d.labels.size() == 0);
+    CHECK(d.num_classes == 0);
+
+    latent::CsvOptions opt;
+    opt.header = true;
+    opt.label_column = 0;
+    opt.delimiter = ';';
+    const auto l = latent::parse_csv("label;a;b\r\n2;0.5;1\r\n0;1.5;2\r\n\r\n\n", opt);
+    REQUIRE(l.size() == 2);
+    CHECK(l.width() == 2);
+    CHECK(l.x(1, 0) == 1.5f);
+    CHECK(l.labels == xt::xtensor<std::int32_t, 1>{2, 0});
+    CHECK(l.num_classes == 3);
+    CHECK(l.class_names.size() == 3);
+    CHECK(latent::parse_csv("7").x(0, 0) == 7.0f);  // no trailing newline
+  }
+
+  TEST_CASE("errors name the line, the column and the text") {
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n3,abc\n"),
+                         doctest::Contains("line 2, column 2: expected a number, found 'abc'"), latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n3,4,5\n"),
+                         doctest::Contains("line 2: expected 2 fields (as on line 1), found 3"), latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n3\n"), doctest::Contains("line 2: expected 2 fields"),
+                         latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,,2\n"), doctest::Contains("line 1, column 2: expected a number, found an empty field"),
+                         latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv(""), doctest::Contains("found an empty file"), latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("\n\n"), doctest::Contains("expected at least one row"), latent::data_error);
+    latent::CsvOptions header;
+    header.header = true;
+    CHECK_THROWS_AS(latent::parse_csv("a,b\n", header), latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n3,nan\n"), doctest::Contains("line 2, column 2: expected a finite number, found 'nan'"),
+                         latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("inf,2\n"), doctest::Contains("line 1"), latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1e999,2\n"), doctest::Contains("line 1, column 1"), latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n\n3,4\n"), doctest::Contains("line 2: expected a row of data, found an empty line"),
+                         latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n1.5.5,2\n"), doctest::Contains("found '1.5.5'"), latent::format_error);
+
+    latent::CsvOptions label;
+    label.label_column = 1;
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2.5\n", label),
+                         doctest::Contains("column 2: expected an integer class label, found '2.5'"), latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,-1\n", label), doctest::Contains("expected a class label >= 0, found -1"),
+                         latent::data_error);
+    label.label_column = 5;
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n", label), doctest::Contains("expected label_column < 2"),
+                         latent::option_error);
+  }
+
+  TEST_CASE("read_csv reads a file and names it in errors") {
+    temp_dir dir;
+    {
+      std::ofstream f(dir.file("t.csv"));
+      f << "x,y,label\n0.25,1,1\n0.5,2,0\n";
+    }
+    latent::CsvOptions opt;
+    opt.header = true;
+    opt.label_column = 2;
+    const auto d = latent::read_csv(dir.file("t.csv"), opt);
+    CHECK(d.size() == 2);
+    CHECK(d.x(0, 0) == 0.25f);
+    CHECK(d.labels(0) == 1);
+    CHECK_THROWS_WITH_AS(latent::read_csv(dir.file("missing.csv")), doctest::Contains("missing.csv: cannot open"),
+                         latent::io_error);
+    CHECK_THROWS_AS(latent::read_csv(dir.path.string()), latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::read_csv(dir.file("t.csv")), doctest::Contains("t.csv: line 1, column 1: expected a number, found 'x'"),
+                         latent::format_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("shapes") {
+  TEST_CASE("deterministic for a seed, different across seeds") {
+    const auto a = latent::make_shapes(50, 1);
+    const auto b = latent::make_shapes(50, 1);
+    const auto c = latent::make_shapes(50, 2);
+    CHECK(a.x == b.x);
+    CHECK(a.labels == b.labels);
+    CHECK(a.x != c.x);
+    CHECK(a.size() == 50);
+    CHECK(a.width() == 784);
+    CHECK(a.image_height == 28);
+    CHECK(a.image_width == 28);
+    CHECK(a.num_classes == 10);
+    CHECK(a.class_names.size() == 10);
+    CHECK(xt::amin(a.x)() >= 0.0f);
+    CHECK(xt::amax(a.x)() <= 1.0f);
+    CHECK(latent::make_shapes(0).size() == 0);
+  }
+
+  TEST_CASE("classes are balanced and train/test samples differ") {
+    const auto d = latent::make_shapes(1005, 3);
+    std::vector<int> counts(10, 0);
+    for (std::size_t i = 0; i < d.size(); ++i) ++counts[static_cast<std::size_t>(d.labels(i))];
+    for (int n : counts) CHECK((n == 100 || n == 101));
+    const auto [train, test] = latent::make_shapes_split(200, 100, 3);
+    CHECK(train.size() == 200);
+    CHECK(test.size() == 100);
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      for (std::size_t j = 0; j < train.size(); ++j) {
+        REQUIRE(squared_distance(&test.x(i, 0), &train.x(j, 0), 784) > 0.0);
+      }
+    }
+  }
+
+  TEST_CASE("classes have structure: nearest class mean beats chance by far") {
+    // Class means from one sample, classification of another: shapes of one class must resemble
+    // each other more than those of other classes, well beyond pixel noise.
+    const auto [train, test] = latent::make_shapes_split(2000, 1000, 5);
+    std::vector<double> means(10 * 784, 0.0);
+    std::vector<int> counts(10, 0);
+    for (std::size_t i = 0; i < train.size(); ++i) {
+      const auto c = static_cast<std::size_t>(train.labels(i));
+      ++counts[c];
+      for (std::size_t k = 0; k < 784; ++k) means[c * 784 + k] += train.x(i, k);
+    }
+    std::vector<float> mean_f(means.size());
+    for (std::size_t c = 0; c < 10; ++c) {
+      for (std::size_t k = 0; k < 784; ++k) mean_f[c * 784 + k] = static_cast<float>(means[c * 784 + k] / counts[c]);
+    }
+    int correct = 0;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      std::size_t best = 0;
+      double best_d = 1e300;
+      for (std::size_t c = 0; c < 10; ++c) {
+        const double dist = squared_distance(&test.x(i, 0), &mean_f[c * 784], 784);
+        if (dist < best_d) best_d = dist, best = c;
+      }
+      correct += best == static_cast<std::size_t>(test.labels(i));
+    }
+    const double accuracy = correct / 1000.0;
+    MESSAGE("nearest-class-mean accuracy on shapes: " << accuracy);
+    CHECK(accuracy > 0.3);  // chance is 0.1
+    CHECK(accuracy < 0.95);  // but not trivially separable by template matching
+    // Class means are distinct pictures: every pair differs by more than the pixel noise alone would.
+    for (std::size_t a = 0; a < 10; ++a) {
+      for (std::size_t b = a + 1; b < 10; ++b) {
+        CHECK(std::sqrt(squared_distance(&mean_f[a * 784], &mean_f[b * 784], 784) / 784.0) > 0.02);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("png") {
+  TEST_CASE("grayscale round trip, clamping, atomic write") {
+    temp_dir dir;
+    auto img = xt::xtensor<float, 2>::from_shape({5, 7});
+    for (std::size_t r = 0; r < 5; ++r) {
+      for (std::size_t c = 0; c < 7; ++c) img(r, c) = static_cast<float>(r * 7 + c) / 34.0f;
+    }
+    img(0, 0) = -1.0f;
+    img(4, 6) = 2.0f;
+    img(1, 1) = std::numeric_limits<float>::quiet_NaN();
+    const std::string path = dir.file("g.png");
+    latent::write_png(path, img);
+    const auto back = latent::read_png_gray(path);
+    REQUIRE(back.shape(0) == 5);
+    REQUIRE(back.shape(1) == 7);
+    CHECK(back(0, 0) == 0.0f);
+    CHECK(back(4, 6) == 1.0f);
+    CHECK(back(1, 1) == 0.0f);
+    for (std::size_t r = 2; r < 5; ++r) {
+      for (std::size_t c = 0; c < 7; ++c) CHECK(std::abs(back(r, c) - std::clamp(img(r, c), 0.0f, 1.0f)) <= 0.5f / 255.0f + 1e-6f);
+    }
+    // Only the PNG is left in the directory: no temporary file.
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir.path)) {
+      ++files;
+      CHECK(e.path().filename() == "g.png");
+    }
+    CHECK(files == 1);
+    // Overwriting an existing file works and stays atomic.
+    xt::xtensor<float, 2> white = xt::xtensor<float, 2>::from_shape({2, 3});
+    std::fill(white.begin(), white.end(), 1.0f);
+    latent::write_png(path, white);
+    CHECK(latent::read_png_gray(path).shape(1) == 3);
+  }
+
+  TEST_CASE("RGB writes, and failures are io_error") {
+    temp_dir dir;
+    auto rgb = xt::xtensor<float, 3>::from_shape({4, 6, 3});
+    std::fill(rgb.begin(), rgb.end(), 0.5f);
+    latent::write_png(dir.file("c.png"), rgb);
+    const auto g = latent::read_png_gray(dir.file("c.png"));
+    CHECK(g.shape(0) == 4);
+    CHECK(g.shape(1) == 6);
+    CHECK_THROWS_WITH_AS(latent::write_png(dir.file("no/such/dir/x.png"), rgb),
+                         doctest::Contains("expected an existing directory"), latent::io_error);
+    CHECK_FALSE(fs::exists(dir.file("no")));
+    CHECK_THROWS_AS(latent::write_png(dir.file("e.png"), xt::xtensor<float, 2>::from_shape({0, 3})), latent::shape_error);
+    CHECK_THROWS_AS(latent::write_png(dir.file("w.png"), xt::xtensor<float, 3>::from_shape({2, 2, 4})), latent::shape_error);
+    CHECK_THROWS_AS(latent::read_png_gray(dir.file("missing.png")), latent::io_error);
+    write_bytes(dir.file("bad.png"), {1, 2, 3, 4, 5});
+    CHECK_THROWS_AS(latent::read_png_gray(dir.file("bad.png")), latent::format_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("image_grid") {
+  TEST_CASE("tiles images row by row with padding") {
+    // 5 images of 2 × 3, image i filled with (i + 1) / 10.
+    auto images = xt::xtensor<float, 2>::from_shape({5, 6});
+    for (std::size_t i = 0; i < 5; ++i) {
+      for (std::size_t k = 0; k < 6; ++k) images(i, k) = static_cast<float>(i + 1) / 10.0f;
+    }
+    images(1, 5) = 0.99f;  // bottom-right pixel of image 1
+    const auto g = latent::image_grid(images, 2, 3, 2, 1);
+    REQUIRE(g.shape(0) == 3 * 3 + 1);  // 3 rows of (2 + 1) plus the last pad
+    REQUIRE(g.shape(1) == 2 * 4 + 1);
+    CHECK(g(0, 0) == 1.0f);                    // padding
+    CHECK(g(1, 1) == doctest::Approx(0.1));    // image 0, top-left
+    CHECK(g(1, 5) == doctest::Approx(0.2));    // image 1 to its right
+    CHECK(g(2, 7) == doctest::Approx(0.99));   // image 1, bottom-right pixel
+    CHECK(g(4, 1) == doctest::Approx(0.3));    // image 2 starts the second row
+    CHECK(g(7, 1) == doctest::Approx(0.5));    // image 4 on the third row
+    CHECK(g(7, 5) == 1.0f);                    // empty cell
+    CHECK(latent::image_grid(images, 2, 3, 10, 0).shape(1) == 15);  // cols capped at N
+    CHECK_THROWS_WITH_AS(latent::image_grid(images, 2, 2, 2), doctest::Contains("2 * 2 = 4 columns, found 6"),
+                         latent::shape_error);
+    CHECK_THROWS_AS(latent::image_grid(images, 2, 3, 0), latent::option_error);
+    CHECK_THROWS_AS(latent::image_grid(xt::xtensor<float, 2>::from_shape({0, 6}), 2, 3, 2), latent::data_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_SUITE("plot") {
+  TEST_CASE("canvas draws text, lines and blits") {
+    latent::Canvas cv(60, 40);
+    CHECK(cv.pixels()(0, 0, 0) == 1.0f);
+    cv.text(2, 2, "Hi", {0, 0, 0});
+    CHECK(cv.pixels()(2, 2, 0) == 0.0f);  // 'H' has its top-left pixel set
+    CHECK(cv.pixels()(2, 3, 0) == 1.0f);
+    CHECK(latent::Canvas::text_width("Hi") == 11);
+    cv.line(0, 20.5, 60, 20.5, {1, 0, 0}, 1.0);
+    CHECK(cv.pixels()(20, 30, 0) == 1.0f);
+    CHECK(cv.pixels()(20, 30, 1) == doctest::Approx(0.0));
+    xt::xtensor<float, 2> g = {{0.0f, 0.5f}};
+    cv.blit(g, 40, 30, 3);
+    CHECK(cv.pixels()(32, 42, 1) == 0.0f);
+    CHECK(cv.pixels()(32, 43, 1) == doctest::Approx(0.5));
+    cv.point(-100, -100, {0, 0, 0});  // clipped, no crash
+    cv.text(55, 38, "clipped text", {0, 0, 0}, 3);
+    CHECK_THROWS_AS(latent::Canvas(0, 10), latent::option_error);
+  }
+
+  TEST_CASE("nice ticks") {
+    const auto t = latent::detail::nice_ticks(0.013, 0.87);
+    CHECK(t.step == doctest::Approx(0.1));
+    CHECK(t.lo == doctest::Approx(0.0));
+    CHECK(t.hi == doctest::Approx(0.9));
+    CHECK(t.values.size() == 10);
+    CHECK(latent::detail::nice_ticks(-3.2, 47.0).step == doctest::Approx(10.0));
+    CHECK(latent::detail::tick_label(0.4, 0.2) == "0.4");
+    CHECK(latent::detail::tick_label(200, 50) == "200");
+    const auto flat = latent::detail::nice_ticks(3.0, 3.0);
+    CHECK(flat.lo < 3.0);
+    CHECK(flat.hi > 3.0);
+  }
+
+  TEST_CASE("scatter_plot and line_plot write PNGs of the requested size") {
+    temp_dir dir;
+    const auto d = latent::make_shapes(300, 9);
+    auto pts = xt::xtensor<float, 2>::from_shape({300, 2});
+    for (std::size_t i = 0; i < 300; ++i) {
+      pts(i, 0) = d.x(i, 14 * 28 + 14);
+      pts(i, 1) = static_cast<float>(d.labels(i)) + d.x(i, 100);
+    }
+    pts(5, 0) = std::numeric_limits<float>::quiet_NaN();  // skipped
+    latent::scatter_plot(dir.file("s.png"), pts, d.labels, d.class_names, "codes", 640, 480);
+    const auto s = latent::read_png_gray(dir.file("s.png"));
+    CHECK(s.shape(0) == 480);
+    CHECK(s.shape(1) == 640);
+    CHECK(xt::amin(s)() < 0.5f);  // something was drawn
+
+    std::vector<std::pair<std::string, std::vector<double>>> series = {
+        {"train", {1.0, 0.5, 0.3, 0.25}}, {"test", {1.1, 0.6, std::nan(""), 0.35}}};
+    latent::line_plot(dir.file("l.png"), series, "loss", "epoch", "MSE");
+    const auto l = latent::read_png_gray(dir.file("l.png"));
+    CHECK(l.shape(0) == 600);
+    CHECK(l.shape(1) == 800);
+
+    CHECK_THROWS_AS(latent::scatter_plot(dir.file("x.png"), xt::xtensor<float, 2>::from_shape({3, 3}), d.labels, {}, "t"),
+                    latent::shape_error);
+    CHECK_THROWS_WITH_AS(latent::scatter_plot(dir.file("x.png"), pts, latent::take(d, 0, 10).labels, {}, "t"),
+                         doctest::Contains("expected 300 labels"), latent::shape_error);
+    CHECK_THROWS_AS(latent::line_plot(dir.file("x.png"), {{"a", {std::nan("")}}}, "t", "x", "y"), latent::data_error);
+    CHECK_THROWS_AS(latent::line_plot(dir.file("no/dir/x.png"), series, "t", "x", "y"), latent::io_error);
+    CHECK_THROWS_AS(latent::line_plot(dir.file("tiny.png"), series, "t", "x", "y", 40, 30), latent::option_error);
+  }
+}
