@@ -1,0 +1,109 @@
+#pragma once
+/// \file
+/// Element-wise and reduction kernels: activation derivatives, column sums, scaled copies.
+/// Full registers first, then a partial register for the tail.
+
+#include "latent/kernels/simd.hpp"
+
+#include <cstddef>  // std::size_t
+
+namespace latent::kernels {
+
+/// dy[i] *= Act::derivative(y[i]) for i < count: the activation's backward pass (from its output).
+template <class Act, class T, class Arch = default_arch>
+void multiply_by_derivative(T* dy, const T* y, std::size_t count) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  std::size_t i = 0;
+  for (; i + W <= count; i += W) {
+    const V d = Act::derivative(V::load_unaligned(y + i));
+    (V::load_unaligned(dy + i) * d).store_unaligned(dy + i);
+  }
+  for (; i < count; ++i) dy[i] *= Act::derivative(y[i]);
+}
+
+/// out[i] = Act::apply(z[i]) for i < count.
+template <class Act, class T, class Arch = default_arch>
+void apply_activation(const T* z, T* out, std::size_t count) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  std::size_t i = 0;
+  for (; i + W <= count; i += W) Act::apply(V::load_unaligned(z + i)).store_unaligned(out + i);
+  for (; i < count; ++i) out[i] = Act::apply(z[i]);
+}
+
+/// out[j] = Σ_r X[r·N + j] (sum of the M rows of a row-major M×N matrix); N known at compile time.
+template <std::size_t N, class T, class Arch = default_arch>
+void column_sums(std::size_t M, const T* X, T* out) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  constexpr std::size_t full = N / W;
+  constexpr std::size_t tail = N % W;
+  std::size_t j = 0;
+  // Four registers at a time keep four independent addition chains in flight.
+  for (; j + 4 * W <= full * W; j += 4 * W) {
+    V s0(T(0)), s1(T(0)), s2(T(0)), s3(T(0));
+    for (std::size_t r = 0; r < M; ++r) {
+      const T* row = X + r * N + j;
+      s0 += V::load_unaligned(row);
+      s1 += V::load_unaligned(row + W);
+      s2 += V::load_unaligned(row + 2 * W);
+      s3 += V::load_unaligned(row + 3 * W);
+    }
+    s0.store_unaligned(out + j);
+    s1.store_unaligned(out + j + W);
+    s2.store_unaligned(out + j + 2 * W);
+    s3.store_unaligned(out + j + 3 * W);
+  }
+  for (; j < full * W; j += W) {
+    V s(T(0));
+    for (std::size_t r = 0; r < M; ++r) s += V::load_unaligned(X + r * N + j);
+    s.store_unaligned(out + j);
+  }
+  if constexpr (tail != 0) {
+    V s(T(0));
+    for (std::size_t r = 0; r < M; ++r) s += load_partial<T, Arch>(X + r * N + j, tail);
+    store_partial(out + j, s, tail);
+  }
+}
+
+/// y[i] += a · x[i].
+template <class T, class Arch = default_arch>
+void axpy(std::size_t count, T a, const T* x, T* y) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  const V va(a);
+  std::size_t i = 0;
+  for (; i + W <= count; i += W) xsimd::fma(va, V::load_unaligned(x + i), V::load_unaligned(y + i)).store_unaligned(y + i);
+  for (; i < count; ++i) y[i] += a * x[i];
+}
+
+/// x[i] *= a.
+template <class T, class Arch = default_arch>
+void scale(std::size_t count, T a, T* x) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  const V va(a);
+  std::size_t i = 0;
+  for (; i + W <= count; i += W) (V::load_unaligned(x + i) * va).store_unaligned(x + i);
+  for (; i < count; ++i) x[i] *= a;
+}
+
+/// Σ x[i]² (accumulated in the register type, then reduced).
+template <class T, class Arch = default_arch>
+T sum_of_squares(std::size_t count, const T* x) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  V s0(T(0)), s1(T(0));
+  std::size_t i = 0;
+  for (; i + 2 * W <= count; i += 2 * W) {
+    const V a = V::load_unaligned(x + i), b = V::load_unaligned(x + i + W);
+    s0 = xsimd::fma(a, a, s0);
+    s1 = xsimd::fma(b, b, s1);
+  }
+  T s = xsimd::hadd(s0 + s1);
+  for (; i < count; ++i) s += x[i] * x[i];
+  return s;
+}
+
+}  // namespace latent::kernels

@@ -1,0 +1,97 @@
+#pragma once
+/// \file
+/// The SIMD vocabulary of latent's kernels: the one header that names xsimd.
+///
+/// Kernels are written once against `simd<T, Arch>`; `Arch` defaults to the best instruction set the
+/// translation unit is compiled for (`fma3<avx2>` with `-mavx2 -mfma`, 8 floats a register). Tests
+/// instantiate the same kernels for `xsimd::sse2` and compare them with the scalar reference.
+/// Element-wise maths (`exp`, `max`, `select`, ...) is overloaded for plain scalars too, so that an
+/// activation is written once and used both in vector loops and in scalar tails.
+
+#include <xsimd/xsimd.hpp>  // batches, architectures, vector maths
+
+#include <cstddef>      // std::size_t
+#include <cstring>      // std::memcpy (partial loads and stores)
+#include <type_traits>  // std::is_floating_point_v
+
+namespace latent::kernels {
+
+/// The architecture the kernels use unless told otherwise.
+using default_arch = xsimd::default_arch;
+
+/// A register of `T` for architecture `Arch`.
+template <class T, class Arch = default_arch>
+using simd = xsimd::batch<T, Arch>;
+
+/// Number of `T` lanes in one register of `Arch`.
+template <class T, class Arch = default_arch>
+inline constexpr std::size_t lanes = simd<T, Arch>::size;
+
+/// True for the vector type, false for a plain scalar.
+template <class V>
+inline constexpr bool is_simd_v = !std::is_floating_point_v<V>;
+
+/// The element type of a register type, or the type itself for a scalar.
+template <class V>
+struct scalar_of {
+  using type = V;
+};
+template <class T, class Arch>
+struct scalar_of<xsimd::batch<T, Arch>> {
+  using type = T;
+};
+template <class V>
+using scalar_of_t = typename scalar_of<V>::type;
+
+namespace math {
+using xsimd::abs;
+using xsimd::exp;
+using xsimd::expm1;
+using xsimd::log;
+using xsimd::log1p;
+using xsimd::max;
+using xsimd::min;
+using xsimd::select;
+using xsimd::sqrt;
+using xsimd::tanh;
+
+/// `select` for plain scalars, so that one expression serves vectors and scalar tails.
+template <class T>
+  requires std::is_floating_point_v<T>
+constexpr T select(bool condition, T if_true, T if_false) noexcept {
+  return condition ? if_true : if_false;
+}
+
+/// Multiply-add `a * b + c` (a fused instruction where the architecture has one).
+template <class V>
+V fma(const V& a, const V& b, const V& c) noexcept {
+  if constexpr (is_simd_v<V>)
+    return xsimd::fma(a, b, c);
+  else
+    return a * b + c;
+}
+}  // namespace math
+
+/// Loads `count` (< lanes) values and zeroes the other lanes.
+template <class T, class Arch>
+simd<T, Arch> load_partial(const T* p, std::size_t count) noexcept {
+  alignas(64) T tmp[lanes<T, Arch>] = {};
+  std::memcpy(tmp, p, count * sizeof(T));
+  return simd<T, Arch>::load_aligned(tmp);
+}
+
+/// Stores the first `count` (< lanes) lanes.
+template <class T, class Arch>
+void store_partial(T* p, const simd<T, Arch>& v, std::size_t count) noexcept {
+  alignas(64) T tmp[lanes<T, Arch>];
+  v.store_aligned(tmp);
+  std::memcpy(p, tmp, count * sizeof(T));
+}
+
+/// Sum of the lanes of a register.
+template <class T, class Arch>
+T reduce_add(const simd<T, Arch>& v) noexcept {
+  return xsimd::hadd(v);
+}
+
+}  // namespace latent::kernels

@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// The umbrella header: everything latent offers. (Diagnostics come first so that compile errors in
+/// shape rules show a short include chain.)
+
+#include "latent/core/diagnostics.hpp"
+
+#include "latent/version.hpp"
+
+#include "latent/core/aligned_buffer.hpp"
+#include "latent/core/checks.hpp"
+#include "latent/core/concepts.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/error.hpp"
+#include "latent/core/random.hpp"
+
+#include "latent/activations/elu.hpp"
+#include "latent/activations/identity.hpp"
+#include "latent/activations/leaky_relu.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/activations/softplus.hpp"
+#include "latent/activations/tanh.hpp"
+
+#include "latent/layers/dense.hpp"
+#include "latent/layers/last_activation.hpp"
+#include "latent/layers/seq.hpp"
+
+#include "latent/losses/bce.hpp"
+#include "latent/losses/bce_with_logits.hpp"
+#include "latent/losses/mse.hpp"
+
+#include "latent/models/autoencoder.hpp"
+
+#include "latent/optim/adam.hpp"
+#include "latent/optim/sgd.hpp"
+
+#include "latent/training/fit.hpp"
+#include "latent/training/fit_options.hpp"
+#include "latent/training/history.hpp"
+#include "latent/training/progress_reporter.hpp"

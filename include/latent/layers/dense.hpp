@@ -1,0 +1,81 @@
+#pragma once
+/// \file
+/// `latent::Dense<In, Out, Act>`: a fully connected layer, y = Act(x·W + b).
+
+#include "latent/activations/identity.hpp"
+#include "latent/core/concepts.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/diagnostics.hpp"
+#include "latent/core/random.hpp"
+#include "latent/kernels/elementwise.hpp"
+#include "latent/kernels/gemm.hpp"
+
+#include <cmath>        // std::sqrt
+#include <cstddef>      // std::size_t
+#include <type_traits>  // std::is_same_v
+
+namespace latent {
+
+namespace detail {
+// Forward epilogue: the accumulators already hold x·W + b; apply the activation and store y.
+template <class Act, class T>
+struct dense_epilogue {
+  T* y;
+  template <class V>
+  void operator()(std::size_t offset, const V& z) const noexcept {
+    Act::apply(z).store_unaligned(y + offset);
+  }
+  template <class V>
+  void partial(std::size_t offset, const V& z, std::size_t count) const noexcept {
+    kernels::store_partial(y + offset, Act::apply(z), count);
+  }
+};
+}  // namespace detail
+
+/// A fully connected layer with `In` inputs, `Out` outputs and activation `Act`: y = Act(x·W + b).
+///
+/// Parameters, packed: W as an In×Out row-major matrix (Keras's layout), then b (Out values).
+/// Initialisation as Keras: W ~ Glorot uniform, U(−√(6/(In+Out)), +√(6/(In+Out))); b = 0.
+/// Forward is one register-blocked product whose epilogue adds the bias and applies the activation.
+/// Backward: dz = dy ⊙ Act'(y); dW = xᵀ·dz; db = Σ dz; dx = dz·Wᵀ.
+/// Shape rule: In > 0 and Out > 0, checked at compile time (`dense_layer_has_a_zero_size`).
+/// Example: examples/keras_seed.cpp.
+template <std::size_t In, std::size_t Out, class Act = Identity>
+struct Dense {
+  static_assert(diag::dense_layer_has_a_zero_size<diag::inputs<In>, diag::outputs<Out>>::value);
+  static_assert(diag::dense_activation_is_not_an_activation<Act, Activation<Act>>::value);
+
+  using activation = Act;
+  static constexpr std::size_t in_size = In;
+  static constexpr std::size_t out_size = Out;
+  static constexpr std::size_t weight_count = In * Out;
+  static constexpr std::size_t param_count = In * Out + Out;
+  static constexpr std::size_t cache_size = 0;    // the derivative needs only the output y
+  static constexpr std::size_t scratch_size = 0;
+
+  /// Glorot-uniform weights, zero biases.
+  template <class T>
+  static void init(T* params, Rng& rng) {
+    const double limit = std::sqrt(6.0 / static_cast<double>(In + Out));
+    for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.uniform(-limit, limit));
+    for (std::size_t j = 0; j < Out; ++j) params[weight_count + j] = T(0);
+  }
+
+  template <class T>
+  static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
+    kernels::gemm_nn<Out>(n, In, x, In, 1, params, kernels::bias_init<T>{params + weight_count},
+                          detail::dense_epilogue<Act, T>{y});
+  }
+
+  template <class T>
+  static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*,
+                       std::size_t n, Context<T>&) noexcept {
+    if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * Out);
+    // dW[In×Out] = xᵀ·dz: A(i, k) = x[k·In + i], a strided read of the inputs.
+    kernels::gemm_nn<Out>(In, n, x, 1, In, dy, kernels::zero_init{}, kernels::store_to<T>{dparams});
+    kernels::column_sums<Out>(n, dy, dparams + weight_count);
+    if (dx != nullptr) kernels::gemm_nt<Out>(n, In, dy, params, dx, In);
+  }
+};
+
+}  // namespace latent

@@ -1,0 +1,264 @@
+#pragma once
+/// \file
+/// `latent::Seq<Layers...>`: layers applied one after the other; itself a layer, so it nests.
+
+#include "latent/core/concepts.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/diagnostics.hpp"
+#include "latent/core/random.hpp"
+
+#include <boost/hana/at.hpp>        // hana::at_c: the I-th layer type
+#include <boost/hana/for_each.hpp>  // compile-time loops over the layers
+#include <boost/hana/range.hpp>     // hana::make_range: the layer indices
+#include <boost/hana/reverse.hpp>   // backward visits the layers in reverse
+#include <boost/hana/tuple.hpp>     // hana::tuple_t: the type list of layers
+
+#include <algorithm>  // std::max
+#include <array>      // std::array
+#include <cstddef>    // std::size_t
+#include <utility>    // std::index_sequence
+
+namespace latent {
+
+namespace detail {
+
+template <class... Ts>
+struct type_list {};
+
+// A head learns its input size from the previous layer; a layer is itself.
+template <class L, std::size_t PrevOut>
+struct bind_layer {
+  using type = L;
+};
+template <class L, std::size_t PrevOut>
+  requires(Head<L> && !Layer<L>)
+struct bind_layer<L, PrevOut> {
+  using type = typename L::template bind<PrevOut>;
+};
+
+template <class Done, class... Rest>
+struct resolve_chain;
+template <class... Done>
+struct resolve_chain<type_list<Done...>> {
+  using type = type_list<Done...>;
+};
+template <class... Done, class Next, class... Rest>
+struct resolve_chain<type_list<Done...>, Next, Rest...> {
+  using prev = typename decltype(+boost::hana::at_c<sizeof...(Done) - 1>(boost::hana::tuple_t<Done...>))::type;
+  using type = typename resolve_chain<type_list<Done..., typename bind_layer<Next, prev::out_size>::type>,
+                                      Rest...>::type;
+};
+
+// The resolved layer list of Seq<Ls...>; empty when some element is not a layer (its rule has fired).
+template <bool Valid, class... Ls>
+struct seq_layers {
+  using type = type_list<>;
+};
+template <class First, class... Rest>
+struct seq_layers<true, First, Rest...> {
+  using type = typename resolve_chain<type_list<First>, Rest...>::type;
+};
+
+template <class Is, class... Ls>
+struct seq_elements_are_layers;
+template <std::size_t... I, class... Ls>
+struct seq_elements_are_layers<std::index_sequence<I...>, Ls...> {
+  static constexpr bool value =
+      (diag::seq_element_is_not_a_layer<diag::layer_index<I>, Ls, LayerSpec<Ls>>::value && ... && true);
+};
+
+template <class List>
+struct seq_ops;
+
+template <>
+struct seq_ops<type_list<>> {
+  static constexpr std::size_t count = 0, in_size = 0, out_size = 0, param_count = 0, cache_size = 0,
+                               scratch_size = 0;
+  static constexpr bool wired = false;
+  static constexpr bool check_wiring() { return true; }
+};
+
+template <class... Rs>
+struct seq_ops<type_list<Rs...>> {
+  static constexpr std::size_t count = sizeof...(Rs);
+  static constexpr auto layer_types = boost::hana::tuple_t<Rs...>;
+  template <std::size_t I>
+  using layer = typename decltype(+boost::hana::at_c<I>(layer_types))::type;
+
+  static constexpr std::array<std::size_t, count> ins{Rs::in_size...};
+  static constexpr std::array<std::size_t, count> outs{Rs::out_size...};
+  static constexpr std::array<std::size_t, count> params{Rs::param_count...};
+  static constexpr std::array<std::size_t, count> caches{Rs::cache_size...};
+  static constexpr std::array<std::size_t, count> scratches{Rs::scratch_size...};
+
+  static constexpr std::size_t in_size = ins[0];
+  static constexpr std::size_t out_size = outs[count - 1];
+
+  static constexpr bool wired = [] {
+    for (std::size_t i = 1; i < count; ++i)
+      if (ins[i] != outs[i - 1]) return false;
+    return true;
+  }();
+
+  // Rule (a): one carrier per adjacent pair; the failing one names the position and both sizes.
+  template <std::size_t... I>
+  static constexpr bool check_pairs(std::index_sequence<I...>) {
+    return (diag::layer_input_size_does_not_match_previous_output<
+                diag::layer_index<I + 1>, layer<I + 1>, diag::expects_inputs<ins[I + 1]>,
+                diag::receives_outputs<outs[I]>>::value &&
+            ... && true);
+  }
+  static constexpr bool check_wiring() { return check_pairs(std::make_index_sequence<count - 1>{}); }
+
+  static constexpr std::array<std::size_t, count> param_offsets = [] {
+    std::array<std::size_t, count> o{};
+    for (std::size_t i = 1; i < count; ++i) o[i] = o[i - 1] + params[i - 1];
+    return o;
+  }();
+  static constexpr std::size_t param_count = param_offsets[count - 1] + params[count - 1];
+
+  // Per-sample workspace: [cache 0][output 0][cache 1][output 1] ... [cache N−1]; the last output is the
+  // Seq's own output. Offsets are per sample: a batch of n multiplies them by n.
+  struct layout {
+    std::array<std::size_t, count> cache{};
+    std::array<std::size_t, count> out{};
+    std::size_t total = 0;
+  };
+  static constexpr layout cache_layout = [] {
+    layout l;
+    for (std::size_t i = 0; i < count; ++i) {
+      l.cache[i] = l.total;
+      l.total += caches[i];
+      if (i + 1 < count) {
+        l.out[i] = l.total;
+        l.total += outs[i];
+      }
+    }
+    return l;
+  }();
+  static constexpr std::size_t cache_size = cache_layout.total;
+
+  // Backward ping-pongs input gradients between two buffers as wide as the widest inner output, and
+  // lends the rest to the layers as their scratch.
+  static constexpr std::size_t widest_inner = [] {
+    std::size_t w = 0;
+    for (std::size_t i = 0; i + 1 < count; ++i) w = std::max(w, outs[i]);
+    return w;
+  }();
+  static constexpr std::size_t inner_scratch = [] {
+    std::size_t w = 0;
+    for (auto s : scratches) w = std::max(w, s);
+    return w;
+  }();
+  static constexpr std::size_t scratch_size = 2 * widest_inner + inner_scratch;
+
+  template <class T>
+  static void init(T* p, Rng& rng) {
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>), [&](auto i) {
+      layer<decltype(i)::value>::init(p + param_offsets[i], rng);
+    });
+  }
+
+  template <class T>
+  static const T* input_of(std::size_t i, const T* x, const T* cache, std::size_t n) noexcept {
+    return i == 0 ? x : cache + cache_layout.out[i - 1] * n;
+  }
+
+  template <class T>
+  static void forward(const T* p, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) {
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>), [&](auto i) {
+      constexpr std::size_t I = decltype(i)::value;
+      T* out = I + 1 == count ? y : cache + cache_layout.out[I] * n;
+      layer<I>::forward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n,
+                        n, ctx);
+    });
+  }
+
+  template <class T>
+  static void backward(const T* p, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dp, T* scratch,
+                       std::size_t n, Context<T>& ctx) {
+    T* grad_buffers[2] = {scratch, scratch + widest_inner * n};
+    T* layer_scratch = scratch + 2 * widest_inner * n;
+    T* current_dy = dy;
+    constexpr auto indices = boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>);
+    boost::hana::for_each(boost::hana::reverse(boost::hana::to_tuple(indices)), [&](auto i) {
+      constexpr std::size_t I = decltype(i)::value;
+      const T* out = I + 1 == count ? y : cache + cache_layout.out[I] * n;
+      T* layer_dx = I == 0 ? dx : grad_buffers[I % 2];
+      layer<I>::backward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n,
+                         current_dy, layer_dx, dp + param_offsets[I], layer_scratch, n, ctx);
+      current_dy = layer_dx;
+    });
+  }
+};
+
+}  // namespace detail
+
+/// True when `Seq<Ls...>`'s adjacent sizes agree (the predicate behind rule (a)); false when an element
+/// is not a layer.
+template <class... Ls>
+inline constexpr bool seq_is_wired_v =
+    sizeof...(Ls) > 0 && (LayerSpec<Ls> && ...) &&
+    detail::seq_ops<typename detail::seq_layers<(LayerSpec<Ls> && ...) && sizeof...(Ls) != 0, Ls...>::type>::wired;
+
+/// Layers applied one after the other: y = L_{N−1}(... L_1(L_0(x))). A `Seq` is itself a layer, so
+/// it nests (`Seq<Seq<A, B>, C>`), and it can end in a head such as `Gaussian<Z>`, whose input size it
+/// infers from the layer before.
+///
+/// Shape rules, checked when the type is used (each names the position, counted from 0, and both sizes
+/// in the first lines of g++'s diagnostic): every element is a layer (`seq_element_is_not_a_layer`);
+/// layer I's input size equals layer I−1's output size (`layer_input_size_does_not_match_previous_output`);
+/// the first layer knows its input size. Give it a strong name for shorter diagnostics:
+///
+///     struct Encoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
+///
+/// Parameters are the layers' parameters packed in order. Example: examples/keras_seed.cpp.
+template <class... Ls>
+struct Seq {
+  static_assert(diag::seq_has_no_layers<sizeof...(Ls)>::value);
+  static_assert(detail::seq_elements_are_layers<std::index_sequence_for<Ls...>, Ls...>::value);
+
+ private:
+  static constexpr bool all_layers = (LayerSpec<Ls> && ...) && sizeof...(Ls) != 0;
+  template <class First, class...>
+  struct first_of {
+    using type = First;
+  };
+  static constexpr bool first_knows_input = [] {
+    if constexpr (all_layers)
+      return Layer<typename first_of<Ls...>::type>;
+    else
+      return true;
+  }();
+  static_assert(diag::first_layer_does_not_know_its_input_size<
+                diag::layer_index<0>, typename first_of<Ls..., void>::type, first_knows_input>::value);
+
+ public:
+  /// The layers with heads bound to their input sizes, as `detail::type_list<...>`.
+  using layers = typename detail::seq_layers<all_layers && first_knows_input, Ls...>::type;
+  using ops = detail::seq_ops<layers>;
+  static_assert(ops::check_wiring());
+
+  static constexpr std::size_t layer_count = ops::count;
+  static constexpr std::size_t in_size = ops::in_size;
+  static constexpr std::size_t out_size = ops::out_size;
+  static constexpr std::size_t param_count = ops::param_count;
+  static constexpr std::size_t cache_size = ops::cache_size;
+  static constexpr std::size_t scratch_size = ops::scratch_size;
+
+  template <class T>
+  static void init(T* params, Rng& rng) {
+    ops::init(params, rng);
+  }
+  template <class T>
+  static void forward(const T* params, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) {
+    ops::forward(params, x, y, cache, n, ctx);
+  }
+  template <class T>
+  static void backward(const T* params, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dparams,
+                       T* scratch, std::size_t n, Context<T>& ctx) {
+    ops::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx);
+  }
+};
+
+}  // namespace latent

@@ -1,0 +1,103 @@
+#pragma once
+/// \file
+/// `latent::Adam`: the Adam optimiser with Keras's defaults.
+
+#include "latent/core/aligned_buffer.hpp"
+#include "latent/core/error.hpp"
+#include "latent/kernels/update.hpp"
+
+#include <cmath>        // std::pow, std::sqrt, std::isfinite
+#include <cstddef>      // std::size_t
+#include <span>         // std::span
+#include <string>       // std::to_string
+#include <type_traits>  // std::is_same_v
+
+namespace latent {
+
+/// Adam (Kingma & Ba) in Keras's form, with Keras's defaults: learning rate 1e-3, β1 = 0.9,
+/// β2 = 0.999, ε = 1e-7. Step t (from 1): m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
+/// p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + ε). (PyTorch adds ε to the bias-corrected √v̂ instead; the
+/// two agree up to the scaling of ε.) One vectorised pass over the model's packed parameters.
+///
+/// The moment estimates are sized on the first `step` for the model it is used with (float or double);
+/// use one `Adam` per model. Example: examples/keras_seed.cpp.
+class Adam {
+ public:
+  explicit Adam(double learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+      : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
+    if (!(learning_rate > 0) || !std::isfinite(learning_rate))
+      throw option_error("Adam: expected a learning rate > 0, found " + std::to_string(learning_rate));
+    if (!(beta1 >= 0 && beta1 < 1))
+      throw option_error("Adam: expected 0 <= beta1 < 1, found " + std::to_string(beta1));
+    if (!(beta2 >= 0 && beta2 < 1))
+      throw option_error("Adam: expected 0 <= beta2 < 1, found " + std::to_string(beta2));
+    if (!(epsilon > 0)) throw option_error("Adam: expected epsilon > 0, found " + std::to_string(epsilon));
+  }
+
+  /// One update of `params` from `grads` (same length; the length must not change between steps
+  /// unless `reset()` is called).
+  template <class T>
+  void step(std::span<T> params, std::span<const T> grads) {
+    if (params.size() != grads.size())
+      throw shape_error("Adam::step: expected as many gradients as parameters (" + std::to_string(params.size()) +
+                        "), found " + std::to_string(grads.size()));
+    auto& m = moments<T>(0);
+    auto& v = moments<T>(1);
+    if (m.size() != params.size()) {
+      if (t_ != 0)
+        throw shape_error("Adam::step: this optimiser holds state for " + std::to_string(m.size()) +
+                          " parameters, found " + std::to_string(params.size()) + "; call reset() to reuse it");
+      m = aligned_buffer<T>(params.size());
+      v = aligned_buffer<T>(params.size());
+    }
+    ++t_;
+    const double td = static_cast<double>(t_);
+    const double lr_t = learning_rate_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td));
+    kernels::adam_update(params.size(), params.data(), grads.data(), m.data(), v.data(), static_cast<T>(lr_t),
+                         static_cast<T>(beta1_), static_cast<T>(beta2_), static_cast<T>(epsilon_));
+  }
+
+  /// Forgets the moments and the step count.
+  void reset() noexcept {
+    t_ = 0;
+    mf_[0] = mf_[1] = aligned_buffer<float>();
+    md_[0] = md_[1] = aligned_buffer<double>();
+  }
+
+  std::size_t iterations() const noexcept { return t_; }
+  double learning_rate() const noexcept { return learning_rate_; }
+  /// Changes the learning rate (for schedules); the moments are kept.
+  void set_learning_rate(double lr) {
+    if (!(lr > 0)) throw option_error("Adam: expected a learning rate > 0, found " + std::to_string(lr));
+    learning_rate_ = lr;
+  }
+  double beta1() const noexcept { return beta1_; }
+  double beta2() const noexcept { return beta2_; }
+  double epsilon() const noexcept { return epsilon_; }
+
+  /// The first (`which` = 0) or second (1) moment estimates, for checkpoints and tests.
+  template <class T>
+  std::span<const T> state(int which) const noexcept {
+    if constexpr (std::is_same_v<T, float>)
+      return mf_[which].span();
+    else
+      return md_[which].span();
+  }
+
+ private:
+  template <class T>
+  aligned_buffer<T>& moments(int which) noexcept {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: Adam works on float or double");
+    if constexpr (std::is_same_v<T, float>)
+      return mf_[which];
+    else
+      return md_[which];
+  }
+
+  double learning_rate_, beta1_, beta2_, epsilon_;
+  std::size_t t_ = 0;
+  aligned_buffer<float> mf_[2];
+  aligned_buffer<double> md_[2];
+};
+
+}  // namespace latent

@@ -1,0 +1,75 @@
+#pragma once
+/// \file
+/// `latent::SGD`: stochastic gradient descent with optional (Nesterov) momentum.
+
+#include "latent/core/aligned_buffer.hpp"
+#include "latent/core/error.hpp"
+#include "latent/kernels/update.hpp"
+
+#include <cmath>        // std::isfinite
+#include <cstddef>      // std::size_t
+#include <span>         // std::span
+#include <string>       // std::to_string
+#include <type_traits>  // std::is_same_v
+
+namespace latent {
+
+/// SGD in Keras's form: u ← μ·u − lr·g, p ← p + u (Nesterov: p ← p + μ·u − lr·g). Defaults as Keras:
+/// lr 0.01, momentum 0. Example: tests/test_core.cpp (hand-computed updates).
+class SGD {
+ public:
+  explicit SGD(double learning_rate = 0.01, double momentum = 0.0, bool nesterov = false)
+      : learning_rate_(learning_rate), momentum_(momentum), nesterov_(nesterov) {
+    if (!(learning_rate > 0) || !std::isfinite(learning_rate))
+      throw option_error("SGD: expected a learning rate > 0, found " + std::to_string(learning_rate));
+    if (!(momentum >= 0 && momentum < 1))
+      throw option_error("SGD: expected 0 <= momentum < 1, found " + std::to_string(momentum));
+  }
+
+  template <class T>
+  void step(std::span<T> params, std::span<const T> grads) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: SGD works on float or double");
+    if (params.size() != grads.size())
+      throw shape_error("SGD::step: expected as many gradients as parameters (" + std::to_string(params.size()) +
+                        "), found " + std::to_string(grads.size()));
+    auto& u = velocity<T>();
+    if (u.size() != params.size()) {
+      if (t_ != 0)
+        throw shape_error("SGD::step: this optimiser holds state for " + std::to_string(u.size()) +
+                          " parameters, found " + std::to_string(params.size()) + "; call reset() to reuse it");
+      u = aligned_buffer<T>(params.size());
+    }
+    ++t_;
+    kernels::sgd_update(params.size(), params.data(), grads.data(), u.data(), static_cast<T>(learning_rate_),
+                        static_cast<T>(momentum_), nesterov_);
+  }
+
+  void reset() noexcept {
+    t_ = 0;
+    uf_ = aligned_buffer<float>();
+    ud_ = aligned_buffer<double>();
+  }
+  std::size_t iterations() const noexcept { return t_; }
+  double learning_rate() const noexcept { return learning_rate_; }
+  void set_learning_rate(double lr) {
+    if (!(lr > 0)) throw option_error("SGD: expected a learning rate > 0, found " + std::to_string(lr));
+    learning_rate_ = lr;
+  }
+  double momentum() const noexcept { return momentum_; }
+
+ private:
+  template <class T>
+  aligned_buffer<T>& velocity() noexcept {
+    if constexpr (std::is_same_v<T, float>)
+      return uf_;
+    else
+      return ud_;
+  }
+  double learning_rate_, momentum_;
+  bool nesterov_;
+  std::size_t t_ = 0;
+  aligned_buffer<float> uf_;
+  aligned_buffer<double> ud_;
+};
+
+}  // namespace latent
