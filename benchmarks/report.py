@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Turns benchmark outputs into one Markdown table of medians, ratios and fractions of peak.
+
+Inputs (any number, any order):
+  * Google Benchmark JSON (`--benchmark_out_format=json`) from bench_peers / bench_latent; benchmark
+    names are "<workload>/<peer>" (decorations such as /iterations:1, /repeats:5, /real_time and
+    numeric arguments are dropped); median aggregates are used, or the median of the plain runs.
+    Counters read: us_per_step, GFLOPs, final_loss, threads.
+  * JSON lines from seed_pytorch.py / vae_pytorch.py: {"peer", "workload", "seconds", "steps", ...}.
+
+Reference row per workload: "latent" (or the first "latent*" peer) when present, else "handwritten",
+else "libtorch-1t". Ratio = peer time / reference time, so > 1 means the reference is faster.
+Peaks come from the "peak/fma" (AVX2, latent's ISA) and "peak/fma-avx512" rows (best repetition when
+the individual runs are in the file, else the median); fractions of peak are per used core
+(peak x threads)."""
+
+import argparse
+import json
+import re
+import statistics
+import sys
+
+UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+DECORATION = re.compile(r"^(\d+|real_time|manual_time|process_time|(iterations|repeats|threads|min_time)(:.*)?)$")
+
+
+def clean_name(name):
+    parts = [p for p in name.split("/") if not DECORATION.match(p)]
+    return parts[0], "/".join(parts[1:]) or "default"
+
+
+def threads_of(peer, counters):
+    if "threads" in counters:
+        return int(counters["threads"])
+    m = re.search(r"-(\d+)t$", peer)
+    return int(m.group(1)) if m else 1
+
+
+def read_google_benchmark(doc, rows):
+    by_name = {}
+    for b in doc.get("benchmarks", []):
+        if b.get("error_occurred"):
+            continue
+        name = b.get("run_name", b["name"])
+        entry = by_name.setdefault(name, {"median": None, "runs": []})
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                entry["median"] = b
+        else:
+            entry["runs"].append(b)
+    for name, entry in by_name.items():
+        workload, peer = clean_name(name)
+        if workload == "peak" and entry["runs"]:
+            # A peak is a capability: the best repetition, not the median, of a noisy machine.
+            best = max(entry["runs"], key=lambda r: r.get("GFLOPs", 0.0))
+            rows.append({"workload": workload, "peer": peer, "reps": len(entry["runs"]),
+                         "seconds": best["real_time"] * UNIT_SECONDS[best.get("time_unit", "ns")],
+                         "us_per_step": None, "gflops": best.get("GFLOPs"), "final_loss": None, "threads": 1})
+            continue
+        if entry["median"] is not None:
+            b = entry["median"]
+            seconds = b["real_time"] * UNIT_SECONDS[b.get("time_unit", "ns")]
+            counters = b
+            reps = b.get("repetitions", "?")
+        elif entry["runs"]:
+            runs = entry["runs"]
+            seconds = statistics.median(r["real_time"] * UNIT_SECONDS[r.get("time_unit", "ns")] for r in runs)
+            counters = {k: statistics.median(r[k] for r in runs) for k in ("us_per_step", "GFLOPs", "final_loss",
+                                                                            "threads") if k in runs[0]}
+            reps = len(runs)
+        else:
+            continue
+        rows.append({"workload": workload, "peer": peer, "seconds": seconds, "reps": reps,
+                     "us_per_step": counters.get("us_per_step"), "gflops": counters.get("GFLOPs"),
+                     "final_loss": counters.get("final_loss"), "threads": threads_of(peer, counters)})
+
+
+def read_json_lines(lines, rows):
+    groups = {}
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        r = json.loads(line)
+        if "aggregate" in r or "workload" not in r:
+            continue
+        groups.setdefault((r["workload"], r["peer"]), []).append(r)
+    for (workload, peer), runs in groups.items():
+        seconds = statistics.median(r["seconds"] for r in runs)
+        steps = runs[0].get("steps")
+        gflops = statistics.median(r["gflops"] for r in runs) if "gflops" in runs[0] else None
+        rows.append({"workload": workload, "peer": peer, "seconds": seconds, "reps": len(runs),
+                     "us_per_step": seconds * 1e6 / steps if steps else None, "gflops": gflops,
+                     "final_loss": runs[-1].get("final_loss"), "threads": threads_of(peer, runs[0])})
+
+
+def reference(rows):
+    peers = {r["peer"]: r for r in rows}
+    for want in ("latent", "latent-1t"):
+        if want in peers:
+            return peers[want]
+    for r in rows:
+        if r["peer"].startswith("latent"):
+            return r
+    for want in ("handwritten", "libtorch-1t"):
+        if want in peers:
+            return peers[want]
+    return min(rows, key=lambda r: r["seconds"])
+
+
+def fmt_time(s):
+    return f"{s * 1e3:.1f} ms" if s < 10 else f"{s:.2f} s"
+
+
+def fmt(x, spec):
+    return "–" if x is None else format(x, spec)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="+")
+    args = ap.parse_args()
+
+    rows = []
+    for path in args.files:
+        with open(path) as f:
+            text = f.read()
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            doc = None
+        if isinstance(doc, dict) and "benchmarks" in doc:
+            read_google_benchmark(doc, rows)
+        else:
+            read_json_lines(text.splitlines(), rows)
+
+    peaks = {r["peer"]: r["gflops"] for r in rows if r["workload"] == "peak" and r["gflops"]}
+    avx2 = peaks.get("fma")
+    avx512 = peaks.get("fma-avx512")
+    out = []
+    if avx2 or avx512:
+        out.append("Single-core fp32 FMA peak (best of the repetitions): "
+                   + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in (("AVX2 (latent's -mavx2 -mfma)", avx2),
+                                                                   ("AVX-512", avx512)) if v))
+        out.append("")
+    out.append("| workload | peer | median time | µs/step | GFLOP/s | % AVX2 peak | % AVX-512 peak "
+               "| ratio vs reference | final loss | reps |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    workloads = []
+    for r in rows:
+        if r["workload"] != "peak" and r["workload"] not in workloads:
+            workloads.append(r["workload"])
+    for w in workloads:
+        group = sorted((r for r in rows if r["workload"] == w), key=lambda r: r["seconds"])
+        ref = reference(group)
+        for r in group:
+            pct2 = 100 * r["gflops"] / (avx2 * r["threads"]) if (r["gflops"] and avx2) else None
+            pct5 = 100 * r["gflops"] / (avx512 * r["threads"]) if (r["gflops"] and avx512) else None
+            ratio = r["seconds"] / ref["seconds"]
+            ratio_s = f"{ratio:.2f}× (ref)" if r is ref else f"{ratio:.2f}×"
+            out.append(f"| {w} | {r['peer']} | {fmt_time(r['seconds'])} | {fmt(r['us_per_step'], '.1f')} | "
+                       f"{fmt(r['gflops'], '.2f')} | {fmt(pct2, '.1f')} | {fmt(pct5, '.1f')} | {ratio_s} | "
+                       f"{fmt(r['final_loss'], '.6g')} | {r['reps']} |")
+    out.append("")
+    out.append("Ratio = peer median time / reference median time (reference: latent when present, else the "
+               "hand-written loop, else libtorch at 1 thread); > 1 means the reference is faster. "
+               "% peak is per used core (peak × threads). FLOPs count the matrix products only.")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (build-bench/, Release), runs bench_latent (when it exists), bench_peers and the
+# PyTorch scripts, and prints one Markdown table of medians and ratios (benchmarks/report.py).
+#
+#   benchmarks/run.sh [--no-build] [--no-python] [--filter REGEX] [--reps N]
+#
+# --filter is passed to the binaries as --benchmark_filter and also selects the Python peers (names
+# "seed/pytorch-python", "vae/pytorch-python"); --reps sets the Python repetitions (the C++ benchmarks
+# register 5 each). Raw outputs and report.md land in $BUILD_DIR/bench-results/.
+# Environment: BUILD_DIR (default <repo>/build-bench), PYTHON (default /usr/bin/python3, Debian's
+# PyTorch), LATENT_FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the peers so that OpenBLAS picks its fast kernels
+# for this CPU; the peers size OpenBLAS's thread pool themselves (peers/blas_threads.hpp).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+build=${BUILD_DIR:-$root/build-bench}
+py=${PYTHON:-/usr/bin/python3}
+data_dir=${LATENT_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+do_build=1 do_python=1 filter="" reps=5
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --no-build) do_build=0 ;;
+    --no-python) do_python=0 ;;
+    --filter) filter=$2; shift ;;
+    --reps) reps=$2; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ $do_build == 1 ]]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLATENT_BUILD_BENCHMARKS=ON \
+        -DLATENT_BUILD_TESTS=OFF -DLATENT_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build "$build" -j2
+fi
+
+out="$build/bench-results"
+rm -rf "$out" && mkdir -p "$out"
+peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LATENT_FASHION_MNIST_DIR="$data_dir")
+gb_args=(--benchmark_out_format=json)
+[[ -n $filter ]] && gb_args+=("--benchmark_filter=$filter")
+
+if [[ -x $build/benchmarks/bench_latent ]]; then
+  echo "== bench_latent" >&2
+  "$build/benchmarks/bench_latent" "${gb_args[@]}" --benchmark_out="$out/bench_latent.json" >&2
+fi
+echo "== bench_peers" >&2
+"${peer_env[@]}" "$build/benchmarks/bench_peers" "${gb_args[@]}" --benchmark_out="$out/bench_peers.json" >&2
+
+if [[ $do_python == 1 ]]; then
+  if [[ -z $filter || "seed/pytorch-python" =~ $filter ]]; then
+    echo "== seed_pytorch.py" >&2
+    "${peer_env[@]}" "$py" "$here/seed_pytorch.py" --repetitions "$reps" | tee "$out/seed_pytorch.jsonl" >&2
+  fi
+  if [[ -f $data_dir/train-images-idx3-ubyte.gz && ( -z $filter || "vae/pytorch-python" =~ $filter ) ]]; then
+    for t in 1 2; do
+      echo "== vae_pytorch.py --threads $t" >&2
+      "${peer_env[@]}" "$py" "$here/vae_pytorch.py" --repetitions "$reps" --threads "$t" \
+        | tee "$out/vae_pytorch_${t}t.jsonl" >&2
+    done
+  fi
+fi
+
+shopt -s nullglob
+"$py" "$here/report.py" "$out"/*.json "$out"/*.jsonl | tee "$out/report.md"
