@@ -68,14 +68,14 @@ struct data_rng {
 
 /// Fisher–Yates shuffle of `v`, driven by `rng`.
 template <class T>
-void shuffle(std::vector<T>& v, data_rng& rng) {
+void data_shuffle(std::vector<T>& v, data_rng& rng) {
   for (std::size_t i = v.size(); i > 1; --i) {
     std::swap(v[i - 1], v[static_cast<std::size_t>(rng.below(i))]);
   }
 }
 
 /// The rows `index[0..]` of `d`, with its metadata.
-inline Dataset gather_rows(const Dataset& d, const std::vector<std::size_t>& index) {
+inline Dataset dataset_rows(const Dataset& d, const std::vector<std::size_t>& index) {
   Dataset out;
   const std::size_t w = d.width();
   out.x = xt::xtensor<float, 2>::from_shape({index.size(), w});
@@ -106,7 +106,7 @@ inline Dataset take(const Dataset& d, std::size_t begin, std::size_t count) {
   }
   std::vector<std::size_t> index(count);
   std::iota(index.begin(), index.end(), begin);
-  return detail::gather_rows(d, index);
+  return detail::dataset_rows(d, index);
 }
 
 /// Shuffles the rows of `d` with `seed` and splits them into (train, test), where train holds
@@ -119,12 +119,12 @@ inline std::pair<Dataset, Dataset> split(const Dataset& d, double train_fraction
   std::vector<std::size_t> index(d.size());
   std::iota(index.begin(), index.end(), std::size_t{0});
   detail::data_rng rng(seed);
-  detail::shuffle(index, rng);
+  detail::data_shuffle(index, rng);
   auto n_train = static_cast<std::size_t>(train_fraction * static_cast<double>(d.size()) + 0.5);
   if (n_train > d.size()) n_train = d.size();
   std::vector<std::size_t> train(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(n_train));
   std::vector<std::size_t> test(index.begin() + static_cast<std::ptrdiff_t>(n_train), index.end());
-  return {detail::gather_rows(d, train), detail::gather_rows(d, test)};
+  return {detail::dataset_rows(d, train), detail::dataset_rows(d, test)};
 }
 
 /// One-hot encoding: an N × num_classes matrix with a 1 in column `labels(i)` of row i.

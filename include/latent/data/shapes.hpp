@@ -139,7 +139,7 @@ inline Dataset make_shapes(std::size_t n, std::uint64_t seed = 0) {
 
   std::vector<std::int32_t> labels(n);
   for (std::size_t i = 0; i < n; ++i) labels[i] = static_cast<std::int32_t>(i % classes);
-  detail::shuffle(labels, rng);
+  detail::data_shuffle(labels, rng);
 
   Dataset d;
   d.x = xt::xtensor<float, 2>::from_shape({n, side * side});

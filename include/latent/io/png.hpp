@@ -26,7 +26,7 @@ namespace latent {
 namespace detail {
 
 /// [0, 1] → 0..255 with clamping; NaN becomes 0.
-inline unsigned char to_byte(float v) {
+inline unsigned char unit_to_byte(float v) {
   if (!(v > 0.0f)) return 0;
   if (v >= 1.0f) return 255;
   return static_cast<unsigned char>(std::lround(v * 255.0f));
@@ -102,7 +102,7 @@ inline void write_png(const std::string& path, const xt::xtensor<float, 2>& gray
   const std::size_t w = gray.shape(1);
   std::vector<unsigned char> bytes(h * w);
   const float* src = gray.data();
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = detail::to_byte(src[i]);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = detail::unit_to_byte(src[i]);
   detail::write_png_bytes(path, bytes, w, h, 1);
 }
 
@@ -117,7 +117,7 @@ inline void write_png(const std::string& path, const xt::xtensor<float, 3>& rgb)
   const std::size_t w = rgb.shape(1);
   std::vector<unsigned char> bytes(h * w * 3);
   const float* src = rgb.data();
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = detail::to_byte(src[i]);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = detail::unit_to_byte(src[i]);
   detail::write_png_bytes(path, bytes, w, h, 3);
 }
 
