@@ -1,1 +1,296 @@
+// Model-level behaviour: the program, determinism, learning on structured data, the linear
+// autoencoder against PCA, no allocation in a training step, and errors at the public API.
 #include <doctest/doctest.h>
+
+#include <latent/latent.hpp>
+
+#include <xtensor/xrandom.hpp>
+#include <xtensor/xview.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+#include <numeric>
+#include <vector>
+
+// Counts heap allocations while `counting` is set (for the no-allocation-in-a-step test). The replaced
+// operators pair malloc with free, which g++ cannot see through once they are inlined.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+void* operator new(std::size_t n) {
+  if (counting) ++allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  if (counting) ++allocations;
+  const std::size_t al = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace latent;
+
+namespace {
+struct SeedEncoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
+struct SeedDecoder : Seq<Dense<5, 20, Relu>, Dense<20, 100, Sigmoid>> {};
+using SeedModel = Autoencoder<SeedEncoder, SeedDecoder, MSE>;
+
+// Points on a 2-D manifold (a curved sheet) embedded in 100 dimensions, plus a little noise.
+xt::xtensor<float, 2> manifold(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  xt::xtensor<float, 2> x = xt::zeros<float>({n, std::size_t{100}});
+  std::vector<double> a(100 * 4);
+  for (auto& v : a) v = rng.normal() / 2;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = rng.uniform(-1.5, 1.5), v = rng.uniform(-1.5, 1.5);
+    const double f[4] = {u, v, std::sin(2 * u) * 0.7, u * v * 0.5};
+    for (std::size_t j = 0; j < 100; ++j) {
+      double s = 0;
+      for (int k = 0; k < 4; ++k) s += a[j * 4 + k] * f[k];
+      x(i, j) = static_cast<float>(s + 0.01 * rng.normal());
+    }
+  }
+  return x;
+}
+
+double mean_variance(const xt::xtensor<float, 2>& x) {
+  const std::size_t n = x.shape()[0], d = x.shape()[1];
+  double total = 0;
+  for (std::size_t j = 0; j < d; ++j) {
+    double m = 0, s = 0;
+    for (std::size_t i = 0; i < n; ++i) m += x(i, j);
+    m /= static_cast<double>(n);
+    for (std::size_t i = 0; i < n; ++i) s += (x(i, j) - m) * (x(i, j) - m);
+    total += s / static_cast<double>(n);
+  }
+  return total / static_cast<double>(d);  // mean per-element variance: the MSE of predicting the mean
+}
+
+// Eigenvalues of a symmetric matrix by cyclic Jacobi rotations (small matrices only).
+std::vector<double> symmetric_eigenvalues(std::vector<double> a, std::size_t d) {
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0;
+    for (std::size_t p = 0; p < d; ++p)
+      for (std::size_t q = p + 1; q < d; ++q) off += a[p * d + q] * a[p * d + q];
+    if (off < 1e-22) break;
+    for (std::size_t p = 0; p < d; ++p)
+      for (std::size_t q = p + 1; q < d; ++q) {
+        if (std::abs(a[p * d + q]) < 1e-300) continue;
+        const double theta = (a[q * d + q] - a[p * d + p]) / (2 * a[p * d + q]);
+        const double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (std::size_t k = 0; k < d; ++k) {  // columns p, q
+          const double akp = a[k * d + p], akq = a[k * d + q];
+          a[k * d + p] = c * akp - s * akq;
+          a[k * d + q] = s * akp + c * akq;
+        }
+        for (std::size_t k = 0; k < d; ++k) {  // rows p, q
+          const double apk = a[p * d + k], aqk = a[q * d + k];
+          a[p * d + k] = c * apk - s * aqk;
+          a[q * d + k] = s * apk + c * aqk;
+        }
+      }
+  }
+  std::vector<double> e(d);
+  for (std::size_t i = 0; i < d; ++i) e[i] = a[i * d + i];
+  std::sort(e.begin(), e.end());
+  return e;
+}
+}  // namespace
+
+TEST_CASE("the issue's seed program runs and gives the documented shapes") {
+  xt::random::seed(0);
+  xt::xtensor<float, 2> data = xt::random::randn<float>({1000, 100});
+  SeedModel model(/*seed=*/42);
+  Adam opt(1e-3f);
+  History h = fit(model, data, opt, {.epochs = 3, .batch_size = 32, .progress = Progress::quiet});
+  CHECK(h.epochs() == 3);
+  CHECK(h.seconds.size() == 3);
+  CHECK(h.val_loss.empty());
+  CHECK(h.loss[2] < h.loss[0]);
+  xt::xtensor<float, 2> fresh = xt::random::randn<float>({100, 100});
+  xt::xtensor<float, 2> z = model.encode(fresh);
+  xt::xtensor<float, 2> back = model.decode(z);
+  CHECK(z.shape()[0] == 100);
+  CHECK(z.shape()[1] == 5);
+  CHECK(back.shape()[0] == 100);
+  CHECK(back.shape()[1] == 100);
+  // codes come from a sigmoid layer
+  CHECK(xt::amin(z)() >= 0.0f);
+  CHECK(xt::amax(z)() <= 1.0f);
+  // one sample gives the same as its row in a batch; reconstruct = decode(encode)
+  xt::xtensor<float, 1> one = xt::view(fresh, 7, xt::all());
+  xt::xtensor<float, 1> z7 = model.encode(one);
+  for (std::size_t j = 0; j < 5; ++j) CHECK(z7(j) == doctest::Approx(z(7, j)).epsilon(1e-6));
+  xt::xtensor<float, 2> r = model.reconstruct(fresh);
+  for (std::size_t j = 0; j < 100; j += 9) CHECK(r(3, j) == doctest::Approx(back(3, j)).epsilon(1e-6));
+  CHECK(evaluate(model, data) == doctest::Approx(model.loss(data)));
+}
+
+TEST_CASE("the same seed gives the same weights; Glorot-uniform limits and zero biases") {
+  SeedModel a(7), b(7), c(8);
+  CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+  CHECK(!std::equal(a.parameters().begin(), a.parameters().end(), c.parameters().begin()));
+  CHECK(SeedModel::param_count == 100 * 20 + 20 + 20 * 5 + 5 + 5 * 20 + 20 + 20 * 100 + 100);
+  const float limit = std::sqrt(6.0f / 120.0f);
+  auto p = a.parameters();
+  float lo = 0, hi = 0;
+  for (std::size_t i = 0; i < 2000; ++i) lo = std::min(lo, p[i]), hi = std::max(hi, p[i]);
+  CHECK(lo >= -limit);
+  CHECK(hi <= limit);
+  CHECK(lo < -0.9f * limit);  // the whole range is used
+  CHECK(hi > 0.9f * limit);
+  for (std::size_t i = 2000; i < 2020; ++i) CHECK(p[i] == 0.0f);
+}
+
+TEST_CASE("training is deterministic for a seed") {
+  xt::xtensor<float, 2> data = manifold(300, 1);
+  SeedModel a(3), b(3);
+  Adam oa, ob;
+  fit(a, data, oa, {.epochs = 2, .batch_size = 16, .seed = 9, .progress = Progress::quiet});
+  fit(b, data, ob, {.epochs = 2, .batch_size = 16, .seed = 9, .progress = Progress::quiet});
+  CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+}
+
+TEST_CASE("an autoencoder learns data on a low-dimensional manifold: MSE 10x below the variance") {
+  struct Enc : Seq<Dense<100, 32, Tanh>, Dense<32, 4, Identity>> {};
+  struct Dec : Seq<Dense<4, 32, Tanh>, Dense<32, 100, Identity>> {};
+  Autoencoder<Enc, Dec, MSE> model(1);
+  xt::xtensor<float, 2> train = manifold(2000, 2), test = manifold(500, 2);  // same embedding, new points
+  Adam opt(3e-3);
+  History h = fit(model, train, opt, {.epochs = 60, .batch_size = 32, .progress = Progress::quiet}, test);
+  const double var = mean_variance(test);
+  const double mse = model.loss(test);
+  INFO("variance " << var << ", test MSE " << mse << ", first epoch " << h.loss.front());
+  CHECK(h.val_loss.size() == 60);
+  CHECK(h.val_loss.back() == doctest::Approx(mse));
+  CHECK(mse < var / 10);
+}
+
+TEST_CASE("a linear autoencoder reaches PCA's optimal reconstruction error (within 5%)") {
+  // 12-D data with a decaying spectrum; code size 3. PCA's optimum: the mean of the 9 smallest
+  // eigenvalues of the (centred) covariance, per element = Σ_{i>3} λ_i / 12.
+  constexpr std::size_t d = 12, n = 2000;
+  Rng rng(5);
+  xt::xtensor<double, 2> x = xt::zeros<double>({n, d});
+  std::vector<double> mix(d * d);
+  for (auto& v : mix) v = rng.normal();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < d; ++k) {
+      const double g = rng.normal() * std::pow(0.6, static_cast<double>(k));
+      for (std::size_t j = 0; j < d; ++j) x(i, j) += mix[k * d + j] * g;
+    }
+  // centre (a linear AE with biases can learn the mean; PCA is on centred data)
+  std::vector<double> cov(d * d, 0.0);
+  std::vector<double> mean(d, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) mean[j] += x(i, j) / n;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t a = 0; a < d; ++a)
+      for (std::size_t b = 0; b < d; ++b) cov[a * d + b] += (x(i, a) - mean[a]) * (x(i, b) - mean[b]) / n;
+  const std::vector<double> eig = symmetric_eigenvalues(cov, d);
+  double optimum = 0;
+  for (std::size_t i = 0; i + 3 < d; ++i) optimum += eig[i];
+  optimum /= d;
+
+  struct Enc : Seq<Dense<d, 3, Identity>> {};
+  struct Dec : Seq<Dense<3, d, Identity>> {};
+  Autoencoder<Enc, Dec, MSE, double> model(11);
+  Adam opt(1e-2);
+  fit(model, x, opt, {.epochs = 150, .batch_size = 64, .progress = Progress::quiet});
+  Adam fine(1e-3);
+  fit(model, x, fine, {.epochs = 100, .batch_size = 256, .progress = Progress::quiet});
+  const double mse = model.loss(x);
+  INFO("PCA optimum " << optimum << ", linear AE " << mse);
+  CHECK(mse >= optimum * (1 - 1e-9));  // nothing beats PCA: a check that the optimum is right
+  CHECK(mse <= optimum * 1.05);
+}
+
+TEST_CASE("a training step allocates nothing once the workspace has grown") {
+  xt::xtensor<float, 2> data = manifold(64, 3);
+  SeedModel model(1);
+  Adam opt;
+  model.train_batch(data.data(), 32, opt);  // first step: the workspace and Adam's moments are sized
+  allocations = 0;
+  counting = true;
+  for (int i = 0; i < 100; ++i) model.train_batch(data.data() + (i % 2) * 32 * 100, 32, opt);
+  counting = false;
+  CHECK(allocations.load() == 0);
+}
+
+TEST_CASE("bad input gives latent:: exceptions that say what was expected and what was found") {
+  SeedModel model(1);
+  Adam opt;
+  xt::xtensor<float, 2> narrow = xt::zeros<float>({4, 99});
+  CHECK_THROWS_WITH_AS(model.encode(narrow), doctest::Contains("expected 100 columns"), shape_error);
+  CHECK_THROWS_WITH_AS(model.encode(narrow), doctest::Contains("found 99"), shape_error);
+  CHECK_THROWS_AS(fit(model, narrow, opt, {.progress = Progress::quiet}), shape_error);
+  xt::xtensor<float, 2> codes = xt::zeros<float>({2, 6});
+  CHECK_THROWS_WITH_AS(model.decode(codes), doctest::Contains("expected 5 columns"), shape_error);
+  xt::xtensor<float, 1> sample = xt::zeros<float>({101});
+  CHECK_THROWS_WITH_AS(model.encode(sample), doctest::Contains("found 101"), shape_error);
+
+  xt::xtensor<float, 2> empty = xt::zeros<float>({0, 100});
+  CHECK_THROWS_WITH_AS(model.encode(empty), doctest::Contains("found no rows"), data_error);
+  CHECK_THROWS_AS(fit(model, empty, opt, {.progress = Progress::quiet}), data_error);
+
+  xt::xtensor<float, 2> bad = xt::zeros<float>({5, 100});
+  bad(3, 17) = std::nanf("");
+  CHECK_THROWS_WITH_AS(model.encode(bad), doctest::Contains("NaN in row 3, column 17"), data_error);
+  bad(3, 17) = INFINITY;
+  CHECK_THROWS_WITH_AS(fit(model, bad, opt, {.progress = Progress::quiet}), doctest::Contains("+Inf in row 3"),
+                       data_error);
+
+  xt::xtensor<float, 2> ok = xt::zeros<float>({5, 100});
+  CHECK_THROWS_WITH_AS(fit(model, ok, opt, {.batch_size = 0, .progress = Progress::quiet}),
+                       doctest::Contains("batch size"), option_error);
+  // a batch larger than the data is one batch, not an error
+  History h = fit(model, ok, opt, {.epochs = 1, .batch_size = 64, .progress = Progress::quiet});
+  CHECK(h.epochs() == 1);
+  CHECK_THROWS_AS(Adam(-1.0), option_error);
+  CHECK_THROWS_AS(SGD(0.1, 1.5), option_error);
+}
+
+TEST_CASE("a diverging loss stops training naming the epoch and batch, keeping the last good weights") {
+  struct Enc : Seq<Dense<4, 2, Identity>> {};
+  struct Dec : Seq<Dense<2, 4, Identity>> {};
+  Autoencoder<Enc, Dec, MSE> model(1);
+  xt::xtensor<float, 2> x = {{1e3f, -2e3f, 3e3f, 1e3f}, {2e3f, 1e3f, -1e3f, 3e3f}};
+  SGD opt(1e3);
+  try {
+    fit(model, x, opt, {.epochs = 50, .batch_size = 1, .shuffle = false, .progress = Progress::quiet});
+    FAIL("training should have diverged");
+  } catch (const numerical_error& e) {
+    CHECK(std::string(e.what()).find("epoch ") != std::string::npos);
+    CHECK(std::string(e.what()).find("batch ") != std::string::npos);
+  }
+  for (float p : model.parameters()) CHECK(std::isfinite(p));
+}
+
+TEST_CASE("BCEWithLogits: decode and reconstruct give probabilities") {
+  struct Enc : Seq<Dense<10, 3, Relu>> {};
+  struct Dec : Seq<Dense<3, 10, Identity>> {};
+  Autoencoder<Enc, Dec, BCEWithLogits> model(2);
+  xt::xtensor<float, 2> x = xt::random::rand<float>({20, 10});
+  auto r = model.reconstruct(x);
+  CHECK(xt::amin(r)() > 0.0f);
+  CHECK(xt::amax(r)() < 1.0f);
+  Adam opt(1e-2);
+  History h = fit(model, x, opt, {.epochs = 30, .batch_size = 5, .progress = Progress::quiet});
+  CHECK(h.loss.back() < h.loss.front());
+}
