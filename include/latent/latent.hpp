@@ -23,14 +23,19 @@
 #include "latent/activations/tanh.hpp"
 
 #include "latent/layers/dense.hpp"
-#include "latent/layers/last_activation.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/layer_traits.hpp"
 #include "latent/layers/seq.hpp"
 
 #include "latent/losses/bce.hpp"
+#include "latent/losses/bernoulli.hpp"
+#include "latent/losses/learned_gaussian.hpp"
+#include "latent/losses/unit_gaussian.hpp"
 #include "latent/losses/bce_with_logits.hpp"
 #include "latent/losses/mse.hpp"
 
 #include "latent/models/autoencoder.hpp"
+#include "latent/models/vae.hpp"
 
 #include "latent/optim/adam.hpp"
 #include "latent/optim/sgd.hpp"

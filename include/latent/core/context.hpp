@@ -19,6 +19,12 @@ struct Context {
   T grad_scale = T(1);     ///< d(batch-mean loss) / d(one sample's loss)
   T kl_weight = T(1);      ///< β of a β-VAE: weight of the KL term in the loss
   double penalty = 0;      ///< sum over the batch of loss terms added by layers
+  /// When set, a `Gaussian` head copies its statistics [μ | log σ²] (n × 2Z) here during forward.
+  T* gaussian_stats = nullptr;
+  /// When set (importance-weighted training), a `Gaussian` head adds no analytic KL; instead its
+  /// backward adds the gradient of log q(z|x) = −½ Σ log σ² + const, weighted per sample by these
+  /// values (n of them, already including `grad_scale`).
+  const T* iw_weights = nullptr;
 };
 
 }  // namespace latent

@@ -119,4 +119,32 @@ struct logit_loss_needs_an_identity_output_layer {
   static constexpr bool value = true;
 };
 
+/// A VAE's encoder must end in a `Gaussian<Z>` head (and have no other).
+template <class Encoder, bool EndsInGaussian>
+struct vae_encoder_does_not_end_in_a_gaussian_head {
+  static_assert(EndsInGaussian,
+                "latent: a VAE's encoder must end in a Gaussian<Z> head, e.g. Seq<Dense<784, 400, Relu>, Gaussian<20>>");
+  static constexpr bool value = true;
+};
+
+/// `Gaussian<Z>` may only be the last layer of an encoder: not inside it, not in a decoder.
+template <class Where, class Layer, std::size_t Count>
+struct gaussian_head_is_not_at_the_end_of_the_encoder {
+  static_assert(Count == 0,
+                "latent: Gaussian<Z> may only be the last layer of a VAE's encoder (not before it, not in the decoder)");
+  static constexpr bool value = true;
+};
+struct in_decoder {};
+struct before_the_end_of_the_encoder {};
+
+/// A conditional model's decoder takes the code and the condition: its input size must be Z + C.
+template <class DecoderExpects, class CodeSize, class ConditionSize>
+struct decoder_input_size_does_not_match_code_plus_condition;
+template <std::size_t Want, std::size_t Z, std::size_t C>
+struct decoder_input_size_does_not_match_code_plus_condition<expects_inputs<Want>, gives_outputs<Z>, inputs<C>> {
+  static_assert(Want == Z + C,
+                "latent: a conditional model's decoder input size must equal the code size plus the number of classes");
+  static constexpr bool value = true;
+};
+
 }  // namespace latent::diag

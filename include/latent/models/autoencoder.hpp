@@ -8,7 +8,7 @@
 #include "latent/core/context.hpp"
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/error.hpp"
-#include "latent/layers/last_activation.hpp"
+#include "latent/layers/layer_traits.hpp"
 #include "latent/losses/mse.hpp"
 #include "latent/models/detail/model_storage.hpp"
 

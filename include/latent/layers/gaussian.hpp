@@ -1,0 +1,120 @@
+#pragma once
+/// \file
+/// `latent::Gaussian<Z>`: the head of a VAE encoder, q(z|x) = N(μ(x), diag σ²(x)), with the
+/// reparameterisation z = μ + σ·ε.
+
+#include "latent/activations/identity.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/diagnostics.hpp"
+#include "latent/core/random.hpp"
+#include "latent/kernels/elementwise.hpp"
+#include "latent/kernels/gemm.hpp"
+
+#include <cmath>    // std::exp, std::sqrt
+#include <cstddef>  // std::size_t
+
+namespace latent {
+
+/// The bound form of `Gaussian<Z>` after a layer with `In` outputs (a `Seq` makes it; users write
+/// `Gaussian<Z>`).
+///
+/// Parameters: one linear map In → 2Z, packed as W (In × 2Z, row-major) then b (2Z); columns [0, Z)
+/// give μ, columns [Z, 2Z) give log σ². Initialisation: Glorot uniform, zero bias.
+/// Forward when training: z = μ + exp(½ log σ²)·ε with ε ~ N(0, I) drawn from the context's generator;
+/// it adds β·KL(q(z|x) ‖ N(0, I)) = β·½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²), summed over the batch, to
+/// `ctx.penalty`. In inference, z = μ. Backward adds the KL term's gradient (scaled by β and
+/// `ctx.grad_scale`) to the reparameterised path's.
+/// The cache keeps, per sample, [μ | log σ² | ε] (3Z values).
+template <std::size_t In, std::size_t Z>
+struct GaussianHead {
+  static_assert(diag::dense_layer_has_a_zero_size<diag::inputs<In>, diag::outputs<Z>>::value);
+  static constexpr bool is_gaussian_head = true;
+  static constexpr std::size_t in_size = In;
+  static constexpr std::size_t out_size = Z;
+  static constexpr std::size_t code_size = Z;
+  static constexpr std::size_t weight_count = In * 2 * Z;
+  static constexpr std::size_t param_count = weight_count + 2 * Z;
+  static constexpr std::size_t cache_size = 3 * Z;
+  static constexpr std::size_t scratch_size = 2 * Z;
+
+  template <class T>
+  static void init(T* params, Rng& rng) {
+    const double limit = std::sqrt(6.0 / static_cast<double>(In + 2 * Z));
+    for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.uniform(-limit, limit));
+    for (std::size_t j = 0; j < 2 * Z; ++j) params[weight_count + j] = T(0);
+  }
+
+  /// μ and log σ² of n samples into `stats` (n × 2Z).
+  template <class T>
+  static void statistics(const T* params, const T* x, T* stats, std::size_t n) noexcept {
+    kernels::gemm_nn<2 * Z>(n, In, x, In, 1, params, kernels::bias_init<T>{params + weight_count},
+                            kernels::store_to<T>{stats});
+  }
+
+  template <class T>
+  static void forward(const T* params, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) noexcept {
+    T* stats = cache;             // n × 2Z: [μ | log σ²] per row
+    T* eps = cache + n * 2 * Z;  // n × Z
+    statistics(params, x, stats, n);
+    if (ctx.gaussian_stats != nullptr)
+      for (std::size_t i = 0; i < n * 2 * Z; ++i) ctx.gaussian_stats[i] = stats[i];
+    if (!ctx.training || ctx.rng == nullptr) {
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t j = 0; j < Z; ++j) y[r * Z + j] = stats[r * 2 * Z + j];
+      return;
+    }
+    double kl = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      const T* mu = stats + r * 2 * Z;
+      const T* lv = mu + Z;
+      for (std::size_t j = 0; j < Z; ++j) {
+        const T e = static_cast<T>(ctx.rng->normal());
+        const T var = std::exp(lv[j]);
+        eps[r * Z + j] = e;
+        y[r * Z + j] = mu[j] + std::sqrt(var) * e;
+        kl += 0.5 * (static_cast<double>(mu[j]) * mu[j] + var - 1.0 - lv[j]);
+      }
+    }
+    if (ctx.iw_weights == nullptr) ctx.penalty += static_cast<double>(ctx.kl_weight) * kl;
+  }
+
+  template <class T>
+  static void backward(const T* params, const T* x, const T*, const T* cache, T* dy, T* dx, T* dparams, T* scratch,
+                       std::size_t n, Context<T>& ctx) noexcept {
+    const T* stats = cache;
+    const T* eps = cache + n * 2 * Z;
+    T* dstats = scratch;  // n × 2Z
+    const bool analytic = ctx.iw_weights == nullptr;
+    const T klw = analytic ? ctx.kl_weight * ctx.grad_scale : T(0);
+    for (std::size_t r = 0; r < n; ++r) {
+      const T* mu = stats + r * 2 * Z;
+      const T* lv = mu + Z;
+      // Importance-weighted mode: the loss holds + log q(z|x) = −½ Σ lv + const (ε fixed).
+      const T dlv_q = analytic ? T(0) : T(-0.5) * ctx.iw_weights[r];
+      for (std::size_t j = 0; j < Z; ++j) {
+        const T g = dy[r * Z + j];
+        const T var = std::exp(lv[j]);
+        // z = μ + e^{½ lv}·ε: ∂z/∂μ = 1, ∂z/∂lv = ½ e^{½ lv} ε; KL: ∂/∂μ = μ, ∂/∂lv = ½(e^{lv} − 1).
+        dstats[r * 2 * Z + j] = g + klw * mu[j];
+        dstats[r * 2 * Z + Z + j] =
+            g * T(0.5) * std::sqrt(var) * eps[r * Z + j] + klw * T(0.5) * (var - T(1)) + dlv_q;
+      }
+    }
+    kernels::gemm_nn<2 * Z>(In, n, x, 1, In, dstats, kernels::zero_init{}, kernels::store_to<T>{dparams});
+    kernels::column_sums<2 * Z>(n, dstats, dparams + weight_count);
+    if (dx != nullptr) kernels::gemm_nt<2 * Z>(n, In, dstats, params, dx, In);
+  }
+};
+
+/// The Gaussian head of a VAE encoder with a Z-dimensional code: write it last in the encoder's `Seq`,
+/// which infers its input size: `Seq<Dense<784, 400, Relu>, Gaussian<20>>`. See `GaussianHead`.
+/// Shape rules: only at the end of a VAE's encoder; Z > 0. Example: examples/vae_fashion_mnist.cpp.
+template <std::size_t Z>
+struct Gaussian {
+  static constexpr bool is_gaussian_head = true;
+  static constexpr std::size_t out_size = Z;
+  template <std::size_t In>
+  using bind = GaussianHead<In, Z>;
+};
+
+}  // namespace latent

@@ -1,0 +1,75 @@
+#pragma once
+/// \file
+/// Structural facts about layers and chains, looked up through nested `Seq`s: the last layer, its
+/// activation, and where `Gaussian` heads are. The VAE and logit rules are written with these.
+
+#include "latent/layers/seq.hpp"
+
+#include <boost/hana/at.hpp>     // hana::at_c
+#include <boost/hana/tuple.hpp>  // hana::tuple_t
+
+#include <cstddef>      // std::size_t
+#include <type_traits>  // std::void_t
+
+namespace latent {
+
+namespace detail {
+template <class L>
+concept chain = requires { typename L::layers; };
+
+template <class L>
+struct last_layer {
+  using type = L;
+};
+template <chain L>
+struct last_layer<L> {
+  template <class... Rs>
+  static auto last(type_list<Rs...>) ->
+      typename decltype(+boost::hana::at_c<sizeof...(Rs) - 1>(boost::hana::tuple_t<Rs...>))::type;
+  using type = typename last_layer<decltype(last(typename L::layers{}))>::type;
+};
+
+template <class L, class = void>
+struct activation_of {
+  using type = void;
+};
+template <class L>
+struct activation_of<L, std::void_t<typename L::activation>> {
+  using type = typename L::activation;
+};
+
+template <class L>
+inline constexpr bool is_gaussian_head_v = requires { requires L::is_gaussian_head; };
+
+template <class L>
+struct gaussian_heads {
+  static constexpr std::size_t count = is_gaussian_head_v<L> ? 1 : 0;
+};
+template <chain L>
+struct gaussian_heads<L> {
+  template <class... Rs>
+  static constexpr std::size_t sum(type_list<Rs...>) {
+    return (gaussian_heads<Rs>::count + ... + 0);
+  }
+  static constexpr std::size_t count = sum(typename L::layers{});
+};
+}  // namespace detail
+
+/// The last (innermost) layer of `L`: `L` itself unless it is a chain such as `Seq`.
+template <class L>
+using last_layer_t = typename detail::last_layer<L>::type;
+
+/// The activation of `L`'s last layer, or void if it has none (e.g. a `Gaussian` head).
+template <class L>
+using last_activation_t = typename detail::activation_of<last_layer_t<L>>::type;
+
+/// Number of `Gaussian` heads anywhere in `L`.
+template <class L>
+inline constexpr std::size_t gaussian_head_count_v = detail::gaussian_heads<L>::count;
+
+/// True when `L` ends in a `Gaussian` head and has no other: the shape of a VAE's encoder.
+template <class L>
+inline constexpr bool ends_in_gaussian_v =
+    detail::is_gaussian_head_v<last_layer_t<L>> && gaussian_head_count_v<L> == 1;
+
+}  // namespace latent
