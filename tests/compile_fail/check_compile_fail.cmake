@@ -1,0 +1,93 @@
+# Compile-fail check with the diagnostic's text checked (run with `cmake -P`).
+#
+# Compiles SOURCE with -fsyntax-only -DLATENT_SHOULD_FAIL and passes only if
+#   1. the compile fails,
+#   2. the regular expression EXPECT (the rule's carrier with its position and both sizes) matches
+#      within the first LINES lines of the compiler's output (default 4), and
+#   3. the static_assert sentence SENTENCE (a literal string) appears somewhere in the output.
+# A compile that fails for an unrelated reason (a typo, a missing include) fails check 2, so it cannot
+# pass as a "failure".
+#
+# Variables: CXX (compiler), SOURCE, EXPECT, SENTENCE, optional LINES; FLAGS (compiler flags),
+# INCLUDES (include directories: PROJECT_INCLUDE as -I, the others as -isystem, as CMake does for
+# imported targets, except the compiler's IMPLICIT_INCLUDES), all lists joined with '|' (a ';' does not
+# survive ctest's command line).
+
+cmake_minimum_required(VERSION 3.25)  # policies: IN_LIST, ...
+
+foreach(var CXX SOURCE EXPECT SENTENCE)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "check_compile_fail.cmake: ${var} is not set")
+  endif()
+endforeach()
+if(NOT DEFINED LINES)
+  set(LINES 4)
+endif()
+string(REPLACE "|" ";" flags "${FLAGS}")
+list(REMOVE_ITEM flags "")
+string(REPLACE "|" ";" includes "${INCLUDES}")
+string(REPLACE "|" ";" implicit "${IMPLICIT_INCLUDES}")
+list(REMOVE_ITEM includes "")
+list(REMOVE_DUPLICATES includes)
+foreach(dir IN LISTS includes)
+  if(dir IN_LIST implicit)
+    continue()
+  elseif(dir STREQUAL PROJECT_INCLUDE)
+    list(APPEND flags "-I${dir}")
+  else()
+    list(APPEND flags -isystem "${dir}")
+  endif()
+endforeach()
+
+# ASCII quotes and no colour, whatever ctest's environment says.
+set(ENV{LC_ALL} C)
+set(ENV{GCC_COLORS} "")
+set(command "${CXX}" ${flags} -fsyntax-only -fdiagnostics-color=never -DLATENT_SHOULD_FAIL "${SOURCE}")
+execute_process(COMMAND ${command} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
+list(JOIN command " " command_line)
+
+# The first LINES lines of the output.
+set(head "")
+set(rest "${output}")
+foreach(i RANGE 1 ${LINES})
+  string(FIND "${rest}" "\n" newline)
+  if(newline EQUAL -1)
+    string(APPEND head "${rest}")
+    break()
+  endif()
+  math(EXPR after "${newline} + 1")
+  string(SUBSTRING "${rest}" 0 ${after} line)
+  string(APPEND head "${line}")
+  string(SUBSTRING "${rest}" ${after} -1 rest)
+endforeach()
+
+# Shows the start of the output (long template names make whole outputs unreadable).
+set(excerpt "")
+set(rest "${output}")
+foreach(i RANGE 1 20)
+  string(FIND "${rest}" "\n" newline)
+  if(newline EQUAL -1)
+    string(APPEND excerpt "${rest}")
+    break()
+  endif()
+  math(EXPR after "${newline} + 1")
+  string(SUBSTRING "${rest}" 0 ${after} line)
+  string(APPEND excerpt "${line}")
+  string(SUBSTRING "${rest}" ${after} -1 rest)
+endforeach()
+
+if(result EQUAL 0)
+  message(FATAL_ERROR "compile_fail: ${SOURCE} compiled with LATENT_SHOULD_FAIL defined; the rule did not fire.\n"
+                      "command: ${command_line}\n${output}")
+endif()
+if(NOT head MATCHES "${EXPECT}")
+  message(FATAL_ERROR "compile_fail: ${SOURCE} failed, but not with the expected diagnostic in its first ${LINES} "
+                      "lines.\nexpected (regex): ${EXPECT}\ncommand: ${command_line}\n"
+                      "first lines of the output:\n${excerpt}")
+endif()
+string(FIND "${output}" "${SENTENCE}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "compile_fail: ${SOURCE} failed with the expected carrier but without the sentence\n"
+                      "  ${SENTENCE}\ncommand: ${command_line}\nfirst lines of the output:\n${excerpt}")
+endif()
+message(STATUS "compile_fail: ${SOURCE}: the expected diagnostic, in the first ${LINES} lines:\n${head}")
