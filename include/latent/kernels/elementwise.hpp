@@ -7,6 +7,10 @@
 
 #include <cstddef>  // std::size_t
 
+// See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+
 namespace latent::kernels {
 
 /// dy[i] *= Act::derivative(y[i]) for i < count: the activation's backward pass (from its output).
@@ -107,3 +111,5 @@ T sum_of_squares(std::size_t count, const T* x) noexcept {
 }
 
 }  // namespace latent::kernels
+
+#pragma GCC diagnostic pop

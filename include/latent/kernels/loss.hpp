@@ -6,6 +6,10 @@
 
 #include <cstddef>  // std::size_t
 
+// See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+
 namespace latent::kernels {
 
 /// Returns Σ_i E::term(p_i, t_i) (accumulated in double) and, when `grad` is not null, writes
@@ -36,3 +40,5 @@ double loss_sum(std::size_t count, const T* p, const T* t, T* grad, T scale) noe
 }
 
 }  // namespace latent::kernels
+
+#pragma GCC diagnostic pop

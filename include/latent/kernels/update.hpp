@@ -6,6 +6,10 @@
 
 #include <cstddef>  // std::size_t
 
+// See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+
 namespace latent::kernels {
 
 /// Adam in Keras's form: m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr_t·m / (√v + ε),
@@ -53,3 +57,5 @@ void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, boo
 }
 
 }  // namespace latent::kernels
+
+#pragma GCC diagnostic pop

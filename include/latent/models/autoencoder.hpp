@@ -55,25 +55,22 @@ inline constexpr bool autoencoder_is_wired_v = [] {
     return false;
 }();
 
-/// An autoencoder: code = Encoder(x), reconstruction = Decoder(code), trained to minimise
-/// Loss(reconstruction, x) averaged over samples.
-///
-/// - `Enc`, `Dec`: layers (usually `Seq<...>`, ideally with strong names: `struct Encoder : Seq<...> {};`).
-/// - `L`: `MSE` (default), `BCE` (probabilities) or `BCEWithLogits` (the decoder outputs logits;
-///   `decode` and `reconstruct` then return probabilities).
-/// - `T`: the scalar, `float` (default, for training) or `double` (for gradient checks):
-///   `Autoencoder<Encoder, Decoder, MSE, double>`.
-///
-/// Shape rules, at compile time: decoder input = encoder output
-/// (`decoder_input_size_does_not_match_encoder_output`), decoder output = encoder input
-/// (`decoder_output_size_does_not_match_encoder_input`), an Identity last layer for a loss on logits.
-/// At run time, data with the wrong width throws `shape_error`; empty data or NaN/Inf throws
-/// `data_error` naming the row. Rows are samples. Example: examples/keras_seed.cpp.
-template <class Enc, class Dec, class L = MSE, class T = float>
-class Autoencoder : public detail::model_storage<T, Enc::param_count + Dec::param_count> {
+namespace detail {
+
+/// No regulariser: the plain autoencoder.
+struct no_regulariser {
+  static constexpr bool corrupts_input = false;
+  static constexpr bool penalises_code = false;
+  static constexpr bool penalises_encoder = false;
+};
+
+/// The plain autoencoder's machinery with a regulariser policy `Reg`: input corruption (denoising), a
+/// penalty on the code (sparse) or on the encoder's Jacobian (contractive).
+template <class Enc, class Dec, class L, class T, class Reg>
+class autoencoder_model : public model_storage<T, Enc::param_count + Dec::param_count> {
   static_assert(std::is_floating_point_v<T>, "latent: the scalar type must be float or double");
-  static_assert(detail::check_autoencoder<Enc, Dec, L>());
-  using storage = detail::model_storage<T, Enc::param_count + Dec::param_count>;
+  static_assert(check_autoencoder<Enc, Dec, L>());
+  using storage = model_storage<T, Enc::param_count + Dec::param_count>;
 
  public:
   using scalar_type = T;
@@ -85,7 +82,7 @@ class Autoencoder : public detail::model_storage<T, Enc::param_count + Dec::para
   static constexpr std::size_t param_count = Enc::param_count + Dec::param_count;
 
   /// Weights initialised from `seed` (Glorot uniform, zero biases): the same seed gives the same weights.
-  explicit Autoencoder(std::uint64_t seed = 0) : storage(seed) { initialize(seed); }
+  explicit autoencoder_model(std::uint64_t seed = 0, Reg reg = {}) : storage(seed), reg_(reg) { initialize(seed); }
 
   /// Re-draws all weights from `seed`.
   void initialize(std::uint64_t seed) {
@@ -97,36 +94,36 @@ class Autoencoder : public detail::model_storage<T, Enc::param_count + Dec::para
 
   /// The codes of the rows of `x` (n × input_size → n × code_size).
   xt::xtensor<T, 2> encode(const xt::xtensor<T, 2>& x) const {
-    detail::check_samples(x, input_size, "encode");
+    check_samples(x, input_size, "encode");
     return run<Enc, false>(x.data(), x.shape()[0], this->params());
   }
   /// The code of one sample.
   xt::xtensor<T, 1> encode(const xt::xtensor<T, 1>& x) const {
-    detail::check_sample(x, input_size, "encode");
+    check_sample(x, input_size, "encode");
     return row(run<Enc, false>(x.data(), 1, this->params()));
   }
   /// The reconstructions decoded from codes (n × code_size → n × input_size).
   xt::xtensor<T, 2> decode(const xt::xtensor<T, 2>& z) const {
-    detail::check_samples(z, code_size, "decode", "the model's code size");
+    check_samples(z, code_size, "decode", "the model's code size");
     return run<Dec, true>(z.data(), z.shape()[0], this->params() + Enc::param_count);
   }
   xt::xtensor<T, 1> decode(const xt::xtensor<T, 1>& z) const {
-    detail::check_sample(z, code_size, "decode", "the model's code size");
+    check_sample(z, code_size, "decode", "the model's code size");
     return row(run<Dec, true>(z.data(), 1, this->params() + Enc::param_count));
   }
   /// decode(encode(x)).
   xt::xtensor<T, 2> reconstruct(const xt::xtensor<T, 2>& x) const {
-    detail::check_samples(x, input_size, "reconstruct");
+    check_samples(x, input_size, "reconstruct");
     return reconstruct_rows(x.data(), x.shape()[0]);
   }
   xt::xtensor<T, 1> reconstruct(const xt::xtensor<T, 1>& x) const {
-    detail::check_sample(x, input_size, "reconstruct");
+    check_sample(x, input_size, "reconstruct");
     return row(reconstruct_rows(x.data(), 1));
   }
 
   /// The mean loss over the rows of `x` (no training noise).
   double loss(const xt::xtensor<T, 2>& x) const {
-    detail::check_samples(x, input_size, "loss");
+    check_samples(x, input_size, "loss");
     const std::size_t n = x.shape()[0];
     double total = 0;
     aligned_buffer<T> out(storage::inference_chunk * input_size);
@@ -144,7 +141,7 @@ class Autoencoder : public detail::model_storage<T, Enc::param_count + Dec::para
   template <class Opt>
   double train_batch(const T* x, std::size_t n, Opt& opt) {
     const double loss = gradient(x, n);
-    if (!std::isfinite(loss)) throw numerical_error("the training loss is " + detail::describe_non_finite(loss));
+    if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
     opt.step(this->parameters(), this->gradients());
     return loss;
   }
@@ -161,20 +158,40 @@ class Autoencoder : public detail::model_storage<T, Enc::param_count + Dec::para
     T* dout = out + n * input_size;
     T* dcode = dout + n * input_size;
     T* scratch = dcode + n * code_size;
+    T* corrupted = scratch + n * scratch_per_sample;
     const T* p = this->params();
-    Enc::forward(p, x, code, enc_cache, n, ctx);
+    // A denoising model encodes a corrupted copy and is scored against the clean input.
+    const T* input = x;
+    if constexpr (Reg::corrupts_input) {
+      reg_.corrupt(x, corrupted, n * input_size, this->noise());
+      input = corrupted;
+    }
+    Enc::forward(p, input, code, enc_cache, n, ctx);
     Dec::forward(p + Enc::param_count, code, out, dec_cache, n, ctx);
     const double sum = L::value_and_gradient(out, x, dout, n, input_size, ctx.grad_scale);
     Dec::backward(p + Enc::param_count, code, out, dec_cache, dout, dcode, this->grads() + Enc::param_count, scratch,
                   n, ctx);
-    Enc::backward(p, x, code, enc_cache, dcode, static_cast<T*>(nullptr), this->grads(), scratch, n, ctx);
-    return (sum + ctx.penalty) / static_cast<double>(n);
+    double penalty = 0;
+    if constexpr (Reg::penalises_code) penalty += reg_.code_penalty(code, dcode, n, code_size, ctx.grad_scale);
+    Enc::backward(p, input, code, enc_cache, dcode, static_cast<T*>(nullptr), this->grads(), scratch, n, ctx);
+    if constexpr (Reg::penalises_encoder)
+      penalty += reg_.template encoder_penalty<Enc>(p, input, n, this->grads(), ctx.grad_scale);
+    return (sum + ctx.penalty + penalty) / static_cast<double>(n);
   }
 
+  /// The regulariser's settings.
+  const Reg& regulariser() const noexcept { return reg_; }
+  void set_regulariser(const Reg& reg) { reg_ = reg.validated(); }
+
+ protected:
+  Reg reg_;
+
  private:
-  static constexpr std::size_t workspace_per_sample =
-      Enc::cache_size + 2 * code_size + Dec::cache_size + 2 * input_size +
-      (Enc::scratch_size > Dec::scratch_size ? Enc::scratch_size : Dec::scratch_size);
+  static constexpr std::size_t scratch_per_sample =
+      Enc::scratch_size > Dec::scratch_size ? Enc::scratch_size : Dec::scratch_size;
+  static constexpr std::size_t workspace_per_sample = Enc::cache_size + 2 * code_size + Dec::cache_size +
+                                                      2 * input_size + scratch_per_sample +
+                                                      (Reg::corrupts_input ? input_size : 0);
 
   static xt::xtensor<T, 1> row(const xt::xtensor<T, 2>& m) {
     xt::xtensor<T, 1> r = xt::xtensor<T, 1>::from_shape({m.shape()[1]});
@@ -212,6 +229,30 @@ class Autoencoder : public detail::model_storage<T, Enc::param_count + Dec::para
     L::to_mean(y.data(), y.size());
     return y;
   }
+};
+
+}  // namespace detail
+
+/// An autoencoder: code = Encoder(x), reconstruction = Decoder(code), trained to minimise
+/// Loss(reconstruction, x) averaged over samples.
+///
+/// - `Enc`, `Dec`: layers (usually `Seq<...>`, ideally with strong names: `struct Encoder : Seq<...> {};`).
+/// - `L`: `MSE` (default), `BCE` (probabilities) or `BCEWithLogits` (the decoder outputs logits;
+///   `decode` and `reconstruct` then return probabilities).
+/// - `T`: the scalar, `float` (default, for training) or `double` (for gradient checks):
+///   `Autoencoder<Encoder, Decoder, MSE, double>`.
+///
+/// Shape rules, at compile time: decoder input = encoder output
+/// (`decoder_input_size_does_not_match_encoder_output`), decoder output = encoder input
+/// (`decoder_output_size_does_not_match_encoder_input`), an Identity last layer for a loss on logits.
+/// At run time, data with the wrong width throws `shape_error`; empty data or NaN/Inf throws
+/// `data_error` naming the row. Rows are samples. Example: examples/keras_seed.cpp.
+template <class Enc, class Dec, class L = MSE, class T = float>
+class Autoencoder : public detail::autoencoder_model<Enc, Dec, L, T, detail::no_regulariser> {
+ public:
+  /// Weights initialised from `seed` (Glorot uniform, zero biases): the same seed gives the same weights.
+  explicit Autoencoder(std::uint64_t seed = 0)
+      : detail::autoencoder_model<Enc, Dec, L, T, detail::no_regulariser>(seed) {}
 };
 
 }  // namespace latent

@@ -16,6 +16,7 @@
 #include <chrono>     // std::chrono::steady_clock
 #include <cmath>      // NAN
 #include <cstddef>    // std::size_t
+#include <cstdint>    // std::int32_t
 #include <cstring>    // std::memcpy
 #include <limits>     // std::numeric_limits
 #include <numeric>    // std::iota
@@ -26,14 +27,47 @@
 namespace latent {
 
 namespace detail {
+template <class Model>
+concept conditional_model = requires { Model::condition_size; } && (Model::condition_size > 0);
+
+// One-hot rows (n × C) for labels in [0, C), or data_error naming the row.
+template <class T>
+aligned_buffer<T> one_hot_rows(const xt::xtensor<std::int32_t, 1>& labels, std::size_t n, std::size_t classes,
+                               const char* where) {
+  if (labels.size() != n)
+    throw shape_error(std::string(where) + ": expected one label per row (" + std::to_string(n) + "), found " +
+                      std::to_string(labels.size()));
+  aligned_buffer<T> c(n * classes);
+  for (std::size_t r = 0; r < n; ++r) {
+    if (labels(r) < 0 || static_cast<std::size_t>(labels(r)) >= classes)
+      throw data_error(std::string(where) + ": expected labels in [0, " + std::to_string(classes) + "), found " +
+                       std::to_string(labels(r)) + " in row " + std::to_string(r));
+    c[r * classes + static_cast<std::size_t>(labels(r))] = T(1);
+  }
+  return c;
+}
+
 template <class Model, class Opt>
 History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data, Opt& opt,
-                 const FitOptions& options, const xt::xtensor<typename Model::scalar_type, 2>* validation) {
+                 const FitOptions& options, const xt::xtensor<typename Model::scalar_type, 2>* validation,
+                 const xt::xtensor<std::int32_t, 1>* labels = nullptr,
+                 const xt::xtensor<std::int32_t, 1>* validation_labels = nullptr) {
   using T = typename Model::scalar_type;
   constexpr std::size_t width = Model::input_size;
   if (options.batch_size == 0) throw option_error("fit: expected a batch size of at least 1, found 0");
   check_samples(data, width, "fit");
   if (validation != nullptr) check_samples(*validation, width, "fit (validation data)");
+  constexpr std::size_t classes = [] {
+    if constexpr (conditional_model<Model>)
+      return Model::condition_size;
+    else
+      return std::size_t{0};
+  }();
+  aligned_buffer<T> conditions;
+  if constexpr (classes > 0) {
+    conditions = one_hot_rows<T>(*labels, data.shape()[0], classes, "fit");
+    if (validation != nullptr) one_hot_rows<T>(*validation_labels, validation->shape()[0], classes, "fit (validation labels)");
+  }
 
   const std::size_t n = data.shape()[0];
   const std::size_t batch = std::min(options.batch_size, n);  // a batch larger than the data is one batch
@@ -41,6 +75,7 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   aligned_buffer<T> batch_rows(batch * width);
+  aligned_buffer<T> batch_conditions(batch * classes);
   Rng shuffle_rng(options.seed);
   ProgressReporter progress(options.progress, options.epochs, steps);
   History history;
@@ -53,13 +88,22 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
     for (std::size_t s = 0; s < steps; ++s) {
       const std::size_t first = s * batch, rows = std::min(batch, n - first);
       const T* x = data.data() + first * width;
+      const T* c = conditions.data() + first * classes;
       if (options.shuffle) {
-        for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t r = 0; r < rows; ++r) {
           std::memcpy(batch_rows.data() + r * width, data.data() + order[first + r] * width, width * sizeof(T));
+          if constexpr (classes > 0)
+            std::memcpy(batch_conditions.data() + r * classes, conditions.data() + order[first + r] * classes,
+                        classes * sizeof(T));
+        }
         x = batch_rows.data();
+        c = batch_conditions.data();
       }
       try {
-        sum += model.train_batch(x, rows, opt) * static_cast<double>(rows);
+        if constexpr (classes > 0)
+          sum += model.train_batch(x, c, rows, opt) * static_cast<double>(rows);
+        else
+          sum += model.train_batch(x, rows, opt) * static_cast<double>(rows);
       } catch (const numerical_error& e) {
         throw numerical_error("fit: training diverged at epoch " + std::to_string(epoch) + ", batch " +
                               std::to_string(s + 1) + " of " + std::to_string(steps) + " (" + e.what() +
@@ -68,7 +112,13 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
       progress.step(epoch, s + 1, sum / static_cast<double>(first + rows));
     }
     const double loss = sum / static_cast<double>(n);
-    const double val = validation != nullptr ? model.loss(*validation) : std::numeric_limits<double>::quiet_NaN();
+    double val = std::numeric_limits<double>::quiet_NaN();
+    if (validation != nullptr) {
+      if constexpr (classes > 0)
+        val = model.loss(*validation, *validation_labels);
+      else
+        val = model.loss(*validation);
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.loss.push_back(loss);
     if (validation != nullptr) history.val_loss.push_back(val);
@@ -89,6 +139,7 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
 /// epoch and batch if the loss diverges (the model keeps the weights of the last good step).
 /// Example: examples/keras_seed.cpp.
 template <class Model, class Opt>
+  requires(!detail::conditional_model<Model>)
 History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data, Opt& opt,
             const FitOptions& options = {}) {
   return detail::fit_impl(model, data, opt, options, nullptr);
@@ -96,9 +147,30 @@ History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& dat
 
 /// As above, and computes the loss on `validation` after every epoch (`History::val_loss`).
 template <class Model, class Opt>
+  requires(!detail::conditional_model<Model>)
 History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data, Opt& opt,
             const FitOptions& options, const xt::xtensor<typename Model::scalar_type, 2>& validation) {
   return detail::fit_impl(model, data, opt, options, &validation);
+}
+
+/// Trains a conditional model (`ConditionalVAE`) on rows of `data` with one label in [0, classes) per
+/// row; the labels are shuffled with their rows. Throws `data_error` naming the row of a label out of
+/// range and `shape_error` if there is not one label per row.
+template <class Model, class Opt>
+  requires detail::conditional_model<Model>
+History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data,
+            const xt::xtensor<std::int32_t, 1>& labels, Opt& opt, const FitOptions& options = {}) {
+  return detail::fit_impl(model, data, opt, options, nullptr, &labels);
+}
+
+/// As above, with validation data and labels.
+template <class Model, class Opt>
+  requires detail::conditional_model<Model>
+History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data,
+            const xt::xtensor<std::int32_t, 1>& labels, Opt& opt, const FitOptions& options,
+            const xt::xtensor<typename Model::scalar_type, 2>& validation,
+            const xt::xtensor<std::int32_t, 1>& validation_labels) {
+  return detail::fit_impl(model, data, opt, options, &validation, &labels, &validation_labels);
 }
 
 /// The mean loss of `model` over the rows of `data` (no training noise).
