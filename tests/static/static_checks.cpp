@@ -1,0 +1,166 @@
+// Static tier: compile-time facts about latent's predicates, concepts and sizes, positive and negative.
+// If this file compiles, every assertion holds; the executable itself does nothing.
+//
+// Only predicates that can be probed are probed here: naming a miswired Seq or a zero-sized Dense in a
+// concept check instantiates it and fires its rule as a hard error (by design: the rule's readable
+// diagnostic). Those are covered by tests/compile_fail; the plain predicates below are what tests and
+// users can ask without an error.
+#include "latent/latent.hpp"
+
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <type_traits>  // std::is_same_v, std::is_assignable_v, ...
+
+namespace {
+
+using namespace latent;  // a test TU, not a header
+
+// ---- Activation -------------------------------------------------------------------------------------
+static_assert(Activation<Identity>);
+static_assert(Activation<Relu>);
+static_assert(Activation<Sigmoid>);
+static_assert(Activation<Tanh>);
+static_assert(Activation<Elu>);
+static_assert(Activation<LeakyRelu>);
+static_assert(Activation<Softplus>);
+static_assert(!Activation<int>);
+static_assert(!Activation<float>);
+static_assert(!Activation<Dense<4, 2>>);
+static_assert(!Activation<MSE>);
+
+// ---- Layer, Head, LayerSpec -------------------------------------------------------------------------
+static_assert(Layer<Dense<4, 2>>);
+static_assert(Layer<Dense<4, 2, Relu>>);
+static_assert(Layer<Seq<Dense<4, 3, Relu>, Dense<3, 2>>>);
+static_assert(Layer<Seq<Seq<Dense<4, 3, Relu>, Dense<3, 2>>, Dense<2, 1>>>);
+static_assert(Layer<Seq<Dense<8, 4, Relu>, Gaussian<2>>>);
+static_assert(!Layer<int>);
+static_assert(!Layer<Relu>);
+static_assert(!Layer<MSE>);
+static_assert(!Layer<Gaussian<2>>);  // a head learns its input size from a Seq
+static_assert(Head<Gaussian<2>>);
+static_assert(!Head<Dense<4, 2>>);
+static_assert(!Head<int>);
+static_assert(LayerSpec<Dense<4, 2>>);
+static_assert(LayerSpec<Gaussian<2>>);
+static_assert(LayerSpec<Seq<Dense<4, 2>>>);
+static_assert(!LayerSpec<int>);
+static_assert(!LayerSpec<Relu>);
+static_assert(!LayerSpec<void>);
+
+// ---- Loss -------------------------------------------------------------------------------------------
+static_assert(Loss<MSE>);
+static_assert(Loss<BCE>);
+static_assert(Loss<BCEWithLogits>);
+static_assert(!Loss<int>);
+static_assert(!Loss<Relu>);
+static_assert(!Loss<Dense<4, 2>>);
+
+// ---- Dense: sizes and parameters ------------------------------------------------------------------------
+static_assert(Dense<100, 20, Relu>::in_size == 100);
+static_assert(Dense<100, 20, Relu>::out_size == 20);
+static_assert(Dense<100, 20, Relu>::param_count == 100 * 20 + 20);
+static_assert(Dense<1, 1>::param_count == 2);
+static_assert(std::is_same_v<Dense<3, 2>, Dense<3, 2, Identity>>);  // Identity is the default
+static_assert(std::is_same_v<Dense<3, 2, Tanh>::activation, Tanh>);
+
+// ---- Seq: wiring predicate (rule (a)) -------------------------------------------------------------------
+static_assert(seq_is_wired_v<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>>);
+static_assert(seq_is_wired_v<Dense<100, 20, Relu>>);
+static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, Dense<21, 5, Sigmoid>>);
+static_assert(!seq_is_wired_v<Dense<100, 20>, Dense<20, 10>, Dense<11, 5>>);  // the last pair
+// Nested Seqs: the inner Seq's outer sizes are what count.
+static_assert(seq_is_wired_v<Seq<Dense<100, 20, Relu>, Dense<20, 7>>, Dense<7, 5>>);
+static_assert(!seq_is_wired_v<Seq<Dense<100, 20, Relu>, Dense<20, 7>>, Dense<8, 5>>);
+static_assert(seq_is_wired_v<Dense<3, 100>, Seq<Dense<100, 20, Relu>, Dense<20, 7>>>);
+static_assert(!seq_is_wired_v<Dense<3, 99>, Seq<Dense<100, 20, Relu>, Dense<20, 7>>>);
+// A head takes its input size from the layer before, so it is always wired to it.
+static_assert(seq_is_wired_v<Dense<100, 20, Relu>, Gaussian<5>>);
+static_assert(seq_is_wired_v<Dense<100, 20, Relu>, Gaussian<5>, Dense<5, 3>>);
+static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, Gaussian<5>, Dense<6, 3>>);
+// Not layers, or no layers at all: false, not an error.
+static_assert(!seq_is_wired_v<>);
+static_assert(!seq_is_wired_v<int>);
+static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, Relu>);
+static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, int, Dense<20, 5>>);
+
+// ---- Seq: sizes and parameters ----------------------------------------------------------------------
+using Enc = Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>>;
+static_assert(Enc::in_size == 100 && Enc::out_size == 5);
+static_assert(Enc::layer_count == 2);
+static_assert(Enc::param_count == 100 * 20 + 20 + 20 * 5 + 5);
+// Nesting regroups layers and changes no size or count.
+using Flat = Seq<Dense<100, 20, Relu>, Dense<20, 7>, Dense<7, 5>>;
+using Nested = Seq<Seq<Dense<100, 20, Relu>, Dense<20, 7>>, Dense<7, 5>>;
+static_assert(Nested::layer_count == 2 && Flat::layer_count == 3);
+static_assert(Nested::in_size == Flat::in_size && Nested::out_size == Flat::out_size);
+static_assert(Nested::param_count == Flat::param_count);
+static_assert(Flat::param_count == 100 * 20 + 20 + 20 * 7 + 7 + 7 * 5 + 5);
+// The Seq's cache keeps each inner layer's output for the backward pass (Dense keeps nothing else).
+static_assert(Enc::cache_size == 20);
+static_assert(Flat::cache_size == 20 + 7);
+// A Gaussian head is one linear map In -> 2Z (mean and log-variance) and outputs Z values.
+using VaeEnc = Seq<Dense<100, 20, Relu>, Gaussian<5>>;
+static_assert(VaeEnc::in_size == 100 && VaeEnc::out_size == 5);
+static_assert(VaeEnc::param_count == 100 * 20 + 20 + 20 * 2 * 5 + 2 * 5);
+
+// ---- Autoencoder: wiring predicate (rules (b) and (c)) --------------------------------------------------
+struct Encoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
+struct Decoder : Seq<Dense<5, 20, Relu>, Dense<20, 100, Sigmoid>> {};
+struct LogitDecoder : Seq<Dense<5, 20, Relu>, Dense<20, 100>> {};
+struct WideCodeDecoder : Seq<Dense<6, 20, Relu>, Dense<20, 100, Sigmoid>> {};  // rule (b)
+struct ShortDecoder : Seq<Dense<5, 20, Relu>, Dense<20, 99, Sigmoid>> {};      // rule (c)
+static_assert(autoencoder_is_wired_v<Encoder, Decoder>);
+static_assert(autoencoder_is_wired_v<Enc, Decoder>);  // strong names and aliases alike
+static_assert(autoencoder_is_wired_v<Dense<100, 5>, Dense<5, 100>>);
+static_assert(!autoencoder_is_wired_v<Encoder, WideCodeDecoder>);
+static_assert(!autoencoder_is_wired_v<Encoder, ShortDecoder>);
+static_assert(autoencoder_is_wired_v<Decoder, Encoder>);  // swapped: 5 -> 100 -> 5, an overcomplete code
+static_assert(!autoencoder_is_wired_v<int, Decoder>);
+static_assert(!autoencoder_is_wired_v<Encoder, Relu>);
+
+// ---- The logit rule's facts: the decoder's last activation, through nested Seqs --------------------------
+static_assert(std::is_same_v<last_activation_t<Decoder>, Sigmoid>);
+static_assert(std::is_same_v<last_activation_t<LogitDecoder>, Identity>);
+static_assert(std::is_same_v<last_activation_t<Seq<Dense<4, 3>, Seq<Dense<3, 2>, Dense<2, 1, Tanh>>>>, Tanh>);
+static_assert(std::is_same_v<last_activation_t<Dense<4, 2, Relu>>, Relu>);
+static_assert(std::is_void_v<last_activation_t<VaeEnc>>);  // a head has no activation
+static_assert(BCEWithLogits::takes_logits && !BCE::takes_logits && !MSE::takes_logits);
+
+// ---- VAE encoder facts ------------------------------------------------------------------------------
+static_assert(ends_in_gaussian_v<VaeEnc>);
+static_assert(ends_in_gaussian_v<Seq<Seq<Dense<100, 20, Relu>, Dense<20, 8>>, Gaussian<5>>>);
+static_assert(!ends_in_gaussian_v<Encoder>);
+static_assert(!ends_in_gaussian_v<Seq<Dense<100, 20, Relu>, Gaussian<5>, Dense<5, 5>>>);
+static_assert(!ends_in_gaussian_v<Seq<Dense<100, 20, Relu>, Gaussian<8>, Dense<8, 8>, Gaussian<5>>>);
+static_assert(gaussian_head_count_v<Seq<Dense<100, 20, Relu>, Gaussian<8>, Dense<8, 8>, Gaussian<5>>> == 2);
+static_assert(gaussian_head_count_v<Decoder> == 0);
+
+// ---- Autoencoder: sizes, parameters and value semantics ------------------------------------------------
+using Model = Autoencoder<Encoder, Decoder>;
+static_assert(Model::input_size == 100 && Model::code_size == 5);
+static_assert(Model::param_count == Encoder::param_count + Decoder::param_count);
+static_assert(Model::param_count == (100 * 20 + 20 + 20 * 5 + 5) + (5 * 20 + 20 + 20 * 100 + 100));
+static_assert(std::is_same_v<Model, Autoencoder<Encoder, Decoder, MSE, float>>);  // the defaults
+static_assert(std::is_same_v<Model::scalar_type, float>);
+static_assert(std::is_same_v<Model::encoder_type, Encoder> && std::is_same_v<Model::decoder_type, Decoder>);
+// A model is a value: copyable and movable within its own type...
+static_assert(std::is_copy_constructible_v<Model> && std::is_copy_assignable_v<Model>);
+static_assert(std::is_nothrow_move_constructible_v<Model> && std::is_nothrow_move_assignable_v<Model>);
+// ... but never across architectures, losses or scalars, even when the parameter counts agree.
+using OtherArchitecture = Autoencoder<Seq<Dense<100, 10, Relu>, Dense<10, 5>>, Decoder>;
+using OtherLoss = Autoencoder<Encoder, Decoder, BCE>;  // same parameter count as Model
+using OtherScalar = Autoencoder<Encoder, Decoder, MSE, double>;
+static_assert(OtherLoss::param_count == Model::param_count);
+static_assert(!std::is_assignable_v<Model&, const OtherArchitecture&>);
+static_assert(!std::is_assignable_v<Model&, const OtherLoss&>);
+static_assert(!std::is_assignable_v<Model&, const OtherScalar&>);
+static_assert(!std::is_constructible_v<Model, const OtherArchitecture&>);
+static_assert(!std::is_constructible_v<Model, const OtherLoss&>);
+static_assert(!std::is_convertible_v<OtherScalar, Model>);
+// The seed constructor is explicit: an integer is not a model.
+static_assert(std::is_constructible_v<Model, std::uint64_t> && !std::is_convertible_v<std::uint64_t, Model>);
+
+}  // namespace
+
+int main() { return 0; }
