@@ -35,6 +35,7 @@
 #include "latent/losses/mse.hpp"
 
 #include "latent/models/autoencoder.hpp"
+#include "latent/models/contractive_autoencoder.hpp"
 #include "latent/models/denoising_autoencoder.hpp"
 #include "latent/models/sparse_autoencoder.hpp"
 #include "latent/models/vae.hpp"

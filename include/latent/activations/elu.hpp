@@ -18,6 +18,11 @@ struct Elu {
   static V derivative(const V& y) noexcept {
     return kernels::math::select(y > V(0), V(1), y + V(1));
   }
+  /// f''(z) = 0 for z > 0, else y + 1.
+  template <class V>
+  static V second_derivative(const V& y) noexcept {
+    return kernels::math::select(y > V(0), V(0), y + V(1));
+  }
 };
 
 }  // namespace latent

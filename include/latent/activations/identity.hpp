@@ -20,6 +20,11 @@ struct Identity {
   static V derivative(const V&) noexcept {
     return V(1);
   }
+  /// f''(z) in terms of y (used by the contractive penalty's gradient).
+  template <class V>
+  static V second_derivative(const V&) noexcept {
+    return V(0);
+  }
 };
 
 }  // namespace latent

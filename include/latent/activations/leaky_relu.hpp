@@ -21,6 +21,10 @@ struct LeakyReluWith {
   static V derivative(const V& y) noexcept {
     return kernels::math::select(y > V(0), V(1), V(static_cast<kernels::scalar_of_t<V>>(Slope)));
   }
+  template <class V>
+  static V second_derivative(const V&) noexcept {
+    return V(0);
+  }
 };
 
 /// Leaky ReLU with Keras's default slope 0.3.

@@ -17,6 +17,10 @@ struct Relu {
   static V derivative(const V& y) noexcept {
     return kernels::math::select(y > V(0), V(1), V(0));
   }
+  template <class V>
+  static V second_derivative(const V&) noexcept {
+    return V(0);
+  }
 };
 
 }  // namespace latent

@@ -18,6 +18,11 @@ struct Sigmoid {
   static V derivative(const V& y) noexcept {
     return y * (V(1) - y);
   }
+  /// f''(z) = y(1 − y)(1 − 2y).
+  template <class V>
+  static V second_derivative(const V& y) noexcept {
+    return y * (V(1) - y) * (V(1) - V(2) * y);
+  }
 };
 
 }  // namespace latent

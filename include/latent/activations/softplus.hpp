@@ -20,6 +20,12 @@ struct Softplus {
     // sigmoid(z) = 1 − e^−y; −expm1(−y) keeps precision when y is tiny.
     return -kernels::math::expm1(-y);
   }
+  /// f''(z) = s(1 − s) with s = sigmoid(z) = 1 − e^−y.
+  template <class V>
+  static V second_derivative(const V& y) noexcept {
+    const V s = -kernels::math::expm1(-y);
+    return s * (V(1) - s);
+  }
 };
 
 }  // namespace latent

@@ -17,6 +17,11 @@ struct Tanh {
   static V derivative(const V& y) noexcept {
     return V(1) - y * y;
   }
+  /// f''(z) = −2y(1 − y²).
+  template <class V>
+  static V second_derivative(const V& y) noexcept {
+    return V(-2) * y * (V(1) - y * y);
+  }
 };
 
 }  // namespace latent

@@ -147,4 +147,11 @@ struct decoder_input_size_does_not_match_code_plus_condition<expects_inputs<Want
   static constexpr bool value = true;
 };
 
+/// The contractive penalty is computed exactly for encoders made of Dense layers.
+template <class Encoder, bool AllDense>
+struct contractive_encoder_is_not_made_of_dense_layers {
+  static_assert(AllDense, "latent: a ContractiveAutoencoder's encoder must be made of Dense layers (nested Seqs allowed)");
+  static constexpr bool value = true;
+};
+
 }  // namespace latent::diag

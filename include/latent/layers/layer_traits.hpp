@@ -8,6 +8,7 @@
 #include <boost/hana/at.hpp>     // hana::at_c
 #include <boost/hana/tuple.hpp>  // hana::tuple_t
 
+#include <concepts>     // std::convertible_to
 #include <cstddef>      // std::size_t
 #include <type_traits>  // std::void_t
 
@@ -53,7 +54,53 @@ struct gaussian_heads<L> {
   }
   static constexpr std::size_t count = sum(typename L::layers{});
 };
+template <class... Lists>
+struct concat;
+template <>
+struct concat<> {
+  using type = type_list<>;
+};
+template <class... A>
+struct concat<type_list<A...>> {
+  using type = type_list<A...>;
+};
+template <class... A, class... B, class... Rest>
+struct concat<type_list<A...>, type_list<B...>, Rest...> {
+  using type = typename concat<type_list<A..., B...>, Rest...>::type;
+};
+
+template <class L>
+struct flatten {
+  using type = type_list<L>;
+};
+template <chain L>
+struct flatten<L> {
+  template <class... Rs>
+  static auto all(type_list<Rs...>) -> typename concat<typename flatten<Rs>::type...>::type;
+  using type = decltype(all(typename L::layers{}));
+};
+
+template <class L>
+inline constexpr bool is_dense_v = requires {
+  typename L::activation;
+  { L::weight_count } -> std::convertible_to<std::size_t>;
+} && L::param_count == L::weight_count + L::out_size && L::weight_count == L::in_size * L::out_size;
+
+template <class List>
+struct all_dense;
+template <class... Ls>
+struct all_dense<type_list<Ls...>> {
+  static constexpr bool value = (is_dense_v<Ls> && ...);
+};
 }  // namespace detail
+
+/// The leaf layers of `L` in order, nested `Seq`s flattened, as `detail::type_list<...>`.
+template <class L>
+using flat_layers_t = typename detail::flatten<L>::type;
+
+/// True when every leaf layer of `L` is a `Dense` layer.
+template <class L>
+inline constexpr bool all_dense_v = detail::all_dense<flat_layers_t<L>>::value;
 
 /// The last (innermost) layer of `L`: `L` itself unless it is a chain such as `Seq`.
 template <class L>

@@ -29,6 +29,10 @@ class model_storage {
   /// The gradient of the last training step (or `gradient` call).
   std::span<const T> gradients() const noexcept { return grads_.span(); }
 
+  /// Restarts the generator of training noise (sampling in VAEs, corruption in denoising models) from
+  /// `seed`. The constructor seeds it from the model's seed; gradient checks and resumed runs reseed it.
+  void set_noise_seed(std::uint64_t seed) noexcept { noise_.reseed(seed ^ 0x5eedULL); }
+
  protected:
   T* params() noexcept { return params_.data(); }
   const T* params() const noexcept { return params_.data(); }
@@ -38,7 +42,7 @@ class model_storage {
     workspace_.reserve(count);
     return workspace_.data();
   }
-  void reseed_noise(std::uint64_t seed) noexcept { noise_.reseed(seed ^ 0x5eedULL); }
+  void reseed_noise(std::uint64_t seed) noexcept { set_noise_seed(seed); }
 
   /// Calls fn(first_row, rows) over [0, n) in chunks of `inference_chunk`.
   template <class F>
