@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages latent needs, only those that are missing (run as root).
+#   scripts/deps.sh           build, tests, examples
+#   scripts/deps.sh --peers   also the benchmark peers: libtorch, PyTorch for Python, OpenBLAS
 set -euo pipefail
 pkgs=(g++ cmake make libboost-dev libxsimd-dev xtensor-dev doctest-dev libbenchmark-dev
       zlib1g-dev libpng-dev dataset-fashion-mnist)
 # peers for benchmarks/: libtorch C++, PyTorch from Python, OpenBLAS so PyTorch is configured fairly
-if [[ "${LATENT_WITH_PEERS:-1}" == 1 ]]; then
+if [[ "${1:-}" == --peers ]]; then
   pkgs+=(libtorch-dev python3-torch libopenblas0-pthread)
 fi
 missing=()
