@@ -54,23 +54,25 @@ def read_google_benchmark(doc, rows):
             # A peak is a capability: the best repetition, not the median, of a noisy machine.
             best = max(entry["runs"], key=lambda r: r.get("GFLOPs", 0.0))
             rows.append({"workload": workload, "peer": peer, "reps": len(entry["runs"]),
-                         "seconds": best["real_time"] * UNIT_SECONDS[best.get("time_unit", "ns")],
+                         "seconds": best["real_time"] * UNIT_SECONDS[best.get("time_unit", "ns")], "cpu": None,
                          "us_per_step": None, "gflops": best.get("GFLOPs"), "final_loss": None, "threads": 1})
             continue
         if entry["median"] is not None:
             b = entry["median"]
             seconds = b["real_time"] * UNIT_SECONDS[b.get("time_unit", "ns")]
+            cpu = b["cpu_time"] * UNIT_SECONDS[b.get("time_unit", "ns")]
             counters = b
             reps = b.get("repetitions", "?")
         elif entry["runs"]:
             runs = entry["runs"]
             seconds = statistics.median(r["real_time"] * UNIT_SECONDS[r.get("time_unit", "ns")] for r in runs)
+            cpu = statistics.median(r["cpu_time"] * UNIT_SECONDS[r.get("time_unit", "ns")] for r in runs)
             counters = {k: statistics.median(r[k] for r in runs) for k in ("us_per_step", "GFLOPs", "final_loss",
                                                                             "threads") if k in runs[0]}
             reps = len(runs)
         else:
             continue
-        rows.append({"workload": workload, "peer": peer, "seconds": seconds, "reps": reps,
+        rows.append({"workload": workload, "peer": peer, "seconds": seconds, "cpu": cpu, "reps": reps,
                      "us_per_step": counters.get("us_per_step"), "gflops": counters.get("GFLOPs"),
                      "final_loss": counters.get("final_loss"), "threads": threads_of(peer, counters)})
 
@@ -89,7 +91,8 @@ def read_json_lines(lines, rows):
         seconds = statistics.median(r["seconds"] for r in runs)
         steps = runs[0].get("steps")
         gflops = statistics.median(r["gflops"] for r in runs) if "gflops" in runs[0] else None
-        rows.append({"workload": workload, "peer": peer, "seconds": seconds, "reps": len(runs),
+        cpu = statistics.median(r["cpu_seconds"] for r in runs) if "cpu_seconds" in runs[0] else None
+        rows.append({"workload": workload, "peer": peer, "seconds": seconds, "cpu": cpu, "reps": len(runs),
                      "us_per_step": seconds * 1e6 / steps if steps else None, "gflops": gflops,
                      "final_loss": runs[-1].get("final_loss"), "threads": threads_of(peer, runs[0])})
 
@@ -143,9 +146,9 @@ def main():
                    + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in (("AVX2 (latent's -mavx2 -mfma)", avx2),
                                                                    ("AVX-512", avx512)) if v))
         out.append("")
-    out.append("| workload | peer | median time | µs/step | GFLOP/s | % AVX2 peak | % AVX-512 peak "
+    out.append("| workload | peer | median time | CPU time | µs/step | GFLOP/s | % AVX2 peak | % AVX-512 peak "
                "| ratio vs reference | final loss | reps |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     workloads = []
     for r in rows:
         if r["workload"] != "peak" and r["workload"] not in workloads:
@@ -158,13 +161,14 @@ def main():
             pct5 = 100 * r["gflops"] / (avx512 * r["threads"]) if (r["gflops"] and avx512) else None
             ratio = r["seconds"] / ref["seconds"]
             ratio_s = f"{ratio:.2f}× (ref)" if r is ref else f"{ratio:.2f}×"
-            out.append(f"| {w} | {r['peer']} | {fmt_time(r['seconds'])} | {fmt(r['us_per_step'], '.1f')} | "
+            out.append(f"| {w} | {r['peer']} | {fmt_time(r['seconds'])} | {fmt_time(r['cpu']) if r['cpu'] else '–'} | {fmt(r['us_per_step'], '.1f')} | "
                        f"{fmt(r['gflops'], '.2f')} | {fmt(pct2, '.1f')} | {fmt(pct5, '.1f')} | {ratio_s} | "
                        f"{fmt(r['final_loss'], '.6g')} | {r['reps']} |")
     out.append("")
     out.append("Ratio = peer median time / reference median time (reference: latent when present, else the "
                "hand-written loop, else libtorch at 1 thread); > 1 means the reference is faster. "
-               "% peak is per used core (peak × threads). FLOPs count the matrix products only.")
+               "% peak is per used core (peak × threads). FLOPs count the matrix products only. "
+               "CPU time: the process's, all threads (wall time is what the ratios use).")
     print("\n".join(out))
 
 

@@ -34,6 +34,7 @@ def train(x, epochs, seed, orders):
     loss_fn = torch.nn.MSELoss()
 
     start_time = time.perf_counter()
+    start_cpu = time.process_time()
     epoch_loss = 0.0
     for e in range(epochs):
         xp = x.index_select(0, orders[e])  # one gather per epoch, then contiguous slices
@@ -48,7 +49,7 @@ def train(x, epochs, seed, orders):
             if last:
                 epoch_loss += loss.item() * xb.shape[0]
     seconds = time.perf_counter() - start_time
-    return seconds, epoch_loss / n
+    return seconds, time.process_time() - start_cpu, epoch_loss / n
 
 
 def main():
@@ -77,8 +78,8 @@ def main():
     flops = args.epochs * n * pc.SEED_FLOPS_PER_SAMPLE
     runs = []
     for r in range(args.repetitions):
-        seconds, loss = train(x, args.epochs, args.seed, orders)
-        row = {"peer": "pytorch-python", "workload": "seed", "repetition": r, "seconds": seconds,
+        seconds, cpu_seconds, loss = train(x, args.epochs, args.seed, orders)
+        row = {"peer": "pytorch-python", "workload": "seed", "repetition": r, "seconds": seconds, "cpu_seconds": cpu_seconds,
                "us_per_step": seconds * 1e6 / steps, "gflops": flops * 1e-9 / seconds, "final_loss": loss,
                "steps": steps, "threads": args.threads, "openblas": blas is not None}
         runs.append(row)
