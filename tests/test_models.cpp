@@ -294,3 +294,48 @@ TEST_CASE("BCEWithLogits: decode and reconstruct give probabilities") {
   History h = fit(model, x, opt, {.epochs = 30, .batch_size = 5, .progress = Progress::quiet});
   CHECK(h.loss.back() < h.loss.front());
 }
+
+TEST_CASE("data-parallel steps: same seed and thread count give bit-identical weights; 1 and 2 threads agree") {
+  struct Enc : Seq<Dense<100, 64, Relu>, Dense<64, 8, Identity>> {};
+  struct Dec : Seq<Dense<8, 64, Relu>, Dense<64, 100, Identity>> {};
+  using M = Autoencoder<Enc, Dec, MSE>;
+  xt::xtensor<float, 2> data = manifold(512, 4);
+  M a(5), b(5), one(5);
+  Adam oa, ob, o1;
+  const FitOptions two{.epochs = 2, .batch_size = 128, .seed = 3, .progress = Progress::quiet, .threads = 2};
+  fit(a, data, oa, two);
+  fit(b, data, ob, two);
+  CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+  CHECK(a.threads() == 0);  // fit restores the model's setting
+  FitOptions single = two;
+  single.threads = 1;
+  fit(one, data, o1, single);
+  // the same maths summed in another order: equal to float rounding, not bit for bit
+  double worst = 0;
+  for (std::size_t i = 0; i < M::param_count; ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(a.parameters()[i]) - one.parameters()[i]));
+  CHECK(worst < 1e-4);
+  // the gradient of one batch with two slices equals the single-slice gradient
+  M g(9);
+  g.set_threads(1);
+  g.gradient(data.data(), 128);
+  std::vector<float> g1(g.gradients().begin(), g.gradients().end());
+  g.set_threads(2);
+  g.gradient(data.data(), 128);
+  for (std::size_t i = 0; i < M::param_count; i += 37) CHECK(g.gradients()[i] == doctest::Approx(g1[i]).epsilon(1e-4));
+}
+
+TEST_CASE("a two-thread training step allocates nothing after the first") {
+  xt::xtensor<float, 2> data = manifold(256, 5);
+  struct Enc : Seq<Dense<100, 64, Relu>, Dense<64, 8, Identity>> {};
+  struct Dec : Seq<Dense<8, 64, Relu>, Dense<64, 100, Identity>> {};
+  Autoencoder<Enc, Dec, MSE> model(1);
+  model.set_threads(2);
+  Adam opt;
+  model.train_batch(data.data(), 128, opt);
+  allocations = 0;
+  counting = true;
+  for (int i = 0; i < 50; ++i) model.train_batch(data.data() + (i % 2) * 128 * 100, 128, opt);
+  counting = false;
+  CHECK(allocations.load() == 0);
+}

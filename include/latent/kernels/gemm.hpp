@@ -2,19 +2,21 @@
 /// \file
 /// Register-blocked matrix products with compile-time widths, the heart of every Dense layer.
 ///
-/// Two shapes cover a Dense layer's forward and backward passes on row-major data (rows are samples):
-///  - `gemm_nn`: C[M×N] = init + A[M×K] · B[K×N], B row-major with N known at compile time. A is read
-///    through strides, so the same kernel computes X·W (forward) and Xᵀ·dZ (weight gradient).
-///    Accumulators start from `init` (zero or a bias) and finish in an epilogue, so bias and activation
+/// One packed product serves a Dense layer's forward and backward passes on row-major data (rows are
+/// samples): `gemm<N>` computes C[M×N] = init + A[M×K] · B[K×N] with both A and B read through strides,
+/// so the same kernel gives X·W (forward), Xᵀ·dZ (weight gradient) and dZ·Wᵀ (input gradient).
+///  - B is copied one panel of up to three registers' width at a time into a contiguous, zero-padded
+///    buffer (BLIS's packing): the micro-kernel then streams it with aligned full-register loads, tails
+///    included, and the panel stays in L1/L2 while every row of A passes over it.
+///  - The micro-kernel keeps MR × NV accumulators (4 × 3, 6 × 2 or 8 × 1 registers) and broadcasts A.
+///  - Accumulators start from `init` (zero or a bias) and finish in an epilogue, so bias and activation
 ///    are fused into the product.
-///  - `gemm_nt`: C[M×N] = A[M×K] · B[N×K]ᵀ with K known at compile time: dot products along
-///    contiguous rows, used for the input gradient dZ·Wᵀ without transposing W.
-/// Full registers first, then a tail register filled by a partial load: widths that are not a
-/// multiple of the vector width stay vectorised.
+/// `gemm_nn` (B row-major) and `gemm_nt` (B given as Bᵀ, dot-product form) keep their signatures.
 
 #include "latent/kernels/simd.hpp"
 
 #include <cstddef>  // std::size_t
+#include <new>      // std::align_val_t, operator new[]
 
 // g++ 12 warns that offsets like r·N + c "would overflow after 4·10¹⁶ iterations" when a row count is a
 // run-time value: a false positive for any real matrix.
@@ -85,68 +87,143 @@ inline void assume_reasonable(std::size_t n) noexcept {
   if (n > (std::size_t{1} << 40)) __builtin_unreachable();
 }
 
-// One MR-row by (NV full + optional tail) register tile of gemm_nn.
-template <class T, class Arch, std::size_t N, std::size_t MR, std::size_t NV, bool Tail, class Init, class Epi>
-inline void nn_tile(std::size_t row, std::size_t col, std::size_t K, const T* A, std::size_t a_rs,
-                    std::size_t a_cs, const T* B, const Init& init, const Epi& epi) noexcept {
+// A per-thread, cache-line aligned workspace that only grows: the first product of a shape allocates,
+// later ones (every training step after the first) reuse it.
+template <class T, int Slot = 0>
+T* workspace(std::size_t count) noexcept {
+  struct holder {
+    T* p = nullptr;
+    std::size_t n = 0;
+    ~holder() { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  thread_local holder h;
+  if (count > h.n) {
+    ::operator delete[](h.p, std::align_val_t{64});
+    const std::size_t n = count < 4096 ? 4096 : count;  // round small requests up to one size
+    h.p = static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t{64}));
+    h.n = n;
+  }
+  return h.p;
+}
+
+// Accumulator rows per micro-kernel for NV registers across: 12 accumulators leave four registers for
+// B and the broadcast of A.
+constexpr std::size_t rows_for(std::size_t nv) noexcept { return nv >= 3 ? 4 : nv == 2 ? 6 : 8; }
+
+// Copies the K × Width panel B(k, c) = B[k·b_rs + c·b_cs] into dst (row stride NV·W, zero-padded).
+template <class T, class Arch, std::size_t NV, std::size_t Width>
+inline void pack_panel(std::size_t K, const T* B, std::size_t b_rs, std::size_t b_cs, T* dst) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
-  constexpr std::size_t NA = NV + (Tail ? 1 : 0);
-  constexpr std::size_t tail = N % W;
-  V acc[MR][NA];
+  constexpr std::size_t NR = NV * W;
+  constexpr std::size_t full = Width / W;
+  constexpr std::size_t tail = Width % W;
+  if (b_cs == 1) {
+    for (std::size_t k = 0; k < K; ++k) {
+      const T* src = B + k * b_rs;
+      T* d = dst + k * NR;
 #pragma GCC unroll 8
-  for (std::size_t j = 0; j < NA; ++j) {
-    const V start = (Tail && j == NV) ? init.template partial<V>(B, col + j * W, tail)
-                                      : init.template full<V>(B, col + j * W);
+      for (std::size_t j = 0; j < full; ++j) V::load_unaligned(src + j * W).store_aligned(d + j * W);
+      if constexpr (tail != 0) load_partial<T, Arch>(src + full * W, tail).store_aligned(d + full * W);
+#pragma GCC unroll 8
+      for (std::size_t j = full + (tail != 0); j < NV; ++j) V(T(0)).store_aligned(d + j * W);
+    }
+  } else {
+    // A transposed panel: walk each source column contiguously, write with the panel's stride.
+    for (std::size_t c = 0; c < Width; ++c) {
+      const T* src = B + c * b_cs;
+      for (std::size_t k = 0; k < K; ++k) dst[k * NR + c] = src[k * b_rs];
+    }
+    if constexpr (Width < NR)
+      for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t c = Width; c < NR; ++c) dst[k * NR + c] = T(0);
+  }
+}
+
+// MR rows × NV registers: acc += A[rows, 0:K] · panel.
+template <class T, class Arch, std::size_t MR, std::size_t NV>
+inline void micro_kernel(std::size_t K, const T* a, std::size_t a_rs, std::size_t a_cs, const T* panel,
+                         simd<T, Arch> (&acc)[MR][NV]) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  constexpr std::size_t NR = NV * W;
+  for (std::size_t k = 0; k < K; ++k) {
+    V b[NV];
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < NV; ++j) b[j] = V::load_aligned(panel + k * NR + j * W);
+    const T* a_k = a + k * a_cs;
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < MR; ++r) {
+      const V ar(a_k[r * a_rs]);
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < NV; ++j) acc[r][j] = xsimd::fma(ar, b[j], acc[r][j]);
+    }
+  }
+}
+
+// One MR-row tile of one panel: init, product, epilogue.
+template <class T, class Arch, std::size_t N, std::size_t MR, std::size_t NV, std::size_t Width, class Init,
+          class Epi>
+inline void tile(std::size_t row, std::size_t col, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
+                 const T* panel, const Init& init, const Epi& epi) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  constexpr std::size_t full = Width / W;
+  constexpr std::size_t tail = Width % W;
+  V acc[MR][NV];
+#pragma GCC unroll 8
+  for (std::size_t j = 0; j < NV; ++j) {
+    const V start = j < full ? init.template full<V>(static_cast<const T*>(nullptr), col + j * W)
+                             : init.template partial<V>(static_cast<const T*>(nullptr), col + j * W, tail);
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r) acc[r][j] = start;
   }
-  const T* a_base = A + row * a_rs;
-  for (std::size_t k = 0; k < K; ++k) {
-    const T* brow = B + k * N + col;
-    V b[NA];
-#pragma GCC unroll 8
-    for (std::size_t j = 0; j < NV; ++j) b[j] = V::load_unaligned(brow + j * W);
-    if constexpr (Tail) b[NV] = load_partial<T, Arch>(brow + NV * W, tail);
-    const T* a_k = a_base + k * a_cs;
-#pragma GCC unroll 8
-    for (std::size_t r = 0; r < MR; ++r) {
-      const V a(a_k[r * a_rs]);
-#pragma GCC unroll 8
-      for (std::size_t j = 0; j < NA; ++j) acc[r][j] = xsimd::fma(a, b[j], acc[r][j]);
-    }
-  }
+  micro_kernel<T, Arch, MR, NV>(K, A + row * a_rs, a_rs, a_cs, panel, acc);
 #pragma GCC unroll 8
   for (std::size_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 8
-    for (std::size_t j = 0; j < NV; ++j) epi((row + r) * N + col + j * W, acc[r][j]);
-    if constexpr (Tail) epi.partial((row + r) * N + col + NV * W, acc[r][NV], tail);
+    for (std::size_t j = 0; j < full; ++j) epi((row + r) * N + col + j * W, acc[r][j]);
+    if constexpr (tail != 0) epi.partial((row + r) * N + col + full * W, acc[r][full], tail);
   }
 }
 
-// All row tiles for one column block.
-template <class T, class Arch, std::size_t N, std::size_t NV, bool Tail, class Init, class Epi>
-inline void nn_column_block(std::size_t col, std::size_t M, std::size_t K, const T* A, std::size_t a_rs,
-                            std::size_t a_cs, const T* B, const Init& init, const Epi& epi) noexcept {
-  constexpr std::size_t MR = NV + Tail >= 3 ? 4 : 6;  // keep accumulators + operands within 16 registers
-  std::size_t row = 0;
-  for (; row + MR <= M; row += MR) nn_tile<T, Arch, N, MR, NV, Tail>(row, col, K, A, a_rs, a_cs, B, init, epi);
-  for (; row < M; ++row) nn_tile<T, Arch, N, 1, NV, Tail>(row, col, K, A, a_rs, a_cs, B, init, epi);
+// The last M % MR rows, one instantiation per remainder.
+template <class T, class Arch, std::size_t N, std::size_t R, std::size_t NV, std::size_t Width, class Init,
+          class Epi>
+inline void remainder_rows(std::size_t rows, std::size_t row, std::size_t col, std::size_t K, const T* A,
+                           std::size_t a_rs, std::size_t a_cs, const T* panel, const Init& init,
+                           const Epi& epi) noexcept {
+  if constexpr (R > 0) {
+    if (rows == R)
+      tile<T, Arch, N, R, NV, Width>(row, col, K, A, a_rs, a_cs, panel, init, epi);
+    else
+      remainder_rows<T, Arch, N, R - 1, NV, Width>(rows, row, col, K, A, a_rs, a_cs, panel, init, epi);
+  }
 }
 
-// Column blocks of up to three registers, generated at compile time from N.
-template <class T, class Arch, std::size_t N, std::size_t Col, class Init, class Epi>
-inline void nn_columns(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
-                       const Init& init, const Epi& epi) noexcept {
+// One panel of Width columns starting at Col: pack it, then run every row tile over it.
+template <class T, class Arch, std::size_t N, std::size_t Col, std::size_t Width, class Init, class Epi>
+inline void panel_columns(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
+                          std::size_t b_rs, std::size_t b_cs, T* buffer, const Init& init,
+                          const Epi& epi) noexcept {
   constexpr std::size_t W = simd<T, Arch>::size;
-  constexpr std::size_t full = (N - Col) / W;
-  constexpr bool tail = (N - Col) % W != 0;
-  if constexpr (full >= 3) {
-    nn_column_block<T, Arch, N, 3, false>(Col, M, K, A, a_rs, a_cs, B, init, epi);
-    nn_columns<T, Arch, N, Col + 3 * W>(M, K, A, a_rs, a_cs, B, init, epi);
-  } else if constexpr (full > 0 || tail) {
-    nn_column_block<T, Arch, N, full, tail>(Col, M, K, A, a_rs, a_cs, B, init, epi);
-  }
+  constexpr std::size_t NV = (Width + W - 1) / W;
+  constexpr std::size_t MR = rows_for(NV);
+  pack_panel<T, Arch, NV, Width>(K, B + Col * b_cs, b_rs, b_cs, buffer);
+  std::size_t row = 0;
+  for (; row + MR <= M; row += MR) tile<T, Arch, N, MR, NV, Width>(row, Col, K, A, a_rs, a_cs, buffer, init, epi);
+  remainder_rows<T, Arch, N, MR - 1, NV, Width>(M - row, row, Col, K, A, a_rs, a_cs, buffer, init, epi);
+}
+
+// Panels of three registers, generated at compile time from N; the last holds what is left.
+template <class T, class Arch, std::size_t N, std::size_t Col, class Init, class Epi>
+inline void panels(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
+                   std::size_t b_rs, std::size_t b_cs, T* buffer, const Init& init, const Epi& epi) noexcept {
+  constexpr std::size_t W = simd<T, Arch>::size;
+  constexpr std::size_t left = N - Col;
+  constexpr std::size_t width = left >= 3 * W ? 3 * W : left;
+  panel_columns<T, Arch, N, Col, width>(M, K, A, a_rs, a_cs, B, b_rs, b_cs, buffer, init, epi);
+  if constexpr (left > width) panels<T, Arch, N, Col + width>(M, K, A, a_rs, a_cs, B, b_rs, b_cs, buffer, init, epi);
 }
 
 // One MR × NR tile of dot products for gemm_nt.
@@ -201,15 +278,29 @@ inline void nt_rows(std::size_t m, std::size_t N, const T* A, const T* B, T* C, 
 
 }  // namespace detail
 
+/// C[M×N] = init + A·B, then `epi` per register, with both operands strided:
+/// A(r, k) = A[r·a_rs + k·a_cs], B(k, c) = B[k·b_rs + c·b_cs]; the epilogue receives offsets r·N + c
+/// into C-shaped storage. B is packed one panel at a time into a per-thread buffer (allocated by the
+/// first call that needs K·24 values, reused afterwards).
+template <std::size_t N, class T, class Arch = default_arch, class Init = zero_init, class Epi = store_to<T>>
+void gemm(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
+          std::size_t b_rs, std::size_t b_cs, const Init& init, const Epi& epi) noexcept {
+  static_assert(N > 0, "latent: gemm needs N > 0");
+  detail::assume_reasonable(M);
+  detail::assume_reasonable(K);
+  if (M == 0) return;
+  constexpr std::size_t W = simd<T, Arch>::size;
+  T* buffer = detail::workspace<T>(K * 3 * W);
+  detail::panels<T, Arch, N, 0>(M, K, A, a_rs, a_cs, B, b_rs, b_cs, buffer, init, epi);
+}
+
 /// C[M×N] = init + A·B, then `epi` per register. A(r, k) = A[r·a_rs + k·a_cs]; B is K×N row-major;
 /// the epilogue receives offsets r·N + c into C-shaped storage.
 template <std::size_t N, class T, class Arch = default_arch, class Init = zero_init, class Epi = store_to<T>>
 void gemm_nn(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
              const Init& init, const Epi& epi) noexcept {
   static_assert(N > 0, "latent: gemm_nn needs N > 0");
-  detail::assume_reasonable(M);
-  detail::assume_reasonable(K);
-  detail::nn_columns<T, Arch, N, 0>(M, K, A, a_rs, a_cs, B, init, epi);
+  gemm<N, T, Arch>(M, K, A, a_rs, a_cs, B, N, 1, init, epi);
 }
 
 /// C[M×N] = A[M×K] · B[N×K]ᵀ (C has row stride `ldc`); K is known at compile time.

@@ -149,8 +149,28 @@ class autoencoder_model : public model_storage<T, Enc::param_count + Dec::param_
   /// Computes the gradient of the mean loss over the n rows at `x` into `gradients()`, with training
   /// noise if the model has any; returns the mean loss.
   double gradient(const T* x, std::size_t n) {
-    Context<T> ctx{.training = true, .rng = &this->noise(), .grad_scale = T(1) / static_cast<T>(n)};
-    T* w = this->workspace(n * workspace_per_sample);
+    const T scale = T(1) / static_cast<T>(n);
+    bool splittable = true;
+    if constexpr (requires { reg_.splittable(); }) splittable = reg_.splittable();
+    const double sum = this->parallel_gradient(n, 6.0 * param_count, splittable, [&](const slice<T>& s) {
+      return slice_gradient(x + s.first * input_size, s, scale);
+    });
+    return sum / static_cast<double>(n);
+  }
+
+  /// The regulariser's settings.
+  const Reg& regulariser() const noexcept { return reg_; }
+  void set_regulariser(const Reg& reg) { reg_ = reg.validated(); }
+
+ protected:
+  Reg reg_;
+
+ private:
+  // The loss summed over the slice's rows, with its gradient (scaled by `scale` = 1/batch) in s.grads.
+  double slice_gradient(const T* x, const slice<T>& s, T scale) {
+    const std::size_t n = s.rows;
+    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale};
+    T* w = s.work(n * workspace_per_sample);
     T* enc_cache = w;
     T* code = enc_cache + n * Enc::cache_size;
     T* dec_cache = code + n * code_size;
@@ -163,30 +183,22 @@ class autoencoder_model : public model_storage<T, Enc::param_count + Dec::param_
     // A denoising model encodes a corrupted copy and is scored against the clean input.
     const T* input = x;
     if constexpr (Reg::corrupts_input) {
-      reg_.corrupt(x, corrupted, n * input_size, this->noise());
+      reg_.corrupt(x, corrupted, n * input_size, *s.rng);
       input = corrupted;
     }
     Enc::forward(p, input, code, enc_cache, n, ctx);
     Dec::forward(p + Enc::param_count, code, out, dec_cache, n, ctx);
     const double sum = L::value_and_gradient(out, x, dout, n, input_size, ctx.grad_scale);
-    Dec::backward(p + Enc::param_count, code, out, dec_cache, dout, dcode, this->grads() + Enc::param_count, scratch,
-                  n, ctx);
+    Dec::backward(p + Enc::param_count, code, out, dec_cache, dout, dcode, s.grads + Enc::param_count, scratch, n,
+                  ctx);
     double penalty = 0;
     if constexpr (Reg::penalises_code) penalty += reg_.code_penalty(code, dcode, n, code_size, ctx.grad_scale);
-    Enc::backward(p, input, code, enc_cache, dcode, static_cast<T*>(nullptr), this->grads(), scratch, n, ctx);
+    Enc::backward(p, input, code, enc_cache, dcode, static_cast<T*>(nullptr), s.grads, scratch, n, ctx);
     if constexpr (Reg::penalises_encoder)
-      penalty += reg_.template encoder_penalty<Enc>(p, input, n, this->grads(), ctx.grad_scale);
-    return (sum + ctx.penalty + penalty) / static_cast<double>(n);
+      penalty += reg_.template encoder_penalty<Enc>(p, input, n, s.grads, ctx.grad_scale);
+    return sum + ctx.penalty + penalty;
   }
 
-  /// The regulariser's settings.
-  const Reg& regulariser() const noexcept { return reg_; }
-  void set_regulariser(const Reg& reg) { reg_ = reg.validated(); }
-
- protected:
-  Reg reg_;
-
- private:
   static constexpr std::size_t scratch_per_sample =
       Enc::scratch_size > Dec::scratch_size ? Enc::scratch_size : Dec::scratch_size;
   static constexpr std::size_t workspace_per_sample = Enc::cache_size + 2 * code_size + Dec::cache_size +

@@ -30,6 +30,10 @@ struct Sparsity {
   static constexpr bool penalises_code = true;
   static constexpr bool penalises_encoder = false;
 
+  /// The KL penalty couples the rows of a batch (ρ̂ is a batch mean), so such a step is not split
+  /// over threads.
+  bool splittable() const noexcept { return kl_weight == 0; }
+
   Sparsity validated() const {
     if (!(l1 >= 0) || !std::isfinite(l1)) throw option_error("Sparsity: expected l1 >= 0, found " + std::to_string(l1));
     if (!(kl_weight >= 0) || !std::isfinite(kl_weight))

@@ -79,6 +79,13 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   Rng shuffle_rng(options.seed);
   ProgressReporter progress(options.progress, options.epochs, steps);
   History history;
+  // The run's thread count, restored afterwards (also when training throws).
+  struct thread_setting {
+    Model& m;
+    std::size_t saved;
+    ~thread_setting() { m.set_threads(saved); }
+  } restore{model, model.threads()};
+  if (options.threads != 0) model.set_threads(options.threads);
 
   for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();

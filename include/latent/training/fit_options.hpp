@@ -22,6 +22,9 @@ struct FitOptions {
   bool shuffle = true;             ///< shuffle the samples before each epoch
   std::uint64_t seed = 0;          ///< seed of the shuffle: the same seed gives the same batches
   Progress progress = Progress::automatic;
+  /// Threads per training step: 0 keeps the model's setting (`set_threads`, automatic by default:
+  /// two threads only for steps large enough to gain); n > 0 uses n for this run.
+  std::size_t threads = 0;
 };
 
 }  // namespace latent

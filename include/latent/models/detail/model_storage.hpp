@@ -1,20 +1,42 @@
 #pragma once
 /// \file
-/// What every model owns: packed parameters and gradients, a noise generator and a training workspace.
+/// What every model owns: packed parameters and gradients, a noise generator, training workspaces,
+/// and the data-parallel split of a training step over threads.
 
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/random.hpp"
+#include "latent/detail/thread_pool.hpp"
+#include "latent/kernels/elementwise.hpp"
 
 #include <algorithm>  // std::min
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint64_t
 #include <span>       // std::span
+#include <vector>     // std::vector
 
 namespace latent::detail {
 
+/// One thread's share of a training step: rows [first, first + rows) of the batch, its own gradient
+/// buffer (the model's for slice 0), workspaces that grow to the largest slice and are then reused,
+/// and its own noise generator.
+template <class T>
+struct slice {
+  std::size_t first = 0, rows = 0;
+  T* grads = nullptr;
+  aligned_buffer<T>* workspace = nullptr;
+  aligned_buffer<T>* extra = nullptr;
+  std::vector<double>* logw = nullptr;
+  Rng* rng = nullptr;
+
+  T* work(std::size_t count) const {
+    workspace->reserve(count);
+    return workspace->data();
+  }
+};
+
 /// Parameters and gradients of a model with `ParamCount` parameters (a compile-time fact), its own
-/// generator for training noise, and a workspace that grows to the largest batch seen and is then
-/// reused: a training step allocates nothing.
+/// generator for training noise, and per-thread workspaces: a training step allocates nothing once
+/// they have grown to the batch.
 template <class T, std::size_t ParamCount>
 class model_storage {
  public:
@@ -33,16 +55,62 @@ class model_storage {
   /// `seed`. The constructor seeds it from the model's seed; gradient checks and resumed runs reseed it.
   void set_noise_seed(std::uint64_t seed) noexcept { noise_.reseed(seed ^ 0x5eedULL); }
 
+  /// Threads for a training step: 0 (the default) chooses from the work: several threads only when a
+  /// step is large enough to gain from them; n > 0 uses min(n, rows, available threads). Each thread
+  /// takes a contiguous slice of the batch; gradients are summed in slice order, so the same seed and
+  /// thread count give bit-identical weights. With more than one thread, each slice draws its noise
+  /// from its own generator (seeded from the model's), so results depend on the thread count.
+  void set_threads(std::size_t threads) noexcept { threads_ = threads; }
+  std::size_t threads() const noexcept { return threads_; }
+  /// The threads a step of `rows` rows would use.
+  std::size_t threads_for(std::size_t rows, double flops_per_row) const noexcept {
+    const std::size_t available = thread_pool::instance().size();
+    std::size_t t = threads_;
+    if (t == 0) t = flops_per_row * static_cast<double>(rows) >= automatic_threshold_flops ? available : 1;
+    return std::max<std::size_t>(1, std::min({t, available, rows}));
+  }
+
  protected:
+  /// Work below this many floating-point operations per step runs on one thread: waking a second
+  /// thread and reducing the gradients costs more than it saves.
+  static constexpr double automatic_threshold_flops = 4e6;
+
   T* params() noexcept { return params_.data(); }
   const T* params() const noexcept { return params_.data(); }
   T* grads() noexcept { return grads_.data(); }
   Rng& noise() noexcept { return noise_; }
-  T* workspace(std::size_t count) {
-    workspace_.reserve(count);
-    return workspace_.data();
-  }
   void reseed_noise(std::uint64_t seed) noexcept { set_noise_seed(seed); }
+
+  /// Runs fn(slice) over the n rows of a step, on one or more threads (see `set_threads`), then sums
+  /// the slices' gradients into `gradients()` in slice order. Returns the sum of fn's results.
+  template <class F>
+  double parallel_gradient(std::size_t n, double flops_per_row, bool splittable, F&& fn) {
+    const std::size_t t = splittable ? threads_for(n, flops_per_row) : 1;
+    if (slots_.size() < t) slots_.resize(t);
+    if (t == 1) {
+      slice<T> s{0, n, grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_};
+      return fn(s);
+    }
+    const std::uint64_t base = noise_.next();
+    double sums[64] = {};
+    const std::size_t tasks = std::min<std::size_t>(t, 64);
+    auto task = [&](std::size_t i) {
+      auto& slot = slots_[i];
+      if (i > 0 && slot.grads.size() != ParamCount) slot.grads = aligned_buffer<T>(ParamCount);
+      slot.rng.reseed(base + i);
+      const std::size_t first = n * i / tasks, last = n * (i + 1) / tasks;
+      slice<T> s{first, last - first, i == 0 ? grads_.data() : slot.grads.data(), &slot.workspace, &slot.extra,
+                 &slot.logw, &slot.rng};
+      sums[i] = fn(s);
+    };
+    thread_pool::instance().run(tasks, task);
+    double total = sums[0];
+    for (std::size_t i = 1; i < tasks; ++i) {
+      kernels::axpy(ParamCount, T(1), slots_[i].grads.data(), grads_.data());
+      total += sums[i];
+    }
+    return total;
+  }
 
   /// Calls fn(first_row, rows) over [0, n) in chunks of `inference_chunk`.
   template <class F>
@@ -51,9 +119,15 @@ class model_storage {
   }
 
  private:
+  struct thread_slot {
+    aligned_buffer<T> workspace, extra, grads;
+    std::vector<double> logw;
+    Rng rng;
+  };
   aligned_buffer<T> params_, grads_;
   Rng noise_;
-  aligned_buffer<T> workspace_;
+  std::vector<thread_slot> slots_;
+  std::size_t threads_ = 0;
 };
 
 }  // namespace latent::detail

@@ -132,12 +132,12 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
   double gradient(const T* x, std::size_t n)
     requires(C == 0)
   {
-    return K == 1 ? elbo_gradient(x, nullptr, n) : iw_gradient(x, nullptr, n);
+    return gradient_impl(x, nullptr, n);
   }
   double gradient(const T* x, const T* c, std::size_t n)
     requires(C > 0)
   {
-    return K == 1 ? elbo_gradient(x, c, n) : iw_gradient(x, c, n);
+    return gradient_impl(x, c, n);
   }
 
   // ---- inference (rows are samples; conditional models also take one label per row) ------------
@@ -325,9 +325,20 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
   static constexpr std::size_t lik_offset = Enc::param_count + Dec::param_count;
   static constexpr std::size_t scratch_per_sample = std::max(Enc::scratch_size, Dec::scratch_size);
 
+  // Splits the step over threads (see set_threads); each slice returns its summed loss.
+  double gradient_impl(const T* x, const T* c, std::size_t n) {
+    const T scale = T(1) / static_cast<T>(n);
+    const double sum = this->parallel_gradient(n, 6.0 * param_count * K, true, [&](const slice<T>& s) {
+      const T* xs = x + s.first * D;
+      const T* cs = c != nullptr ? c + s.first * C : nullptr;
+      return K == 1 ? elbo_slice(xs, cs, s, scale) : iw_slice(xs, cs, s, scale);
+    });
+    return sum / static_cast<double>(n);
+  }
+
   template <class Opt>
   double train_batch_impl(const T* x, const T* c, std::size_t n, Opt& opt) {
-    const double loss = K == 1 ? elbo_gradient(x, c, n) : iw_gradient(x, c, n);
+    const double loss = gradient_impl(x, c, n);
     if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
     opt.step(this->parameters(), this->gradients());
     ++steps_;
@@ -365,7 +376,6 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
     }
     return b;
   }
-  train_buffers carve(std::size_t n) { return carve_from(this->workspace(n * train_per_sample), n); }
 
   // Encoder (sampling when ctx.training) then decoder on n rows, filling the buffers.
   void forward_train(const T* x, const T* c, std::size_t n, train_buffers& b, Context<T>& ctx) const {
@@ -378,9 +388,8 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
 
   // Backward through decoder and encoder; b.dz must hold the gradient that reaches z directly (zero for
   // the ELBO, the prior's for the IWAE bound); the decoder's is added to it.
-  void backward_train(const T* x, std::size_t n, train_buffers& b, Context<T>& ctx) {
+  void backward_train(const T* x, std::size_t n, train_buffers& b, Context<T>& ctx, T* g) {
     const T* p = this->params();
-    T* g = this->grads();
     const T* ein = C == 0 ? x : b.enc_input;
     const T* din = C == 0 ? b.z : b.dec_input;
     Dec::backward(p + Enc::param_count, din, b.out, b.dec_cache, b.dout, b.ddec_input, g + Enc::param_count,
@@ -390,18 +399,17 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
     Enc::backward(p, ein, b.z, b.enc_cache, b.dz, static_cast<T*>(nullptr), g, b.scratch, n, ctx);
   }
 
-  double elbo_gradient(const T* x, const T* c, std::size_t n) {
-    train_buffers b = carve(n);
-    Context<T> ctx{.training = true,
-                   .rng = &this->noise(),
-                   .grad_scale = T(1) / static_cast<T>(n),
-                   .kl_weight = static_cast<T>(current_kl_weight())};
+  // The slice's summed −ELBO (β-weighted KL) and its gradient into s.grads.
+  double elbo_slice(const T* x, const T* c, const slice<T>& s, T scale) {
+    const std::size_t n = s.rows;
+    train_buffers b = carve_from(s.work(n * train_per_sample), n);
+    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale, .kl_weight = static_cast<T>(current_kl_weight())};
     forward_train(x, c, n, b, ctx);
-    const double rec = Lik::nll_and_gradient(b.out, x, this->params() + lik_offset, b.dout,
-                                             this->grads() + lik_offset, n, D, ctx.grad_scale);
+    const double rec = Lik::nll_and_gradient(b.out, x, this->params() + lik_offset, b.dout, s.grads + lik_offset, n,
+                                             D, ctx.grad_scale);
     std::fill(b.dz, b.dz + n * Z, T(0));
-    backward_train(x, n, b, ctx);
-    return (rec + ctx.penalty) / static_cast<double>(n);
+    backward_train(x, n, b, ctx, s.grads);
+    return rec + ctx.penalty;
   }
 
   // log w = log p(x|z) + log p(z) − log q(z|x) for each of the m rows of a forward pass; with
@@ -421,31 +429,31 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
   }
 
   // The IWAE bound's gradient: each row is replicated K times, the K samples' normalised importance
-  // weights w̃ scale their gradients, and the bound is the log-mean of the weights.
-  double iw_gradient(const T* x, const T* c, std::size_t n) {
-    const std::size_t m = n * K;
-    T* rep = replicated(x, c, n);
+  // weights w̃ scale their gradients, and the bound is the log-mean of the weights. Returns the slice's
+  // summed −L_K; gradients into s.grads.
+  double iw_slice(const T* x, const T* c, const slice<T>& s, T gs) {
+    const std::size_t n = s.rows, m = n * K;
+    T* rep = replicated(x, c, n, *s.extra);
     const T* xr = rep;
     const T* cr = C == 0 ? nullptr : rep + m * D;
-    train_buffers b = carve(m);
-    const T gs = T(1) / static_cast<T>(n);
-    Context<T> ctx{.training = true, .rng = &this->noise(), .grad_scale = gs, .gaussian_stats = b.stats,
-                   .iw_weights = b.weights};
+    train_buffers b = carve_from(s.work(m * train_per_sample), m);
+    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = gs, .gaussian_stats = b.stats, .iw_weights = b.weights};
     forward_train(xr, cr, m, b, ctx);
-    std::vector<double>& logw = logw_;
+    std::vector<double>& logw = *s.logw;
     logw.resize(m);  // grows once, then reused
     log_weights(xr, b, m, logw.data());
     double total = 0;
     for (std::size_t i = 0; i < n; ++i) {
       double mx = -std::numeric_limits<double>::infinity();
       for (std::size_t k = 0; k < K; ++k) mx = std::max(mx, logw[i * K + k]);
-      double s = 0;
-      for (std::size_t k = 0; k < K; ++k) s += std::exp(logw[i * K + k] - mx);
-      total += -(mx + std::log(s) - std::log(static_cast<double>(K)));
-      for (std::size_t k = 0; k < K; ++k) b.weights[i * K + k] = static_cast<T>(std::exp(logw[i * K + k] - mx) / s) * gs;
+      double sum = 0;
+      for (std::size_t k = 0; k < K; ++k) sum += std::exp(logw[i * K + k] - mx);
+      total += -(mx + std::log(sum) - std::log(static_cast<double>(K)));
+      for (std::size_t k = 0; k < K; ++k)
+        b.weights[i * K + k] = static_cast<T>(std::exp(logw[i * K + k] - mx) / sum) * gs;
     }
     // d(−log w)/d out, row by row with its weight; the likelihood's own parameters accumulate.
-    T* dlik = this->grads() + lik_offset;
+    T* dlik = s.grads + lik_offset;
     constexpr std::size_t lik_params = Lik::template params_for<D>;
     T lik_row[lik_params > 0 ? lik_params : 1];
     for (std::size_t j = 0; j < lik_params; ++j) dlik[j] = T(0);
@@ -456,15 +464,15 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
       // −log p(z) = ½ Σ z² + const: its gradient flows through z.
       for (std::size_t j = 0; j < Z; ++j) b.dz[r * Z + j] = b.weights[r] * b.z[r * Z + j];
     }
-    backward_train(xr, m, b, ctx);
-    return total / static_cast<double>(n);
+    backward_train(xr, m, b, ctx, s.grads);
+    return total;
   }
 
   // The rows of x (and c) each repeated K times, in a buffer kept for reuse.
-  T* replicated(const T* x, const T* c, std::size_t n) {
+  static T* replicated(const T* x, const T* c, std::size_t n, aligned_buffer<T>& buffer) {
     const std::size_t m = n * K;
-    replicas_.reserve(m * (D + C));
-    T* out = replicas_.data();
+    buffer.reserve(m * (D + C));
+    T* out = buffer.data();
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t k = 0; k < K; ++k) {
         std::copy(x + i * D, x + (i + 1) * D, out + (i * K + k) * D);
@@ -603,8 +611,6 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
   double beta_ = 1;
   std::size_t warmup_ = 0;
   std::size_t steps_ = 0;
-  aligned_buffer<T> replicas_;
-  std::vector<double> logw_;
 };
 
 }  // namespace latent::detail
