@@ -8,6 +8,10 @@
 #include <xtensor/xview.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <new>
@@ -338,4 +342,121 @@ TEST_CASE("a two-thread training step allocates nothing after the first") {
   for (int i = 0; i < 50; ++i) model.train_batch(data.data() + (i % 2) * 128 * 100, 128, opt);
   counting = false;
   CHECK(allocations.load() == 0);
+}
+
+namespace {
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("latent-test-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void write_all(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+}  // namespace
+
+TEST_CASE("save and load: round trip, architecture check, truncation and corruption leave the model as it was") {
+  const std::string path = temp_path("model.bin");
+  SeedModel a(1), b(2);
+  save(a, path);
+  CHECK(!std::filesystem::exists(path + ".tmp-latent"));  // the temporary was renamed
+  load(b, path);
+  CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+
+  struct OtherEnc : Seq<Dense<100, 21, Relu>, Dense<21, 5, Sigmoid>> {};
+  struct OtherDec : Seq<Dense<5, 21, Relu>, Dense<21, 100, Sigmoid>> {};
+  Autoencoder<OtherEnc, OtherDec, MSE> other(3);
+  const std::vector<float> before(other.parameters().begin(), other.parameters().end());
+  CHECK_THROWS_WITH_AS(load(other, path), doctest::Contains("Dense<100,20,Relu>"), format_error);
+  CHECK_THROWS_WITH_AS(load(other, path), doctest::Contains("Dense<100,21,Relu>"), format_error);
+  Autoencoder<SeedEncoder, SeedDecoder, MSE, double> wrong_scalar(1);
+  CHECK_THROWS_AS(load(wrong_scalar, path), format_error);
+
+  const std::string bytes = read_all(path);
+  SeedModel c(4);
+  const std::vector<float> kept(c.parameters().begin(), c.parameters().end());
+  write_all(path, bytes.substr(0, bytes.size() / 2));
+  CHECK_THROWS_AS(load(c, path), format_error);
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x40;
+  write_all(path, flipped);
+  CHECK_THROWS_WITH_AS(load(c, path), doctest::Contains("checksum"), format_error);
+  write_all(path, "not a model at all");
+  CHECK_THROWS_WITH_AS(load(c, path), doctest::Contains("not a latent file"), format_error);
+  CHECK(std::equal(kept.begin(), kept.end(), c.parameters().begin()));
+  CHECK(std::equal(before.begin(), before.end(), other.parameters().begin()));
+  CHECK_THROWS_AS(load(c, temp_path("does-not-exist.bin")), io_error);
+  CHECK_THROWS_AS(save(c, "/nonexistent-directory/model.bin"), io_error);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("optimiser state round-trips through save and load") {
+  const std::string path = temp_path("adam.bin");
+  xt::xtensor<float, 2> data = manifold(64, 6);
+  SeedModel m(1);
+  Adam opt(2e-3, 0.8, 0.99, 1e-6);
+  for (int i = 0; i < 3; ++i) m.train_batch(data.data(), 32, opt);
+  save(opt, path);
+  Adam restored;
+  load(restored, path);
+  CHECK(restored.iterations() == 3);
+  CHECK(restored.learning_rate() == 2e-3);
+  CHECK(restored.beta1() == 0.8);
+  CHECK(std::equal(opt.state<float>(1).begin(), opt.state<float>(1).end(), restored.state<float>(1).begin()));
+  SGD sgd;
+  CHECK_THROWS_WITH_AS(load(sgd, path), doctest::Contains("not of SGD"), format_error);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a run stopped and resumed from its checkpoint ends bit-identical to an uninterrupted run") {
+  struct Enc : Seq<Dense<100, 16, Relu>, Gaussian<4>> {};
+  struct Dec : Seq<Dense<4, 16, Relu>, Dense<16, 100, Identity>> {};
+  using M = VAE<Enc, Dec, UnitGaussian>;
+  const std::string path = temp_path("checkpoint.bin");
+  std::filesystem::remove(path);
+  xt::xtensor<float, 2> data = manifold(200, 7);
+  FitOptions options{.epochs = 4, .batch_size = 32, .seed = 5, .progress = Progress::quiet};
+
+  M straight(1);
+  Adam o1;
+  const History full = fit(straight, data, o1, options);
+
+  M first(1);
+  Adam o2;
+  FitOptions part = options;
+  part.epochs = 2;
+  part.checkpoint = path;
+  fit(first, data, o2, part);  // "stopped" after 2 epochs
+  M resumed(77);               // a fresh process: other weights, fresh optimiser
+  Adam o3;
+  FitOptions rest = options;
+  rest.checkpoint = path;
+  rest.resume = true;
+  const History h = fit(resumed, data, o3, rest);
+  CHECK(h.epochs() == 4);
+  CHECK(h.loss == full.loss);
+  CHECK(std::equal(straight.parameters().begin(), straight.parameters().end(), resumed.parameters().begin()));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("gradient-norm clipping bounds the step") {
+  struct Enc : Seq<Dense<4, 2, Identity>> {};
+  struct Dec : Seq<Dense<2, 4, Identity>> {};
+  Autoencoder<Enc, Dec, MSE, double> m(1);
+  xt::xtensor<double, 2> x = {{10, -20, 30, 10}};
+  m.gradient(x.data(), 1);
+  double norm = 0;
+  for (double g : m.gradients()) norm += g * g;
+  norm = std::sqrt(norm);
+  REQUIRE(norm > 1.0);
+  const std::vector<double> before(m.parameters().begin(), m.parameters().end());
+  SGD sgd(0.1);
+  sgd.set_clip_norm(1.0);
+  m.train_batch(x.data(), 1, sgd);
+  double step = 0;
+  for (std::size_t i = 0; i < before.size(); ++i) step += std::pow(m.parameters()[i] - before[i], 2);
+  CHECK(std::sqrt(step) == doctest::Approx(0.1).epsilon(1e-9));  // lr × clipped norm 1
+  CHECK_THROWS_AS(sgd.set_clip_norm(-1), option_error);
 }

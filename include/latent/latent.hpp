@@ -26,6 +26,7 @@
 #include "latent/layers/gaussian.hpp"
 #include "latent/layers/layer_traits.hpp"
 #include "latent/layers/seq.hpp"
+#include "latent/layers/signature.hpp"
 
 #include "latent/losses/bce.hpp"
 #include "latent/losses/bernoulli.hpp"
@@ -39,6 +40,17 @@
 #include "latent/models/denoising_autoencoder.hpp"
 #include "latent/models/sparse_autoencoder.hpp"
 #include "latent/models/vae.hpp"
+
+#include "latent/data/csv.hpp"
+#include "latent/data/dataset.hpp"
+#include "latent/data/fashion_mnist.hpp"
+#include "latent/data/idx.hpp"
+#include "latent/data/shapes.hpp"
+
+#include "latent/io/image_grid.hpp"
+#include "latent/io/plot.hpp"
+#include "latent/io/png.hpp"
+#include "latent/io/save_load.hpp"
 
 #include "latent/optim/adam.hpp"
 #include "latent/optim/sgd.hpp"

@@ -17,6 +17,19 @@ class Rng {
   /// Seeds the generator; the same seed gives the same sequence.
   explicit Rng(std::uint64_t seed = 0) noexcept { reseed(seed); }
 
+  /// The generator's complete state, for checkpoints: restoring it continues the same sequence.
+  struct State {
+    std::uint64_t words[4];
+    double spare;
+    bool has_spare;
+  };
+  State state() const noexcept { return {{state_[0], state_[1], state_[2], state_[3]}, spare_, has_spare_}; }
+  void set_state(const State& s) noexcept {
+    for (int i = 0; i < 4; ++i) state_[i] = s.words[i];
+    spare_ = s.spare;
+    has_spare_ = s.has_spare;
+  }
+
   /// Restarts the sequence from `seed`.
   void reseed(std::uint64_t seed) noexcept {
     std::uint64_t x = seed;

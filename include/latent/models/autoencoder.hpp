@@ -9,6 +9,7 @@
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/error.hpp"
 #include "latent/layers/layer_traits.hpp"
+#include "latent/layers/signature.hpp"
 #include "latent/losses/mse.hpp"
 #include "latent/models/detail/model_storage.hpp"
 
@@ -59,6 +60,7 @@ namespace detail {
 
 /// No regulariser: the plain autoencoder.
 struct no_regulariser {
+  static constexpr const char* model_name = "Autoencoder";
   static constexpr bool corrupts_input = false;
   static constexpr bool penalises_code = false;
   static constexpr bool penalises_encoder = false;
@@ -143,6 +145,7 @@ class autoencoder_model : public model_storage<T, Enc::param_count + Dec::param_
     const double loss = gradient(x, n);
     if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
     opt.step(this->parameters(), this->gradients());
+    ++this->steps_;
     return loss;
   }
 
@@ -156,6 +159,13 @@ class autoencoder_model : public model_storage<T, Enc::param_count + Dec::param_
       return slice_gradient(x + s.first * input_size, s, scale);
     });
     return sum / static_cast<double>(n);
+  }
+
+  /// The architecture as text, e.g. "Autoencoder<Seq<Dense<100,20,Relu>,...>,Seq<...>,MSE,float>":
+  /// saved files carry it.
+  static std::string architecture() {
+    return std::string(Reg::model_name) + "<" + signature<Enc>() + "," + signature<Dec>() + "," + L::name + "," +
+           (sizeof(T) == 4 ? "float" : "double") + ">";
   }
 
   /// The regulariser's settings.

@@ -231,6 +231,7 @@ struct dense_chain<type_list<Ls...>> {
 struct Contraction {
   double weight = 1e-2;  ///< λ
 
+  static constexpr const char* model_name = "ContractiveAutoencoder";
   static constexpr bool corrupts_input = false;
   static constexpr bool penalises_code = false;
   static constexpr bool penalises_encoder = true;

@@ -20,6 +20,7 @@ struct Noise {
   double gaussian_stddev = 0.1;  ///< standard deviation of additive Gaussian noise (0: none)
   double mask_fraction = 0.0;    ///< fraction of values set to 0, in [0, 1)
 
+  static constexpr const char* model_name = "DenoisingAutoencoder";
   static constexpr bool corrupts_input = true;
   static constexpr bool penalises_code = false;
   static constexpr bool penalises_encoder = false;

@@ -26,6 +26,7 @@ struct Sparsity {
   double target = 0.05;
   double kl_weight = 0.0;
 
+  static constexpr const char* model_name = "SparseAutoencoder";
   static constexpr bool corrupts_input = false;
   static constexpr bool penalises_code = true;
   static constexpr bool penalises_encoder = false;

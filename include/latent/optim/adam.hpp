@@ -5,7 +5,9 @@
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/error.hpp"
 #include "latent/kernels/update.hpp"
+#include "latent/optim/clipper.hpp"
 
+#include <algorithm>    // std::copy
 #include <cmath>        // std::pow, std::sqrt, std::isfinite
 #include <cstddef>      // std::size_t
 #include <span>         // std::span
@@ -50,12 +52,22 @@ class Adam {
       m = aligned_buffer<T>(params.size());
       v = aligned_buffer<T>(params.size());
     }
+    const T* g = clip_.apply(grads, clip_norm_);
     ++t_;
     const double td = static_cast<double>(t_);
     const double lr_t = learning_rate_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td));
-    kernels::adam_update(params.size(), params.data(), grads.data(), m.data(), v.data(), static_cast<T>(lr_t),
+    kernels::adam_update(params.size(), params.data(), g, m.data(), v.data(), static_cast<T>(lr_t),
                          static_cast<T>(beta1_), static_cast<T>(beta2_), static_cast<T>(epsilon_));
   }
+
+  /// Gradient-norm clipping (Keras's `clipnorm`): before each step, gradients whose L2 norm exceeds
+  /// `max_norm` are scaled down to it; 0 turns it off (the default).
+  void set_clip_norm(double max_norm) {
+    if (!(max_norm >= 0) || !std::isfinite(max_norm))
+      throw option_error("set_clip_norm: expected a finite norm >= 0, found " + std::to_string(max_norm));
+    clip_norm_ = max_norm;
+  }
+  double clip_norm() const noexcept { return clip_norm_; }
 
   /// Forgets the moments and the step count.
   void reset() noexcept {
@@ -75,6 +87,17 @@ class Adam {
   double beta2() const noexcept { return beta2_; }
   double epsilon() const noexcept { return epsilon_; }
 
+  /// Restores a saved state (checkpoints): the step count and the moments for float and/or double
+  /// parameters (empty spans for a type not in use).
+  void restore(std::size_t t, std::span<const float> mf, std::span<const float> vf, std::span<const double> md,
+               std::span<const double> vd) {
+    t_ = t;
+    mf_[0] = copy_of(mf);
+    mf_[1] = copy_of(vf);
+    md_[0] = copy_of(md);
+    md_[1] = copy_of(vd);
+  }
+
   /// The first (`which` = 0) or second (1) moment estimates, for checkpoints and tests.
   template <class T>
   std::span<const T> state(int which) const noexcept {
@@ -86,6 +109,12 @@ class Adam {
 
  private:
   template <class T>
+  static aligned_buffer<T> copy_of(std::span<const T> s) {
+    aligned_buffer<T> b(s.size());
+    std::copy(s.begin(), s.end(), b.begin());
+    return b;
+  }
+  template <class T>
   aligned_buffer<T>& moments(int which) noexcept {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: Adam works on float or double");
     if constexpr (std::is_same_v<T, float>)
@@ -95,6 +124,8 @@ class Adam {
   }
 
   double learning_rate_, beta1_, beta2_, epsilon_;
+  double clip_norm_ = 0;
+  detail::clipper clip_;
   std::size_t t_ = 0;
   aligned_buffer<float> mf_[2];
   aligned_buffer<double> md_[2];

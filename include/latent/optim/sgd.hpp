@@ -5,7 +5,9 @@
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/error.hpp"
 #include "latent/kernels/update.hpp"
+#include "latent/optim/clipper.hpp"
 
+#include <algorithm>    // std::copy
 #include <cmath>        // std::isfinite
 #include <cstddef>      // std::size_t
 #include <span>         // std::span
@@ -39,10 +41,20 @@ class SGD {
                           " parameters, found " + std::to_string(params.size()) + "; call reset() to reuse it");
       u = aligned_buffer<T>(params.size());
     }
+    const T* g = clip_.apply(grads, clip_norm_);
     ++t_;
-    kernels::sgd_update(params.size(), params.data(), grads.data(), u.data(), static_cast<T>(learning_rate_),
+    kernels::sgd_update(params.size(), params.data(), g, u.data(), static_cast<T>(learning_rate_),
                         static_cast<T>(momentum_), nesterov_);
   }
+
+  /// Gradient-norm clipping (Keras's `clipnorm`): gradients whose L2 norm exceeds `max_norm` are
+  /// scaled down to it before the step; 0 turns it off (the default).
+  void set_clip_norm(double max_norm) {
+    if (!(max_norm >= 0) || !std::isfinite(max_norm))
+      throw option_error("set_clip_norm: expected a finite norm >= 0, found " + std::to_string(max_norm));
+    clip_norm_ = max_norm;
+  }
+  double clip_norm() const noexcept { return clip_norm_; }
 
   void reset() noexcept {
     t_ = 0;
@@ -56,6 +68,24 @@ class SGD {
     learning_rate_ = lr;
   }
   double momentum() const noexcept { return momentum_; }
+  bool nesterov() const noexcept { return nesterov_; }
+
+  /// The velocity for float or double parameters (empty if not in use), for checkpoints and tests.
+  template <class T>
+  std::span<const T> velocity_state() const noexcept {
+    if constexpr (std::is_same_v<T, float>)
+      return uf_.span();
+    else
+      return ud_.span();
+  }
+  /// Restores a saved state (checkpoints).
+  void restore(std::size_t t, std::span<const float> uf, std::span<const double> ud) {
+    t_ = t;
+    uf_ = aligned_buffer<float>(uf.size());
+    std::copy(uf.begin(), uf.end(), uf_.begin());
+    ud_ = aligned_buffer<double>(ud.size());
+    std::copy(ud.begin(), ud.end(), ud_.begin());
+  }
 
  private:
   template <class T>
@@ -66,6 +96,8 @@ class SGD {
       return ud_;
   }
   double learning_rate_, momentum_;
+  double clip_norm_ = 0;
+  detail::clipper clip_;
   bool nesterov_;
   std::size_t t_ = 0;
   aligned_buffer<float> uf_;

@@ -9,6 +9,8 @@
 #include "latent/training/fit_options.hpp"
 #include "latent/training/history.hpp"
 #include "latent/training/progress_reporter.hpp"
+#include "latent/io/binary_file.hpp"
+#include "latent/io/save_load.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor
 
@@ -18,6 +20,8 @@
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::int32_t
 #include <cstring>    // std::memcpy
+#include <filesystem> // std::filesystem::exists
+#include <map>        // std::map
 #include <limits>     // std::numeric_limits
 #include <numeric>    // std::iota
 #include <string>     // std::to_string
@@ -47,6 +51,46 @@ aligned_buffer<T> one_hot_rows(const xt::xtensor<std::int32_t, 1>& labels, std::
   return c;
 }
 
+// A checkpoint: the model, the optimiser (when it can be saved) and fit's own state.
+template <class Model, class Opt>
+void save_checkpoint(const std::string& path, const Model& model, const Opt& opt, const Rng& shuffle,
+                     const History& history, std::size_t epoch) {
+  byte_writer w;
+  w.put(static_cast<std::uint64_t>(epoch));
+  w.put(shuffle.state());
+  w.put_array(history.loss.data(), history.loss.size());
+  w.put_array(history.val_loss.data(), history.val_loss.size());
+  w.put_array(history.seconds.data(), history.seconds.size());
+  std::map<std::uint32_t, std::string> sections{{model_section, model_bytes(model)}, {fit_section, w.bytes()}};
+  if constexpr (saved_optimizer<Opt>) sections[optimizer_section] = optimizer_bytes(opt);
+  write_sections(path, sections);
+}
+
+// Restores everything from a checkpoint (all parsed before anything changes); returns the epoch it
+// was taken after.
+template <class Model, class Opt>
+std::size_t resume_from(const std::string& path, Model& model, Opt& opt, Rng& shuffle, History& history) {
+  const auto sections = read_sections(path);
+  for (auto tag : {model_section, fit_section})
+    if (!sections.contains(tag)) throw format_error("fit: " + path + " is not a checkpoint (a section is missing)");
+  byte_reader r(sections.at(fit_section), "fit: " + path);
+  const auto epoch = r.get<std::uint64_t>();
+  const auto state = r.get<Rng::State>();
+  History h;
+  h.loss = get_any_array<double>(r);
+  h.val_loss = get_any_array<double>(r);
+  h.seconds = get_any_array<double>(r);
+  Model candidate_check = model;  // restore into a copy first: a failure leaves `model` as it was
+  restore_model(candidate_check, sections.at(model_section), path);
+  if constexpr (saved_optimizer<Opt>) {
+    if (sections.contains(optimizer_section)) restore_optimizer(opt, sections.at(optimizer_section), path);
+  }
+  model = std::move(candidate_check);
+  shuffle.set_state(state);
+  history = std::move(h);
+  return static_cast<std::size_t>(epoch);
+}
+
 template <class Model, class Opt>
 History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data, Opt& opt,
                  const FitOptions& options, const xt::xtensor<typename Model::scalar_type, 2>* validation,
@@ -73,7 +117,6 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   const std::size_t batch = std::min(options.batch_size, n);  // a batch larger than the data is one batch
   const std::size_t steps = (n + batch - 1) / batch;
   std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
   aligned_buffer<T> batch_rows(batch * width);
   aligned_buffer<T> batch_conditions(batch * classes);
   Rng shuffle_rng(options.seed);
@@ -87,8 +130,15 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   } restore{model, model.threads()};
   if (options.threads != 0) model.set_threads(options.threads);
 
-  for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+  std::size_t first_epoch = 1;
+  if (!options.checkpoint.empty() && options.resume && std::filesystem::exists(options.checkpoint))
+    first_epoch = resume_from(options.checkpoint, model, opt, shuffle_rng, history) + 1;
+
+  for (std::size_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    // Each epoch shuffles the identity afresh, so the order depends only on the generator's state
+    // (what a checkpoint restores).
+    std::iota(order.begin(), order.end(), std::size_t{0});
     if (options.shuffle)
       for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.below(i + 1)]);
     double sum = 0;
@@ -131,6 +181,9 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
     if (validation != nullptr) history.val_loss.push_back(val);
     history.seconds.push_back(seconds);
     progress.epoch(epoch, loss, val, seconds);
+    if (!options.checkpoint.empty() && options.checkpoint_every > 0 &&
+        (epoch % options.checkpoint_every == 0 || epoch == options.epochs))
+      save_checkpoint(options.checkpoint, model, opt, shuffle_rng, history, epoch);
   }
   return history;
 }

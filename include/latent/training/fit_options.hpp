@@ -4,6 +4,7 @@
 
 #include <cstddef>  // std::size_t
 #include <cstdint>  // std::uint64_t
+#include <string>   // std::string
 
 namespace latent {
 
@@ -25,6 +26,14 @@ struct FitOptions {
   /// Threads per training step: 0 keeps the model's setting (`set_threads`, automatic by default:
   /// two threads only for steps large enough to gain); n > 0 uses n for this run.
   std::size_t threads = 0;
+  /// A checkpoint file (empty: none). Every `checkpoint_every` epochs, and after the last, `fit` saves
+  /// the model, the optimiser state and its own state (epoch, shuffle generator, history) there,
+  /// atomically.
+  std::string checkpoint = {};
+  std::size_t checkpoint_every = 1;
+  /// Continue from `checkpoint` if it exists: a run stopped and resumed ends with weights bit-identical
+  /// to an uninterrupted run with the same options. Without the file, training starts afresh.
+  bool resume = false;
 };
 
 }  // namespace latent

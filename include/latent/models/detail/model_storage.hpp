@@ -54,6 +54,12 @@ class model_storage {
   /// Restarts the generator of training noise (sampling in VAEs, corruption in denoising models) from
   /// `seed`. The constructor seeds it from the model's seed; gradient checks and resumed runs reseed it.
   void set_noise_seed(std::uint64_t seed) noexcept { noise_.reseed(seed ^ 0x5eedULL); }
+  /// The noise generator's state (checkpoints save and restore it for bit-identical resumed runs).
+  Rng::State noise_state() const noexcept { return noise_.state(); }
+  void set_noise_state(const Rng::State& s) noexcept { noise_.set_state(s); }
+  /// Training steps taken (models with a schedule, such as KL warm-up, count them; others report 0).
+  std::size_t training_steps() const noexcept { return steps_; }
+  void set_training_steps(std::size_t steps) noexcept { steps_ = steps; }
 
   /// Threads for a training step: 0 (the default) chooses from the work: several threads only when a
   /// step is large enough to gain from them; n > 0 uses min(n, rows, available threads). Each thread
@@ -128,6 +134,9 @@ class model_storage {
   Rng noise_;
   std::vector<thread_slot> slots_;
   std::size_t threads_ = 0;
+
+ protected:
+  std::size_t steps_ = 0;
 };
 
 }  // namespace latent::detail

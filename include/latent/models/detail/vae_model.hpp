@@ -12,6 +12,7 @@
 #include "latent/activations/identity.hpp"
 #include "latent/layers/gaussian.hpp"
 #include "latent/layers/layer_traits.hpp"
+#include "latent/layers/signature.hpp"
 #include "latent/models/detail/model_storage.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API
@@ -22,7 +23,7 @@
 #include <cstdint>      // std::uint64_t
 #include <limits>       // std::numeric_limits
 #include <utility>      // std::pair
-#include <string>       // std::to_string
+#include <string>       // std::string, std::to_string
 #include <type_traits>  // std::is_same_v
 #include <vector>       // std::vector
 
@@ -90,7 +91,14 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
     Dec::init(this->params() + Enc::param_count, rng);
     Lik::init(this->params() + lik_offset, input_size);
     this->reseed_noise(seed);
-    steps_ = 0;
+    this->steps_ = 0;
+  }
+
+  /// The architecture as text, e.g. "VAE<Seq<Dense<784,400,Relu>,Gaussian<400,20>>,Seq<...>,Bernoulli,float>".
+  static std::string architecture() {
+    std::string kind = C > 0 ? "ConditionalVAE<" + std::to_string(C) + ">" : (K > 1 ? "IWAE<" + std::to_string(K) + ">" : "VAE");
+    return kind + "<" + signature<Enc>() + "," + signature<Dec>() + "," + Lik::name + "," +
+           (sizeof(T) == 4 ? "float" : "double") + ">";
   }
 
   /// β of a β-VAE: the weight of the KL term in the training loss (default 1).
@@ -105,10 +113,9 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
   std::size_t kl_warmup() const noexcept { return warmup_; }
   /// The KL weight the next training step uses (β, scaled by the warm-up).
   double current_kl_weight() const noexcept {
-    if (warmup_ == 0 || steps_ >= warmup_) return beta_;
-    return beta_ * static_cast<double>(steps_ + 1) / static_cast<double>(warmup_);
+    if (warmup_ == 0 || this->steps_ >= warmup_) return beta_;
+    return beta_ * static_cast<double>(this->steps_ + 1) / static_cast<double>(warmup_);
   }
-  std::size_t training_steps() const noexcept { return steps_; }
 
   // ---- training ---------------------------------------------------------------------------------
 
@@ -341,7 +348,7 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
     const double loss = gradient_impl(x, c, n);
     if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
     opt.step(this->parameters(), this->gradients());
-    ++steps_;
+    ++this->steps_;
     return loss;
   }
 
@@ -610,7 +617,6 @@ class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + 
 
   double beta_ = 1;
   std::size_t warmup_ = 0;
-  std::size_t steps_ = 0;
 };
 
 }  // namespace latent::detail
