@@ -3,7 +3,7 @@
 #   scripts/deps.sh           build, tests, examples
 #   scripts/deps.sh --peers   also the benchmark peers: libtorch, PyTorch for Python, OpenBLAS
 set -euo pipefail
-pkgs=(g++ cmake make libboost-dev libxsimd-dev xtensor-dev doctest-dev libbenchmark-dev
+pkgs=(g++ cmake make clang libclang-rt-14-dev libboost-dev libxsimd-dev xtensor-dev doctest-dev libbenchmark-dev
       zlib1g-dev libpng-dev dataset-fashion-mnist)
 # peers for benchmarks/: libtorch C++, PyTorch from Python, OpenBLAS so PyTorch is configured fairly
 if [[ "${1:-}" == --peers ]]; then

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# Builds everything in build/ (Release, warnings are errors) and runs the whole test suite with ctest.
+# The whole test suite:
+#  1. build/ (Release, warnings are errors): every test, compile-fail tier, header and consumer tests,
+#     and every example, through ctest;
+#  2. build-asan/: the run-time tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#  3. the libFuzzer targets (IDX reader, CSV reader, model loader), about a minute each.
+#   scripts/test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLATENT_BUILD_BENCHMARKS=OFF
 cmake --build build -j2
 ctest --test-dir build --output-on-failure -j2
+[[ "${1:-}" == --quick ]] && exit 0
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DLATENT_SANITIZE=ON -DLATENT_BUILD_BENCHMARKS=OFF
+cmake --build build-asan -j2
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j2
+bash scripts/fuzz.sh "${LATENT_FUZZ_SECONDS:-60}"

@@ -38,6 +38,10 @@ struct CsvOptions {
 };
 
 namespace detail {
+/// Class labels in a CSV file must be below this (a guard against a stray number in the label
+/// column turning into millions of empty classes).
+inline constexpr std::int32_t max_csv_classes = 1 << 16;
+
 
 inline std::string_view csv_trim(std::string_view s, char delimiter) {
   auto blank = [delimiter](char c) { return (c == ' ' || c == '\t') && c != delimiter; };
@@ -101,8 +105,9 @@ inline Dataset parse_csv_impl(std::string_view text, const CsvOptions& options, 
         if (r.ec != std::errc() || r.ptr != field.data() + field.size()) {
           throw format_error(where + ": expected an integer class label, found '" + std::string(field) + "'");
         }
-        if (label < 0) {
-          throw data_error(where + ": expected a class label >= 0, found " + std::to_string(label));
+        if (label < 0 || label >= max_csv_classes) {
+          throw data_error(where + ": expected a class label in [0, " + std::to_string(max_csv_classes) + "), found " +
+                           std::to_string(label));
         }
         labels.push_back(label);
       } else {
@@ -143,6 +148,8 @@ inline Dataset parse_csv_impl(std::string_view text, const CsvOptions& options, 
   Dataset d;
   const std::size_t rows = last - first;
   const std::size_t width = options.label_column ? fields - 1 : fields;
+  if (width == 0)
+    throw data_error(context + ": expected at least one feature column besides the label column, found none");
   d.x = xt::xtensor<float, 2>::from_shape({rows, width});
   std::copy(values.begin(), values.end(), d.x.begin());
   d.labels = xt::xtensor<std::int32_t, 1>::from_shape({labels.size()});

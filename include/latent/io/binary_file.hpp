@@ -45,7 +45,7 @@ class byte_writer {
   template <class T>
   void put_array(const T* data, std::size_t count) {
     put(static_cast<std::uint64_t>(count));
-    bytes_.append(reinterpret_cast<const char*>(data), count * sizeof(T));
+    if (count != 0) bytes_.append(reinterpret_cast<const char*>(data), count * sizeof(T));
   }
   const std::string& bytes() const noexcept { return bytes_; }
 
@@ -80,7 +80,7 @@ class byte_reader {
       throw format_error(what_ + ": expected " + std::to_string(expected_count) + " values, found " + std::to_string(n));
     need(n * sizeof(T));
     std::vector<T> v(n);
-    std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(T));
+    if (n != 0) std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(T));
     at_ += n * sizeof(T);
     return v;
   }
@@ -133,15 +133,9 @@ inline void write_sections(const std::string& path, const std::map<std::uint32_t
   }
 }
 
-/// Reads and checks a whole file; returns its sections by tag.
-inline std::map<std::uint32_t, std::string> read_sections(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) throw io_error("load: cannot open " + path);
-  std::string all;
-  char chunk[1 << 16];
-  for (std::size_t got; (got = std::fread(chunk, 1, sizeof chunk, f)) > 0;) all.append(chunk, got);
-  std::fclose(f);
-  const std::string what = "load: " + path;
+/// Checks a whole file's bytes (magic, version, byte order, checksum, section framing); returns its
+/// sections by tag. `what` names the source in messages.
+inline std::map<std::uint32_t, std::string> parse_sections(std::string_view all, const std::string& what) {
   if (all.size() < 8 || std::memcmp(all.data(), file_magic, 8) != 0)
     throw format_error(what + ": not a latent file (expected the magic number \\x89LATENT\\n)");
   if (all.size() < 8 + 4 + 4 + 4)
@@ -150,7 +144,7 @@ inline std::map<std::uint32_t, std::string> read_sections(const std::string& pat
   std::memcpy(&stored_crc, all.data() + all.size() - 4, 4);
   const auto crc = static_cast<std::uint32_t>(
       crc32(0L, reinterpret_cast<const Bytef*>(all.data()), static_cast<uInt>(all.size() - 4)));
-  byte_reader r(std::string_view(all).substr(0, all.size() - 4), what);
+  byte_reader r(all.substr(0, all.size() - 4), what);
   for (int i = 0; i < 8; ++i) r.get<char>();
   const auto version = r.get<std::uint32_t>();
   if (version != file_version)
@@ -166,6 +160,17 @@ inline std::map<std::uint32_t, std::string> read_sections(const std::string& pat
     sections[tag] = r.get_bytes(length);
   }
   return sections;
+}
+
+/// Reads and checks a whole file; returns its sections by tag.
+inline std::map<std::uint32_t, std::string> read_sections(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) throw io_error("load: cannot open " + path);
+  std::string all;
+  char chunk[1 << 16];
+  for (std::size_t got; (got = std::fread(chunk, 1, sizeof chunk, f)) > 0;) all.append(chunk, got);
+  std::fclose(f);
+  return parse_sections(all, "load: " + path);
 }
 
 }  // namespace latent::detail

@@ -92,7 +92,7 @@ std::vector<T> get_any_array(byte_reader& r) {
   // Read through the checked reader one block at a time: a lying count cannot allocate beyond the file.
   const std::string bytes = r.get_bytes(n * sizeof(T));
   v.resize(n);
-  std::memcpy(v.data(), bytes.data(), bytes.size());
+  if (n != 0) std::memcpy(v.data(), bytes.data(), bytes.size());
   return v;
 }
 

@@ -74,7 +74,9 @@ struct Dense {
     // dW[In×Out] = xᵀ·dz: A(i, k) = x[k·In + i], a strided read of the inputs.
     kernels::gemm_nn<Out>(In, n, x, 1, In, dy, kernels::zero_init{}, kernels::store_to<T>{dparams});
     kernels::column_sums<Out>(n, dy, dparams + weight_count);
-    if (dx != nullptr) kernels::gemm_nt<Out>(n, In, dy, params, dx, In);
+    // dx[n×In] = dz·Wᵀ: B(k, c) = W[c·Out + k], packed panel by panel into broadcast-FMA form.
+    if (dx != nullptr)
+      kernels::gemm<In>(n, Out, dy, Out, 1, params, 1, Out, kernels::zero_init{}, kernels::store_to<T>{dx});
   }
 };
 
