@@ -1,0 +1,697 @@
+// The whole autoencoder family on the same data, with the same layer sizes and the same budget:
+// a Markdown table of test figures and pictures of reconstructions, samples, codes and training curves.
+//
+//   compare                                  built-in shapes data, Z = 8, < 1 minute on 2 cores
+//   compare --data fashion-mnist --epochs 10 Fashion-MNIST (Debian's dataset-fashion-mnist)
+//   compare --help                           every option
+//
+// Every model has the same encoder 784 → H ReLU → Z and decoder Z → H ReLU → 784 logits; they differ
+// only in what they add (noise, a penalty, a Gaussian head, importance samples, a label). The models
+// are types, so the code size is a template argument: the program instantiates the family once per
+// supported size (kSupportedLatents) and picks one at run time.
+#include <latent/latent.hpp>
+#include <latent/data/fashion_mnist.hpp>
+#include <latent/data/shapes.hpp>
+#include <latent/io/image_grid.hpp>
+#include <latent/io/plot.hpp>
+#include <latent/io/png.hpp>
+#include <latent/models/contractive_autoencoder.hpp>
+#include <latent/training/metrics.hpp>
+
+#include <algorithm>   // std::min, std::max, std::sort, std::find
+#include <chrono>      // timing
+#include <cmath>       // std::isfinite, NAN
+#include <cstdio>      // std::printf, std::fprintf
+#include <cstdlib>     // std::strtoull
+#include <filesystem>  // output directory
+#include <fstream>     // results.md, results.json
+#include <iterator>    // std::size, std::begin
+#include <limits>      // std::numeric_limits
+#include <memory>      // std::unique_ptr (models hold large parameter buffers)
+#include <sstream>     // building the table
+#include <string>
+#include <vector>
+
+using namespace latent;
+
+namespace {
+
+// H: the hidden width of every encoder and decoder. 128, not 256, so that the default run (8 models,
+// 5 epochs of 10000 images) stays under a minute on 2 cores: the contractive autoencoder's exact
+// Jacobian penalty costs O(H·784·Z) per image, about as much as all the other models together.
+constexpr std::size_t kHidden = 128;
+constexpr std::size_t kPixels = 784;       // 28 × 28
+constexpr std::size_t kClasses = 10;       // both data sets have 10 labelled classes
+constexpr std::size_t kSupportedLatents[] = {2, 8, 16, 32};
+
+// The family's architectures for code size Z: strong names, so that errors print them.
+template <std::size_t Z>
+struct family {
+  /// Deterministic autoencoders: a linear code, as the VAEs' μ. (A Sigmoid or Tanh code saturates in
+  /// the first epoch under BCE with Adam 1e-3 on this data and the autoencoder learns the mean image.)
+  struct Encoder : Seq<Dense<kPixels, kHidden, Relu>, Dense<kHidden, Z, Identity>> {};
+  /// Shared by every model but the conditional one: Z → H → 784 logits.
+  struct Decoder : Seq<Dense<Z, kHidden, Relu>, Dense<kHidden, kPixels, Identity>> {};
+  /// VAE family: the same hidden layer, then a Gaussian head (μ and log σ² of Z units).
+  struct GaussianEncoder : Seq<Dense<kPixels, kHidden, Relu>, Gaussian<Z>> {};
+  /// Conditional VAE: the one-hot label joins the encoder's and the decoder's input.
+  struct ConditionalEncoder : Seq<Dense<kPixels + kClasses, kHidden, Relu>, Gaussian<Z>> {};
+  struct ConditionalDecoder : Seq<Dense<Z + kClasses, kHidden, Relu>, Dense<kHidden, kPixels, Identity>> {};
+
+  using AE = Autoencoder<Encoder, Decoder, BCEWithLogits>;
+  using DAE = DenoisingAutoencoder<Encoder, Decoder, BCEWithLogits>;
+  using SAE = SparseAutoencoder<Encoder, Decoder, BCEWithLogits>;
+  using CAE = ContractiveAutoencoder<Encoder, Decoder, BCEWithLogits>;
+  using VAE_ = VAE<GaussianEncoder, Decoder>;  // Bernoulli likelihood on logits
+  using IWAE_ = IWAE<GaussianEncoder, Decoder, 5>;
+  using CVAE = ConditionalVAE<ConditionalEncoder, ConditionalDecoder, kClasses>;
+};
+
+// The regularisers' settings (printed under the table).
+constexpr Noise kDenoising{.gaussian_stddev = 0.2, .mask_fraction = 0.1};
+constexpr Sparsity kSparsity{.l1 = 1e-3, .target = 0.05, .kl_weight = 0};  // L1: the code is linear
+constexpr Contraction kContraction{.weight = 1e-2};
+constexpr double kBeta = 4;
+
+// ---- options ------------------------------------------------------------------------------------
+
+struct model_spec {
+  const char* key;
+  const char* label;  // ASCII, for pictures
+  const char* name;   // for the table
+};
+constexpr model_spec kModels[] = {
+    {"ae", "AE", "Autoencoder"},
+    {"dae", "DAE", "Denoising AE"},
+    {"sae", "SAE", "Sparse AE"},
+    {"cae", "CAE", "Contractive AE"},
+    {"vae", "VAE", "VAE"},
+    {"bvae", "beta-VAE", "β-VAE (β = 4)"},
+    {"iwae", "IWAE", "IWAE (K = 5)"},
+    {"cvae", "CVAE", "Conditional VAE"},
+};
+
+struct options {
+  std::string data = "shapes";
+  std::size_t epochs = 5;
+  std::size_t latent = 8;
+  std::vector<std::string> models;  // keys, in table order
+  std::string out = "compare-out";
+  std::size_t train_size = 0;  // 0: the data set's default
+  std::size_t test_size = 0;
+  std::size_t batch_size = 128;
+  std::size_t nll_samples = 500;
+  std::size_t nll_k = 100;
+  std::uint64_t seed = 1;
+  bool quiet = false;
+};
+
+void print_help() {
+  std::printf(
+      "compare: trains the autoencoder family on the same data and budget, and writes a table and pictures.\n"
+      "\n"
+      "Usage: compare [options]\n"
+      "  --data shapes|fashion-mnist  data set (default shapes: the built-in one, 10000 train / 2000 test;\n"
+      "                               fashion-mnist: 60000 / 10000 from $LATENT_FASHION_MNIST or\n"
+      "                               /usr/share/datasets/fashion-mnist)\n"
+      "  --epochs N                   training epochs of every model (default 5)\n"
+      "  --latent Z                   code size, one of 2, 8, 16, 32 (default 8); with 2 the latent\n"
+      "                               pictures show the code itself, else its first two principal components\n"
+      "  --models LIST                comma-separated subset of ae,dae,sae,cae,vae,bvae,iwae,cvae (default all)\n"
+      "  --out DIR                    output directory (default compare-out): results.md, results.json,\n"
+      "                               reconstructions.png, samples.png, latent.png, latent-<model>.png, curves.png\n"
+      "  --train-size N               use the first N training images (default: all of them)\n"
+      "  --test-size N                use the first N test images (default: all of them)\n"
+      "  --batch-size N               samples per step (default 128)\n"
+      "  --nll-samples N              test images for the importance-sampled NLL (default 500)\n"
+      "  --nll-k K                    importance samples per image for the NLL (default 100)\n"
+      "  --seed S                     seed of the data split, the weights and the shuffles (default 1)\n"
+      "  --quiet                      no progress lines (the table is still printed)\n"
+      "  --help                       this text\n"
+      "\n"
+      "Every model: encoder 784 -> %zu ReLU -> Z, decoder Z -> %zu ReLU -> 784 logits, Adam (lr 1e-3).\n",
+      kHidden, kHidden);
+}
+
+std::size_t parse_count(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || text[0] == '-')
+    throw option_error(flag + ": expected a non-negative integer, found \"" + text + "\"");
+  return static_cast<std::size_t>(v);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+// Returns false when the program should stop (after --help).
+bool parse(int argc, char** argv, options& o) {
+  std::vector<std::string> models;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value;
+    if (arg == "--help" || arg == "-h") {
+      print_help();
+      return false;
+    }
+    if (arg == "--quiet") {
+      o.quiet = true;
+      continue;
+    }
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      throw option_error(arg + ": expected a value after it (see --help)");
+    }
+    if (arg == "--data") {
+      if (value != "shapes" && value != "fashion-mnist")
+        throw option_error("--data: expected shapes or fashion-mnist, found \"" + value + "\"");
+      o.data = value;
+    } else if (arg == "--epochs") {
+      o.epochs = parse_count(arg, value);
+      if (o.epochs == 0) throw option_error("--epochs: expected at least 1, found 0");
+    } else if (arg == "--latent") {
+      o.latent = parse_count(arg, value);
+      if (std::find(std::begin(kSupportedLatents), std::end(kSupportedLatents), o.latent) == std::end(kSupportedLatents))
+        throw option_error("--latent: expected one of 2, 8, 16, 32 (models are types: each size is compiled in), found " +
+                           value);
+    } else if (arg == "--models") {
+      models = split_list(value);
+      for (const auto& m : models)
+        if (std::none_of(std::begin(kModels), std::end(kModels), [&](const model_spec& s) { return m == s.key; }))
+          throw option_error("--models: expected names among ae,dae,sae,cae,vae,bvae,iwae,cvae, found \"" + m + "\"");
+      if (models.empty()) throw option_error("--models: expected at least one model");
+    } else if (arg == "--out") {
+      o.out = value;
+    } else if (arg == "--train-size") {
+      o.train_size = parse_count(arg, value);
+    } else if (arg == "--test-size") {
+      o.test_size = parse_count(arg, value);
+    } else if (arg == "--batch-size") {
+      o.batch_size = parse_count(arg, value);
+    } else if (arg == "--nll-samples") {
+      o.nll_samples = parse_count(arg, value);
+    } else if (arg == "--nll-k") {
+      o.nll_k = parse_count(arg, value);
+    } else if (arg == "--seed") {
+      o.seed = parse_count(arg, value);
+    } else {
+      throw option_error("unknown option " + arg + " (see --help)");
+    }
+  }
+  // Table order is the family's order, whatever the order on the command line.
+  for (const auto& s : kModels)
+    if (models.empty() || std::find(models.begin(), models.end(), s.key) != models.end()) o.models.push_back(s.key);
+  return true;
+}
+
+// ---- running one model --------------------------------------------------------------------------
+
+constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
+
+struct result {
+  model_spec spec;
+  bool vae_family = false, conditional = false;
+  std::vector<double> loss_per_image;  // the training loss per epoch, in nats per image
+  double train_seconds = 0, eval_seconds = 0, samples_per_second = 0;
+  double mse = nan_v, bce = nan_v, neg_elbo = nan_v, nll = nan_v, knn = nan_v;
+  std::size_t active = 0, code_size = 0, params = 0;
+  xt::xtensor<float, 2> reconstructions;  // of the showcase images
+  xt::xtensor<float, 2> samples;          // from the prior (VAE family); CVAE: 8 per class
+  xt::xtensor<float, 2> codes2;           // the test codes in 2-D (or their first two principal components)
+};
+
+struct bench {
+  Dataset train, test;
+  xt::xtensor<float, 2> nll_x;      // the subset for the importance-sampled NLL
+  xt::xtensor<float, 2> showcase;   // one test image per class
+  const options* opt = nullptr;
+};
+
+template <class M>
+concept vae_family_model = requires { typename M::likelihood_type; };
+template <class M>
+concept conditional_model = requires { M::condition_size; } && (M::condition_size > 0);
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+xt::xtensor<float, 2> rows_of(const xt::xtensor<float, 2>& m, const std::vector<std::size_t>& rows) {
+  xt::xtensor<float, 2> out = xt::xtensor<float, 2>::from_shape({rows.size(), m.shape()[1]});
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::copy(m.data() + rows[i] * m.shape()[1], m.data() + (rows[i] + 1) * m.shape()[1], out.data() + i * m.shape()[1]);
+  return out;
+}
+
+// Code units whose value varies over the data with variance above 0.01 (Burda et al.'s "active units",
+// computed on the code itself for deterministic models).
+std::size_t active_units_of(const xt::xtensor<float, 2>& codes, double threshold = 0.01) {
+  const std::size_t n = codes.shape()[0], z = codes.shape()[1];
+  std::size_t active = 0;
+  for (std::size_t j = 0; j < z; ++j) {
+    double m = 0, v = 0;
+    for (std::size_t r = 0; r < n; ++r) m += codes(r, j);
+    m /= static_cast<double>(n);
+    for (std::size_t r = 0; r < n; ++r) v += (codes(r, j) - m) * (codes(r, j) - m);
+    if (v / static_cast<double>(n) > threshold) ++active;
+  }
+  return active;
+}
+
+// Trains `model` with the shared budget, then measures it on the test set.
+template <class M>
+result run_model(const model_spec& spec, M& model, const bench& b, const std::vector<std::size_t>& showcase_rows) {
+  const options& o = *b.opt;
+  constexpr bool vae = vae_family_model<M>;
+  constexpr bool cond = conditional_model<M>;
+  result r;
+  r.spec = spec;
+  r.vae_family = vae;
+  r.conditional = cond;
+  r.code_size = M::code_size;
+  r.params = M::param_count;
+  if (!o.quiet) {
+    std::fprintf(stderr, "  %-9s training %zu epochs ...", spec.label, o.epochs);
+    std::fflush(stderr);
+  }
+
+  Adam opt(1e-3);
+  const FitOptions fit_options{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed, .progress = Progress::quiet};
+  const auto t0 = std::chrono::steady_clock::now();
+  History h;
+  if constexpr (cond)
+    h = fit(model, b.train.x, b.train.labels, opt, fit_options);
+  else
+    h = fit(model, b.train.x, opt, fit_options);
+  r.train_seconds = seconds_since(t0);
+  r.samples_per_second = static_cast<double>(o.epochs * b.train.size()) / r.train_seconds;
+  // The autoencoders' loss is a mean over pixels; the VAEs' a sum (nats per image): one scale for both.
+  const double per_image = vae ? 1.0 : static_cast<double>(kPixels);
+  for (double l : h.loss) r.loss_per_image.push_back(l * per_image);
+  if (!o.quiet) {
+    std::fprintf(stderr, " %6.1f s (%6.0f samples/s, loss %.1f -> %.1f per image); evaluating ...", r.train_seconds,
+                 r.samples_per_second, r.loss_per_image.front(), r.loss_per_image.back());
+    std::fflush(stderr);
+  }
+
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto& test = b.test;
+  xt::xtensor<float, 2> recon, codes_train, codes_test;
+  if constexpr (cond) {
+    recon = model.reconstruct(test.x, test.labels);
+    codes_train = model.encode(b.train.x, b.train.labels);
+    codes_test = model.encode(test.x, test.labels);
+  } else {
+    recon = model.reconstruct(test.x);
+    codes_train = model.encode(b.train.x);
+    codes_test = model.encode(test.x);
+  }
+  r.mse = mse_per_sample(recon, test.x);
+  r.bce = bce_per_sample(recon, test.x);
+  r.knn = knn_accuracy(codes_train, b.train.labels, codes_test, test.labels, 5);
+  r.reconstructions = rows_of(recon, showcase_rows);
+  r.codes2 = M::code_size == 2 ? codes_test : pca_project(codes_test, 2);
+  if constexpr (vae) {
+    if constexpr (cond) {
+      r.neg_elbo = -model.elbo(test.x, test.labels, o.seed);
+      r.active = active_units_of(codes_test);  // (the library's active_units has no conditional form)
+      r.samples = xt::xtensor<float, 2>::from_shape({8 * kClasses, kPixels});
+      for (std::size_t c = 0; c < kClasses; ++c) {
+        const auto s = model.generate(8, static_cast<std::int32_t>(c), o.seed + c);
+        std::copy(s.begin(), s.end(), r.samples.data() + c * 8 * kPixels);
+      }
+    } else {
+      r.neg_elbo = -model.elbo(test.x, o.seed);
+      if (o.nll_samples > 0 && o.nll_k > 0) r.nll = -model.log_likelihood(b.nll_x, o.nll_k, o.seed);
+      r.active = model.active_units(test.x);
+      r.samples = model.generate(64, o.seed);
+    }
+  } else {
+    r.active = active_units_of(codes_test);
+  }
+  r.eval_seconds = seconds_since(t1);
+  if (!o.quiet) std::fprintf(stderr, " %.1f s\n", r.eval_seconds);
+  return r;
+}
+
+template <std::size_t Z>
+std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& showcase_rows) {
+  using F = family<Z>;
+  const options& o = *b.opt;
+  std::vector<result> results;
+  for (const auto& key : o.models) {
+    const model_spec& spec = *std::find_if(std::begin(kModels), std::end(kModels),
+                                           [&](const model_spec& s) { return key == s.key; });
+    // Each model is built on the heap: its parameters, gradients and workspaces are large.
+    if (key == "ae") {
+      auto m = std::make_unique<typename F::AE>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "dae") {
+      auto m = std::make_unique<typename F::DAE>(o.seed, kDenoising);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "sae") {
+      auto m = std::make_unique<typename F::SAE>(o.seed, kSparsity);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "cae") {
+      auto m = std::make_unique<typename F::CAE>(o.seed, kContraction);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "vae") {
+      auto m = std::make_unique<typename F::VAE_>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "bvae") {
+      auto m = std::make_unique<typename F::VAE_>(o.seed);
+      m->set_beta(kBeta);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "iwae") {
+      auto m = std::make_unique<typename F::IWAE_>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "cvae") {
+      auto m = std::make_unique<typename F::CVAE>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    }
+  }
+  return results;
+}
+
+template <std::size_t I = 0>
+std::vector<result> run_for_latent(std::size_t z, const bench& b, const std::vector<std::size_t>& showcase_rows) {
+  if constexpr (I < std::size(kSupportedLatents)) {
+    if (z == kSupportedLatents[I]) return run_family<kSupportedLatents[I]>(b, showcase_rows);
+    return run_for_latent<I + 1>(z, b, showcase_rows);
+  } else {
+    throw option_error("--latent: unsupported code size " + std::to_string(z));
+  }
+}
+
+// ---- the table ----------------------------------------------------------------------------------
+
+std::string fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "—";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string grouped(std::size_t v) {
+  std::string s = std::to_string(v), out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
+}
+
+std::string markdown_table(const std::vector<result>& rs, const options& o, const bench& b) {
+  std::ostringstream t;
+  t << "| model | MSE / image | BCE / image | −ELBO | NLL (IS) | kNN acc. | active units | params | train s | samples/s |\n";
+  t << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& r : rs) {
+    t << "| " << r.spec.name << (r.conditional ? " ¹" : "") << " | " << fixed(r.mse, 2) << " | " << fixed(r.bce, 1)
+      << " | " << fixed(r.neg_elbo, 1) << " | " << fixed(r.nll, 1) << " | " << fixed(r.knn, 3) << " | " << r.active
+      << " / " << r.code_size << " | " << grouped(r.params) << " | " << fixed(r.train_seconds, 1) << " | "
+      << fixed(r.samples_per_second, 0) << " |\n";
+  }
+  t << "\nTest set: " << b.test.size() << " images; training set: " << b.train.size() << " images; " << o.epochs
+    << " epochs, batch " << o.batch_size << ", Adam (lr 1e-3) for every model; encoder 784 → " << kHidden
+    << " ReLU → " << o.latent << ", decoder " << o.latent << " → " << kHidden << " ReLU → 784 logits.\n\n";
+  t << "- **MSE / image**, **BCE / image**: squared error and binary cross-entropy (nats) summed over the 784 pixels "
+       "of a test image, averaged over the test set; VAEs reconstruct through the mean code μ (`reconstruct`).\n"
+       "- **−ELBO**: the negative evidence lower bound per test image (nats, one draw of z per image, β = 1 for every "
+       "model, so the β-VAE and the IWAE are scored by the same bound as the VAE).\n";
+  t << "- **NLL (IS)**: −log p(x) per image estimated by importance sampling with k = " << o.nll_k
+    << " draws from q(z|x), on the first " << b.nll_x.shape()[0] << " test images.\n";
+  t << "- **kNN acc.**: accuracy of a 5-nearest-neighbour classifier (Euclidean) on the code (`encode`: μ for the VAEs), "
+       "training codes as reference, test codes as queries; chance is 0.1.\n"
+       "- **active units**: code units whose value (μ for the VAEs) varies over the test set with variance above 0.01 "
+       "(Burda et al.); for the autoencoders, the same test on their (linear) code.\n"
+       "- **train s**, **samples/s**: wall-clock training time (2 cores) and training images processed per second.\n"
+       "- ¹ The conditional VAE is given the true label: its −ELBO bounds −log p(x | label), its code is what the "
+       "label does not explain (so a low kNN accuracy is expected); no NLL (the library's `log_likelihood` has no "
+       "conditional form).\n";
+  t << "- Settings: denoising: Gaussian noise σ = " << kDenoising.gaussian_stddev << " and " << kDenoising.mask_fraction * 100
+    << "% masking; sparse: L1 penalty " << kSparsity.l1 << "·Σ|h| per image; contractive: λ = " << kContraction.weight << "; β-VAE: β = " << kBeta << "; IWAE: K = 5 (so 5× the work per step).\n";
+  t << "- Pictures: `reconstructions.png`, `samples.png`, `latent.png` (and `latent-<model>.png`), `curves.png`: the "
+       "training loss per epoch in nats per image (the autoencoders' per-pixel loss × 784), each model's own objective "
+       "(penalties, noise, β·KL and the K-sample bound included), so the curves show progress, not a ranking.\n";
+  return t.str();
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string json_results(const std::vector<result>& rs, const options& o, const bench& b, double wall) {
+  std::ostringstream j;
+  j << "{\n  \"data\": \"" << o.data << "\",\n  \"train_size\": " << b.train.size() << ",\n  \"test_size\": "
+    << b.test.size() << ",\n  \"latent\": " << o.latent << ",\n  \"hidden\": " << kHidden << ",\n  \"epochs\": "
+    << o.epochs << ",\n  \"batch_size\": " << o.batch_size << ",\n  \"seed\": " << o.seed
+    << ",\n  \"nll_samples\": " << b.nll_x.shape()[0] << ",\n  \"nll_k\": " << o.nll_k
+    << ",\n  \"wall_seconds\": " << json_number(wall) << ",\n  \"models\": [\n";
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const auto& r = rs[i];
+    j << "    {\"key\": \"" << r.spec.key << "\", \"name\": \"" << r.spec.label << "\", \"mse_per_image\": "
+      << json_number(r.mse) << ", \"bce_per_image\": " << json_number(r.bce)
+      << ", \"neg_elbo\": " << json_number(r.neg_elbo) << ", \"nll\": " << json_number(r.nll)
+      << ", \"knn_accuracy\": " << json_number(r.knn) << ", \"active_units\": " << r.active
+      << ", \"code_size\": " << r.code_size << ", \"params\": " << r.params
+      << ", \"train_seconds\": " << json_number(r.train_seconds) << ", \"eval_seconds\": " << json_number(r.eval_seconds)
+      << ", \"samples_per_second\": " << json_number(r.samples_per_second) << ", \"loss_per_image\": [";
+    for (std::size_t e = 0; e < r.loss_per_image.size(); ++e)
+      j << (e ? ", " : "") << json_number(r.loss_per_image[e]);
+    j << "]}" << (i + 1 < rs.size() ? "," : "") << "\n";
+  }
+  j << "  ]\n}\n";
+  return j.str();
+}
+
+// ---- pictures -----------------------------------------------------------------------------------
+
+constexpr Color kInk{0.1f, 0.1f, 0.1f};
+constexpr Color kFrame{0.6f, 0.6f, 0.6f};
+// Matplotlib's tab10, as the library's plots use.
+constexpr Color kPalette[10] = {
+    {0.122f, 0.467f, 0.706f}, {1.000f, 0.498f, 0.055f}, {0.173f, 0.627f, 0.173f}, {0.839f, 0.153f, 0.157f},
+    {0.580f, 0.404f, 0.741f}, {0.549f, 0.337f, 0.294f}, {0.890f, 0.467f, 0.761f}, {0.498f, 0.498f, 0.498f},
+    {0.737f, 0.741f, 0.133f}, {0.090f, 0.745f, 0.812f}};
+
+// Grayscale pictures are saved as gray PNGs: a third of the size of RGB.
+void save_gray(const Canvas& cv, const std::string& path) {
+  const auto& px = cv.pixels();
+  xt::xtensor<float, 2> g = xt::xtensor<float, 2>::from_shape({cv.height(), cv.width()});
+  for (std::size_t i = 0; i < g.size(); ++i)
+    g.data()[i] = 0.299f * px.data()[3 * i] + 0.587f * px.data()[3 * i + 1] + 0.114f * px.data()[3 * i + 2];
+  write_png(path, g);
+}
+
+std::ptrdiff_t pd(std::size_t v) { return static_cast<std::ptrdiff_t>(v); }
+
+// Test originals (top row) above each model's reconstructions, one panel per model.
+void reconstructions_png(const std::string& path, const std::vector<result>& rs, const xt::xtensor<float, 2>& originals,
+                         const std::string& heading) {
+  const std::size_t k = originals.shape()[0], scale = 2, margin = 16, title_h = 22, cols = 2;
+  const std::size_t grid_w = (k * 29 + 1) * scale, grid_h = (2 * 29 + 1) * scale;
+  const std::size_t panel_w = grid_w + margin, panel_h = title_h + grid_h + margin;
+  const std::size_t rows = (rs.size() + cols - 1) / cols;
+  const std::size_t top = 40;
+  Canvas cv(margin + std::min(cols, rs.size()) * panel_w, top + rows * panel_h);
+  cv.text(pd(margin), 12, heading, kInk, 2);
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const std::size_t x = margin + (i % cols) * panel_w, y = top + (i / cols) * panel_h;
+    cv.text(pd(x), pd(y), rs[i].spec.label, kInk, 2);
+    xt::xtensor<float, 2> both = xt::xtensor<float, 2>::from_shape({2 * k, kPixels});
+    std::copy(originals.begin(), originals.end(), both.data());
+    std::copy(rs[i].reconstructions.begin(), rs[i].reconstructions.end(), both.data() + k * kPixels);
+    cv.blit(image_grid(both, 28, 28, k, 1, 1.0f), pd(x), pd(y + title_h), scale);
+  }
+  save_gray(cv, path);
+}
+
+// 8 × 8 samples from each unconditional VAE's prior; for the conditional VAE one row per class.
+void samples_png(const std::string& path, const std::vector<result>& rs, const std::vector<std::string>& class_names,
+                 const std::string& heading) {
+  std::vector<const result*> vs;
+  for (const auto& r : rs)
+    if (r.vae_family) vs.push_back(&r);
+  if (vs.empty()) return;
+  const std::size_t scale = 2, margin = 16, title_h = 22, top = 40, cols = std::min<std::size_t>(2, vs.size());
+  const std::size_t grid_w = (8 * 29 + 1) * scale;
+  // Class names to the left of the conditional model's rows.
+  std::size_t label_w = 0;
+  for (std::size_t c = 0; c < kClasses; ++c)
+    label_w = std::max(label_w, Canvas::text_width(c < class_names.size() ? class_names[c] : std::to_string(c)) + 8);
+  auto width_of = [&](const result* r) { return (r->conditional ? label_w : 0) + grid_w; };
+  auto height_of = [&](const result* r) { return title_h + (r->samples.shape()[0] / 8 * 29 + 1) * scale; };
+  // Column widths and row heights of the panel grid.
+  std::vector<std::size_t> col_w(cols, 0), row_h((vs.size() + cols - 1) / cols, 0);
+  for (std::size_t i = 0; i < vs.size(); ++i) {
+    col_w[i % cols] = std::max(col_w[i % cols], width_of(vs[i]));
+    row_h[i / cols] = std::max(row_h[i / cols], height_of(vs[i]));
+  }
+  std::size_t w = margin, h = top;
+  for (auto v : col_w) w += v + margin;
+  for (auto v : row_h) h += v + margin;
+  Canvas cv(std::max(w, margin + Canvas::text_width(heading, 2) + margin), h);
+  cv.text(pd(margin), 12, heading, kInk, 2);
+  std::size_t y = top;
+  for (std::size_t i = 0; i < vs.size(); ++i) {
+    const result& r = *vs[i];
+    std::size_t x = margin;
+    for (std::size_t c = 0; c < i % cols; ++c) x += col_w[c] + margin;
+    const std::size_t gx = x + (r.conditional ? label_w : 0);
+    cv.text(pd(gx), pd(y), std::string(r.spec.label) + (r.conditional ? ": one row per class" : ": z ~ N(0, I)"), kInk, 2);
+    cv.blit(image_grid(r.samples, 28, 28, 8, 1, 1.0f), pd(gx), pd(y + title_h), scale);
+    if (r.conditional)
+      for (std::size_t c = 0; c < kClasses; ++c) {
+        const std::string name = c < class_names.size() ? class_names[c] : std::to_string(c);
+        cv.text(pd(gx - 6 - Canvas::text_width(name)), pd(y + title_h + (c * 29 + 14) * scale - 3), name, kInk);
+      }
+    if (i % cols == cols - 1) y += row_h[i / cols] + margin;
+  }
+  save_gray(cv, path);
+}
+
+// The q-th quantile of v (copied; q in [0, 1]).
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+// All models' 2-D codes side by side (at most 1500 points each), coloured by class, with one legend.
+void latent_png(const std::string& path, const std::vector<result>& rs, const xt::xtensor<std::int32_t, 1>& labels,
+                const std::vector<std::string>& class_names, const std::string& heading) {
+  const std::size_t side = 300, margin = 16, title_h = 24, cols = std::min<std::size_t>(4, rs.size()), top = 40;
+  const std::size_t rows = (rs.size() + cols - 1) / cols, legend_h = 28;
+  Canvas cv(margin + cols * (side + margin), top + rows * (title_h + side + margin) + legend_h);
+  cv.text(pd(margin), 12, heading, kInk, 2);
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const auto& c = rs[i].codes2;
+    const std::size_t n = std::min<std::size_t>(1500, c.shape()[0]);
+    const double x0 = static_cast<double>(margin + (i % cols) * (side + margin));
+    const double y0 = static_cast<double>(top + (i / cols) * (title_h + side + margin) + title_h);
+    cv.text(static_cast<std::ptrdiff_t>(x0), static_cast<std::ptrdiff_t>(y0) - title_h + 2, rs[i].spec.label, kInk, 2);
+    cv.rect(x0, y0, static_cast<double>(side), static_cast<double>(side), kFrame);
+    // The central 99% of each axis fills the square, so one outlier cannot squash the picture.
+    std::vector<double> xs(n), ys(n);
+    for (std::size_t p = 0; p < n; ++p) xs[p] = c(p, 0), ys[p] = c(p, 1);
+    double xlo = quantile(xs, 0.005), xhi = quantile(xs, 0.995), ylo = quantile(ys, 0.005), yhi = quantile(ys, 0.995);
+    if (!(xhi > xlo)) xlo -= 1, xhi += 1;
+    if (!(yhi > ylo)) ylo -= 1, yhi += 1;
+    const double pad = 0.05, inner = static_cast<double>(side) * (1 - 2 * pad);
+    for (std::size_t p = 0; p < n; ++p) {
+      const double px = x0 + static_cast<double>(side) * pad + (xs[p] - xlo) / (xhi - xlo) * inner;
+      const double py = y0 + static_cast<double>(side) * (1 - pad) - (ys[p] - ylo) / (yhi - ylo) * inner;
+      if (px < x0 + 2 || px > x0 + static_cast<double>(side) - 2 || py < y0 + 2 || py > y0 + static_cast<double>(side) - 2)
+        continue;
+      // Crisp 3 × 3 squares rather than anti-aliased discs: the same picture in a third of the bytes.
+      cv.fill_rect(std::floor(px) - 1, std::floor(py) - 1, 3, 3, kPalette[static_cast<std::size_t>(labels(p)) % 10]);
+    }
+  }
+  // Legend: one swatch per class along the bottom.
+  std::ptrdiff_t x = pd(margin);
+  const std::ptrdiff_t y = pd(cv.height() - legend_h + 6);
+  for (std::size_t k = 0; k < kClasses; ++k) {
+    const std::string name = k < class_names.size() ? class_names[k] : std::to_string(k);
+    cv.point(static_cast<double>(x) + 5, static_cast<double>(y) + 4, kPalette[k], 4.5);
+    cv.text(x + 14, y + 1, name, kInk);
+    x += 14 + pd(Canvas::text_width(name)) + 18;
+  }
+  cv.save(path);
+}
+
+// ---- data ---------------------------------------------------------------------------------------
+
+Dataset first_rows(const Dataset& d, std::size_t n) { return n == 0 || n >= d.size() ? d : take(d, 0, n); }
+
+bench load(const options& o) {
+  bench b;
+  b.opt = &o;
+  if (o.data == "shapes") {
+    const std::size_t n_train = o.train_size ? o.train_size : 10000, n_test = o.test_size ? o.test_size : 2000;
+    auto [train, test] = make_shapes_split(n_train, n_test, o.seed);
+    b.train = std::move(train);
+    b.test = std::move(test);
+  } else {
+    b.train = first_rows(load_fashion_mnist("train"), o.train_size);
+    b.test = first_rows(load_fashion_mnist("test"), o.test_size);
+  }
+  if (b.train.size() < 5) throw option_error("--train-size: expected at least 5 training images (for 5-NN)");
+  if (b.test.size() < 1) throw option_error("--test-size: expected at least 1 test image");
+  const std::size_t nll = std::min(o.nll_samples, b.test.size());
+  b.nll_x = take(b.test, 0, nll > 0 ? nll : 1).x;
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    options o;
+    if (!parse(argc, argv, o)) return 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    const bench b = load(o);
+    std::filesystem::create_directories(o.out);
+    // One test image of each class, first of its kind, for the reconstruction pictures.
+    std::vector<std::size_t> showcase;
+    for (std::int32_t c = 0; c < static_cast<std::int32_t>(kClasses); ++c)
+      for (std::size_t i = 0; i < b.test.size(); ++i)
+        if (b.test.labels(i) == c) {
+          showcase.push_back(i);
+          break;
+        }
+    if (!o.quiet)
+      std::fprintf(stderr, "compare: %s, %zu train / %zu test images, Z = %zu, H = %zu, %zu epochs, batch %zu\n",
+                   o.data.c_str(), b.train.size(), b.test.size(), o.latent, kHidden, o.epochs, o.batch_size);
+
+    const std::vector<result> rs = run_for_latent(o.latent, b, showcase);
+
+    const std::string table = markdown_table(rs, o, b);
+    const std::string what = o.data + ", Z = " + std::to_string(o.latent) + ", " + std::to_string(o.epochs) +
+                             (o.epochs == 1 ? " epoch" : " epochs");
+    std::printf("\n%s", table.c_str());
+    std::ofstream(o.out + "/results.md") << "# latent: the autoencoder family on " << o.data << " (Z = " << o.latent
+                                         << ", " << o.epochs << " epochs)\n\n"
+                                         << table;
+
+    const std::string dir = o.out + "/";
+    reconstructions_png(dir + "reconstructions.png", rs, rows_of(b.test.x, showcase),
+                        "Test images (top) and reconstructions - " + what);
+    samples_png(dir + "samples.png", rs, b.test.class_names, "Samples from the prior - " + what);
+    const std::string projection = o.latent == 2 ? "the 2-D code" : "first two principal components of the code";
+    latent_png(dir + "latent.png", rs, b.test.labels, b.test.class_names, "Test codes: " + projection + " - " + what);
+    for (const auto& r : rs)
+      scatter_plot(dir + "latent-" + r.spec.key + ".png", r.codes2, b.test.labels, b.test.class_names,
+                   std::string(r.spec.label) + ": " + (o.latent == 2 ? "code" : "PCA of the code"), 720, 540);
+    std::vector<std::pair<std::string, std::vector<double>>> curves;
+    for (const auto& r : rs) curves.emplace_back(r.spec.label, r.loss_per_image);
+    line_plot(dir + "curves.png", curves, "Training loss per epoch - " + what, "epoch", "nats per image", 900, 560);
+
+    const double wall = seconds_since(t0);
+    std::ofstream(o.out + "/results.json") << json_results(rs, o, b, wall);
+    std::printf("\nWrote %sresults.md, results.json, reconstructions.png, samples.png, latent.png, latent-<model>.png, "
+                "curves.png (%.1f s in all)\n",
+                dir.c_str(), wall);
+  } catch (const latent::error& e) {
+    std::fprintf(stderr, "compare: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "compare: %s\n", e.what());
+    return 1;
+  }
+}
