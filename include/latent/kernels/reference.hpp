@@ -19,6 +19,19 @@ void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_
     }
 }
 
+/// C[M×N] = bias + A·B with both operands strided: A(r, k) = A[r·a_rs + k·a_cs],
+/// B(k, c) = B[k·b_rs + c·b_cs]; `bias` may be null. (Reference for `kernels::gemm`.)
+template <class T>
+void gemm(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
+          std::size_t b_rs, std::size_t b_cs, const T* bias, T* C) noexcept {
+  for (std::size_t r = 0; r < M; ++r)
+    for (std::size_t c = 0; c < N; ++c) {
+      T s = bias ? bias[c] : T(0);
+      for (std::size_t k = 0; k < K; ++k) s += A[r * a_rs + k * a_cs] * B[k * b_rs + c * b_cs];
+      C[r * N + c] = s;
+    }
+}
+
 /// C[M×N] = A[M×K]·B[N×K]ᵀ with row stride ldc.
 template <class T>
 void gemm_nt(std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T* C, std::size_t ldc) noexcept {
