@@ -7,6 +7,7 @@
 #ifdef LATENT_HAVE_AVX512_PEAK
 #include "peak_avx512.hpp"
 #endif
+#include "bench_common.hpp"
 #include "peers/common.hpp"
 #include "peers/seed_handwritten.hpp"
 #ifdef LATENT_HAVE_TORCH
@@ -17,43 +18,19 @@
 #include <benchmark/benchmark.h>
 
 #include <cstddef>     // std::size_t
-#include <cstdlib>     // std::getenv
 #include <filesystem>  // std::filesystem::exists
 #include <string>      // std::string
 #include <vector>      // std::vector
 
-#ifndef LATENT_FASHION_MNIST_DIR
-#define LATENT_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
-#endif
-
 namespace {
 
 namespace lb = latent::bench;
-
-constexpr int seed_epochs = 100;
-constexpr std::uint64_t seed_init = 1;
-constexpr int vae_batch = 128;
-
-const std::vector<float>& seed_data() {
-  static const std::vector<float> data = lb::make_seed_data(lb::seed_rows, lb::seed_sizes[0], lb::seed_data_seed);
-  return data;
-}
-
-/// Fashion-MNIST train images; LATENT_FASHION_MNIST_DIR (environment) overrides the configured path.
-std::string fashion_mnist_path() {
-  const char* dir = std::getenv("LATENT_FASHION_MNIST_DIR");
-  return std::string{dir != nullptr ? dir : LATENT_FASHION_MNIST_DIR} + "/train-images-idx3-ubyte.gz";
-}
-
-/// Counters shared by the training benchmarks. With kInvert a rate becomes "seconds per unit"; a unit
-/// of 1e-6 steps makes it microseconds per step.
-void set_training_counters(benchmark::State& state, double steps, double flops, double loss) {
-  state.counters["us_per_step"] =
-      benchmark::Counter(steps * 1e-6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-  state.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["steps"] = steps;
-  state.counters["final_loss"] = loss;
-}
+using lb::seed_data;
+using lb::seed_epochs;
+using lb::seed_init;
+using lb::set_training_counters;
+using lb::vae_batch;
+using lb::fashion_mnist_path;
 
 void bm_peak_fma(benchmark::State& state) {
   const auto iters = static_cast<std::size_t>(state.range(0));
@@ -76,10 +53,7 @@ void bm_peak_fma_avx512(benchmark::State& state) {
 }
 #endif
 
-void seed_counters(benchmark::State& state, double loss) {
-  const double steps = seed_epochs * static_cast<double>(lb::steps_per_epoch(lb::seed_rows, lb::seed_batch));
-  set_training_counters(state, steps, seed_epochs * lb::seed_rows * lb::seed_flops_per_sample, loss);
-}
+using lb::seed_counters;
 
 void bm_seed_handwritten(benchmark::State& state) {
   const auto& data = seed_data();

@@ -211,3 +211,73 @@ TEST_CASE("denoising and sparse settings are validated") {
   CHECK_THROWS_AS((SparseAutoencoder<TanhEnc, OneDec>(1, {.kl_weight = 0.1})), option_error);
   CHECK_NOTHROW((SparseAutoencoder<TanhEnc, OneDec>(1, {.l1 = 0.1})));
 }
+
+TEST_CASE("exp/log paths stay finite for extreme inputs") {
+  for (float z : {-1e30f, -1e4f, -100.0f, -88.0f, 0.0f, 88.0f, 100.0f, 1e4f, 1e30f}) {
+    INFO("z = " << z);
+    const float s = Sigmoid::apply(z);
+    CHECK(std::isfinite(s));
+    CHECK(s >= 0.0f);
+    CHECK(s <= 1.0f);
+    CHECK(std::isfinite(Sigmoid::derivative(s)));
+    const float sp = Softplus::apply(z);
+    CHECK(std::isfinite(sp));
+    CHECK(sp >= 0.0f);
+    CHECK(std::isfinite(Softplus::derivative(sp)));
+    CHECK(std::isfinite(Tanh::apply(z)));
+    CHECK(std::isfinite(Elu::apply(z)));
+    for (float t : {0.0f, 0.5f, 1.0f}) {
+      float g = 0;
+      const double bce = BCEWithLogits::value_and_gradient(&z, &t, &g, 1, 1, 1.0f);
+      CHECK(std::isfinite(bce));
+      CHECK(std::isfinite(g));
+      float p = Sigmoid::apply(z), gp = 0;
+      CHECK(std::isfinite(BCE::value_and_gradient(&p, &t, &gp, 1, 1, 1.0f)));
+      CHECK(std::isfinite(gp));
+    }
+  }
+  // the vectorised paths too (a full register of extreme logits)
+  std::vector<float> a = {-1e4f, -200, -90, -1, 1, 90, 200, 1e4f, -1e30f, 1e30f}, t(a.size(), 1.0f), g(a.size());
+  CHECK(std::isfinite(BCEWithLogits::value_and_gradient(a.data(), t.data(), g.data(), 1, a.size(), 1.0f)));
+  for (float v : g) CHECK(std::isfinite(v));
+}
+
+TEST_CASE("a VAE with extreme log-variances and inputs stays finite; log-mean-exp is stable") {
+  struct Enc : Seq<Dense<9, 7, Identity>, Gaussian<3>> {};
+  struct Dec : Seq<Dense<3, 7, Tanh>, Dense<7, 9, Identity>> {};
+  VAE<Enc, Dec> vae(1);
+  // push the head's log-variance outputs far beyond float's exp range
+  auto p = vae.parameters();
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = 50.0f * ((i % 3 == 0) ? 1.0f : -1.0f);
+  xt::xtensor<float, 2> x = xt::ones<float>({4, 9});
+  const double loss = vae.gradient(x.data(), 4);
+  CHECK(std::isfinite(loss));
+  for (float g : vae.gradients()) CHECK(std::isfinite(g));
+  CHECK(std::isfinite(vae.elbo(x)));
+  // importance weights spread over hundreds of nats: the log-mean-exp must not overflow or underflow
+  CHECK(std::isfinite(vae.log_likelihood(x, 64)));
+  for (double kl : vae.kl_per_unit(x)) CHECK(std::isfinite(kl));
+}
+
+TEST_CASE("every bad input gives a latent:: exception that says what was expected and what was found") {
+  // (the model API's own cases are in test_models.cpp: width, empty, NaN/Inf, batch size 0, divergence)
+  VAE<VEnc, VDec> vae(1);
+  xt::xtensor<float, 2> x = xt::random::rand<float>({4, 9});
+  CHECK_THROWS_WITH_AS(vae.log_likelihood(x, 0), doctest::Contains("at least 1 importance sample"), option_error);
+  CHECK_THROWS_WITH_AS(vae.generate(0, 1), doctest::Contains("at least 1 sample"), option_error);
+  xt::xtensor<float, 2> codes = xt::zeros<float>({2, 4});
+  CHECK_THROWS_WITH_AS(vae.decode(codes), doctest::Contains("expected 3 columns"), shape_error);
+  CHECK_THROWS_AS(vae.set_beta(std::nan("")), option_error);
+  CHECK_THROWS_AS((ContractiveAutoencoder<AEnc, ADec>(1, {.weight = -1})), option_error);
+  CHECK_THROWS_AS(Adam(1e-3, 1.0), option_error);
+  CHECK_THROWS_AS(Adam(1e-3, 0.9, 0.999, 0.0), option_error);
+  Adam opt;
+  std::vector<float> p(3), g(4);
+  CHECK_THROWS_WITH_AS(opt.step(std::span<float>(p), std::span<const float>(g)), doctest::Contains("found 4"),
+                       shape_error);
+  CHECK_THROWS_AS(opt.set_clip_norm(-1), option_error);
+  CHECK_THROWS_AS(load_fashion_mnist("validation"), option_error);
+  CHECK_THROWS_AS(parse_csv("1,2\n3\n"), format_error);
+  xt::xtensor<std::int32_t, 1> labels = {0, 1, 12};
+  CHECK_THROWS_WITH_AS(one_hot(labels, 10), doctest::Contains("row 2"), data_error);
+}

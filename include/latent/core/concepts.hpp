@@ -63,6 +63,25 @@ concept Loss = requires(const float* p, float* g, std::size_t n) {
   { L::value_and_gradient(p, p, g, n, n, 1.0f) } -> std::convertible_to<double>;
 };
 
+namespace detail {
+/// A layer's parameter count (output size), or 0 for a type that is not a layer: models size their
+/// storage with these so that passing a non-layer fails on the readable rule, not on a missing member.
+template <class L>
+constexpr std::size_t param_count_or_zero() {
+  if constexpr (Layer<L>)
+    return L::param_count;
+  else
+    return 0;
+}
+template <class L>
+constexpr std::size_t out_size_or_zero() {
+  if constexpr (Layer<L>)
+    return L::out_size;
+  else
+    return 0;
+}
+}  // namespace detail
+
 /// An optimiser: updates packed parameters from packed gradients.
 template <class O, class T = float>
 concept Optimizer = requires(O& o, std::span<T> p, std::span<const T> g) { o.step(p, g); };

@@ -138,10 +138,11 @@ struct in_decoder {};
 struct before_the_end_of_the_encoder {};
 
 /// A conditional model's decoder takes the code and the condition: its input size must be Z + C.
-template <class DecoderExpects, class CodeSize, class ConditionSize>
+template <class DecoderExpects, class CodeSize, class ConditionSize, class Decoder, class Encoder>
 struct decoder_input_size_does_not_match_code_plus_condition;
-template <std::size_t Want, std::size_t Z, std::size_t C>
-struct decoder_input_size_does_not_match_code_plus_condition<expects_inputs<Want>, gives_outputs<Z>, inputs<C>> {
+template <std::size_t Want, std::size_t Z, std::size_t C, class Decoder, class Encoder>
+struct decoder_input_size_does_not_match_code_plus_condition<expects_inputs<Want>, gives_outputs<Z>, inputs<C>, Decoder,
+                                                             Encoder> {
   static_assert(Want == Z + C,
                 "latent: a conditional model's decoder input size must equal the code size plus the number of classes");
   static constexpr bool value = true;

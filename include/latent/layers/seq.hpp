@@ -196,10 +196,23 @@ struct seq_ops<type_list<Rs...>> {
 
 /// True when `Seq<Ls...>`'s adjacent sizes agree (the predicate behind rule (a)); false when an element
 /// is not a layer.
+namespace detail {
 template <class... Ls>
-inline constexpr bool seq_is_wired_v =
-    sizeof...(Ls) > 0 && (LayerSpec<Ls> && ...) &&
-    detail::seq_ops<typename detail::seq_layers<(LayerSpec<Ls> && ...) && sizeof...(Ls) != 0, Ls...>::type>::wired;
+constexpr bool seq_is_wired() {
+  if constexpr (sizeof...(Ls) == 0 || !(LayerSpec<Ls> && ...)) {
+    return false;
+  } else {
+    using first = typename decltype(+boost::hana::at_c<0>(boost::hana::tuple_t<Ls...>))::type;
+    if constexpr (!Layer<first>)
+      return false;  // a head cannot start a chain
+    else
+      return seq_ops<typename seq_layers<true, Ls...>::type>::wired;
+  }
+}
+}  // namespace detail
+
+template <class... Ls>
+inline constexpr bool seq_is_wired_v = detail::seq_is_wired<Ls...>();
 
 /// Layers applied one after the other: y = L_{N−1}(... L_1(L_0(x))). A `Seq` is itself a layer, so
 /// it nests (`Seq<Seq<A, B>, C>`), and it can end in a head such as `Gaussian<Z>`, whose input size it

@@ -69,10 +69,10 @@ struct no_regulariser {
 /// The plain autoencoder's machinery with a regulariser policy `Reg`: input corruption (denoising), a
 /// penalty on the code (sparse) or on the encoder's Jacobian (contractive).
 template <class Enc, class Dec, class L, class T, class Reg>
-class autoencoder_model : public model_storage<T, Enc::param_count + Dec::param_count> {
+class autoencoder_model : public model_storage<T, param_count_or_zero<Enc>() + param_count_or_zero<Dec>()> {
   static_assert(std::is_floating_point_v<T>, "latent: the scalar type must be float or double");
   static_assert(check_autoencoder<Enc, Dec, L>());
-  using storage = model_storage<T, Enc::param_count + Dec::param_count>;
+  using storage = model_storage<T, param_count_or_zero<Enc>() + param_count_or_zero<Dec>()>;
 
  public:
   using scalar_type = T;

@@ -48,7 +48,8 @@ constexpr bool check_vae() {
                     diag::gives_outputs<Dec::out_size>, diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
     } else {
       static_assert(diag::decoder_input_size_does_not_match_code_plus_condition<
-                    diag::expects_inputs<Dec::in_size>, diag::gives_outputs<Enc::out_size>, diag::inputs<C>>::value);
+                    diag::expects_inputs<Dec::in_size>, diag::gives_outputs<Enc::out_size>, diag::inputs<C>, Dec,
+                    Enc>::value);
       static_assert(diag::decoder_output_size_does_not_match_encoder_input<
                     diag::gives_outputs<Dec::out_size + C>, diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
     }
@@ -65,11 +66,13 @@ inline constexpr double half_log_two_pi = 0.91893853320467274178;
 /// (one-hot labels joined to the encoder's and the decoder's input; 0 for an unconditional model) and
 /// `K` importance samples in the training objective (1: the ELBO; K > 1: the IWAE bound).
 template <class Enc, class Dec, class Lik, class T, std::size_t C, std::size_t K>
-class vae_model : public model_storage<T, Enc::param_count + Dec::param_count + Lik::template params_for<Dec::out_size>> {
+class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
+                                              Lik::template params_for<out_size_or_zero<Dec>()>> {
   static_assert(std::is_floating_point_v<T>, "latent: the scalar type must be float or double");
   static_assert(check_vae<Enc, Dec, Lik, C>());
   static_assert(K >= 1, "latent: the number of importance samples must be at least 1");
-  using storage = model_storage<T, Enc::param_count + Dec::param_count + Lik::template params_for<Dec::out_size>>;
+  using storage = model_storage<T, param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
+                                      Lik::template params_for<out_size_or_zero<Dec>()>>;
 
  public:
   using scalar_type = T;

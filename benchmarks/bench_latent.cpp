@@ -1,0 +1,211 @@
+// latent's side of the benchmarks, named "<workload>/latent..." so that report.py puts each row beside
+// its peers from bench_peers: the seed workload (100 epochs) through the public API and as one
+// hand-wired function calling the same layer primitives (the cost of composition), one VAE epoch on
+// Fashion-MNIST at 1 and 2 threads, forward+backward of every Dense shape of both workloads (fraction
+// of peak), and encoder latency for one sample and a batch of 256.
+
+#include "bench_common.hpp"
+
+#include <latent/latent.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>   // std::copy, std::min
+#include <cstddef>     // std::size_t
+#include <filesystem>  // std::filesystem::exists
+#include <numeric>     // std::iota
+#include <string>      // std::string
+#include <vector>      // std::vector
+
+namespace {
+
+namespace lb = latent::bench;
+using namespace latent;
+
+struct SeedEncoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
+struct SeedDecoder : Seq<Dense<5, 20, Relu>, Dense<20, 100, Sigmoid>> {};
+using SeedModel = Autoencoder<SeedEncoder, SeedDecoder, MSE>;
+
+struct VaeEncoder : Seq<Dense<784, 400, Relu>, Gaussian<20>> {};
+struct VaeDecoder : Seq<Dense<20, 400, Relu>, Dense<400, 784, Identity>> {};
+using VaeModel = VAE<VaeEncoder, VaeDecoder, Bernoulli>;
+
+const xt::xtensor<float, 2>& seed_matrix() {
+  static const xt::xtensor<float, 2> x = [] {
+    xt::xtensor<float, 2> m = xt::xtensor<float, 2>::from_shape({lb::seed_rows, lb::seed_sizes[0]});
+    std::copy(lb::seed_data().begin(), lb::seed_data().end(), m.begin());
+    return m;
+  }();
+  return x;
+}
+
+// ---- the seed workload through the public API ------------------------------------------------------
+void bm_seed_latent(benchmark::State& state) {
+  double loss = 0;
+  for (auto _ : state) {
+    SeedModel model(lb::seed_init);
+    Adam opt;
+    const History h = fit(model, seed_matrix(), opt,
+                          {.epochs = lb::seed_epochs, .batch_size = lb::seed_batch, .seed = 7,
+                           .progress = Progress::quiet, .threads = 1});
+    loss = h.loss.back();
+  }
+  lb::seed_counters(state, loss);
+}
+BENCHMARK(bm_seed_latent)->Name("seed/latent")->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
+    ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- the same maths as one hand-wired function: the layers' primitives called directly --------------
+// No Seq, no model class, no fit: a fixed buffer per activation, the four layers' forward and backward
+// written out, the loss and Adam called by hand. The difference from seed/latent is the cost of
+// composition (plus fit's per-epoch bookkeeping).
+double run_seed_hand_wired(const float* data, std::size_t n, int epochs, std::uint64_t seed) {
+  using L1 = Dense<100, 20, Relu>;
+  using L2 = Dense<20, 5, Sigmoid>;
+  using L3 = Dense<5, 20, Relu>;
+  using L4 = Dense<20, 100, Sigmoid>;
+  constexpr std::size_t o1 = 0, o2 = o1 + L1::param_count, o3 = o2 + L2::param_count, o4 = o3 + L3::param_count,
+                        total = o4 + L4::param_count, B = 32;
+  aligned_buffer<float> p(total), g(total), x(B * 100), h1(B * 20), h2(B * 5), h3(B * 20), out(B * 100),
+      d_out(B * 100), d3(B * 20), d2(B * 5), d1(B * 20);
+  Rng rng(seed);
+  L1::init(p.data() + o1, rng);
+  L2::init(p.data() + o2, rng);
+  L3::init(p.data() + o3, rng);
+  L4::init(p.data() + o4, rng);
+  Adam opt;
+  Rng shuffle(7);
+  std::vector<std::size_t> order(n);
+  Context<float> ctx;
+  float* none = nullptr;
+  double epoch_loss = 0;
+  for (int e = 0; e < epochs; ++e) {
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle.below(i + 1)]);
+    epoch_loss = 0;
+    for (std::size_t first = 0; first < n; first += B) {
+      const std::size_t m = std::min(B, n - first);
+      for (std::size_t r = 0; r < m; ++r) std::copy_n(data + order[first + r] * 100, 100, x.data() + r * 100);
+      L1::forward(p.data() + o1, x.data(), h1.data(), none, m, ctx);
+      L2::forward(p.data() + o2, h1.data(), h2.data(), none, m, ctx);
+      L3::forward(p.data() + o3, h2.data(), h3.data(), none, m, ctx);
+      L4::forward(p.data() + o4, h3.data(), out.data(), none, m, ctx);
+      epoch_loss += MSE::value_and_gradient(out.data(), x.data(), d_out.data(), m, 100, 1.0f / static_cast<float>(m));
+      L4::backward(p.data() + o4, h3.data(), out.data(), none, d_out.data(), d3.data(), g.data() + o4, none, m, ctx);
+      L3::backward(p.data() + o3, h2.data(), h3.data(), none, d3.data(), d2.data(), g.data() + o3, none, m, ctx);
+      L2::backward(p.data() + o2, h1.data(), h2.data(), none, d2.data(), d1.data(), g.data() + o2, none, m, ctx);
+      L1::backward(p.data() + o1, x.data(), h1.data(), none, d1.data(), none, g.data() + o1, none, m, ctx);
+      opt.step(p.span(), std::span<const float>(g.data(), total));
+    }
+  }
+  return epoch_loss / static_cast<double>(n);
+}
+
+void bm_seed_hand_wired(benchmark::State& state) {
+  double loss = 0;
+  for (auto _ : state) loss = run_seed_hand_wired(lb::seed_data().data(), lb::seed_rows, lb::seed_epochs, lb::seed_init);
+  lb::seed_counters(state, loss);
+}
+BENCHMARK(bm_seed_hand_wired)->Name("seed/hand-wired-latent")->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
+    ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- one VAE epoch on Fashion-MNIST -----------------------------------------------------------------
+const xt::xtensor<float, 2>& fashion_train() {
+  static const xt::xtensor<float, 2> x = load_fashion_mnist("train", lb::fashion_mnist_dir()).x;
+  return x;
+}
+
+void bm_vae_latent(benchmark::State& state) {
+  const auto threads = static_cast<std::size_t>(state.range(0));
+  const auto& x = fashion_train();
+  double loss = 0;
+  for (auto _ : state) {
+    VaeModel model(1);
+    Adam opt;
+    loss = fit(model, x, opt, {.epochs = 1, .batch_size = lb::vae_batch, .progress = Progress::quiet, .threads = threads})
+               .loss.back();
+  }
+  const std::size_t n = x.shape()[0];
+  lb::set_training_counters(state, static_cast<double>(lb::steps_per_epoch(n, lb::vae_batch)),
+                            static_cast<double>(n) * lb::vae_flops_per_sample, loss);
+  state.counters["threads"] = static_cast<double>(threads);
+}
+
+// ---- forward + backward of one Dense layer ------------------------------------------------------------
+template <std::size_t In, std::size_t Out, class Act, std::size_t Batch>
+void bm_dense(benchmark::State& state) {
+  using L = Dense<In, Out, Act>;
+  aligned_buffer<float> p(L::param_count), g(L::param_count), x(Batch * In), y(Batch * Out), dy(Batch * Out),
+      dx(Batch * In);
+  Rng rng(1);
+  L::init(p.data(), rng);
+  for (auto& v : x) v = static_cast<float>(rng.uniform());
+  Context<float> ctx;
+  float* none = nullptr;
+  for (auto _ : state) {
+    L::forward(p.data(), x.data(), y.data(), none, Batch, ctx);
+    for (std::size_t i = 0; i < Batch * Out; ++i) dy[i] = y[i] - 0.5f;
+    L::backward(p.data(), x.data(), y.data(), none, dy.data(), dx.data(), g.data(), none, Batch, ctx);
+    benchmark::DoNotOptimize(g.data());
+    benchmark::ClobberMemory();
+  }
+  // forward 2·B·In·Out, weight gradient 2·B·In·Out, input gradient 2·B·In·Out
+  state.counters["GFLOPs"] =
+      benchmark::Counter(6.0 * Batch * In * Out * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+#define LATENT_DENSE(IN, OUT, ACT, B)                                                        \
+  BENCHMARK(bm_dense<IN, OUT, ACT, B>)                                                       \
+      ->Name("dense-" #IN "x" #OUT "-b" #B "/latent")                                        \
+      ->Repetitions(5)                                                                       \
+      ->DisplayAggregatesOnly(true)                                                          \
+      ->Unit(benchmark::kMicrosecond)                                                        \
+      ->UseRealTime()
+LATENT_DENSE(784, 400, Relu, 128);
+LATENT_DENSE(400, 40, Identity, 128);
+LATENT_DENSE(20, 400, Relu, 128);
+LATENT_DENSE(400, 784, Identity, 128);
+LATENT_DENSE(100, 20, Relu, 32);
+LATENT_DENSE(20, 5, Sigmoid, 32);
+LATENT_DENSE(5, 20, Relu, 32);
+LATENT_DENSE(20, 100, Sigmoid, 32);
+
+// ---- encoder latency --------------------------------------------------------------------------------
+template <class Model, std::size_t Batch>
+void bm_encode(benchmark::State& state) {
+  Model model(1);
+  Rng rng(2);
+  if constexpr (Batch == 1) {
+    xt::xtensor<float, 1> x = xt::xtensor<float, 1>::from_shape({Model::input_size});
+    for (auto& v : x) v = static_cast<float>(rng.uniform());
+    for (auto _ : state) benchmark::DoNotOptimize(model.encode(x));
+  } else {
+    xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({Batch, Model::input_size});
+    for (auto& v : x) v = static_cast<float>(rng.uniform());
+    for (auto _ : state) benchmark::DoNotOptimize(model.encode(x));
+  }
+  state.counters["samples_per_s"] = benchmark::Counter(Batch, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(bm_encode<VaeModel, 1>)->Name("infer-vae-encoder-1/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(bm_encode<VaeModel, 256>)->Name("infer-vae-encoder-256/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(bm_encode<SeedModel, 1>)->Name("infer-seed-encoder-1/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(bm_encode<SeedModel, 256>)->Name("infer-seed-encoder-256/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Registered at run time: only when the data set is present, so the binary still runs without it.
+  if (std::filesystem::exists(lb::fashion_mnist_path()))
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(("vae/latent-" + std::to_string(threads) + "t").c_str(), bm_vae_latent)
+          ->Arg(threads)->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
+          ->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
