@@ -17,6 +17,7 @@
 
 #include <cstddef>  // std::size_t
 #include <new>      // std::align_val_t, operator new[]
+#include <type_traits>  // std::is_same_v, std::is_base_of_v
 
 // g++ 12 warns that offsets like r·N + c "would overflow after 4·10¹⁶ iterations" when a row count is a
 // run-time value: a false positive for any real matrix.
@@ -110,6 +111,32 @@ T* workspace(std::size_t count) noexcept {
 // B and the broadcast of A.
 constexpr std::size_t rows_for(std::size_t nv) noexcept { return nv >= 3 ? 4 : nv == 2 ? 6 : 8; }
 
+#if defined(__AVX__)
+// dst[j·ld_dst + i] = src[i·ld_src + j] for i, j < 8 (three rounds of in-register shuffles).
+inline void transpose_8x8(const float* src, std::size_t ld_src, float* dst, std::size_t ld_dst) noexcept {
+  __m256 r[8], t[8];
+#pragma GCC unroll 8
+  for (std::size_t i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld_src);
+#pragma GCC unroll 4
+  for (std::size_t i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 2
+  for (std::size_t i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (std::size_t i = 0; i < 4; ++i) {
+    _mm256_store_ps(dst + i * ld_dst, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_store_ps(dst + (i + 4) * ld_dst, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+#endif
+
 // Copies the K × Width panel B(k, c) = B[k·b_rs + c·b_cs] into dst (row stride NV·W, zero-padded).
 template <class T, class Arch, std::size_t NV, std::size_t Width>
 inline void pack_panel(std::size_t K, const T* B, std::size_t b_rs, std::size_t b_cs, T* dst) noexcept {
@@ -129,8 +156,22 @@ inline void pack_panel(std::size_t K, const T* B, std::size_t b_rs, std::size_t 
       for (std::size_t j = full + (tail != 0); j < NV; ++j) V(T(0)).store_aligned(d + j * W);
     }
   } else {
-    // A transposed panel: walk each source column contiguously, write with the panel's stride.
-    for (std::size_t c = 0; c < Width; ++c) {
+    // A transposed panel (b_rs = 1 in practice): walk each source column contiguously and write with
+    // the panel's stride; with AVX, 8 × 8 blocks go through registers.
+    std::size_t c0 = 0;
+#if defined(__AVX__)
+    if constexpr (std::is_same_v<T, float> && std::is_base_of_v<xsimd::avx, Arch>) {
+      if (b_rs == 1)
+        for (; c0 + 8 <= Width; c0 += 8) {
+          const float* src = B + c0 * b_cs;
+          std::size_t k = 0;
+          for (; k + 8 <= K; k += 8) transpose_8x8(src + k, b_cs, dst + k * NR + c0, NR);
+          for (; k < K; ++k)
+            for (std::size_t c = 0; c < 8; ++c) dst[k * NR + c0 + c] = src[c * b_cs + k];
+        }
+    }
+#endif
+    for (std::size_t c = c0; c < Width; ++c) {
       const T* src = B + c * b_cs;
       for (std::size_t k = 0; k < K; ++k) dst[k * NR + c] = src[k * b_rs];
     }

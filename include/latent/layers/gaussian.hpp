@@ -36,6 +36,8 @@ struct GaussianHead {
   static constexpr std::size_t param_count = weight_count + 2 * Z;
   static constexpr std::size_t cache_size = 3 * Z;
   static constexpr std::size_t scratch_size = 2 * Z;
+  /// log σ² is kept within ±this (see forward).
+  static constexpr double log_variance_limit = 30.0;
 
   template <class T>
   static void init(T* params, Rng& rng) {
@@ -56,6 +58,13 @@ struct GaussianHead {
     T* stats = cache;             // n × 2Z: [μ | log σ²] per row
     T* eps = cache + n * 2 * Z;  // n × Z
     statistics(params, x, stats, n);
+    // log σ² is clamped to [−30, 30] (σ from 3·10⁻⁷ to 3·10⁶): e^{log σ²} then stays finite in float,
+    // and the clamped values get no gradient.
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t j = 0; j < Z; ++j) {
+        T& lv = stats[r * 2 * Z + Z + j];
+        lv = lv < T(-log_variance_limit) ? T(-log_variance_limit) : (lv > T(log_variance_limit) ? T(log_variance_limit) : lv);
+      }
     if (ctx.gaussian_stats != nullptr)
       for (std::size_t i = 0; i < n * 2 * Z; ++i) ctx.gaussian_stats[i] = stats[i];
     if (!ctx.training || ctx.rng == nullptr) {
@@ -96,13 +105,16 @@ struct GaussianHead {
         const T var = std::exp(lv[j]);
         // z = μ + e^{½ lv}·ε: ∂z/∂μ = 1, ∂z/∂lv = ½ e^{½ lv} ε; KL: ∂/∂μ = μ, ∂/∂lv = ½(e^{lv} − 1).
         dstats[r * 2 * Z + j] = g + klw * mu[j];
+        const bool clamped = lv[j] <= T(-log_variance_limit) || lv[j] >= T(log_variance_limit);
         dstats[r * 2 * Z + Z + j] =
-            g * T(0.5) * std::sqrt(var) * eps[r * Z + j] + klw * T(0.5) * (var - T(1)) + dlv_q;
+            clamped ? T(0) : g * T(0.5) * std::sqrt(var) * eps[r * Z + j] + klw * T(0.5) * (var - T(1)) + dlv_q;
       }
     }
     kernels::gemm_nn<2 * Z>(In, n, x, 1, In, dstats, kernels::zero_init{}, kernels::store_to<T>{dparams});
     kernels::column_sums<2 * Z>(n, dstats, dparams + weight_count);
-    if (dx != nullptr) kernels::gemm_nt<2 * Z>(n, In, dstats, params, dx, In);
+    // dx = dstats·Wᵀ with Wᵀ packed panel by panel (broadcast-FMA form, no horizontal sums).
+    if (dx != nullptr)
+      kernels::gemm<In>(n, 2 * Z, dstats, 2 * Z, 1, params, 1, 2 * Z, kernels::zero_init{}, kernels::store_to<T>{dx});
   }
 };
 
