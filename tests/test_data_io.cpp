@@ -410,7 +410,7 @@ TEST_SUITE("csv") {
     label.label_column = 1;
     CHECK_THROWS_WITH_AS(latent::parse_csv("1,2.5\n", label),
                          doctest::Contains("column 2: expected an integer class label, found '2.5'"), latent::format_error);
-    CHECK_THROWS_WITH_AS(latent::parse_csv("1,-1\n", label), doctest::Contains("expected a class label >= 0, found -1"),
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,-1\n", label), doctest::Contains("expected a class label in [0, 65536), found -1"),
                          latent::data_error);
     label.label_column = 5;
     CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n", label), doctest::Contains("expected label_column < 2"),
