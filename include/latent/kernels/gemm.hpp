@@ -242,29 +242,89 @@ inline void remainder_rows(std::size_t rows, std::size_t row, std::size_t col, s
   }
 }
 
+// Packs B(k, c) = B[k·b_rs + c·b_cs].
+template <class T>
+struct strided_packer {
+  const T* B;
+  std::size_t b_rs, b_cs;
+  template <class Arch, std::size_t NV, std::size_t Width>
+  void pack(std::size_t col, std::size_t K, T* dst) const noexcept {
+    pack_panel<T, Arch, NV, Width>(K, B + col * b_cs, b_rs, b_cs, dst);
+  }
+};
+
+// Packs dZ = dY ⊙ Act'(Y) (row-major K × N) and, in the same pass, writes dZ back over dY and its
+// column sums to db: the activation's backward pass and the bias gradient ride on the packing.
+// Act = void means dZ = dY.
+template <class T, class Act, std::size_t N>
+struct gradient_packer {
+  T* dy;
+  const T* y;
+  T* db;
+  template <class Arch, std::size_t NV, std::size_t Width>
+  void pack(std::size_t col, std::size_t K, T* dst) const noexcept {
+    using V = simd<T, Arch>;
+    constexpr std::size_t W = V::size;
+    constexpr std::size_t NR = NV * W;
+    constexpr std::size_t full = Width / W;
+    constexpr std::size_t tail = Width % W;
+    V sum[NV];
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < NV; ++j) sum[j] = V(T(0));
+    for (std::size_t k = 0; k < K; ++k) {
+      T* g = dy + k * N + col;
+      const T* o = y + k * N + col;
+      T* d = dst + k * NR;
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < full; ++j) {
+        V v = V::load_unaligned(g + j * W);
+        if constexpr (!std::is_void_v<Act>) {
+          v = v * Act::derivative(V::load_unaligned(o + j * W));
+          v.store_unaligned(g + j * W);
+        }
+        v.store_aligned(d + j * W);
+        sum[j] += v;
+      }
+      if constexpr (tail != 0) {
+        V v = load_partial<T, Arch>(g + full * W, tail);
+        if constexpr (!std::is_void_v<Act>) {
+          v = v * Act::derivative(load_partial<T, Arch>(o + full * W, tail));
+          store_partial(g + full * W, v, tail);
+        }
+        v.store_aligned(d + full * W);
+        sum[full] += v;
+      }
+#pragma GCC unroll 8
+      for (std::size_t j = full + (tail != 0); j < NV; ++j) V(T(0)).store_aligned(d + j * W);
+    }
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < full; ++j) sum[j].store_unaligned(db + col + j * W);
+    if constexpr (tail != 0) store_partial(db + col + full * W, sum[full], tail);
+  }
+};
+
 // One panel of Width columns starting at Col: pack it, then run every row tile over it.
-template <class T, class Arch, std::size_t N, std::size_t Col, std::size_t Width, class Init, class Epi>
-inline void panel_columns(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
-                          std::size_t b_rs, std::size_t b_cs, T* buffer, const Init& init,
-                          const Epi& epi) noexcept {
+template <class T, class Arch, std::size_t N, std::size_t Col, std::size_t Width, class Packer, class Init, class Epi>
+inline void panel_columns(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
+                          const Packer& packer, T* buffer, const Init& init, const Epi& epi) noexcept {
   constexpr std::size_t W = simd<T, Arch>::size;
   constexpr std::size_t NV = (Width + W - 1) / W;
   constexpr std::size_t MR = rows_for(NV);
-  pack_panel<T, Arch, NV, Width>(K, B + Col * b_cs, b_rs, b_cs, buffer);
+  packer.template pack<Arch, NV, Width>(Col, K, buffer);
   std::size_t row = 0;
   for (; row + MR <= M; row += MR) tile<T, Arch, N, MR, NV, Width>(row, Col, K, A, a_rs, a_cs, buffer, init, epi);
   remainder_rows<T, Arch, N, MR - 1, NV, Width>(M - row, row, Col, K, A, a_rs, a_cs, buffer, init, epi);
 }
 
 // Panels of three registers, generated at compile time from N; the last holds what is left.
-template <class T, class Arch, std::size_t N, std::size_t Col, class Init, class Epi>
-inline void panels(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
-                   std::size_t b_rs, std::size_t b_cs, T* buffer, const Init& init, const Epi& epi) noexcept {
+template <class T, class Arch, std::size_t N, std::size_t Col, class Packer, class Init, class Epi>
+inline void panels(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const Packer& packer,
+                   T* buffer, const Init& init, const Epi& epi) noexcept {
   constexpr std::size_t W = simd<T, Arch>::size;
   constexpr std::size_t left = N - Col;
   constexpr std::size_t width = left >= 3 * W ? 3 * W : left;
-  panel_columns<T, Arch, N, Col, width>(M, K, A, a_rs, a_cs, B, b_rs, b_cs, buffer, init, epi);
-  if constexpr (left > width) panels<T, Arch, N, Col + width>(M, K, A, a_rs, a_cs, B, b_rs, b_cs, buffer, init, epi);
+  panel_columns<T, Arch, N, Col, width>(M, K, A, a_rs, a_cs, packer, buffer, init, epi);
+  if constexpr (left > width) panels<T, Arch, N, Col + width>(M, K, A, a_rs, a_cs, packer, buffer, init, epi);
 }
 
 // One MR × NR tile of dot products for gemm_nt.
@@ -332,7 +392,24 @@ void gemm(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_
   if (M == 0) return;
   constexpr std::size_t W = simd<T, Arch>::size;
   T* buffer = detail::workspace<T>(K * 3 * W);
-  detail::panels<T, Arch, N, 0>(M, K, A, a_rs, a_cs, B, b_rs, b_cs, buffer, init, epi);
+  detail::panels<T, Arch, N, 0>(M, K, A, a_rs, a_cs, detail::strided_packer<T>{B, b_rs, b_cs}, buffer, init, epi);
+}
+
+/// The backward pass of a dense map z = x·W + b, y = Act(z), minus the input gradient, in one product:
+/// dz = dy ⊙ Act'(y) (written back over `dy`), dW[M×N] = xᵀ·dz and db[N] = Σ_k dz[k, ·], where x is
+/// K×M and dy, y are K×N, all row-major (K samples, M inputs, N outputs). `Act = void` skips the
+/// derivative (dz = dy; `y` is not read). dz is formed and summed while B's panels are packed, so the
+/// activation derivative and the bias gradient cost no extra pass.
+template <std::size_t N, class Act, class T, class Arch = default_arch>
+void weight_gradient(std::size_t M, std::size_t K, const T* x, T* dy, const T* y, T* dW, T* db) noexcept {
+  static_assert(N > 0, "latent: weight_gradient needs N > 0");
+  detail::assume_reasonable(M);
+  detail::assume_reasonable(K);
+  if (M == 0) return;
+  constexpr std::size_t W = simd<T, Arch>::size;
+  T* buffer = detail::workspace<T>(K * 3 * W);
+  detail::panels<T, Arch, N, 0>(M, K, x, 1, M, detail::gradient_packer<T, Act, N>{dy, y, db}, buffer,
+                                zero_init{}, store_to<T>{dW});
 }
 
 /// C[M×N] = init + A·B, then `epi` per register. A(r, k) = A[r·a_rs + k·a_cs]; B is K×N row-major;

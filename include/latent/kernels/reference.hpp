@@ -3,7 +3,8 @@
 /// Scalar reference versions of the kernels: the specification the vectorised kernels are tested
 /// against (on sizes that are not multiples of the vector width).
 
-#include <cstddef>  // std::size_t
+#include <cstddef>      // std::size_t
+#include <type_traits>  // std::is_void_v
 
 namespace latent::kernels::reference {
 
@@ -30,6 +31,26 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t a
       for (std::size_t k = 0; k < K; ++k) s += A[r * a_rs + k * a_cs] * B[k * b_rs + c * b_cs];
       C[r * N + c] = s;
     }
+}
+
+/// dz = dy ⊙ Act'(y) over dy (skipped when Act is void), dW[M×N] = xᵀ·dz, db = Σ_k dz[k, ·];
+/// x is K×M, dy and y K×N, row-major. (Reference for `kernels::weight_gradient`.)
+template <class Act, class T>
+void weight_gradient(std::size_t M, std::size_t N, std::size_t K, const T* x, T* dy, const T* y, T* dW,
+                     T* db) noexcept {
+  if constexpr (!std::is_void_v<Act>)
+    for (std::size_t i = 0; i < K * N; ++i) dy[i] *= Act::derivative(y[i]);
+  for (std::size_t r = 0; r < M; ++r)
+    for (std::size_t c = 0; c < N; ++c) {
+      T s = 0;
+      for (std::size_t k = 0; k < K; ++k) s += x[k * M + r] * dy[k * N + c];
+      dW[r * N + c] = s;
+    }
+  for (std::size_t c = 0; c < N; ++c) {
+    T s = 0;
+    for (std::size_t k = 0; k < K; ++k) s += dy[k * N + c];
+    db[c] = s;
+  }
 }
 
 /// C[M×N] = A[M×K]·B[N×K]ᵀ with row stride ldc.

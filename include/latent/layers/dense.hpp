@@ -12,7 +12,7 @@
 
 #include <cmath>        // std::sqrt
 #include <cstddef>      // std::size_t
-#include <type_traits>  // std::is_same_v
+#include <type_traits>  // std::conditional_t, std::is_same_v
 
 namespace latent {
 
@@ -70,10 +70,9 @@ struct Dense {
   template <class T>
   static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*,
                        std::size_t n, Context<T>&) noexcept {
-    if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * Out);
-    // dW[In×Out] = xᵀ·dz: A(i, k) = x[k·In + i], a strided read of the inputs.
-    kernels::gemm_nn<Out>(In, n, x, 1, In, dy, kernels::zero_init{}, kernels::store_to<T>{dparams});
-    kernels::column_sums<Out>(n, dy, dparams + weight_count);
+    // One pass: dz = dy ⊙ Act'(y) over dy, dW[In×Out] = xᵀ·dz, db = Σ dz.
+    using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
+    kernels::weight_gradient<Out, derivative>(In, n, x, dy, y, dparams, dparams + weight_count);
     // dx[n×In] = dz·Wᵀ: B(k, c) = W[c·Out + k], packed panel by panel into broadcast-FMA form.
     if (dx != nullptr)
       kernels::gemm<In>(n, Out, dy, Out, 1, params, 1, Out, kernels::zero_init{}, kernels::store_to<T>{dx});

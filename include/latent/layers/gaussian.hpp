@@ -110,8 +110,8 @@ struct GaussianHead {
             clamped ? T(0) : g * T(0.5) * std::sqrt(var) * eps[r * Z + j] + klw * T(0.5) * (var - T(1)) + dlv_q;
       }
     }
-    kernels::gemm_nn<2 * Z>(In, n, x, 1, In, dstats, kernels::zero_init{}, kernels::store_to<T>{dparams});
-    kernels::column_sums<2 * Z>(n, dstats, dparams + weight_count);
+    kernels::weight_gradient<2 * Z, void>(In, n, x, dstats, static_cast<const T*>(nullptr), dparams,
+                                          dparams + weight_count);
     // dx = dstats·Wᵀ with Wᵀ packed panel by panel (broadcast-FMA form, no horizontal sums).
     if (dx != nullptr)
       kernels::gemm<In>(n, 2 * Z, dstats, 2 * Z, 1, params, 1, 2 * Z, kernels::zero_init{}, kernels::store_to<T>{dx});
