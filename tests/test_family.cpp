@@ -104,8 +104,14 @@ TEST_CASE("gradient check: denoising, sparse and contractive autoencoders") {
     ContractiveAutoencoder<OneEnc, OneDec, MSE, double> m(1, {.weight = 0.5});
     check_gradient(m, [&] { return m.gradient(x.data(), 6); });
   }
-  SUBCASE("contractive, two layers (chain rule)") {
+  SUBCASE("contractive, two layers (chain rule, Gram trick)") {
     ContractiveAutoencoder<AEnc, ADec, MSE, double> m(1, {.weight = 0.5});
+    check_gradient(m, [&] { return m.gradient(x.data(), 6); });
+  }
+  SUBCASE("contractive, three layers with a nested Seq") {
+    struct Enc3 : Seq<Dense<9, 6, Tanh>, Seq<Dense<6, 5, Softplus>, Dense<5, 3, Sigmoid>>> {};
+    struct Dec3 : Seq<Dense<3, 9, Identity>> {};
+    ContractiveAutoencoder<Enc3, Dec3, MSE, double> m(2, {.weight = 0.7});
     check_gradient(m, [&] { return m.gradient(x.data(), 6); });
   }
 }

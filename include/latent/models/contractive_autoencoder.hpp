@@ -59,10 +59,13 @@ struct dense_chain<type_list<Ls...>> {
     return o;
   }();
 
+  static constexpr std::size_t h1 = outs[0];  // width of the first layer: the Gram trick's side
+
   template <class T>
   struct buffers {
-    aligned_buffer<T> h, d, s, dz, grad;  // batch: outputs, a', a'', direct ∂/∂z, backprop
-    aligned_buffer<T> p, m, g0, g1, tmp;  // per sample: P_i, M_i (stacked), G ping-pong, dW temp
+    aligned_buffer<T> h, d, s, dz, grad;           // batch: outputs, a', a'', direct ∂/∂z, backprop
+    aligned_buffer<T> p, m, g0, g1, tmp, ag;       // per sample: P_i, M_i (stacked), G ping-pong, dW, A·Gram
+    aligned_buffer<T> gram, sum_ata;               // per step: W_1ᵀW_1 and Σ_samples AᵀA (h1 × h1)
     std::size_t rows = 0;
     void reserve(std::size_t n) {
       if (n <= rows) return;
@@ -72,11 +75,14 @@ struct dense_chain<type_list<Ls...>> {
       s = aligned_buffer<T>(n * total_out);
       dz = aligned_buffer<T>(n * total_out);
       grad = aligned_buffer<T>(n * (widest > in ? widest : in) * 2);
-      p = aligned_buffer<T>(total_out * in);
-      m = aligned_buffer<T>(total_out * in);
-      g0 = aligned_buffer<T>(widest * in);
-      g1 = aligned_buffer<T>(widest * in);
+      p = aligned_buffer<T>(total_out * h1);
+      m = aligned_buffer<T>(total_out * h1);
+      g0 = aligned_buffer<T>(widest * h1);
+      g1 = aligned_buffer<T>(widest * h1);
       tmp = aligned_buffer<T>(widest * widest);
+      ag = aligned_buffer<T>(widest * h1);
+      gram = aligned_buffer<T>(h1 * h1);
+      sum_ata = aligned_buffer<T>(h1 * h1);
     }
   };
 
@@ -123,77 +129,83 @@ struct dense_chain<type_list<Ls...>> {
       for (std::size_t k = 0; k < in; ++k)
         for (std::size_t j = 0; j < O; ++j) dW[k * O + j] += two_w * sum_d2[j] * W[k * O + j];
     } else {
+      // Gram trick: J = A·W_1ᵀ with A = D_L W_Lᵀ ⋯ D_2 W_2ᵀ D_1 (out_L × h1), so
+      // ‖J‖²_F = tr(A G Aᵀ) with G = W_1ᵀW_1 (h1 × h1), formed once per step: the per-sample chain works
+      // on h1 columns instead of the input's width.
+      constexpr std::size_t O = outs[0];
+      const T* W1 = params_;
+      kernels::gemm_nn<h1>(h1, in, W1, 1, h1, W1, kernels::zero_init{}, kernels::store_to<T>{b.gram.data()});
+      std::fill(b.sum_ata.begin(), b.sum_ata.end(), T(0));
       for (std::size_t r = 0; r < n; ++r) total += sample(params_, r, n, grads, two_w, weight, b);
+      // ∂/∂W_1 through G: 2·W_1·(λ Σ AᵀA), scaled like every other gradient.
+      kernels::scale(h1 * h1, two_w, b.sum_ata.data());
+      kernels::gemm_nn<h1>(in, h1, W1, O, 1, b.sum_ata.data(), kernels::zero_init{}, kernels::add_to<T>{grads});
     }
     backprop(params_, x, n, grads, b);
     return total;
   }
 
  private:
-  // One sample of the general chain: forward-mode Jacobian, then its reverse.
+  // One sample of the general chain (count ≥ 2): A by forward mode on h1 columns, the penalty
+  // tr(A G Aᵀ), then the reverse of the chain; Σ AᵀA accumulates for the Gram matrix's gradient.
   template <class T>
   static double sample(const T* params_, std::size_t r, std::size_t n, T* grads, T two_w, T weight, buffers<T>& b) {
-    // M_1 = D_1 W_1ᵀ (out_1 × in)
+    // M_1 = D_1 (h1 × h1, diagonal)
     {
-      const std::size_t o = outs[0];
-      const T* W = params_;
-      const T* d = b.d.data() + r * o;
+      const T* d = b.d.data() + r * h1;
       T* M = b.m.data();
-      for (std::size_t j = 0; j < o; ++j)
-        for (std::size_t k = 0; k < in; ++k) M[j * in + k] = d[j] * W[k * o + j];
+      std::fill(M, M + h1 * h1, T(0));
+      for (std::size_t j = 0; j < h1; ++j) M[j * h1 + j] = d[j];
     }
     for (std::size_t i = 1; i < count; ++i) {
       const std::size_t o = outs[i], prev = outs[i - 1];
       const T* W = params_ + offsets[i];
-      T* P = b.p.data() + out_offsets[i] * in;
+      T* P = b.p.data() + out_offsets[i] * h1;
       // P_i = W_iᵀ M_{i−1}: A(j, m) = W[m·o + j]
-      kernels::gemm_nn<in>(o, prev, W, 1, o, b.m.data() + out_offsets[i - 1] * in, kernels::zero_init{},
+      kernels::gemm_nn<h1>(o, prev, W, 1, o, b.m.data() + out_offsets[i - 1] * h1, kernels::zero_init{},
                            kernels::store_to<T>{P});
       const T* d = b.d.data() + n * out_offsets[i] + r * o;
-      T* M = b.m.data() + out_offsets[i] * in;
+      T* M = b.m.data() + out_offsets[i] * h1;
       for (std::size_t j = 0; j < o; ++j)
-        for (std::size_t k = 0; k < in; ++k) M[j * in + k] = d[j] * P[j * in + k];
+        for (std::size_t k = 0; k < h1; ++k) M[j * h1 + k] = d[j] * P[j * h1 + k];
     }
-    const std::size_t last = count - 1;
-    const T* ML = b.m.data() + out_offsets[last] * in;
-    const T sq = kernels::sum_of_squares(outs[last] * in, ML);
+    const std::size_t last = count - 1, oL = outs[last];
+    const T* A = b.m.data() + out_offsets[last] * h1;
+    T* AG = b.ag.data();
+    kernels::gemm_nn<h1>(oL, h1, A, h1, 1, b.gram.data(), kernels::zero_init{}, kernels::store_to<T>{AG});
+    double sq = 0;
+    for (std::size_t q = 0; q < oL * h1; ++q) sq += static_cast<double>(A[q]) * AG[q];
+    // Σ AᵀA (h1 × h1): A(a, k) read transposed.
+    kernels::gemm_nn<h1>(h1, oL, A, 1, h1, A, kernels::zero_init{}, kernels::add_to<T>{b.sum_ata.data()});
     T* G = b.g0.data();
     T* G_prev = b.g1.data();
-    for (std::size_t q = 0; q < outs[last] * in; ++q) G[q] = two_w * ML[q];
+    for (std::size_t q = 0; q < oL * h1; ++q) G[q] = two_w * AG[q];  // ∂/∂A = 2λ·A·G
     for (std::size_t i = count - 1; i >= 1; --i) {
       const std::size_t o = outs[i], prev = outs[i - 1];
       const T* W = params_ + offsets[i];
-      const T* P = b.p.data() + out_offsets[i] * in;
+      const T* P = b.p.data() + out_offsets[i] * h1;
       const T* d = b.d.data() + n * out_offsets[i] + r * o;
       const T* s = b.s.data() + n * out_offsets[i] + r * o;
       T* dz = b.dz.data() + n * out_offsets[i] + r * o;
       for (std::size_t j = 0; j < o; ++j) {
         T dd = 0;
-        for (std::size_t k = 0; k < in; ++k) dd += G[j * in + k] * P[j * in + k];
+        for (std::size_t k = 0; k < h1; ++k) dd += G[j * h1 + k] * P[j * h1 + k];
         dz[j] += dd * s[j];
-        for (std::size_t k = 0; k < in; ++k) G[j * in + k] *= d[j];  // G becomes ∂/∂P_i
+        for (std::size_t k = 0; k < h1; ++k) G[j * h1 + k] *= d[j];  // G becomes ∂/∂P_i
       }
       // dW_i[m][j] += Σ_k M_{i−1}[m][k] · dP_i[j][k]
-      kernels::gemm_nt<in>(prev, o, b.m.data() + out_offsets[i - 1] * in, G, b.tmp.data(), o);
+      kernels::gemm_nt<h1>(prev, o, b.m.data() + out_offsets[i - 1] * h1, G, b.tmp.data(), o);
       T* dW = grads + offsets[i];
       for (std::size_t q = 0; q < prev * o; ++q) dW[q] += b.tmp[q];
       // G_{i−1} = W_i dP_i
-      kernels::gemm_nn<in>(prev, o, W, o, 1, G, kernels::zero_init{}, kernels::store_to<T>{G_prev});
+      kernels::gemm_nn<h1>(prev, o, W, o, 1, G, kernels::zero_init{}, kernels::store_to<T>{G_prev});
       std::swap(G, G_prev);
     }
+    // M_1 = D_1: only the diagonal of ∂/∂M_1 reaches a'_1.
     {
-      const std::size_t o = outs[0];
-      const T* W = params_;
-      const T* d = b.d.data() + r * o;
-      const T* s = b.s.data() + r * o;
-      T* dz = b.dz.data() + r * o;
-      T* dW = grads;
-      for (std::size_t j = 0; j < o; ++j) {
-        T dd = 0;
-        for (std::size_t k = 0; k < in; ++k) dd += G[j * in + k] * W[k * o + j];
-        dz[j] += dd * s[j];
-        for (std::size_t k = 0; k < in; ++k) dW[k * o + j] += d[j] * G[j * in + k];
-      }
+      const T* s = b.s.data() + r * h1;
+      T* dz = b.dz.data() + r * h1;
+      for (std::size_t j = 0; j < h1; ++j) dz[j] += G[j * h1 + j] * s[j];
     }
     return static_cast<double>(weight) * sq;
   }
@@ -263,7 +275,8 @@ struct Contraction {
 /// A contractive autoencoder (Rifai et al.): the reconstruction loss plus λ‖J_f(x)‖²_F, the squared
 /// Frobenius norm of the encoder's Jacobian, computed exactly — in closed form for a single Dense layer
 /// (‖J‖² = Σ_j f'(z_j)² Σ_k W_kj²), through the chain rule J = D_L W_Lᵀ ⋯ D_1 W_1ᵀ for deeper encoders —
-/// with its exact gradient. `loss` reports the reconstruction loss alone.
+/// with its exact gradient. For deeper encoders ‖J‖²_F = tr(A·W_1ᵀW_1·Aᵀ), A = D_L W_Lᵀ ⋯ D_2 W_2ᵀ D_1:
+/// the Gram matrix is formed once per step, so a sample costs O(Z·H·H_1) rather than O(Z·H·input). `loss` reports the reconstruction loss alone.
 /// Shape rule: the encoder is made of Dense layers. Example: examples/compare.cpp.
 template <class Enc, class Dec, class L = MSE, class T = float>
 class ContractiveAutoencoder : public detail::autoencoder_model<Enc, Dec, L, T, Contraction> {
