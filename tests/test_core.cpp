@@ -679,7 +679,7 @@ TEST_CASE("Rng: the same seed gives the same sequence, different seeds differ") 
   CHECK(e.uniform() == f.uniform());
 }
 
-TEST_CASE("Rng: uniform in [0, 1) with mean 1/2 and variance 1/12") {
+TEST_CASE("Rng: uniform in 0..1 with mean 1/2 and variance 1/12") {
   constexpr int n = 100000;
   Rng rng(1);
   double sum = 0, sum_sq = 0, lo = 1, hi = 0;
@@ -720,7 +720,7 @@ TEST_CASE("Rng: normal has mean 0 and variance 1") {
   CHECK(std::abs(var - 1) < 5 * std::sqrt(2.0 / n));
 }
 
-TEST_CASE("Rng: below(n) stays in [0, n) and reaches every value") {
+TEST_CASE("Rng: below(n) stays below n and reaches every value") {
   Rng rng(3);
   for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{10}}) {
     CAPTURE(n);
