@@ -287,3 +287,16 @@ TEST_CASE("every bad input gives a latent:: exception that says what was expecte
   xt::xtensor<std::int32_t, 1> labels = {0, 1, 12};
   CHECK_THROWS_WITH_AS(one_hot(labels, 10), doctest::Contains("row 2"), data_error);
 }
+
+TEST_CASE("conditional VAE: evaluations take labels") {
+  ConditionalVAE<CEnc, CDec, 3, Bernoulli, double> cv(3);
+  const auto x = probabilities(6, 9, 8);
+  xt::xtensor<std::int32_t, 1> labels = {0, 1, 2, 0, 1, 2};
+  const double elbo = cv.elbo(x, labels);
+  const auto [rec, kl] = cv.elbo_terms(x, labels);
+  CHECK(-(rec + kl) == doctest::Approx(elbo));
+  const auto per_unit = cv.kl_per_unit(x, labels);
+  CHECK(per_unit(0) + per_unit(1) + per_unit(2) == doctest::Approx(kl).epsilon(1e-9));
+  CHECK(cv.log_likelihood(x, labels, 30) > elbo - 1e-9);
+  CHECK(cv.active_units(x, labels) <= 3);
+}

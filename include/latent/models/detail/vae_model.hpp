@@ -294,15 +294,53 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
     return log_likelihood_rows(x.data(), nullptr, x.shape()[0], k, seed);
   }
 
+  /// Conditional forms of the evaluations: one label per row.
+  std::pair<double, double> elbo_terms(const xt::xtensor<T, 2>& x, const xt::xtensor<std::int32_t, 1>& labels,
+                                       std::uint64_t seed = 0) const
+    requires(C > 0)
+  {
+    check_samples(x, D, "elbo_terms");
+    const aligned_buffer<T> c = one_hot(labels, x.shape()[0], "elbo_terms");
+    const auto e = evaluate_elbo(x.data(), c.data(), x.shape()[0], 1.0, seed);
+    return {e.reconstruction, e.kl};
+  }
+  /// Importance-sampled log p(x | label) per sample.
+  double log_likelihood(const xt::xtensor<T, 2>& x, const xt::xtensor<std::int32_t, 1>& labels, std::size_t k = 100,
+                        std::uint64_t seed = 0) const
+    requires(C > 0)
+  {
+    check_samples(x, D, "log_likelihood");
+    if (k == 0) throw option_error("log_likelihood: expected at least 1 importance sample, found 0");
+    const aligned_buffer<T> c = one_hot(labels, x.shape()[0], "log_likelihood");
+    return log_likelihood_rows(x.data(), c.data(), x.shape()[0], k, seed);
+  }
+  xt::xtensor<double, 1> kl_per_unit(const xt::xtensor<T, 2>& x, const xt::xtensor<std::int32_t, 1>& labels) const
+    requires(C > 0)
+  {
+    check_samples(x, D, "kl_per_unit");
+    const aligned_buffer<T> c = one_hot(labels, x.shape()[0], "kl_per_unit");
+    return kl_of(statistics_rows(x.data(), c.data(), x.shape()[0]));
+  }
+  std::size_t active_units(const xt::xtensor<T, 2>& x, const xt::xtensor<std::int32_t, 1>& labels,
+                           double threshold = 0.01) const
+    requires(C > 0)
+  {
+    return active_of(encode(x, labels), threshold);
+  }
+
   /// The mean KL(q(z_j|x) ‖ N(0, 1)) of each code unit over the rows (Z values).
   xt::xtensor<double, 1> kl_per_unit(const xt::xtensor<T, 2>& x) const
     requires(C == 0)
   {
     check_samples(x, D, "kl_per_unit");
-    const xt::xtensor<T, 2> st = statistics_rows(x.data(), nullptr, x.shape()[0]);
+    return kl_of(statistics_rows(x.data(), nullptr, x.shape()[0]));
+  }
+
+ private:
+  static xt::xtensor<double, 1> kl_of(const xt::xtensor<T, 2>& st) {
     xt::xtensor<double, 1> kl = xt::xtensor<double, 1>::from_shape({Z});
     std::fill(kl.begin(), kl.end(), 0.0);
-    const std::size_t n = x.shape()[0];
+    const std::size_t n = st.shape()[0];
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t j = 0; j < Z; ++j) {
         const double mu = st(r, j), lv = st(r, Z + j);
@@ -310,12 +348,7 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
       }
     return kl;
   }
-  /// Active units: code dimensions whose mean μ_j(x) varies over the rows with variance above
-  /// `threshold` (Burda et al.'s 0.01).
-  std::size_t active_units(const xt::xtensor<T, 2>& x, double threshold = 0.01) const
-    requires(C == 0)
-  {
-    const xt::xtensor<T, 2> mu = encode(x);
+  static std::size_t active_of(const xt::xtensor<T, 2>& mu, double threshold) {
     const std::size_t n = mu.shape()[0];
     std::size_t active = 0;
     for (std::size_t j = 0; j < Z; ++j) {
@@ -326,6 +359,15 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
       if (v / static_cast<double>(n) > threshold) ++active;
     }
     return active;
+  }
+
+ public:
+  /// Active units: code dimensions whose mean μ_j(x) varies over the rows with variance above
+  /// `threshold` (Burda et al.'s 0.01).
+  std::size_t active_units(const xt::xtensor<T, 2>& x, double threshold = 0.01) const
+    requires(C == 0)
+  {
+    return active_of(encode(x), threshold);
   }
 
 
