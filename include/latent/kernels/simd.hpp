@@ -12,7 +12,7 @@
 
 #include <cstddef>      // std::size_t
 #include <cstring>      // std::memcpy (partial loads and stores)
-#include <type_traits>  // std::is_floating_point_v
+#include <type_traits>  // std::is_floating_point_v, std::is_base_of_v, std::is_same_v
 
 namespace latent::kernels {
 
@@ -72,9 +72,22 @@ V fma(const V& a, const V& b, const V& c) noexcept {
 }
 }  // namespace math
 
-/// Loads `count` (< lanes) values and zeroes the other lanes.
+/// Loads `count` (< lanes) values and zeroes the other lanes. With AVX, a masked load (no memory past
+/// `count` is touched); otherwise through a zeroed stack copy (which costs a store-forwarding stall).
 template <class T, class Arch>
 simd<T, Arch> load_partial(const T* p, std::size_t count) noexcept {
+#if defined(__AVX__)
+  if constexpr (std::is_base_of_v<xsimd::avx, Arch> && std::is_same_v<T, float>) {
+    // A sliding window over eight ones then eight zeros is the lane mask for `count`.
+    alignas(64) static constexpr int ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const __m256i mask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ones_then_zeros + 8 - count));
+    return _mm256_maskload_ps(p, mask);
+  } else if constexpr (std::is_base_of_v<xsimd::avx, Arch> && std::is_same_v<T, double>) {
+    alignas(64) static constexpr long long ones_then_zeros[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+    const __m256i mask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ones_then_zeros + 4 - count));
+    return _mm256_maskload_pd(p, mask);
+  }
+#endif
   alignas(64) T tmp[lanes<T, Arch>] = {};
   std::memcpy(tmp, p, count * sizeof(T));
   return simd<T, Arch>::load_aligned(tmp);
