@@ -18,9 +18,11 @@ struct bce_with_logits_element {
     using namespace kernels::math;
     return max(a, V(0)) - a * t + log1p(exp(-abs(a)));
   }
+  /// σ(a) − t, written as (1 − t)·σ(a) − t·σ(−a) so that it keeps its relative precision when the
+  /// logit is large and right (t = 1, a ≫ 0), where σ(a) − t would cancel to 0.
   template <class V>
   static V slope(const V& a, const V& t) noexcept {
-    return Sigmoid::apply(a) - t;
+    return (V(1) - t) * Sigmoid::apply(a) - t * Sigmoid::apply(-a);
   }
 };
 }  // namespace detail
