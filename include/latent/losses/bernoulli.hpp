@@ -16,24 +16,9 @@ namespace latent {
 /// dimensions (PyTorch's `binary_cross_entropy(..., reduction='sum')`), also for x in [0, 1] (pixel
 /// intensities). The mean of p(x|z) is sigmoid(a). It has no parameters of its own.
 /// Shape rule: the decoder's last activation must be Identity. Example: examples/vae_fashion_mnist.cpp.
-struct Bernoulli : detail::elementwise_loss<detail::bce_with_logits_element, false> {
+struct Bernoulli : detail::elementwise_likelihood<detail::bce_with_logits_element> {
   static constexpr const char* name = "Bernoulli";
   static constexpr bool takes_logits = true;
-  template <std::size_t D>
-  static constexpr std::size_t params_for = 0;
-  template <class T>
-  static void init(T*, std::size_t) noexcept {}
-  /// Σ over the n samples of −log p(x|z).
-  template <class T>
-  static double nll(const T* out, const T* x, const T*, std::size_t n, std::size_t d) noexcept {
-    return value(out, x, n, d);
-  }
-  /// As `nll`; d_out = scale · ∂nll/∂out.
-  template <class T>
-  static double nll_and_gradient(const T* out, const T* x, const T*, T* d_out, T*, std::size_t n, std::size_t d,
-                                 T scale) noexcept {
-    return value_and_gradient(out, x, d_out, n, d, scale);
-  }
   /// Decoder output → mean of p(x|z).
   template <class T>
   static void to_mean(T* out, const T*, std::size_t n, std::size_t d) noexcept {

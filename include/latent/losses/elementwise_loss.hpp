@@ -31,4 +31,25 @@ struct elementwise_loss {
   static constexpr double divisor(std::size_t d) noexcept { return MeanOverDims ? static_cast<double>(d) : 1.0; }
 };
 
+/// A VAE likelihood without parameters of its own whose −log p(x|z) is a sum of element-wise terms:
+/// the likelihood interface (`params_for`, `init`, `nll`, `nll_and_gradient`) over `elementwise_loss`.
+template <class Element>
+struct elementwise_likelihood : elementwise_loss<Element, false> {
+  template <std::size_t D>
+  static constexpr std::size_t params_for = 0;
+  template <class T>
+  static void init(T*, std::size_t) noexcept {}
+  /// Σ over the n samples of −log p(x|z).
+  template <class T>
+  static double nll(const T* out, const T* x, const T*, std::size_t n, std::size_t d) noexcept {
+    return elementwise_loss<Element, false>::value(out, x, n, d);
+  }
+  /// As `nll`; d_out = scale · ∂nll/∂out.
+  template <class T>
+  static double nll_and_gradient(const T* out, const T* x, const T*, T* d_out, T*, std::size_t n, std::size_t d,
+                                 T scale) noexcept {
+    return elementwise_loss<Element, false>::value_and_gradient(out, x, d_out, n, d, scale);
+  }
+};
+
 }  // namespace latent::detail

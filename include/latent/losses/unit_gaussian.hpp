@@ -27,22 +27,9 @@ struct unit_gaussian_element {
 /// log-density including its constant. The decoder outputs μ (any activation). No parameters of its own.
 /// (`Gaussian<Z>` is the encoder's head; the Gaussian likelihoods are `UnitGaussian` and
 /// `LearnedGaussian`.) Example: examples/compare.cpp.
-struct UnitGaussian : detail::elementwise_loss<detail::unit_gaussian_element, false> {
+struct UnitGaussian : detail::elementwise_likelihood<detail::unit_gaussian_element> {
   static constexpr const char* name = "UnitGaussian";
   static constexpr bool takes_logits = false;
-  template <std::size_t D>
-  static constexpr std::size_t params_for = 0;
-  template <class T>
-  static void init(T*, std::size_t) noexcept {}
-  template <class T>
-  static double nll(const T* out, const T* x, const T*, std::size_t n, std::size_t d) noexcept {
-    return value(out, x, n, d);
-  }
-  template <class T>
-  static double nll_and_gradient(const T* out, const T* x, const T*, T* d_out, T*, std::size_t n, std::size_t d,
-                                 T scale) noexcept {
-    return value_and_gradient(out, x, d_out, n, d, scale);
-  }
   template <class T>
   static void to_mean(T*, const T*, std::size_t, std::size_t) noexcept {}
 };

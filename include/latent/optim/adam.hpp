@@ -23,7 +23,7 @@ namespace latent {
 ///
 /// The moment estimates are sized on the first `step` for the model it is used with (float or double);
 /// use one `Adam` per model. Example: examples/keras_seed.cpp.
-class Adam {
+class Adam : public detail::optimizer_common {
  public:
   explicit Adam(double learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
       : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
@@ -40,34 +40,18 @@ class Adam {
   /// unless `reset()` is called).
   template <class T>
   void step(std::span<T> params, std::span<const T> grads) {
-    if (params.size() != grads.size())
-      throw shape_error("Adam::step: expected as many gradients as parameters (" + std::to_string(params.size()) +
-                        "), found " + std::to_string(grads.size()));
     auto& m = moments<T>(0);
     auto& v = moments<T>(1);
-    if (m.size() != params.size()) {
-      if (t_ != 0)
-        throw shape_error("Adam::step: this optimiser holds state for " + std::to_string(m.size()) +
-                          " parameters, found " + std::to_string(params.size()) + "; call reset() to reuse it");
+    if (check_step("Adam::step", params.size(), grads.size(), m.size())) {
       m = aligned_buffer<T>(params.size());
       v = aligned_buffer<T>(params.size());
     }
-    const T* g = clip_.apply(grads, clip_norm_);
-    ++t_;
+    const T* g = begin_step(grads);
     const double td = static_cast<double>(t_);
     const double lr_t = learning_rate_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td));
     kernels::adam_update(params.size(), params.data(), g, m.data(), v.data(), static_cast<T>(lr_t),
                          static_cast<T>(beta1_), static_cast<T>(beta2_), static_cast<T>(epsilon_));
   }
-
-  /// Gradient-norm clipping (Keras's `clipnorm`): before each step, gradients whose L2 norm exceeds
-  /// `max_norm` are scaled down to it; 0 turns it off (the default).
-  void set_clip_norm(double max_norm) {
-    if (!(max_norm >= 0) || !std::isfinite(max_norm))
-      throw option_error("set_clip_norm: expected a finite norm >= 0, found " + std::to_string(max_norm));
-    clip_norm_ = max_norm;
-  }
-  double clip_norm() const noexcept { return clip_norm_; }
 
   /// Forgets the moments and the step count.
   void reset() noexcept {
@@ -76,7 +60,6 @@ class Adam {
     md_[0] = md_[1] = aligned_buffer<double>();
   }
 
-  std::size_t iterations() const noexcept { return t_; }
   double learning_rate() const noexcept { return learning_rate_; }
   /// Changes the learning rate (for schedules); the moments are kept.
   void set_learning_rate(double lr) {
@@ -124,9 +107,6 @@ class Adam {
   }
 
   double learning_rate_, beta1_, beta2_, epsilon_;
-  double clip_norm_ = 0;
-  detail::clipper clip_;
-  std::size_t t_ = 0;
   aligned_buffer<float> mf_[2];
   aligned_buffer<double> md_[2];
 };

@@ -18,7 +18,7 @@ namespace latent {
 
 /// SGD in Keras's form: u ← μ·u − lr·g, p ← p + u (Nesterov: p ← p + μ·u − lr·g). Defaults as Keras:
 /// lr 0.01, momentum 0. Example: tests/test_core.cpp (hand-computed updates).
-class SGD {
+class SGD : public detail::optimizer_common {
  public:
   explicit SGD(double learning_rate = 0.01, double momentum = 0.0, bool nesterov = false)
       : learning_rate_(learning_rate), momentum_(momentum), nesterov_(nesterov) {
@@ -31,37 +31,18 @@ class SGD {
   template <class T>
   void step(std::span<T> params, std::span<const T> grads) {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: SGD works on float or double");
-    if (params.size() != grads.size())
-      throw shape_error("SGD::step: expected as many gradients as parameters (" + std::to_string(params.size()) +
-                        "), found " + std::to_string(grads.size()));
     auto& u = velocity<T>();
-    if (u.size() != params.size()) {
-      if (t_ != 0)
-        throw shape_error("SGD::step: this optimiser holds state for " + std::to_string(u.size()) +
-                          " parameters, found " + std::to_string(params.size()) + "; call reset() to reuse it");
-      u = aligned_buffer<T>(params.size());
-    }
-    const T* g = clip_.apply(grads, clip_norm_);
-    ++t_;
+    if (check_step("SGD::step", params.size(), grads.size(), u.size())) u = aligned_buffer<T>(params.size());
+    const T* g = begin_step(grads);
     kernels::sgd_update(params.size(), params.data(), g, u.data(), static_cast<T>(learning_rate_),
                         static_cast<T>(momentum_), nesterov_);
   }
-
-  /// Gradient-norm clipping (Keras's `clipnorm`): gradients whose L2 norm exceeds `max_norm` are
-  /// scaled down to it before the step; 0 turns it off (the default).
-  void set_clip_norm(double max_norm) {
-    if (!(max_norm >= 0) || !std::isfinite(max_norm))
-      throw option_error("set_clip_norm: expected a finite norm >= 0, found " + std::to_string(max_norm));
-    clip_norm_ = max_norm;
-  }
-  double clip_norm() const noexcept { return clip_norm_; }
 
   void reset() noexcept {
     t_ = 0;
     uf_ = aligned_buffer<float>();
     ud_ = aligned_buffer<double>();
   }
-  std::size_t iterations() const noexcept { return t_; }
   double learning_rate() const noexcept { return learning_rate_; }
   void set_learning_rate(double lr) {
     if (!(lr > 0)) throw option_error("SGD: expected a learning rate > 0, found " + std::to_string(lr));
@@ -96,10 +77,7 @@ class SGD {
       return ud_;
   }
   double learning_rate_, momentum_;
-  double clip_norm_ = 0;
-  detail::clipper clip_;
   bool nesterov_;
-  std::size_t t_ = 0;
   aligned_buffer<float> uf_;
   aligned_buffer<double> ud_;
 };
