@@ -38,15 +38,20 @@
 #include "latent/optim/adam.hpp"
 #include "latent/optim/sgd.hpp"
 
-#include <algorithm>    // std::max, std::min
+#include <algorithm>    // std::max, std::min, std::copy, std::equal
 #include <cmath>        // std::abs, std::exp, std::log1p, std::tanh, std::expm1, std::sqrt, std::nan
-#include <cstddef>      // std::size_t
+#include <cstddef>      // std::size_t, std::ptrdiff_t
 #include <cstdint>      // std::uintptr_t, std::uint64_t
 #include <limits>       // std::numeric_limits
 #include <span>         // std::span
 #include <type_traits>  // std::is_same_v
 #include <utility>      // std::index_sequence
 #include <vector>       // std::vector
+
+#if defined(__linux__)
+#include <sys/mman.h>  // mmap, mprotect, munmap (an inaccessible page beside partial loads)
+#include <unistd.h>    // sysconf
+#endif
 
 namespace {
 
@@ -264,6 +269,118 @@ TEST_CASE_TEMPLATE("kernels: gemm_nn, gemm (strided B), gemm_nt and column_sums 
 
 namespace {
 
+// Entries of an M×N product C = bias + c0 + A·B (A(r, k) = A[r·a_rs + k·a_cs], B(k, c) = B[k·b_rs + c·b_cs],
+// bias and c0 optional) where `got` and `want` differ by more than (K + slack)·ε·(Σ_k |A(r, k)·B(k, c)| +
+// |bias[c]| + |c0[r·N + c]|). With K = 0 the bound is |bias| + |c0| times (slack·ε): an init or epilogue
+// must then give bias + c0 to within a rounding of the one addition.
+template <class T>
+std::size_t product_errors(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
+                           const T* B, std::size_t b_rs, std::size_t b_cs, const T* bias, const T* c0, const T* got,
+                           const T* want, std::size_t slack) {
+  std::size_t bad = 0;
+  for (std::size_t r = 0; r < M; ++r)
+    for (std::size_t c = 0; c < N; ++c) {
+      T s = bias ? std::abs(bias[c]) : T(0);
+      if (c0) s += std::abs(c0[r * N + c]);
+      for (std::size_t k = 0; k < K; ++k) s += std::abs(A[r * a_rs + k * a_cs] * B[k * b_rs + c * b_cs]);
+      const T tol = static_cast<T>(K + slack) * std::numeric_limits<T>::epsilon() * s;
+      if (!(std::abs(got[r * N + c] - want[r * N + c]) <= tol)) ++bad;
+    }
+  return bad;
+}
+
+// gemm<N> called directly, in the layouts gemm_nn never passes: B row-major with a leading dimension
+// larger than N (b_rs = N + 3), and B transposed with one larger than K (b_rs = 1, b_cs = K + 3, the
+// element-by-element and, for float on AVX, the 8 × 8 register-transpose packing with a K tail), each
+// with bias_init, zero_init and (for N in {9, 100}) add_to; K = 0 (C = init, or C unchanged under
+// add_to); M = 0 (C untouched). Every (N, init, epilogue) triple here is one check_gemm_width already
+// instantiates (the strides are run-time values), and the kernels come in as pointers so that the checks
+// are compiled once per scalar: this costs next to no compile time.
+template <class T, class Init, class Epi>
+using gemm_kernel = void (*)(std::size_t, std::size_t, const T*, std::size_t, std::size_t, const T*, std::size_t,
+                             std::size_t, const Init&, const Epi&) noexcept;
+
+template <class T>
+void check_gemm_layouts(std::size_t N, gemm_kernel<T, kernels::bias_init<T>, kernels::store_to<T>> with_bias,
+                        gemm_kernel<T, kernels::zero_init, kernels::store_to<T>> with_zero,
+                        gemm_kernel<T, kernels::zero_init, kernels::add_to<T>> accumulating) {
+  Rng rng(150 + N);
+  for (std::size_t K : {0, 3, 13, 21})
+    for (std::size_t M : {0, 1, 5, 33}) {
+      CAPTURE(N);
+      CAPTURE(K);
+      CAPTURE(M);
+      // At least one element each, so that no kernel offsets a null pointer when K or M is 0.
+      const auto A = random_values<T>(rng, std::max<std::size_t>(M * K, 1));  // M×K row-major
+      const std::size_t ldb = N + 3, ldbt = K + 3;
+      const auto B = random_values<T>(rng, std::max<std::size_t>(K * ldb, 1));    // B(k, c) = B[k·(N + 3) + c]
+      const auto Bt = random_values<T>(rng, std::max<std::size_t>(N * ldbt, 1));  // B(k, c) = Bt[c·(K + 3) + k]
+      const auto bias = random_values<T>(rng, N);
+      const auto C0 = random_values<T>(rng, std::max<std::size_t>(M * N, 1));
+
+      enum class form { bias, zero, add };
+      const auto run = [&](const char* name, const T* Bp, std::size_t b_rs, std::size_t b_cs, form f) {
+        CAPTURE(name);
+        guarded<T> C(M * N);
+        if (f == form::add) std::copy(C0.begin(), C0.begin() + static_cast<std::ptrdiff_t>(M * N), C.data());
+        std::vector<T> ref(std::max<std::size_t>(M * N, 1));
+        const T* bias_p = f == form::bias ? bias.data() : nullptr;
+        const T* c0_p = f == form::add ? C0.data() : nullptr;
+        if (f == form::bias)
+          with_bias(M, K, A.data(), K, 1, Bp, b_rs, b_cs, kernels::bias_init<T>{bias.data()},
+                    kernels::store_to<T>{C.data()});
+        else if (f == form::zero)
+          with_zero(M, K, A.data(), K, 1, Bp, b_rs, b_cs, kernels::zero_init{}, kernels::store_to<T>{C.data()});
+        else
+          accumulating(M, K, A.data(), K, 1, Bp, b_rs, b_cs, kernels::zero_init{}, kernels::add_to<T>{C.data()});
+        kernels::reference::gemm<T>(M, N, K, A.data(), K, 1, Bp, b_rs, b_cs, bias_p, ref.data());
+        if (c0_p)
+          for (std::size_t i = 0; i < M * N; ++i) ref[i] += C0[i];
+        CHECK(product_errors<T>(M, N, K, A.data(), K, 1, Bp, b_rs, b_cs, bias_p, c0_p, C.data(), ref.data(), 2) == 0);
+        if (K == 0) {  // nothing to multiply: exactly the init, or C unchanged
+          std::size_t changed = 0;
+          for (std::size_t r = 0; r < M; ++r)
+            for (std::size_t c = 0; c < N; ++c)
+              if (C[r * N + c] != (c0_p ? C0[r * N + c] : bias_p ? bias[c] : T(0))) ++changed;
+          CHECK(changed == 0);
+        }
+        CHECK(C.guards_intact());
+      };
+      run("row-major B, ldb = N + 3, bias_init", B.data(), ldb, 1, form::bias);
+      run("row-major B, ldb = N + 3, zero_init", B.data(), ldb, 1, form::zero);
+      run("transposed B, ldb = K + 3, bias_init", Bt.data(), 1, ldbt, form::bias);
+      run("transposed B, ldb = K + 3, zero_init", Bt.data(), 1, ldbt, form::zero);
+      if (accumulating) {
+        run("row-major B, ldb = N + 3, add_to", B.data(), ldb, 1, form::add);
+        run("transposed B, ldb = K + 3, add_to", Bt.data(), 1, ldbt, form::add);
+      }
+    }
+}
+
+template <class Cfg, std::size_t N>
+void check_gemm_layouts_width() {
+  using T = typename Cfg::scalar;
+  using Arch = typename Cfg::arch;
+  using bias = kernels::bias_init<T>;
+  using store = kernels::store_to<T>;
+  using add = kernels::add_to<T>;
+  gemm_kernel<T, kernels::zero_init, add> accumulating = nullptr;
+  if constexpr (N == 9 || N == 100) accumulating = &kernels::gemm<N, T, Arch, kernels::zero_init, add>;
+  check_gemm_layouts<T>(N, &kernels::gemm<N, T, Arch, bias, store>, &kernels::gemm<N, T, Arch, kernels::zero_init, store>,
+                        accumulating);
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("kernels: gemm with padded and transposed B, K = 0 and M = 0 matches the reference", Cfg,
+                   Sse2Float, Sse2Double, DefaultFloat, DefaultDouble) {
+  check_gemm_layouts_width<Cfg, 8>();
+  check_gemm_layouts_width<Cfg, 9>();
+  check_gemm_layouts_width<Cfg, 100>();
+}
+
+namespace {
+
 // ======================================================================================================
 // Element-wise kernels against long-double references written from the documented formulas.
 using R = long double;
@@ -341,6 +458,195 @@ void check_all_activation_kernels() {
 TEST_CASE_TEMPLATE("kernels: apply_activation and multiply_by_derivative match the formulas", Cfg, Sse2Float,
                    Sse2Double, DefaultFloat, DefaultDouble) {
   check_all_activation_kernels<Cfg>();
+}
+
+namespace {
+
+// ======================================================================================================
+// weight_gradient<N, Act>: dz = dy ⊙ Act'(y) written back over dy, dW[M×N] = xᵀ·dz, db = Σ_k dz[k, ·],
+// for x K×M and dy, y K×N (K samples, M inputs, N outputs), against reference::weight_gradient.
+//  - dz: void and Relu multiply by exactly 1 or 0, so dz must equal dy·Act'(y) exactly (void: dy is left
+//    as it was); Sigmoid's dy·(y·(1 − y)) is three roundings, within γ_3 < 2ε of the exact value.
+//  - dW and db: the kernel sums its dz, the reference its own; the sums differ by at most (K + 1)·ε·Σ|terms|
+//    and the two dz's by at most 2·γ_3 < 3ε each, so (K + 4)·ε·Σ_k |x·dz| and (K + 4)·ε·Σ_k |dz|.
+//  - K = 0 (no samples): dW = 0 and db = 0 exactly (the outputs start filled with guard values).
+// Widths N: 1, 5, 13, 17, 20, 37 (a tail alone, or whole registers and a tail, in one panel or several, on
+// 2, 4 and 8 lanes), 8 and 24 (whole registers only: one register, one full three-register panel on 8
+// lanes) and 100 (several full panels, then a tail). Rows M: 1, 5 and 17 give partial tiles alone and
+// whole tiles plus a remainder for 4, 6 and 8 rows a tile. Samples K: 0, 1, 7, 33.
+template <class Act>
+R derivative_at(R y) {
+  if constexpr (std::is_void_v<Act>)
+    return 1;
+  else
+    return reference_derivative(Act{}, y);
+}
+
+// The kernel comes in as a pointer, so that the checks below are compiled once per (T, Act), not once
+// per width and architecture as well.
+template <class T>
+using weight_gradient_kernel = void (*)(std::size_t, std::size_t, const T*, T*, const T*, T*, T*) noexcept;
+
+template <class T, class Act>
+void check_weight_gradient(std::size_t N, weight_gradient_kernel<T> kernel) {
+  constexpr T eps = std::numeric_limits<T>::epsilon();
+  constexpr bool exact_dz = std::is_void_v<Act> || std::is_same_v<Act, Relu>;
+  Rng rng(700 + N);
+  for (std::size_t K : {0, 1, 7, 33})
+    for (std::size_t M : {1, 5, 17}) {
+      CAPTURE(N);
+      CAPTURE(K);
+      CAPTURE(M);
+      // At least one element each, so that no kernel offsets a null pointer when K is 0.
+      const auto x = random_values<T>(rng, std::max<std::size_t>(K * M, 1));
+      const auto dy0 = random_values<T>(rng, std::max<std::size_t>(K * N, 1));
+      // y as the activation's output (Relu: exact zeros and positives; Sigmoid: in (0, 1)); for void
+      // the kernel must not read it, so NaN would poison any result that did.
+      std::vector<T> y(std::max<std::size_t>(K * N, 1));
+      for (auto& v : y) {
+        if constexpr (std::is_void_v<Act>)
+          v = std::numeric_limits<T>::quiet_NaN();
+        else if constexpr (std::is_same_v<Act, Relu>)
+          v = std::max(static_cast<T>(rng.uniform(-1, 1)), T(0));
+        else
+          v = static_cast<T>(1 / (1 + std::exp(-rng.uniform(-8, 8))));
+      }
+
+      guarded<T> dy(K * N), dW(M * N), db(N);
+      std::copy(dy0.begin(), dy0.begin() + static_cast<std::ptrdiff_t>(K * N), dy.data());
+      kernel(M, K, x.data(), dy.data(), y.data(), dW.data(), db.data());
+
+      std::vector<T> ref_dz = dy0, ref_dW(M * N), ref_db(N);
+      kernels::reference::weight_gradient<Act, T>(M, N, K, x.data(), ref_dz.data(), y.data(), ref_dW.data(),
+                                                  ref_db.data());
+
+      std::size_t bad_dz = 0;
+      for (std::size_t i = 0; i < K * N; ++i) {
+        const R want = static_cast<R>(dy0[i]) * derivative_at<Act>(static_cast<R>(y[i]));
+        const R tol = exact_dz ? R(0) : 2 * static_cast<R>(eps) * std::abs(want);
+        if (!(std::abs(static_cast<R>(dy[i]) - want) <= tol)) ++bad_dz;
+      }
+      CHECK(bad_dz == 0);
+      CHECK(dy.guards_intact());
+
+      // dW against the reference: A = x read transposed (x(r, k) = x[k·M + r]), B = dz.
+      CHECK(product_errors<T>(M, N, K, x.data(), 1, M, ref_dz.data(), N, 1, nullptr, nullptr, dW.data(),
+                              ref_dW.data(), 4) == 0);
+      CHECK(dW.guards_intact());
+
+      std::size_t bad_db = 0;
+      for (std::size_t c = 0; c < N; ++c) {
+        T s = 0;
+        for (std::size_t k = 0; k < K; ++k) s += std::abs(ref_dz[k * N + c]);
+        if (!(std::abs(db[c] - ref_db[c]) <= static_cast<T>(K + 4) * eps * s)) ++bad_db;
+      }
+      CHECK(bad_db == 0);
+      CHECK(db.guards_intact());
+
+      if (K == 0) {  // no samples: both gradients exactly zero (the bounds above are then 0 as well)
+        std::size_t nonzero = 0;
+        for (std::size_t i = 0; i < M * N; ++i) nonzero += dW[i] != T(0);
+        for (std::size_t c = 0; c < N; ++c) nonzero += db[c] != T(0);
+        CHECK(nonzero == 0);
+      }
+    }
+}
+
+template <class Cfg, class Act, std::size_t... N>
+void check_weight_gradient_widths(std::index_sequence<N...>) {
+  using T = typename Cfg::scalar;
+  (check_weight_gradient<T, Act>(N, &kernels::weight_gradient<N, Act, T, typename Cfg::arch>), ...);
+}
+using weight_gradient_widths = std::index_sequence<1, 5, 8, 13, 17, 20, 24, 37, 100>;
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("kernels: weight_gradient matches the reference, void, Relu and Sigmoid", Cfg, Sse2Float,
+                   Sse2Double, DefaultFloat, DefaultDouble) {
+  SUBCASE("void") { check_weight_gradient_widths<Cfg, void>(weight_gradient_widths{}); }
+  SUBCASE("Relu") { check_weight_gradient_widths<Cfg, Relu>(weight_gradient_widths{}); }
+  SUBCASE("Sigmoid") { check_weight_gradient_widths<Cfg, Sigmoid>(weight_gradient_widths{}); }
+}
+
+// ======================================================================================================
+// load_partial and store_partial for every count below the register width (0 included: the contract is
+// count < lanes). The loaded values come from an allocation of exactly `count` elements (`new T[count]`),
+// so AddressSanitizer reports any read past them on the copying path. GCC's AddressSanitizer does not
+// instrument AVX masked loads, so on Linux the values are also placed against an inaccessible page, on
+// either side: a read of any lane outside the first `count` faults there with or without sanitizers.
+namespace {
+
+template <class T, class Arch>
+std::size_t partial_load_errors(const T* p, std::size_t count) {
+  constexpr std::size_t W = kernels::lanes<T, Arch>;
+  alignas(64) T out[W];
+  kernels::load_partial<T, Arch>(p, count).store_aligned(out);
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < W; ++i)
+    if (!(out[i] == (i < count ? p[i] : T(0)))) ++bad;  // the other lanes zero
+  return bad;
+}
+
+#if defined(__linux__)
+// Three pages, the first and last inaccessible; the middle one's first and last bytes border them.
+struct fenced_page {
+  std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  char* base = static_cast<char*>(mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  fenced_page() {
+    REQUIRE(base != MAP_FAILED);
+    REQUIRE(mprotect(base, page, PROT_NONE) == 0);
+    REQUIRE(mprotect(base + 2 * page, page, PROT_NONE) == 0);
+  }
+  ~fenced_page() { munmap(base, 3 * page); }
+  fenced_page(const fenced_page&) = delete;
+  fenced_page& operator=(const fenced_page&) = delete;
+  template <class T>
+  T* first() const { return reinterpret_cast<T*>(base + page); }
+  template <class T>
+  T* last(std::size_t count) const { return reinterpret_cast<T*>(base + 2 * page) - count; }
+};
+#endif
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("kernels: load_partial and store_partial touch only the first count elements", Cfg, Sse2Float,
+                   Sse2Double, DefaultFloat, DefaultDouble) {
+  using T = typename Cfg::scalar;
+  using Arch = typename Cfg::arch;
+  using V = kernels::simd<T, Arch>;
+  constexpr std::size_t W = kernels::lanes<T, Arch>;
+  alignas(64) T values[W];
+  for (std::size_t i = 0; i < W; ++i) values[i] = static_cast<T>(i) + T(0.5);  // non-zero, distinct
+  const V full = V::load_aligned(values);
+#if defined(__linux__)
+  const fenced_page fence;
+#endif
+  for (std::size_t count = 0; count < W; ++count) {
+    CAPTURE(count);
+    T* p = new T[count];  // exactly count elements
+    std::copy(values, values + count, p);
+    CHECK(partial_load_errors<T, Arch>(p, count) == 0);
+    delete[] p;
+#if defined(__linux__)
+    std::copy(values, values + count, fence.last<T>(count));
+    CHECK(partial_load_errors<T, Arch>(fence.last<T>(count), count) == 0);
+    std::copy(values, values + count, fence.first<T>());
+    CHECK(partial_load_errors<T, Arch>(fence.first<T>(), count) == 0);
+#endif
+
+    T* q = new T[count];  // exactly count elements: AddressSanitizer reports a write past them
+    kernels::store_partial(q, full, count);
+    CHECK(std::equal(q, q + count, values));
+    delete[] q;
+    guarded<T> g(count);
+    kernels::store_partial(g.data(), full, count);
+    CHECK(std::equal(g.data(), g.data() + count, values));
+    CHECK(g.guards_intact());
+#if defined(__linux__)
+    kernels::store_partial(fence.last<T>(count), full, count);
+    CHECK(std::equal(fence.last<T>(count), fence.last<T>(count) + count, values));
+#endif
+  }
 }
 
 namespace {
