@@ -58,4 +58,5 @@
 #include "latent/training/fit.hpp"
 #include "latent/training/fit_options.hpp"
 #include "latent/training/history.hpp"
+#include "latent/training/metrics.hpp"
 #include "latent/training/progress_reporter.hpp"
