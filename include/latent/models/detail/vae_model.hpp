@@ -626,7 +626,6 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
     aligned_buffer<T> w(rows_per_chunk * reps * train_per_sample);
     aligned_buffer<T> xr(rows_per_chunk * reps * (D + C));
     std::vector<double> logw(rows_per_chunk * reps);
-    std::vector<double> all(k);
     double total = 0;
     for (std::size_t first = 0; first < n; first += rows_per_chunk) {
       const std::size_t rows = std::min(rows_per_chunk, n - first);
@@ -656,7 +655,6 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
         total += mx + std::log(s) - std::log(static_cast<double>(k));
       }
     }
-    (void)all;
     return total / static_cast<double>(n);
   }
 
