@@ -26,6 +26,7 @@
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
+#include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
 #include "latent/kernels/gemm.hpp"
 #include "latent/kernels/loss.hpp"
@@ -918,6 +919,46 @@ TEST_CASE_TEMPLATE("SGD: two steps by hand, plain, momentum and Nesterov", T, fl
       check_two_steps<T>(opt, count, after1, after2, hand_tolerance<T> * 10);
     }
   }
+}
+
+TEST_CASE("split_range: the parts tile [0, count) in order, on multiples of the alignment") {
+  for (std::size_t count : {0, 1, 63, 64, 65, 1000, 16384, 100003})
+    for (std::size_t parts : {1, 2, 3, 7}) {
+      CAPTURE(count);
+      CAPTURE(parts);
+      std::size_t expected_first = 0;
+      for (std::size_t i = 0; i < parts; ++i) {
+        const auto [first, last] = detail::split_range(count, parts, i, 64);
+        CHECK(first == expected_first);
+        CHECK(first <= last);
+        CHECK(last <= count);
+        if (last < count) CHECK(last % 64 == 0);
+        expected_first = last;
+      }
+      CHECK(expected_first == count);
+    }
+}
+
+TEST_CASE_TEMPLATE("optimisers: an update split over threads is bit-identical to one thread's", T, float, double) {
+  // Above the 16 384-parameter threshold and not a multiple of the vector width or of 64.
+  constexpr std::size_t count = 40'037;
+  std::vector<T> p1(count), p2(count), g(count);
+  Rng rng(17);
+  for (std::size_t i = 0; i < count; ++i) {
+    p1[i] = p2[i] = static_cast<T>(rng.normal());
+    g[i] = static_cast<T>(rng.normal());
+  }
+  Adam a1(1e-2), a2(1e-2);
+  SGD s1(1e-2, 0.9, true), s2(1e-2, 0.9, true);
+  for (int step = 0; step < 3; ++step) {
+    a1.step(std::span<T>(p1), std::span<const T>(g), 1);
+    a2.step(std::span<T>(p2), std::span<const T>(g), 2);
+    s1.step(std::span<T>(p1), std::span<const T>(g));
+    s2.step(std::span<T>(p2), std::span<const T>(g), 2);
+  }
+  CHECK(std::equal(p1.begin(), p1.end(), p2.begin()));
+  CHECK(std::equal(a1.state<T>(1).begin(), a1.state<T>(1).end(), a2.state<T>(1).begin()));
+  CHECK(p1 != std::vector<T>(count, T(0)));
 }
 
 TEST_CASE("optimisers: invalid options throw option_error") {

@@ -329,6 +329,57 @@ TEST_CASE("data-parallel steps: same seed and thread count give bit-identical we
   for (std::size_t i = 0; i < M::param_count; i += 37) CHECK(g.gradients()[i] == doctest::Approx(g1[i]).epsilon(1e-4));
 }
 
+TEST_CASE("train_rows: a shuffled batch gathered by the step's threads equals train_batch on a gathered copy") {
+  // Over 16 384 parameters, so that Adam's update is split over the threads too.
+  struct Enc : Seq<Dense<100, 96, Relu>, Gaussian<8>> {};
+  struct Dec : Seq<Dense<8, 96, Relu>, Dense<96, 100, Identity>> {};
+  using M = VAE<Enc, Dec, UnitGaussian>;
+  static_assert(M::param_count > 16384);
+  xt::xtensor<float, 2> data = manifold(300, 6);
+  std::vector<std::size_t> rows(128);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = (i * 97 + 13) % 300;
+  std::vector<float> gathered(rows.size() * 100);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::copy(data.data() + rows[i] * 100, data.data() + (rows[i] + 1) * 100, gathered.data() + i * 100);
+  for (std::size_t threads : {1, 2}) {
+    CAPTURE(threads);
+    M a(4), b(4);
+    a.set_threads(threads);
+    b.set_threads(threads);
+    Adam oa, ob;
+    for (int step = 0; step < 3; ++step) {
+      const double la = a.train_rows(data.data(), rows.data(), rows.size(), oa);
+      const double lb = b.train_batch(gathered.data(), rows.size(), ob);
+      CHECK(la == lb);
+    }
+    CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+  }
+  // The plain autoencoder's train_rows too.
+  struct AEnc : Seq<Dense<100, 8, Identity>> {};
+  struct ADec : Seq<Dense<8, 100, Identity>> {};
+  Autoencoder<AEnc, ADec, MSE> c(2), d(2);
+  c.set_threads(2);
+  d.set_threads(2);
+  Adam oc, od;
+  CHECK(c.train_rows(data.data(), rows.data(), rows.size(), oc) == d.train_batch(gathered.data(), rows.size(), od));
+  CHECK(std::equal(c.parameters().begin(), c.parameters().end(), d.parameters().begin()));
+}
+
+TEST_CASE("data-parallel steps on a model large enough to split Adam: same seed and threads, same weights") {
+  struct Enc : Seq<Dense<100, 96, Relu>, Gaussian<8>> {};
+  struct Dec : Seq<Dense<8, 96, Relu>, Dense<96, 100, Identity>> {};
+  using M = VAE<Enc, Dec, UnitGaussian>;
+  xt::xtensor<float, 2> data = manifold(512, 4);
+  M a(5), b(5);
+  Adam oa, ob;
+  const FitOptions two{.epochs = 2, .batch_size = 128, .seed = 3, .progress = Progress::quiet, .threads = 2};
+  const History ha = fit(a, data, oa, two);
+  const History hb = fit(b, data, ob, two);
+  CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+  CHECK(ha.loss == hb.loss);
+  CHECK(ha.loss.back() < ha.loss.front());
+}
+
 TEST_CASE("a two-thread training step allocates nothing after the first") {
   xt::xtensor<float, 2> data = manifold(256, 5);
   struct Enc : Seq<Dense<100, 64, Relu>, Dense<64, 8, Identity>> {};
@@ -340,6 +391,15 @@ TEST_CASE("a two-thread training step allocates nothing after the first") {
   allocations = 0;
   counting = true;
   for (int i = 0; i < 50; ++i) model.train_batch(data.data() + (i % 2) * 128 * 100, 128, opt);
+  counting = false;
+  CHECK(allocations.load() == 0);
+  // The same for shuffled batches gathered by the threads (what fit does).
+  std::vector<std::size_t> rows(128);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = (i * 7) % 256;
+  model.train_rows(data.data(), rows.data(), rows.size(), opt);
+  allocations = 0;
+  counting = true;
+  for (int i = 0; i < 50; ++i) model.train_rows(data.data(), rows.data(), rows.size(), opt);
   counting = false;
   CHECK(allocations.load() == 0);
 }

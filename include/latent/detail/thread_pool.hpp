@@ -5,6 +5,7 @@
 #include <atomic>      // std::atomic: generation counter and pending count (wait/notify: futex)
 #include <cstddef>     // std::size_t
 #include <thread>      // std::thread, hardware_concurrency
+#include <utility>     // std::pair
 #include <vector>      // std::vector
 
 namespace latent::detail {
@@ -83,5 +84,35 @@ class thread_pool {
   void (*call_)(void*, std::size_t) = nullptr;
   std::size_t tasks_ = 0;
 };
+
+/// Part `i` of `count` items cut into `parts` contiguous ranges whose boundaries are multiples of
+/// `align` (so a vectorised loop over a range never runs its scalar tail except at the very end):
+/// returns [first, last), empty for the parts left over when `count` is small.
+inline std::pair<std::size_t, std::size_t> split_range(std::size_t count, std::size_t parts, std::size_t i,
+                                                       std::size_t align) noexcept {
+  const std::size_t per = (count + parts - 1) / parts;
+  const std::size_t chunk = (per + align - 1) / align * align;
+  const std::size_t first = i * chunk < count ? i * chunk : count;
+  const std::size_t last = first + chunk < count ? first + chunk : count;
+  return {first, last};
+}
+
+/// Calls fn(first, last) over `count` items split by `split_range` into `threads` parts run on the
+/// pool (one part, on the calling thread, when threads <= 1 or the work is below `min_items`).
+template <class F>
+void for_ranges(std::size_t count, std::size_t threads, std::size_t min_items, F&& fn) {
+  constexpr std::size_t align = 64;  // a cache line of doubles or two of floats; a multiple of any SIMD width
+  const std::size_t pool = thread_pool::instance().size();
+  std::size_t t = threads < pool ? threads : pool;
+  if (t <= 1 || count < min_items) {
+    fn(std::size_t{0}, count);
+    return;
+  }
+  auto task = [&](std::size_t i) {
+    const auto [first, last] = split_range(count, t, i, align);
+    if (first < last) fn(first, last);
+  };
+  thread_pool::instance().run(t, task);
+}
 
 }  // namespace latent::detail

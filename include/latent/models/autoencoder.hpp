@@ -142,24 +142,20 @@ class autoencoder_model : public model_storage<T, param_count_or_zero<Enc>() + p
   /// it throws `numerical_error` and leaves the parameters unchanged.
   template <class Opt>
   double train_batch(const T* x, std::size_t n, Opt& opt) {
-    const double loss = gradient(x, n);
-    if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
-    opt.step(this->parameters(), this->gradients());
-    ++this->steps_;
-    return loss;
+    return train_step(x, nullptr, n, opt);
+  }
+
+  /// The same step on rows rows[0], …, rows[n−1] of the row-major matrix at `data`, a shuffled batch
+  /// without a gathered copy: each thread of the step copies its own slice's rows, so they land in its
+  /// own cache (what `fit` does; the indices are not checked).
+  template <class Opt>
+  double train_rows(const T* data, const std::size_t* rows, std::size_t n, Opt& opt) {
+    return train_step(data, rows, n, opt);
   }
 
   /// Computes the gradient of the mean loss over the n rows at `x` into `gradients()`, with training
   /// noise if the model has any; returns the mean loss.
-  double gradient(const T* x, std::size_t n) {
-    const T scale = T(1) / static_cast<T>(n);
-    bool splittable = true;
-    if constexpr (requires { reg_.splittable(); }) splittable = reg_.splittable();
-    const double sum = this->parallel_gradient(n, 6.0 * param_count, splittable, [&](const slice<T>& s) {
-      return slice_gradient(x + s.first * input_size, s, scale);
-    });
-    return sum / static_cast<double>(n);
-  }
+  double gradient(const T* x, std::size_t n) { return gradient_impl(x, nullptr, n); }
 
   /// The architecture as text, e.g. "Autoencoder<Seq<Dense<100,20,Relu>,...>,Seq<...>,MSE,float>":
   /// saved files carry it.
@@ -176,6 +172,26 @@ class autoencoder_model : public model_storage<T, param_count_or_zero<Enc>() + p
   Reg reg_;
 
  private:
+  template <class Opt>
+  double train_step(const T* x, const std::size_t* index, std::size_t n, Opt& opt) {
+    const double loss = gradient_impl(x, index, n);
+    if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
+    this->optimizer_step(opt);
+    ++this->steps_;
+    return loss;
+  }
+
+  // The batch is the n rows at x, or with `index` rows index[0..n) of x, gathered slice by slice.
+  double gradient_impl(const T* x, const std::size_t* index, std::size_t n) {
+    const T scale = T(1) / static_cast<T>(n);
+    bool splittable = true;
+    if constexpr (requires { reg_.splittable(); }) splittable = reg_.splittable();
+    const double sum = this->parallel_gradient(n, 6.0 * param_count, splittable, [&](const slice<T>& s) {
+      return slice_gradient(s.rows_of(x, index, input_size, 0), s, scale);
+    });
+    return sum / static_cast<double>(n);
+  }
+
   // The loss summed over the slice's rows, with its gradient (scaled by `scale` = 1/batch) in s.grads.
   double slice_gradient(const T* x, const slice<T>& s, T scale) {
     const std::size_t n = s.rows;

@@ -4,6 +4,7 @@
 
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/error.hpp"
+#include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
 
 #include <algorithm>    // std::copy
@@ -58,6 +59,9 @@ class optimizer_common {
   std::size_t iterations() const noexcept { return t_; }
 
  protected:
+  // Updates of fewer parameters than this run on one thread: waking a second costs more than it saves.
+  static constexpr std::size_t parallel_min_items = 16384;
+
   // Checks a step's sizes; returns true when the state (now `state_size` long) must be (re)allocated
   // for `params` values, which is allowed only before the first step.
   bool check_step(const char* who, std::size_t params, std::size_t grads, std::size_t state_size) const {

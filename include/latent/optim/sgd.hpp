@@ -28,14 +28,25 @@ class SGD : public detail::optimizer_common {
       throw option_error("SGD: expected 0 <= momentum < 1, found " + std::to_string(momentum));
   }
 
+  /// One update of `params` from `grads` (same length; the length must not change between steps
+  /// unless `reset()` is called).
   template <class T>
   void step(std::span<T> params, std::span<const T> grads) {
+    step(params, grads, 1);
+  }
+
+  /// The same update split over up to `threads` threads of latent's pool; bit-identical to one thread's
+  /// (elementwise, split on whole vectors); under 16 384 parameters it stays on one thread.
+  template <class T>
+  void step(std::span<T> params, std::span<const T> grads, std::size_t threads) {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: SGD works on float or double");
     auto& u = velocity<T>();
     if (check_step("SGD::step", params.size(), grads.size(), u.size())) u = aligned_buffer<T>(params.size());
     const T* g = begin_step(grads);
-    kernels::sgd_update(params.size(), params.data(), g, u.data(), static_cast<T>(learning_rate_),
-                        static_cast<T>(momentum_), nesterov_);
+    detail::for_ranges(params.size(), threads, parallel_min_items, [&](std::size_t first, std::size_t last) {
+      kernels::sgd_update(last - first, params.data() + first, g + first, u.data() + first,
+                          static_cast<T>(learning_rate_), static_cast<T>(momentum_), nesterov_);
+    });
   }
 
   void reset() noexcept {

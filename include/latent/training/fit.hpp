@@ -19,7 +19,6 @@
 #include <cmath>      // NAN
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::int32_t
-#include <cstring>    // std::memcpy
 #include <filesystem> // std::filesystem::exists
 #include <map>        // std::map
 #include <limits>     // std::numeric_limits
@@ -117,8 +116,6 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   const std::size_t batch = std::min(options.batch_size, n);  // a batch larger than the data is one batch
   const std::size_t steps = (n + batch - 1) / batch;
   std::vector<std::size_t> order(n);
-  aligned_buffer<T> batch_rows(batch * width);
-  aligned_buffer<T> batch_conditions(batch * classes);
   Rng shuffle_rng(options.seed);
   ProgressReporter progress(options.progress, options.epochs, steps);
   History history;
@@ -144,23 +141,21 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
     double sum = 0;
     for (std::size_t s = 0; s < steps; ++s) {
       const std::size_t first = s * batch, rows = std::min(batch, n - first);
-      const T* x = data.data() + first * width;
-      const T* c = conditions.data() + first * classes;
-      if (options.shuffle) {
-        for (std::size_t r = 0; r < rows; ++r) {
-          std::memcpy(batch_rows.data() + r * width, data.data() + order[first + r] * width, width * sizeof(T));
-          if constexpr (classes > 0)
-            std::memcpy(batch_conditions.data() + r * classes, conditions.data() + order[first + r] * classes,
-                        classes * sizeof(T));
-        }
-        x = batch_rows.data();
-        c = batch_conditions.data();
-      }
+      // The batch's rows: the shuffled order's next `rows` (each thread of the step gathers its own
+      // slice of them), or the next `rows` rows in place.
+      const std::size_t* index = options.shuffle ? order.data() + first : nullptr;
+      const std::size_t offset = options.shuffle ? 0 : first;
       try {
-        if constexpr (classes > 0)
-          sum += model.train_batch(x, c, rows, opt) * static_cast<double>(rows);
-        else
-          sum += model.train_batch(x, rows, opt) * static_cast<double>(rows);
+        if constexpr (classes > 0) {
+          const T* x = data.data() + offset * width;
+          const T* c = conditions.data() + offset * classes;
+          sum += (index ? model.train_rows(x, c, index, rows, opt) : model.train_batch(x, c, rows, opt)) *
+                 static_cast<double>(rows);
+        } else {
+          const T* x = data.data() + offset * width;
+          sum += (index ? model.train_rows(x, index, rows, opt) : model.train_batch(x, rows, opt)) *
+                 static_cast<double>(rows);
+        }
       } catch (const numerical_error& e) {
         throw numerical_error("fit: training diverged at epoch " + std::to_string(epoch) + ", batch " +
                               std::to_string(s + 1) + " of " + std::to_string(steps) + " (" + e.what() +

@@ -8,7 +8,7 @@
 #include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
 
-#include <algorithm>  // std::min
+#include <algorithm>  // std::min, std::copy
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint64_t
 #include <span>       // std::span
@@ -28,9 +28,25 @@ struct slice {
   std::vector<double>* logw = nullptr;
   Rng* rng = nullptr;
 
+  aligned_buffer<T>* gathered = nullptr;  // two buffers: inputs, conditions
+
   T* work(std::size_t count) const {
     workspace->reserve(count);
     return workspace->data();
+  }
+
+  /// The slice's rows of a batch `width` values wide: at data + first·width, or, with an `index`, rows
+  /// index[first], index[first + 1], … of the matrix at `data`, copied into this slice's buffer `which`
+  /// (0: inputs, 1: conditions) by the thread that is about to use them, so that they arrive in its own
+  /// cache rather than in the cache of the thread that would otherwise have gathered the batch.
+  const T* rows_of(const T* data, const std::size_t* index, std::size_t width, int which) const {
+    if (data == nullptr) return nullptr;
+    if (index == nullptr) return data + first * width;
+    aligned_buffer<T>& b = gathered[which];
+    b.reserve(rows * width);
+    for (std::size_t r = 0; r < rows; ++r)
+      std::copy(data + index[first + r] * width, data + (index[first + r] + 1) * width, b.data() + r * width);
+    return b.data();
   }
 };
 
@@ -94,7 +110,9 @@ class model_storage {
     const std::size_t t = splittable ? threads_for(n, flops_per_row) : 1;
     if (slots_.size() < t) slots_.resize(t);
     if (t == 1) {
-      slice<T> s{0, n, grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_};
+      step_threads_ = 1;
+      slice<T> s{0, n, grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_,
+                 slots_[0].gathered};
       return fn(s);
     }
     const std::uint64_t base = noise_.next();
@@ -105,17 +123,31 @@ class model_storage {
       if (i > 0 && slot.grads.size() != ParamCount) slot.grads = aligned_buffer<T>(ParamCount);
       slot.rng.reseed(base + i);
       const std::size_t first = n * i / tasks, last = n * (i + 1) / tasks;
-      slice<T> s{first, last - first, i == 0 ? grads_.data() : slot.grads.data(), &slot.workspace, &slot.extra,
-                 &slot.logw, &slot.rng};
+      slice<T> s{first,      last - first, i == 0 ? grads_.data() : slot.grads.data(),
+                 &slot.workspace, &slot.extra, &slot.logw, &slot.rng, slot.gathered};
       sums[i] = fn(s);
     };
     thread_pool::instance().run(tasks, task);
+    // The reduction, split over the same threads by parameter range: each gradient value is still the
+    // sum of the slices' values in slice order, whatever the split.
+    for_ranges(ParamCount, tasks, 0, [&](std::size_t first, std::size_t last) {
+      for (std::size_t i = 1; i < tasks; ++i)
+        kernels::axpy(last - first, T(1), slots_[i].grads.data() + first, grads_.data() + first);
+    });
+    step_threads_ = tasks;
     double total = sums[0];
-    for (std::size_t i = 1; i < tasks; ++i) {
-      kernels::axpy(ParamCount, T(1), slots_[i].grads.data(), grads_.data());
-      total += sums[i];
-    }
+    for (std::size_t i = 1; i < tasks; ++i) total += sums[i];
     return total;
+  }
+
+  /// Lets `opt` update the parameters from `gradients()` on the threads of the last gradient
+  /// (optimisers with a `step(params, grads, threads)` overload; others take the plain call).
+  template <class Opt>
+  void optimizer_step(Opt& opt) {
+    if constexpr (requires { opt.step(parameters(), gradients(), std::size_t{1}); })
+      opt.step(parameters(), gradients(), step_threads_);
+    else
+      opt.step(parameters(), gradients());
   }
 
   /// Calls fn(first_row, rows) over [0, n) in chunks of `inference_chunk`.
@@ -127,6 +159,7 @@ class model_storage {
  private:
   struct thread_slot {
     aligned_buffer<T> workspace, extra, grads;
+    aligned_buffer<T> gathered[2];
     std::vector<double> logw;
     Rng rng;
   };
@@ -134,6 +167,7 @@ class model_storage {
   Rng noise_;
   std::vector<thread_slot> slots_;
   std::size_t threads_ = 0;
+  std::size_t step_threads_ = 1;  // threads of the last gradient
 
  protected:
   std::size_t steps_ = 0;

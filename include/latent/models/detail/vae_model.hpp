@@ -138,6 +138,22 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
     return train_batch_impl(x, c, n, opt);
   }
 
+  /// The same step on rows rows[0], …, rows[n−1] of the row-major matrix at `data` (and of the one-hot
+  /// conditions at `c`), a shuffled batch without a gathered copy: each thread of the step copies its
+  /// own slice's rows, so they land in its own cache (what `fit` does; the indices are not checked).
+  template <class Opt>
+  double train_rows(const T* data, const std::size_t* rows, std::size_t n, Opt& opt)
+    requires(C == 0)
+  {
+    return train_batch_impl(data, nullptr, n, opt, rows);
+  }
+  template <class Opt>
+  double train_rows(const T* data, const T* c, const std::size_t* rows, std::size_t n, Opt& opt)
+    requires(C > 0)
+  {
+    return train_batch_impl(data, c, n, opt, rows);
+  }
+
   /// The gradient of the mean training loss over n rows into `gradients()`; returns the mean loss.
   double gradient(const T* x, std::size_t n)
     requires(C == 0)
@@ -378,21 +394,22 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
   static constexpr std::size_t scratch_per_sample = std::max(Enc::scratch_size, Dec::scratch_size);
 
   // Splits the step over threads (see set_threads); each slice returns its summed loss.
-  double gradient_impl(const T* x, const T* c, std::size_t n) {
+  // (With `index`, the batch is rows index[0..n) of x and c, gathered slice by slice.)
+  double gradient_impl(const T* x, const T* c, std::size_t n, const std::size_t* index = nullptr) {
     const T scale = T(1) / static_cast<T>(n);
     const double sum = this->parallel_gradient(n, 6.0 * param_count * K, true, [&](const slice<T>& s) {
-      const T* xs = x + s.first * D;
-      const T* cs = c != nullptr ? c + s.first * C : nullptr;
+      const T* xs = s.rows_of(x, index, D, 0);
+      const T* cs = s.rows_of(c, index, C, 1);
       return K == 1 ? elbo_slice(xs, cs, s, scale) : iw_slice(xs, cs, s, scale);
     });
     return sum / static_cast<double>(n);
   }
 
   template <class Opt>
-  double train_batch_impl(const T* x, const T* c, std::size_t n, Opt& opt) {
-    const double loss = gradient_impl(x, c, n);
+  double train_batch_impl(const T* x, const T* c, std::size_t n, Opt& opt, const std::size_t* index = nullptr) {
+    const double loss = gradient_impl(x, c, n, index);
     if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
-    opt.step(this->parameters(), this->gradients());
+    this->optimizer_step(opt);
     ++this->steps_;
     return loss;
   }
