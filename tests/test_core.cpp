@@ -69,9 +69,19 @@ using Sse2Double = config<double, xsimd::sse2>;
 using DefaultFloat = config<float, kernels::default_arch>;
 using DefaultDouble = config<double, kernels::default_arch>;
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512BW__) && defined(__AVX512DQ__)
+static_assert(std::is_same_v<kernels::default_arch, xsimd::avx512bw>,
+              "under the AVX-512 flags the kernels' default architecture is avx512bw");
+// AVX-512 builds still test the AVX2 kernels (what a consumer compiled with -mavx2 -mfma gets).
+using Avx2Float = config<float, xsimd::fma3<xsimd::avx2>>;
+using Avx2Double = config<double, xsimd::fma3<xsimd::avx2>>;
+#define LATENT_TEST_ARCHS Sse2Float, Sse2Double, DefaultFloat, DefaultDouble, Avx2Float, Avx2Double
+#elif defined(__AVX2__) && defined(__FMA__)
 static_assert(std::is_same_v<kernels::default_arch, xsimd::fma3<xsimd::avx2>>,
               "under -mavx2 -mfma the kernels' default architecture is fma3<avx2>");
+#define LATENT_TEST_ARCHS Sse2Float, Sse2Double, DefaultFloat, DefaultDouble
+#else
+#define LATENT_TEST_ARCHS Sse2Float, Sse2Double, DefaultFloat, DefaultDouble
 #endif
 
 // The sizes of the brief: widths that are not multiples of 2, 4 or 8 lanes, and some that are.
@@ -262,9 +272,12 @@ TYPE_TO_STRING(Sse2Float);
 TYPE_TO_STRING(Sse2Double);
 TYPE_TO_STRING(DefaultFloat);
 TYPE_TO_STRING(DefaultDouble);
+#if defined(__AVX512BW__) && defined(__AVX512DQ__)
+TYPE_TO_STRING(Avx2Float);
+TYPE_TO_STRING(Avx2Double);
+#endif
 
-TEST_CASE_TEMPLATE("kernels: gemm_nn, gemm (strided B), gemm_nt and column_sums match the reference", Cfg, Sse2Float,
-                   Sse2Double, DefaultFloat, DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: gemm_nn, gemm (strided B), gemm_nt and column_sums match the reference", Cfg, LATENT_TEST_ARCHS) {
   check_all_gemm<Cfg>(width_list{});
 }
 
@@ -373,8 +386,7 @@ void check_gemm_layouts_width() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("kernels: gemm with padded and transposed B, K = 0 and M = 0 matches the reference", Cfg,
-                   Sse2Float, Sse2Double, DefaultFloat, DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: gemm with padded and transposed B, K = 0 and M = 0 matches the reference", Cfg, LATENT_TEST_ARCHS) {
   check_gemm_layouts_width<Cfg, 8>();
   check_gemm_layouts_width<Cfg, 9>();
   check_gemm_layouts_width<Cfg, 100>();
@@ -456,8 +468,7 @@ void check_all_activation_kernels() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("kernels: apply_activation and multiply_by_derivative match the formulas", Cfg, Sse2Float,
-                   Sse2Double, DefaultFloat, DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: apply_activation and multiply_by_derivative match the formulas", Cfg, LATENT_TEST_ARCHS) {
   check_all_activation_kernels<Cfg>();
 }
 
@@ -562,8 +573,7 @@ using weight_gradient_widths = std::index_sequence<1, 5, 8, 13, 17, 20, 24, 37, 
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("kernels: weight_gradient matches the reference, void, Relu and Sigmoid", Cfg, Sse2Float,
-                   Sse2Double, DefaultFloat, DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: weight_gradient matches the reference, void, Relu and Sigmoid", Cfg, LATENT_TEST_ARCHS) {
   SUBCASE("void") { check_weight_gradient_widths<Cfg, void>(weight_gradient_widths{}); }
   SUBCASE("Relu") { check_weight_gradient_widths<Cfg, Relu>(weight_gradient_widths{}); }
   SUBCASE("Sigmoid") { check_weight_gradient_widths<Cfg, Sigmoid>(weight_gradient_widths{}); }
@@ -610,8 +620,7 @@ struct fenced_page {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("kernels: load_partial and store_partial touch only the first count elements", Cfg, Sse2Float,
-                   Sse2Double, DefaultFloat, DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: load_partial and store_partial touch only the first count elements", Cfg, LATENT_TEST_ARCHS) {
   using T = typename Cfg::scalar;
   using Arch = typename Cfg::arch;
   using V = kernels::simd<T, Arch>;
@@ -741,14 +750,12 @@ void check_all_loss_kernels() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("kernels: loss_sum matches the losses' formulas", Cfg, Sse2Float, Sse2Double, DefaultFloat,
-                   DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: loss_sum matches the losses' formulas", Cfg, LATENT_TEST_ARCHS) {
   check_all_loss_kernels<Cfg>();
 }
 
 // axpy, scale, sum_of_squares: the remaining element-wise kernels.
-TEST_CASE_TEMPLATE("kernels: axpy, scale and sum_of_squares match scalar loops", Cfg, Sse2Float, Sse2Double,
-                   DefaultFloat, DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: axpy, scale and sum_of_squares match scalar loops", Cfg, LATENT_TEST_ARCHS) {
   using T = typename Cfg::scalar;
   using Arch = typename Cfg::arch;
   Rng rng(500);
@@ -779,8 +786,7 @@ TEST_CASE_TEMPLATE("kernels: axpy, scale and sum_of_squares match scalar loops",
 
 // adam_update and sgd_update on counts around the vector width, against long-double loops of the
 // documented formulas (a handful of operations per element: 8 ulps of the operands).
-TEST_CASE_TEMPLATE("kernels: adam_update and sgd_update match their formulas", Cfg, Sse2Float, Sse2Double,
-                   DefaultFloat, DefaultDouble) {
+TEST_CASE_TEMPLATE("kernels: adam_update and sgd_update match their formulas", Cfg, LATENT_TEST_ARCHS) {
   using T = typename Cfg::scalar;
   using Arch = typename Cfg::arch;
   Rng rng(600);

@@ -160,7 +160,9 @@ inline void pack_panel(std::size_t K, const T* B, std::size_t b_rs, std::size_t 
     // the panel's stride; with AVX, 8 × 8 blocks go through registers.
     std::size_t c0 = 0;
 #if defined(__AVX__)
-    if constexpr (std::is_same_v<T, float> && std::is_base_of_v<xsimd::avx, Arch>) {
+    // (The 8 × 8 blocks serve AVX-512 panels too: their rows are 16 floats, a multiple of 8.)
+    if constexpr (std::is_same_v<T, float> &&
+                  (std::is_base_of_v<xsimd::avx, Arch> || std::is_base_of_v<xsimd::avx512f, Arch>)) {
       if (b_rs == 1)
         for (; c0 + 8 <= Width; c0 += 8) {
           const float* src = B + c0 * b_cs;

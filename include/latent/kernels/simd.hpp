@@ -3,12 +3,23 @@
 /// The SIMD vocabulary of latent's kernels: the one header that names xsimd.
 ///
 /// Kernels are written once against `simd<T, Arch>`; `Arch` defaults to the best instruction set the
-/// translation unit is compiled for (`fma3<avx2>` with `-mavx2 -mfma`, 8 floats a register). Tests
+/// translation unit is compiled for (`fma3<avx2>` with `-mavx2 -mfma`, 8 floats a register;
+/// `avx512bw` with `-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512cd`, 16 floats a register). Tests
 /// instantiate the same kernels for `xsimd::sse2` and compare them with the scalar reference.
 /// Element-wise maths (`exp`, `max`, `select`, ...) is overloaded for plain scalars too, so that an
 /// activation is written once and used both in vector loops and in scalar tails.
 
+// g++ 12 reports `__Y` "is (or may be) used uninitialized" inside the AVX-512 intrinsics when they are inlined
+// (GCC bug 105593: _mm512_undefined_ps initialises a variable from itself on purpose; fixed in g++ 13).
+// The warning's location is the intrinsic header, so silencing it while the headers are read keeps it
+// on for latent's own code. (If <immintrin.h> was included before this header, the pragma comes too
+// late; latent's own targets include latent first.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>      // the intrinsics xsimd is built on (read under the pragma above)
 #include <xsimd/xsimd.hpp>  // batches, architectures, vector maths
+#pragma GCC diagnostic pop
 
 #include <cstddef>      // std::size_t
 #include <cstring>      // std::memcpy (partial loads and stores)
@@ -72,10 +83,18 @@ V fma(const V& a, const V& b, const V& c) noexcept {
 }
 }  // namespace math
 
-/// Loads `count` (< lanes) values and zeroes the other lanes. With AVX, a masked load (no memory past
-/// `count` is touched); otherwise through a zeroed stack copy (which costs a store-forwarding stall).
+/// Loads `count` (< lanes) values and zeroes the other lanes. With AVX-512 or AVX, a masked load (no
+/// memory past `count` is touched); otherwise through a zeroed stack copy (which costs a
+/// store-forwarding stall).
 template <class T, class Arch>
 simd<T, Arch> load_partial(const T* p, std::size_t count) noexcept {
+#if defined(__AVX512F__)
+  // AVX-512: a lane mask of `count` ones (loads through the mask never fault on masked-off lanes).
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>)
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1u), p);
+  else if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, double>)
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1u), p);
+#endif
 #if defined(__AVX__)
   if constexpr (std::is_base_of_v<xsimd::avx, Arch> && std::is_same_v<T, float>) {
     // A sliding window over eight ones then eight zeros is the lane mask for `count`.
@@ -93,9 +112,18 @@ simd<T, Arch> load_partial(const T* p, std::size_t count) noexcept {
   return simd<T, Arch>::load_aligned(tmp);
 }
 
-/// Stores the first `count` (< lanes) lanes.
+/// Stores the first `count` (< lanes) lanes (a masked store with AVX-512).
 template <class T, class Arch>
 void store_partial(T* p, const simd<T, Arch>& v, std::size_t count) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, float>) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1u), v);
+    return;
+  } else if constexpr (std::is_base_of_v<xsimd::avx512f, Arch> && std::is_same_v<T, double>) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << count) - 1u), v);
+    return;
+  }
+#endif
   alignas(64) T tmp[lanes<T, Arch>];
   v.store_aligned(tmp);
   std::memcpy(p, tmp, count * sizeof(T));
