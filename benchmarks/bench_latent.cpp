@@ -17,6 +17,12 @@
 #include <string>      // std::string
 #include <vector>      // std::vector
 
+// The name of latent's rows: "latent" (the project's flags: AVX-512 when the machine has it) or
+// "latent-avx2" (bench_latent_avx2, the same source compiled without AVX-512).
+#ifndef LATENT_BENCH_NAME
+#define LATENT_BENCH_NAME "latent"
+#endif
+
 namespace {
 
 namespace lb = latent::bench;
@@ -52,7 +58,7 @@ void bm_seed_latent(benchmark::State& state) {
   }
   lb::seed_counters(state, loss);
 }
-BENCHMARK(bm_seed_latent)->Name("seed/latent")->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
+BENCHMARK(bm_seed_latent)->Name("seed/" LATENT_BENCH_NAME)->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
     ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---- the same maths as one hand-wired function: the layers' primitives called directly --------------
@@ -106,7 +112,7 @@ void bm_seed_hand_wired(benchmark::State& state) {
   for (auto _ : state) loss = run_seed_hand_wired(lb::seed_data().data(), lb::seed_rows, lb::seed_epochs, lb::seed_init);
   lb::seed_counters(state, loss);
 }
-BENCHMARK(bm_seed_hand_wired)->Name("seed/hand-wired-latent")->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
+BENCHMARK(bm_seed_hand_wired)->Name("seed/hand-wired-" LATENT_BENCH_NAME)->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
     ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---- one VAE epoch on Fashion-MNIST -----------------------------------------------------------------
@@ -155,7 +161,7 @@ void bm_dense(benchmark::State& state) {
 }
 #define LATENT_DENSE(IN, OUT, ACT, B)                                                        \
   BENCHMARK(bm_dense<IN, OUT, ACT, B>)                                                       \
-      ->Name("dense-" #IN "x" #OUT "-b" #B "/latent")                                        \
+      ->Name("dense-" #IN "x" #OUT "-b" #B "/" LATENT_BENCH_NAME)                                        \
       ->Repetitions(5)                                                                       \
       ->DisplayAggregatesOnly(true)                                                          \
       ->Unit(benchmark::kMicrosecond)                                                        \
@@ -185,13 +191,13 @@ void bm_encode(benchmark::State& state) {
   }
   state.counters["samples_per_s"] = benchmark::Counter(Batch, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(bm_encode<VaeModel, 1>)->Name("infer-vae-encoder-1/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+BENCHMARK(bm_encode<VaeModel, 1>)->Name("infer-vae-encoder-1/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(bm_encode<VaeModel, 256>)->Name("infer-vae-encoder-256/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+BENCHMARK(bm_encode<VaeModel, 256>)->Name("infer-vae-encoder-256/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(bm_encode<SeedModel, 1>)->Name("infer-seed-encoder-1/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+BENCHMARK(bm_encode<SeedModel, 1>)->Name("infer-seed-encoder-1/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(bm_encode<SeedModel, 256>)->Name("infer-seed-encoder-256/latent")->Repetitions(5)->DisplayAggregatesOnly(true)
+BENCHMARK(bm_encode<SeedModel, 256>)->Name("infer-seed-encoder-256/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
@@ -200,7 +206,7 @@ int main(int argc, char** argv) {
   // Registered at run time: only when the data set is present, so the binary still runs without it.
   if (std::filesystem::exists(lb::fashion_mnist_path()))
     for (int threads : {1, 2})
-      benchmark::RegisterBenchmark(("vae/latent-" + std::to_string(threads) + "t").c_str(), bm_vae_latent)
+      benchmark::RegisterBenchmark(("vae/" LATENT_BENCH_NAME "-" + std::to_string(threads) + "t").c_str(), bm_vae_latent)
           ->Arg(threads)->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
           ->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::Initialize(&argc, argv);

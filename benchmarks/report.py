@@ -143,8 +143,8 @@ def main():
     out = []
     if avx2 or avx512:
         out.append("Single-core fp32 FMA peak (best of the repetitions): "
-                   + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in (("AVX2 (latent's -mavx2 -mfma)", avx2),
-                                                                   ("AVX-512", avx512)) if v))
+                   + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in (("AVX2 (-mavx2 -mfma: latent-avx2)", avx2),
+                                                                   ("AVX-512 (latent, OpenBLAS)", avx512)) if v))
         out.append("")
     out.append("| workload | peer | median time | CPU time | µs/step | GFLOP/s | % AVX2 peak | % AVX-512 peak "
                "| ratio vs reference | final loss | reps |")

@@ -66,7 +66,9 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.zeros(2, 2) @ torch.zeros(2, 2)  # make sure the BLAS is loaded before sizing its pool
-    blas = pc.set_blas_threads(args.threads)
+    # OpenBLAS on one thread whatever --threads is: ATen's and OpenBLAS's pools both sized to the cores
+    # oversubscribe them (7 s instead of 3 s per epoch at 2 threads here); see peers/vae_torch.cpp.
+    blas = pc.set_blas_threads(1)
 
     n, d, raw = pc.load_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
     x = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(n, d).float() / 255.0

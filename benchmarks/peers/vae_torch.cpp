@@ -41,7 +41,11 @@ struct vae_impl : torch::nn::Module {
 
 double run_vae_epoch_torch(const float* data, std::size_t n, int batch, int threads) {
   torch::set_num_threads(threads);
-  set_blas_threads(threads);  // see blas_threads.hpp
+  // OpenBLAS stays on one thread (see blas_threads.hpp): with ATen's OpenMP pool and OpenBLAS's pool
+  // both sized to the cores, four busy threads share two cores and the 2-thread epoch takes 6.2 s
+  // instead of 2.3 s here (ATen 1 + BLAS 2 is also slower than ATen 2 + BLAS 1). This is libtorch's
+  // fastest configuration on this machine.
+  set_blas_threads(1);
   torch::manual_seed(1);
   const auto rows_total = static_cast<std::int64_t>(n);
   // A non-owning view (only read, by index_select): copying 188 MB here would time a memcpy and 46 000

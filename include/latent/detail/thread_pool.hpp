@@ -3,6 +3,7 @@
 /// `latent::detail::thread_pool`: a process-wide pool of workers for data-parallel training steps.
 
 #include <atomic>      // std::atomic: generation counter and pending count (wait/notify: futex)
+#include <chrono>      // std::chrono::steady_clock (bounded spinning)
 #include <cstddef>     // std::size_t
 #include <thread>      // std::thread, hardware_concurrency
 #include <utility>     // std::pair
@@ -11,8 +12,9 @@
 namespace latent::detail {
 
 /// Runs `tasks` calls f(0) … f(tasks−1) concurrently, f(0) on the calling thread, and returns when
-/// all are done. The workers are started once, on first use, and then sleep on an atomic wait (no
-/// spinning, no allocation per call). One job at a time: callers are serialised by `busy_`.
+/// all are done. The workers are started once, on first use; between jobs they spin for up to 200 µs
+/// and then sleep on an atomic wait (no allocation per call). One job at a time: callers are
+/// serialised by `busy_`.
 class thread_pool {
  public:
   static thread_pool& instance() {
@@ -42,6 +44,7 @@ class thread_pool {
     f(0);
     // The caller also takes tasks beyond the workers' share.
     for (std::size_t t = next_.fetch_add(1); t < tasks; t = next_.fetch_add(1)) f(t);
+    spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
     for (std::size_t p = pending_.load(std::memory_order_acquire); p != 0; p = pending_.load(std::memory_order_acquire))
       pending_.wait(p);
     busy_.store(false, std::memory_order_release);
@@ -63,9 +66,31 @@ class thread_pool {
     for (std::size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { loop(); });
   }
 
+  // Spins (with a pause hint) until `ready()` or for about `spin_time`; returns ready().
+  template <class Ready>
+  static bool spin_until(Ready&& ready) noexcept {
+    const auto until = std::chrono::steady_clock::now() + spin_time;
+    for (;;) {
+      for (int i = 0; i < 64; ++i) {
+        if (ready()) return true;
+        pause();
+      }
+      if (std::chrono::steady_clock::now() >= until) return ready();
+    }
+  }
+  static void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+
   void loop() {
     std::size_t seen = 0;
     for (;;) {
+      // A training step runs several jobs a few microseconds apart (the slices, the reduction, the
+      // optimiser): a worker that went to sleep in between would cost a wake-up each time (tens of
+      // microseconds in a virtual machine), so it spins for a while before it sleeps.
+      spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
       generation_.wait(seen);
       seen = generation_.load(std::memory_order_acquire);
       if (stop_.load()) return;
@@ -73,6 +98,8 @@ class thread_pool {
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_all();
     }
   }
+
+  static constexpr std::chrono::microseconds spin_time{200};
 
   std::vector<std::thread> workers_;
   std::atomic<std::size_t> generation_{0};
