@@ -15,6 +15,7 @@
 #include <filesystem>  // std::filesystem::exists
 #include <numeric>     // std::iota
 #include <string>      // std::string
+#include <thread>      // std::thread (the independent halves)
 #include <vector>      // std::vector
 
 // The name of latent's rows: "latent" (the project's flags: AVX-512 when the machine has it) or
@@ -137,6 +138,40 @@ void bm_vae_latent(benchmark::State& state) {
   state.counters["threads"] = static_cast<double>(threads);
 }
 
+// The ceiling of data parallelism on this machine: the same epoch's work as two independent halves
+// (30 000 images each, own model and optimiser, one thread each) trained at the same time, one per
+// core, with nothing shared. A data-parallel step cannot scale better than this.
+void bm_vae_independent_halves(benchmark::State& state) {
+  const auto& x = fashion_train();
+  const std::size_t n = x.shape()[0], half = n / 2;
+  std::vector<xt::xtensor<float, 2>> halves;
+  for (std::size_t h = 0; h < 2; ++h) {
+    xt::xtensor<float, 2> part = xt::xtensor<float, 2>::from_shape({half, VaeModel::input_size});
+    std::copy(x.data() + h * half * VaeModel::input_size, x.data() + (h + 1) * half * VaeModel::input_size,
+              part.data());
+    halves.push_back(std::move(part));
+  }
+  double loss = 0;
+  for (auto _ : state) {
+    double losses[2] = {};
+    std::thread other([&] {
+      VaeModel model(2);
+      Adam opt;
+      losses[1] = fit(model, halves[1], opt, {.epochs = 1, .batch_size = lb::vae_batch, .progress = Progress::quiet,
+                                              .threads = 1}).loss.back();
+    });
+    VaeModel model(1);
+    Adam opt;
+    losses[0] = fit(model, halves[0], opt, {.epochs = 1, .batch_size = lb::vae_batch, .progress = Progress::quiet,
+                                            .threads = 1}).loss.back();
+    other.join();
+    loss = 0.5 * (losses[0] + losses[1]);
+  }
+  lb::set_training_counters(state, static_cast<double>(lb::steps_per_epoch(half, lb::vae_batch)),
+                            static_cast<double>(2 * half) * lb::vae_flops_per_sample, loss);
+  state.counters["threads"] = 2;
+}
+
 // ---- forward + backward of one Dense layer ------------------------------------------------------------
 template <std::size_t In, std::size_t Out, class Act, std::size_t Batch>
 void bm_dense(benchmark::State& state) {
@@ -209,6 +244,10 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("vae/" LATENT_BENCH_NAME "-" + std::to_string(threads) + "t").c_str(), bm_vae_latent)
           ->Arg(threads)->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
           ->Unit(benchmark::kMillisecond)->UseRealTime();
+  if (std::filesystem::exists(lb::fashion_mnist_path()))
+    benchmark::RegisterBenchmark("vae/" LATENT_BENCH_NAME "-2x1t-independent-halves", bm_vae_independent_halves)
+        ->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
+        ->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

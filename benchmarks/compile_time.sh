@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Build cost (issue #4): one g++ -O2 compile+link of the seed example and of a 6-layer VAE, with the
-# flags latent's own targets use; median of 3 runs of wall time and of CPU time (user + system; the
-# steadier figure on a shared machine).
+# flags latent's own targets use (AVX2, and AVX-512 when this CPU has it); median of 3 runs of wall
+# time and of CPU time (user + system; the steadier figure on a shared machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-flags=(-std=c++20 -O2 -mavx2 -mfma -Iinclude)
+avx2=(-mavx2 -mfma)
+avx512=(-mavx2 -mfma -mavx512f -mavx512cd -mavx512vl -mavx512bw -mavx512dq)
 libs=(-lpng -lz -pthread)
 measure() {
   local src=$1 walls=() cpus=()
+  shift
+  local flags=(-std=c++20 -O2 "$@" -Iinclude)
   for _ in 1 2 3; do
     local TIMEFORMAT='%R %U %S' t
     t=$({ time g++ "${flags[@]}" "$src" -o /tmp/latent-compile-probe "${libs[@]}"; } 2>&1 | tail -1)
@@ -17,7 +20,11 @@ measure() {
   done
   echo "$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p) | $(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 2p)"
 }
-echo "| translation unit | wall s | CPU s |"
-echo "|---|---:|---:|"
-echo "| examples/keras_seed.cpp (seed example) | $(measure examples/keras_seed.cpp) |"
-echo "| benchmarks/compile/vae_6_layers.cpp (6-layer VAE) | $(measure benchmarks/compile/vae_6_layers.cpp) |"
+echo "| translation unit | flags | wall s | CPU s |"
+echo "|---|---|---:|---:|"
+echo "| examples/keras_seed.cpp (seed example) | AVX2 | $(measure examples/keras_seed.cpp "${avx2[@]}") |"
+echo "| benchmarks/compile/vae_6_layers.cpp (6-layer VAE) | AVX2 | $(measure benchmarks/compile/vae_6_layers.cpp "${avx2[@]}") |"
+if grep -qw avx512bw /proc/cpuinfo; then
+  echo "| examples/keras_seed.cpp (seed example) | AVX-512 | $(measure examples/keras_seed.cpp "${avx512[@]}") |"
+  echo "| benchmarks/compile/vae_6_layers.cpp (6-layer VAE) | AVX-512 | $(measure benchmarks/compile/vae_6_layers.cpp "${avx512[@]}") |"
+fi
