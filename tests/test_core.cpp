@@ -927,7 +927,7 @@ TEST_CASE_TEMPLATE("SGD: two steps by hand, plain, momentum and Nesterov", T, fl
   }
 }
 
-TEST_CASE("split_range: the parts tile [0, count) in order, on multiples of the alignment") {
+TEST_CASE("split_range: the parts tile 0 to count in order, on multiples of the alignment") {
   for (std::size_t count : {0, 1, 63, 64, 65, 1000, 16384, 100003})
     for (std::size_t parts : {1, 2, 3, 7}) {
       CAPTURE(count);
