@@ -112,6 +112,8 @@ def reference(rows):
 
 
 def fmt_time(s):
+    if s < 1e-3:
+        return f"{s * 1e6:.3g} µs"
     return f"{s * 1e3:.1f} ms" if s < 10 else f"{s:.2f} s"
 
 
