@@ -380,6 +380,31 @@ TEST_CASE("data-parallel steps on a model large enough to split Adam: same seed 
   CHECK(ha.loss.back() < ha.loss.front());
 }
 
+namespace {
+// A user-written optimiser with only the two-argument step: plain gradient descent.
+struct PlainDescent {
+  double lr = 0.5;
+  std::size_t calls = 0;
+  template <class T>
+  void step(std::span<T> p, std::span<const T> g) {
+    ++calls;
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] -= static_cast<T>(lr) * g[i];
+  }
+};
+static_assert(Optimizer<PlainDescent, float>);
+}  // namespace
+
+TEST_CASE("a user-written optimiser without a threads overload trains a two-thread model") {
+  struct Enc : Seq<Dense<100, 16, Relu>, Dense<16, 4, Identity>> {};
+  struct Dec : Seq<Dense<4, 16, Relu>, Dense<16, 100, Identity>> {};
+  Autoencoder<Enc, Dec, MSE> model(3);
+  xt::xtensor<float, 2> data = manifold(256, 8);
+  PlainDescent opt;
+  const History h = fit(model, data, opt, {.epochs = 20, .batch_size = 64, .progress = Progress::quiet, .threads = 2});
+  CHECK(opt.calls == 20 * 4);
+  CHECK(h.loss.back() < 0.8 * h.loss.front());
+}
+
 TEST_CASE("a two-thread training step allocates nothing after the first") {
   xt::xtensor<float, 2> data = manifold(256, 5);
   struct Enc : Seq<Dense<100, 64, Relu>, Dense<64, 8, Identity>> {};
