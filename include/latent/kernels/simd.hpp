@@ -14,12 +14,18 @@
 // The warning's location is the intrinsic header, so silencing it while the headers are read keeps it
 // on for latent's own code. (If <immintrin.h> was included before this header, the pragma comes too
 // late; latent's own targets include latent first.)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>      // the intrinsics xsimd is built on (read under the pragma above)
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>  // the intrinsics xsimd is built on (read under the pragma above)
+#endif
 #include <xsimd/xsimd.hpp>  // batches, architectures, vector maths
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <cstddef>      // std::size_t
 #include <cstring>      // std::memcpy (partial loads and stores)
