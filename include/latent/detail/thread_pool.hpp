@@ -11,8 +11,8 @@
 
 namespace latent::detail {
 
-/// Runs `tasks` calls f(0) … f(tasks−1) concurrently, f(0) on the calling thread, and returns when
-/// all are done. The workers are started once, on first use; between jobs they spin for up to 200 µs
+/// Runs `tasks` calls f(0) … f(tasks−1) concurrently, f(0) on the calling thread, task t always on the
+/// same thread (t modulo the pool's size), and returns when all are done. The workers are started once, on first use; between jobs they spin for up to 200 µs
 /// and then sleep on an atomic wait (no allocation per call). One job at a time: callers are
 /// serialised by `busy_`.
 class thread_pool {
@@ -35,15 +35,16 @@ class thread_pool {
     job_ = &f;
     call_ = [](void* job, std::size_t t) { (*static_cast<F*>(job))(t); };
     tasks_ = tasks;
-    next_.store(1, std::memory_order_relaxed);
     // Every worker takes part in every job (possibly finding no task left), so that none can lag
     // behind into the next job.
     pending_.store(workers_.size(), std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
-    f(0);
-    // The caller also takes tasks beyond the workers' share.
-    for (std::size_t t = next_.fetch_add(1); t < tasks; t = next_.fetch_add(1)) f(t);
+    // Tasks go to threads by a fixed rule: task t to the caller when t % size() == 0, else to worker
+    // t % size() − 1. The same task of every job therefore runs on the same thread, so a slice's
+    // buffers stay in that core's cache and each thread's workspaces reach their size on the first job
+    // (no allocation in later ones).
+    for (std::size_t t = 0; t < tasks; t += size()) f(t);
     spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
     for (std::size_t p = pending_.load(std::memory_order_acquire); p != 0; p = pending_.load(std::memory_order_acquire))
       pending_.wait(p);
@@ -63,7 +64,7 @@ class thread_pool {
  private:
   explicit thread_pool(std::size_t workers) {
     workers_.reserve(workers);
-    for (std::size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { loop(); });
+    for (std::size_t i = 0; i < workers; ++i) workers_.emplace_back([this, i, workers] { loop(i + 1, workers + 1); });
   }
 
   // Spins (with a pause hint) until `ready()` or for about `spin_time`; returns ready().
@@ -84,7 +85,8 @@ class thread_pool {
 #endif
   }
 
-  void loop() {
+  // Worker loop: runs tasks first_task, first_task + stride, … of every job.
+  void loop(std::size_t first_task, std::size_t stride) {
     std::size_t seen = 0;
     for (;;) {
       // A training step runs several jobs a few microseconds apart (the slices, the reduction, the
@@ -94,7 +96,7 @@ class thread_pool {
       generation_.wait(seen);
       seen = generation_.load(std::memory_order_acquire);
       if (stop_.load()) return;
-      for (std::size_t t = next_.fetch_add(1); t < tasks_; t = next_.fetch_add(1)) call_(job_, t);
+      for (std::size_t t = first_task; t < tasks_; t += stride) call_(job_, t);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_all();
     }
   }
@@ -103,7 +105,6 @@ class thread_pool {
 
   std::vector<std::thread> workers_;
   std::atomic<std::size_t> generation_{0};
-  std::atomic<std::size_t> next_{0};
   std::atomic<std::size_t> pending_{0};
   std::atomic<bool> busy_{false};
   std::atomic<bool> stop_{false};
