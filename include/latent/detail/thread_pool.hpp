@@ -11,10 +11,10 @@
 
 namespace latent::detail {
 
-/// Runs `tasks` calls f(0) … f(tasks−1) concurrently, f(0) on the calling thread, task t always on the
-/// same thread (t modulo the pool's size), and returns when all are done. The workers are started once, on first use; between jobs they spin for up to 200 µs
-/// and then sleep on an atomic wait (no allocation per call). One job at a time: callers are
-/// serialised by `busy_`.
+/// Runs `tasks` calls f(0) … f(tasks−1) concurrently, f(0) on the calling thread and task t always on
+/// the same thread (t modulo the pool's size), and returns when all are done. The workers are started
+/// once, on first use; between jobs they spin for up to 200 µs and then sleep on an atomic wait (no
+/// allocation per call). One job at a time: callers are serialised by `busy_`.
 class thread_pool {
  public:
   static thread_pool& instance() {
@@ -131,7 +131,7 @@ template <class F>
 void for_ranges(std::size_t count, std::size_t threads, std::size_t min_items, F&& fn) {
   constexpr std::size_t align = 64;  // a cache line of doubles or two of floats; a multiple of any SIMD width
   const std::size_t pool = thread_pool::instance().size();
-  std::size_t t = threads < pool ? threads : pool;
+  const std::size_t t = threads < pool ? threads : pool;
   if (t <= 1 || count < min_items) {
     fn(std::size_t{0}, count);
     return;

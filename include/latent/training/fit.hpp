@@ -145,14 +145,13 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
       // slice of them), or the next `rows` rows in place.
       const std::size_t* index = options.shuffle ? order.data() + first : nullptr;
       const std::size_t offset = options.shuffle ? 0 : first;
+      const T* x = data.data() + offset * width;
       try {
         if constexpr (classes > 0) {
-          const T* x = data.data() + offset * width;
           const T* c = conditions.data() + offset * classes;
           sum += (index ? model.train_rows(x, c, index, rows, opt) : model.train_batch(x, c, rows, opt)) *
                  static_cast<double>(rows);
         } else {
-          const T* x = data.data() + offset * width;
           sum += (index ? model.train_rows(x, index, rows, opt) : model.train_batch(x, rows, opt)) *
                  static_cast<double>(rows);
         }

@@ -330,6 +330,7 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
     const aligned_buffer<T> c = one_hot(labels, x.shape()[0], "log_likelihood");
     return log_likelihood_rows(x.data(), c.data(), x.shape()[0], k, seed);
   }
+  /// The mean KL of each code unit over the rows, given their labels (Z values).
   xt::xtensor<double, 1> kl_per_unit(const xt::xtensor<T, 2>& x, const xt::xtensor<std::int32_t, 1>& labels) const
     requires(C > 0)
   {
@@ -337,6 +338,7 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
     const aligned_buffer<T> c = one_hot(labels, x.shape()[0], "kl_per_unit");
     return kl_of(statistics_rows(x.data(), c.data(), x.shape()[0]));
   }
+  /// Active units of the code given the labels (see the unconditional `active_units`).
   std::size_t active_units(const xt::xtensor<T, 2>& x, const xt::xtensor<std::int32_t, 1>& labels,
                            double threshold = 0.01) const
     requires(C > 0)
