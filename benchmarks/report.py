@@ -167,6 +167,18 @@ def main():
                        f"{fmt(r['gflops'], '.2f')} | {fmt(pct2, '.1f')} | {fmt(pct5, '.1f')} | {ratio_s} | "
                        f"{fmt(r['final_loss'], '.6g')} | {r['reps']} |")
     out.append("")
+    # The two-core figure of issue #4: one thread's median epoch over two threads', per build, beside
+    # the ceiling of two independent halves trained at once.
+    by_name = {(r["workload"], r["peer"]): r for r in rows}
+    for build in ("latent", "latent-avx2"):
+        one, two = by_name.get(("vae", build + "-1t")), by_name.get(("vae", build + "-2t"))
+        if one and two:
+            line = f"Two-core speed-up of the VAE epoch ({build}): {one['seconds'] / two['seconds']:.2f}×"
+            halves = by_name.get(("vae", build + "-2x1t-independent-halves"))
+            if halves:
+                line += f" (ceiling, two independent halves at once: {one['seconds'] / halves['seconds']:.2f}×)"
+            out.append(line + ".")
+            out.append("")
     out.append("Ratio = peer median time / reference median time (reference: latent when present, else the "
                "hand-written loop, else libtorch at 1 thread); > 1 means the reference is faster. "
                "% peak is per used core (peak × threads). FLOPs count the matrix products only. "

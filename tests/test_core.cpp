@@ -571,7 +571,77 @@ void check_weight_gradient_widths(std::index_sequence<N...>) {
 }
 using weight_gradient_widths = std::index_sequence<1, 5, 8, 13, 17, 20, 24, 37, 100>;
 
+// weight_gradient_rows<N> and add_column_sums<N>: what a multi-threaded step does with a deferred weight
+// gradient. The K samples come in two slices (K1 and K − K1 rows, as two threads' halves of a batch);
+// the rows of dW in blocks [0, a), [a, b), [b, M) (as owners split them), each block first stored from
+// slice 1 then added from slice 2; db as column_sums of slice 1 then add_column_sums of slice 2. Against
+// the reference product over all K samples, with the product bound's slack raised by one rounding for
+// the final addition. Rows outside a block must stay untouched (guards and a block left out once).
+template <class T>
+using rows_kernel = void (*)(std::size_t, std::size_t, const T*, const T*, T*, std::size_t, std::size_t, bool) noexcept;
+template <class T>
+using sums_kernel = void (*)(std::size_t, const T*, T*) noexcept;
+
+template <class T>
+void check_weight_gradient_rows(std::size_t N, rows_kernel<T> rows, sums_kernel<T> sums, sums_kernel<T> add_sums) {
+  constexpr T eps = std::numeric_limits<T>::epsilon();
+  Rng rng(900 + N);
+  for (std::size_t K : {2, 9, 40})
+    for (std::size_t M : {1, 6, 17}) {
+      CAPTURE(N);
+      CAPTURE(K);
+      CAPTURE(M);
+      const std::size_t K1 = K / 2;
+      const auto x = random_values<T>(rng, K * M);
+      const auto dz = random_values<T>(rng, K * N);
+      guarded<T> dW(M * N), db(N);
+      const std::size_t cuts[] = {0, M / 3, (2 * M) / 3 + (M > 1 ? 1 : 0), M};
+      for (std::size_t c = 0; c < 3; ++c) {
+        rows(M, K1, x.data(), dz.data(), dW.data(), cuts[c], cuts[c + 1], false);
+        rows(M, K - K1, x.data() + K1 * M, dz.data() + K1 * N, dW.data(), cuts[c], cuts[c + 1], true);
+      }
+      sums(K1, dz.data(), db.data());
+      add_sums(K - K1, dz.data() + K1 * N, db.data());
+      std::vector<T> ref_dz = dz, ref_dW(M * N), ref_db(N);
+      kernels::reference::weight_gradient<void, T>(M, N, K, x.data(), ref_dz.data(), nullptr, ref_dW.data(),
+                                                   ref_db.data());
+      CHECK(product_errors<T>(M, N, K, x.data(), 1, M, dz.data(), N, 1, nullptr, nullptr, dW.data(), ref_dW.data(),
+                              5) == 0);
+      CHECK(dW.guards_intact());
+      std::size_t bad_db = 0;
+      for (std::size_t c = 0; c < N; ++c) {
+        T a = 0;
+        for (std::size_t k = 0; k < K; ++k) a += std::abs(dz[k * N + c]);
+        if (!(std::abs(db[c] - ref_db[c]) <= static_cast<T>(K + 5) * eps * a)) ++bad_db;
+      }
+      CHECK(bad_db == 0);
+      CHECK(db.guards_intact());
+      // An empty block (r0 = r1) and one past the end write nothing.
+      guarded<T> untouched(M * N);
+      rows(M, K, x.data(), dz.data(), untouched.data(), M / 2, M / 2, false);
+      rows(M, K, x.data(), dz.data(), untouched.data(), M, M + 3, true);
+      std::size_t written = 0;
+      for (std::size_t i = 0; i < M * N; ++i) written += untouched[i] != guarded<T>::sentinel;
+      CHECK(written == 0);
+      CHECK(untouched.guards_intact());
+    }
+}
+
+template <class Cfg, std::size_t... N>
+void check_weight_gradient_rows_widths(std::index_sequence<N...>) {
+  using T = typename Cfg::scalar;
+  using A = typename Cfg::arch;
+  (check_weight_gradient_rows<T>(N, &kernels::weight_gradient_rows<N, T, A>, &kernels::column_sums<N, T, A>,
+                                 &kernels::add_column_sums<N, T, A>),
+   ...);
+}
+
 }  // namespace
+
+TEST_CASE_TEMPLATE("kernels: weight_gradient_rows and add_column_sums, by row blocks and slices, match the reference",
+                   Cfg, LATENT_TEST_ARCHS) {
+  check_weight_gradient_rows_widths<Cfg>(std::index_sequence<1, 5, 13, 20, 37, 100>{});
+}
 
 TEST_CASE_TEMPLATE("kernels: weight_gradient matches the reference, void, Relu and Sigmoid", Cfg, LATENT_TEST_ARCHS) {
   SUBCASE("void") { check_weight_gradient_widths<Cfg, void>(weight_gradient_widths{}); }
@@ -965,6 +1035,50 @@ TEST_CASE_TEMPLATE("optimisers: an update split over threads is bit-identical to
   CHECK(std::equal(p1.begin(), p1.end(), p2.begin()));
   CHECK(std::equal(a1.state<T>(1).begin(), a1.state<T>(1).end(), a2.state<T>(1).begin()));
   CHECK(p1 != std::vector<T>(count, T(0)));
+}
+
+TEST_CASE_TEMPLATE("optimisers: the range protocol, split anywhere, is bit-identical to step", T, float, double) {
+  // Ranges that end anywhere (not on vector widths): the update's tail runs through the same vector
+  // operations as a full lane, so a parameter's new value does not depend on where a range ends.
+  constexpr std::size_t count = 40'037;
+  std::vector<T> p1(count), p2(count), p3(count), p4(count), g(count);
+  Rng rng(23);
+  for (std::size_t i = 0; i < count; ++i) {
+    p1[i] = p2[i] = p3[i] = p4[i] = static_cast<T>(rng.normal());
+    g[i] = static_cast<T>(rng.normal());
+  }
+  const std::size_t cuts[] = {0, 1, 3, 20, 333, 334, 9'999, 20'001, 40'000, count};
+  Adam a1(1e-2), a2(1e-2);
+  SGD s1(1e-2, 0.9, true), s2(1e-2, 0.9, true);
+  for (int step = 0; step < 3; ++step) {
+    a1.step(std::span<T>(p1), std::span<const T>(g));
+    s1.step(std::span<T>(p3), std::span<const T>(g));
+    REQUIRE(a2.begin_ranges<T>(count));
+    REQUIRE(s2.begin_ranges<T>(count));
+    // In reverse order, as two threads might take them.
+    for (std::size_t c = std::size(cuts) - 1; c > 0; --c) {
+      a2.update_range(std::span<T>(p2), std::span<const T>(g), cuts[c - 1], cuts[c]);
+      s2.update_range(std::span<T>(p4), std::span<const T>(g), cuts[c - 1], cuts[c]);
+    }
+  }
+  CHECK(std::equal(p1.begin(), p1.end(), p2.begin()));
+  CHECK(std::equal(a1.state<T>(0).begin(), a1.state<T>(0).end(), a2.state<T>(0).begin()));
+  CHECK(std::equal(a1.state<T>(1).begin(), a1.state<T>(1).end(), a2.state<T>(1).begin()));
+  CHECK(std::equal(p3.begin(), p3.end(), p4.begin()));
+  CHECK(a2.iterations() == 3);
+  CHECK(s2.iterations() == 3);
+  CHECK(p1 != std::vector<T>(count, T(0)));
+
+  // Clipping needs the whole gradient's norm first: begin_ranges declines and counts no step.
+  Adam clipped;
+  clipped.set_clip_norm(1.0);
+  CHECK_FALSE(clipped.begin_ranges<T>(count));
+  CHECK(clipped.iterations() == 0);
+  SGD sclipped;
+  sclipped.set_clip_norm(1.0);
+  CHECK_FALSE(sclipped.begin_ranges<T>(count));
+  // A size that differs from the state's after the first step is an error, as for step.
+  CHECK_THROWS_AS(a2.begin_ranges<T>(count + 1), shape_error);
 }
 
 TEST_CASE("optimisers: invalid options throw option_error") {

@@ -90,6 +90,34 @@ TEST_CASE("gradient check: IWAE, conditional VAE") {
   check_gradient(cv, [&] { return cv.gradient(x.data(), c.data(), 4); });
 }
 
+TEST_CASE("gradient check on two threads: weight gradients deferred to the end of the step") {
+  // On two threads each slice leaves its Dense layers' weight gradients for later and the model forms
+  // them over the whole batch (Context::deferred); the nested Seq checks that a deferred dz survives
+  // the layers before it. The check needs the pool's two threads.
+  REQUIRE(detail::thread_pool::instance().size() >= 2);
+  struct DeepEnc : Seq<Dense<9, 8, Tanh>, Seq<Dense<8, 6, Softplus>, Dense<6, 5, Elu>>, Gaussian<3>> {};
+  struct DeepDec : Seq<Dense<3, 7, Tanh>, Seq<Dense<7, 8, LeakyRelu>>, Dense<8, 9, Identity>> {};
+  const auto x = probabilities(7, 9, 5);
+  SUBCASE("VAE") {
+    VAE<DeepEnc, DeepDec, Bernoulli, double> m(6);
+    m.set_threads(2);
+    REQUIRE(m.threads_for(7, 1.0) == 2);
+    check_gradient(m, [&] { return m.gradient(x.data(), 7); });
+  }
+  SUBCASE("IWAE") {
+    IWAE<DeepEnc, DeepDec, 2, Bernoulli, double> m(7);
+    m.set_threads(2);
+    check_gradient(m, [&] { return m.gradient(x.data(), 7); });
+  }
+  SUBCASE("conditional VAE") {
+    ConditionalVAE<CEnc, CDec, 3, Bernoulli, double> m(8);
+    m.set_threads(2);
+    xt::xtensor<double, 2> c = xt::zeros<double>({7, 3});
+    for (std::size_t r = 0; r < 7; ++r) c(r, r % 3) = 1;
+    check_gradient(m, [&] { return m.gradient(x.data(), c.data(), 7); });
+  }
+}
+
 TEST_CASE("gradient check: denoising, sparse and contractive autoencoders") {
   const auto x = probabilities(6, 9, 3);
   SUBCASE("denoising: Gaussian and masking noise") {

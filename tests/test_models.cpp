@@ -380,6 +380,40 @@ TEST_CASE("data-parallel steps on a model large enough to split Adam: same seed 
   CHECK(ha.loss.back() < ha.loss.front());
 }
 
+TEST_CASE("a two-thread VAE step that updates as it forms the gradient equals gradient, then step") {
+  // On two threads the VAE's Dense weight gradients are formed after the slices, by the threads that
+  // own their rows, and Adam and SGD (range protocol) update each block as soon as it is formed.
+  // That must give exactly what forming the whole gradient and then stepping gives; with gradient
+  // clipping on, the model falls back to the latter.
+  struct Enc : Seq<Dense<100, 96, Relu>, Gaussian<8>> {};
+  struct Dec : Seq<Dense<8, 96, Relu>, Dense<96, 100, Identity>> {};
+  using M = VAE<Enc, Dec, UnitGaussian>;
+  xt::xtensor<float, 2> data = manifold(256, 4);
+  auto run = [&](auto make_opt, bool clip) {
+    M a(5), b(5);
+    a.set_threads(2);
+    b.set_threads(2);
+    auto oa = make_opt(), ob = make_opt();
+    if (clip) {
+      oa.set_clip_norm(0.5);
+      ob.set_clip_norm(0.5);
+    }
+    for (int i = 0; i < 4; ++i) {
+      const float* batch = data.data() + (i % 2) * 128 * 100;
+      const double la = a.train_batch(batch, 128, oa);
+      const double lb = b.gradient(batch, 128);
+      ob.step(b.parameters(), b.gradients(), 2);
+      CHECK(la == lb);
+    }
+    CHECK(std::equal(a.gradients().begin(), a.gradients().end(), b.gradients().begin()));
+    CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
+    CHECK(oa.iterations() == 4);
+  };
+  SUBCASE("Adam") { run([] { return Adam(); }, false); }
+  SUBCASE("SGD with Nesterov momentum") { run([] { return SGD(0.01, 0.9, true); }, false); }
+  SUBCASE("Adam with clipping (whole gradient first)") { run([] { return Adam(); }, true); }
+}
+
 namespace {
 // A user-written optimiser with only the two-argument step: plain gradient descent.
 struct PlainDescent {
@@ -413,6 +447,18 @@ TEST_CASE("a two-thread training step allocates nothing after the first") {
   model.set_threads(2);
   Adam opt;
   model.train_batch(data.data(), 128, opt);
+  // A VAE on two threads defers its weight gradients and updates as it forms them: nothing either.
+  struct VEnc : Seq<Dense<100, 96, Relu>, Gaussian<8>> {};
+  struct VDec : Seq<Dense<8, 96, Relu>, Dense<96, 100, Identity>> {};
+  VAE<VEnc, VDec, UnitGaussian> vae(2);
+  vae.set_threads(2);
+  Adam vopt;
+  vae.train_batch(data.data(), 128, vopt);
+  allocations = 0;
+  counting = true;
+  for (int i = 0; i < 50; ++i) vae.train_batch(data.data() + (i % 2) * 128 * 100, 128, vopt);
+  counting = false;
+  CHECK(allocations.load() == 0);
   allocations = 0;
   counting = true;
   for (int i = 0; i < 50; ++i) model.train_batch(data.data() + (i % 2) * 128 * 100, 128, opt);

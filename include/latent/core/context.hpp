@@ -2,6 +2,7 @@
 /// \file
 /// `latent::Context`: what a forward or backward pass needs to know besides the data.
 
+#include "latent/core/deferred_gradients.hpp"
 #include "latent/core/random.hpp"
 
 namespace latent {
@@ -25,6 +26,12 @@ struct Context {
   /// backward adds the gradient of log q(z|x) = −½ Σ log σ² + const, weighted per sample by these
   /// values (n of them, already including `grad_scale`).
   const T* iw_weights = nullptr;
+  /// When set (a slice of a multi-threaded training step), a layer may push its weight gradient here
+  /// instead of computing it: after all slices are done, the model forms each such gradient over the
+  /// whole batch, every thread the rows of the parameters it will also update. The layer must still
+  /// compute its input gradient, and the buffers it names must stay untouched until the step ends.
+  /// Layers that ignore it stay correct: their gradients are summed over the slices as before.
+  detail::deferred_gradients<T>* deferred = nullptr;
 };
 
 }  // namespace latent

@@ -36,17 +36,19 @@ void apply_activation(const T* z, T* out, std::size_t count) noexcept {
   for (; i < count; ++i) out[i] = Act::apply(z[i]);
 }
 
-/// out[j] = Σ_r X[r·N + j] (sum of the M rows of a row-major M×N matrix); N known at compile time.
-template <std::size_t N, class T, class Arch = default_arch>
-void column_sums(std::size_t M, const T* X, T* out) noexcept {
+namespace detail {
+// Column sums of a row-major M×N matrix, started from zero or (Add) from what `out` holds.
+template <std::size_t N, bool Add, class T, class Arch>
+void column_sums_impl(std::size_t M, const T* X, T* out) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   constexpr std::size_t full = N / W;
   constexpr std::size_t tail = N % W;
+  auto start = [&](std::size_t j) { return Add ? V::load_unaligned(out + j) : V(T(0)); };
   std::size_t j = 0;
   // Four registers at a time keep four independent addition chains in flight.
   for (; j + 4 * W <= full * W; j += 4 * W) {
-    V s0(T(0)), s1(T(0)), s2(T(0)), s3(T(0));
+    V s0 = start(j), s1 = start(j + W), s2 = start(j + 2 * W), s3 = start(j + 3 * W);
     for (std::size_t r = 0; r < M; ++r) {
       const T* row = X + r * N + j;
       s0 += V::load_unaligned(row);
@@ -60,15 +62,28 @@ void column_sums(std::size_t M, const T* X, T* out) noexcept {
     s3.store_unaligned(out + j + 3 * W);
   }
   for (; j < full * W; j += W) {
-    V s(T(0));
+    V s = start(j);
     for (std::size_t r = 0; r < M; ++r) s += V::load_unaligned(X + r * N + j);
     s.store_unaligned(out + j);
   }
   if constexpr (tail != 0) {
-    V s(T(0));
+    V s = Add ? load_partial<T, Arch>(out + j, tail) : V(T(0));
     for (std::size_t r = 0; r < M; ++r) s += load_partial<T, Arch>(X + r * N + j, tail);
     store_partial(out + j, s, tail);
   }
+}
+}  // namespace detail
+
+/// out[j] = Σ_r X[r·N + j] (sum of the M rows of a row-major M×N matrix); N known at compile time.
+template <std::size_t N, class T, class Arch = default_arch>
+void column_sums(std::size_t M, const T* X, T* out) noexcept {
+  detail::column_sums_impl<N, false, T, Arch>(M, X, out);
+}
+
+/// out[j] += Σ_r X[r·N + j]: the column sums added, column by column, to what `out` holds.
+template <std::size_t N, class T, class Arch = default_arch>
+void add_column_sums(std::size_t M, const T* X, T* out) noexcept {
+  detail::column_sums_impl<N, true, T, Arch>(M, X, out);
 }
 
 /// y[i] += a · x[i].

@@ -414,6 +414,21 @@ void weight_gradient(std::size_t M, std::size_t K, const T* x, T* dy, const T* y
                                 zero_init{}, store_to<T>{dW});
 }
 
+/// Rows [r0, r1) of dW[M×N] = xᵀ·dz, where x is K×M and dz K×N (row-major): stored, or added to what
+/// dW holds when `accumulate`. A multi-threaded training step forms a dense layer's weight gradient
+/// this way after all slices are done, each thread the rows it owns, slice after slice.
+template <std::size_t N, class T, class Arch = default_arch>
+void weight_gradient_rows(std::size_t M, std::size_t K, const T* x, const T* dz, T* dW, std::size_t r0,
+                          std::size_t r1, bool accumulate) noexcept {
+  static_assert(N > 0, "latent: weight_gradient_rows needs N > 0");
+  if (r1 > M) r1 = M;
+  if (r0 >= r1) return;
+  if (accumulate)
+    gemm<N, T, Arch>(r1 - r0, K, x + r0, 1, M, dz, N, 1, zero_init{}, add_to<T>{dW + r0 * N});
+  else
+    gemm<N, T, Arch>(r1 - r0, K, x + r0, 1, M, dz, N, 1, zero_init{}, store_to<T>{dW + r0 * N});
+}
+
 /// C[M×N] = init + A·B, then `epi` per register. A(r, k) = A[r·a_rs + k·a_cs]; B is K×N row-major;
 /// the epilogue receives offsets r·N + c into C-shaped storage.
 template <std::size_t N, class T, class Arch = default_arch, class Init = zero_init, class Epi = store_to<T>>

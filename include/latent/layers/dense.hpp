@@ -69,13 +69,31 @@ struct Dense {
 
   template <class T>
   static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*,
-                       std::size_t n, Context<T>&) noexcept {
-    // One pass: dz = dy ⊙ Act'(y) over dy, dW[In×Out] = xᵀ·dz, db = Σ dz.
+                       std::size_t n, Context<T>& ctx) noexcept {
     using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
-    kernels::weight_gradient<Out, derivative>(In, n, x, dy, y, dparams, dparams + weight_count);
+    if (ctx.deferred != nullptr &&
+        ctx.deferred->push({&kernels::weight_gradient_rows<Out, T>, &bias_gradient<T>, x, dy, In, Out, n, dparams,
+                            dparams + weight_count})) {
+      // A slice of a multi-threaded step: dz = dy ⊙ Act'(y) now (over dy, which must then stay as it
+      // is); dW and db later, over the whole batch, by the threads that own their rows.
+      if constexpr (!std::is_void_v<derivative>) kernels::multiply_by_derivative<derivative>(dy, y, n * Out);
+    } else {
+      // One pass: dz = dy ⊙ Act'(y) over dy, dW[In×Out] = xᵀ·dz, db = Σ dz.
+      kernels::weight_gradient<Out, derivative>(In, n, x, dy, y, dparams, dparams + weight_count);
+    }
     // dx[n×In] = dz·Wᵀ: B(k, c) = W[c·Out + k], packed panel by panel into broadcast-FMA form.
     if (dx != nullptr)
       kernels::gemm<In>(n, Out, dy, Out, 1, params, 1, Out, kernels::zero_init{}, kernels::store_to<T>{dx});
+  }
+
+ private:
+  // db = Σ dz over `rows` samples (added to db when `accumulate`): the bias half of a deferred gradient.
+  template <class T>
+  static void bias_gradient(std::size_t rows, const T* dz, T* db, bool accumulate) noexcept {
+    if (accumulate)
+      kernels::add_column_sums<Out>(rows, dz, db);
+    else
+      kernels::column_sums<Out>(rows, dz, db);
   }
 };
 

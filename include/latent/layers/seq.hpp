@@ -138,19 +138,23 @@ struct seq_ops<type_list<Rs...>> {
   }();
   static constexpr std::size_t cache_size = cache_layout.total;
 
-  // Backward ping-pongs input gradients between two buffers as wide as the widest inner output, and
-  // lends the rest to the layers as their scratch.
-  static constexpr std::size_t widest_inner = [] {
-    std::size_t w = 0;
-    for (std::size_t i = 0; i + 1 < count; ++i) w = std::max(w, outs[i]);
-    return w;
+  // Backward keeps each inner boundary's gradient in its own buffer (boundary i, between layers i and
+  // i + 1, is outs[i] wide), and gives each layer scratch of its own after them, so that a layer that
+  // defers its weight gradient (see `Context::deferred`) finds its dz intact when the step ends, even
+  // inside a nested Seq.
+  static constexpr std::array<std::size_t, count> boundary_offsets = [] {
+    std::array<std::size_t, count> o{};
+    for (std::size_t i = 1; i < count; ++i) o[i] = o[i - 1] + outs[i - 1];
+    return o;
   }();
-  static constexpr std::size_t inner_scratch = [] {
-    std::size_t w = 0;
-    for (auto s : scratches) w = std::max(w, s);
-    return w;
+  static constexpr std::size_t boundaries_size = boundary_offsets[count - 1];
+  static constexpr std::array<std::size_t, count> scratch_offsets = [] {
+    std::array<std::size_t, count> o{};
+    o[0] = boundaries_size;
+    for (std::size_t i = 1; i < count; ++i) o[i] = o[i - 1] + scratches[i - 1];
+    return o;
   }();
-  static constexpr std::size_t scratch_size = 2 * widest_inner + inner_scratch;
+  static constexpr std::size_t scratch_size = scratch_offsets[count - 1] + scratches[count - 1];
 
   template <class T>
   static void init(T* p, Rng& rng) {
@@ -177,16 +181,16 @@ struct seq_ops<type_list<Rs...>> {
   template <class T>
   static void backward(const T* p, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dp, T* scratch,
                        std::size_t n, Context<T>& ctx) {
-    T* grad_buffers[2] = {scratch, scratch + widest_inner * n};
-    T* layer_scratch = scratch + 2 * widest_inner * n;
     T* current_dy = dy;
     constexpr auto indices = boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>);
     boost::hana::for_each(boost::hana::reverse(boost::hana::to_tuple(indices)), [&](auto i) {
       constexpr std::size_t I = decltype(i)::value;
       const T* out = I + 1 == count ? y : cache + cache_layout.out[I] * n;
-      T* layer_dx = I == 0 ? dx : grad_buffers[I % 2];
+      // Layer I's input gradient is boundary I − 1's (layer I − 1's output gradient).
+      T* layer_dx = dx;
+      if constexpr (I > 0) layer_dx = scratch + boundary_offsets[I - 1] * n;
       layer<I>::backward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n,
-                         current_dy, layer_dx, dp + param_offsets[I], layer_scratch, n, ctx);
+                         current_dy, layer_dx, dp + param_offsets[I], scratch + scratch_offsets[I] * n, n, ctx);
       current_dy = layer_dx;
     });
   }

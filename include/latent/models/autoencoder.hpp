@@ -174,21 +174,27 @@ class autoencoder_model : public model_storage<T, param_count_or_zero<Enc>() + p
  private:
   template <class Opt>
   double train_step(const T* x, const std::size_t* index, std::size_t n, Opt& opt) {
-    const double loss = gradient_impl(x, index, n);
+    bool updated = false;
+    const double loss = gradient_impl(x, index, n, &opt, &updated);
     if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
-    this->optimizer_step(opt);
+    if (!updated) this->optimizer_step(opt);
     ++this->steps_;
     return loss;
   }
 
   // The batch is the n rows at x, or with `index` rows index[0..n) of x, gathered slice by slice.
-  double gradient_impl(const T* x, const std::size_t* index, std::size_t n) {
+  // With `opt`, a multi-threaded step may also update the parameters (then *updated is true; see
+  // parallel_gradient).
+  template <class Opt = detail::no_optimizer>
+  double gradient_impl(const T* x, const std::size_t* index, std::size_t n, Opt* opt = nullptr,
+                       bool* updated = nullptr) {
     const T scale = T(1) / static_cast<T>(n);
     bool splittable = true;
     if constexpr (requires { reg_.splittable(); }) splittable = reg_.splittable();
-    const double sum = this->parallel_gradient(n, 6.0 * param_count, splittable, [&](const slice<T>& s) {
-      return slice_gradient(s.rows_of(x, index, input_size, 0), s, scale);
-    });
+    const double sum = this->parallel_gradient(
+        n, 6.0 * param_count, splittable,
+        [&](const slice<T>& s) { return slice_gradient(s.rows_of(x, index, input_size, 0), s, scale); }, opt,
+        updated);
     return sum / static_cast<double>(n);
   }
 

@@ -48,20 +48,31 @@ class Adam : public detail::optimizer_common {
   /// result is bit-identical to one thread's; small models (under 16 384 parameters) stay on one thread.
   template <class T>
   void step(std::span<T> params, std::span<const T> grads, std::size_t threads) {
-    auto& m = moments<T>(0);
-    auto& v = moments<T>(1);
-    if (check_step("Adam::step", params.size(), grads.size(), m.size())) {
-      m = aligned_buffer<T>(params.size());
-      v = aligned_buffer<T>(params.size());
-    }
+    prepare<T>("Adam::step", params.size(), grads.size());
     const T* g = begin_step(grads);
-    const double td = static_cast<double>(t_);
-    const double lr_t = learning_rate_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td));
+    set_step_rate();
     detail::for_ranges(params.size(), threads, parallel_min_items, [&](std::size_t first, std::size_t last) {
-      kernels::adam_update(last - first, params.data() + first, g + first, m.data() + first, v.data() + first,
-                           static_cast<T>(lr_t), static_cast<T>(beta1_), static_cast<T>(beta2_),
-                           static_cast<T>(epsilon_));
+      update(params.data(), g, first, last);
     });
+  }
+
+  /// The range protocol, for a model that updates its parameters part by part as its gradient is
+  /// formed (latent's models do on several threads): `begin_ranges<T>(size)` starts a step for `size`
+  /// parameters and returns true, or returns false and starts nothing when the step needs the whole
+  /// gradient first (gradient clipping is on); then `update_range(params, grads, first, last)` updates
+  /// [first, last) and may run concurrently on disjoint ranges. Together the ranges must cover every
+  /// parameter once; the result is bit-identical to `step`'s.
+  template <class T>
+  bool begin_ranges(std::size_t size) {
+    if (clip_norm_ > 0) return false;
+    prepare<T>("Adam::begin_ranges", size, size);
+    ++t_;
+    set_step_rate();
+    return true;
+  }
+  template <class T>
+  void update_range(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last) noexcept {
+    update(params.data(), grads.data(), first, last);
   }
 
   /// Forgets the moments and the step count.
@@ -117,7 +128,29 @@ class Adam : public detail::optimizer_common {
       return md_[which];
   }
 
+  // Checks the sizes and sizes the moments on the first step.
+  template <class T>
+  void prepare(const char* who, std::size_t params, std::size_t grads) {
+    auto& m = moments<T>(0);
+    if (check_step(who, params, grads, m.size())) {
+      m = aligned_buffer<T>(params);
+      moments<T>(1) = aligned_buffer<T>(params);
+    }
+  }
+  // The step size of step t_, with the bias correction folded in.
+  void set_step_rate() noexcept {
+    const double td = static_cast<double>(t_);
+    lr_t_ = learning_rate_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td));
+  }
+  template <class T>
+  void update(T* p, const T* g, std::size_t first, std::size_t last) noexcept {
+    kernels::adam_update(last - first, p + first, g + first, moments<T>(0).data() + first,
+                         moments<T>(1).data() + first, static_cast<T>(lr_t_), static_cast<T>(beta1_),
+                         static_cast<T>(beta2_), static_cast<T>(epsilon_));
+  }
+
   double learning_rate_, beta1_, beta2_, epsilon_;
+  double lr_t_ = 0;
   aligned_buffer<float> mf_[2];
   aligned_buffer<double> md_[2];
 };

@@ -39,14 +39,25 @@ class SGD : public detail::optimizer_common {
   /// (elementwise, split on whole vectors); under 16 384 parameters it stays on one thread.
   template <class T>
   void step(std::span<T> params, std::span<const T> grads, std::size_t threads) {
-    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: SGD works on float or double");
-    auto& u = velocity<T>();
-    if (check_step("SGD::step", params.size(), grads.size(), u.size())) u = aligned_buffer<T>(params.size());
+    prepare<T>("SGD::step", params.size(), grads.size());
     const T* g = begin_step(grads);
     detail::for_ranges(params.size(), threads, parallel_min_items, [&](std::size_t first, std::size_t last) {
-      kernels::sgd_update(last - first, params.data() + first, g + first, u.data() + first,
-                          static_cast<T>(learning_rate_), static_cast<T>(momentum_), nesterov_);
+      update(params.data(), g, first, last);
     });
+  }
+
+  /// The range protocol (see `Adam::begin_ranges`): a step applied part by part; false when gradient
+  /// clipping needs the whole gradient first.
+  template <class T>
+  bool begin_ranges(std::size_t size) {
+    if (clip_norm_ > 0) return false;
+    prepare<T>("SGD::begin_ranges", size, size);
+    ++t_;
+    return true;
+  }
+  template <class T>
+  void update_range(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last) noexcept {
+    update(params.data(), grads.data(), first, last);
   }
 
   void reset() noexcept {
@@ -87,6 +98,18 @@ class SGD : public detail::optimizer_common {
     else
       return ud_;
   }
+  template <class T>
+  void prepare(const char* who, std::size_t params, std::size_t grads) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: SGD works on float or double");
+    auto& u = velocity<T>();
+    if (check_step(who, params, grads, u.size())) u = aligned_buffer<T>(params);
+  }
+  template <class T>
+  void update(T* p, const T* g, std::size_t first, std::size_t last) noexcept {
+    kernels::sgd_update(last - first, p + first, g + first, velocity<T>().data() + first,
+                        static_cast<T>(learning_rate_), static_cast<T>(momentum_), nesterov_);
+  }
+
   double learning_rate_, momentum_;
   bool nesterov_;
   aligned_buffer<float> uf_;

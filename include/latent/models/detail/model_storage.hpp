@@ -4,17 +4,25 @@
 /// and the data-parallel split of a training step over threads.
 
 #include "latent/core/aligned_buffer.hpp"
+#include "latent/core/deferred_gradients.hpp"
 #include "latent/core/random.hpp"
 #include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
 
-#include <algorithm>  // std::min, std::copy
+#include <algorithm>  // std::min, std::copy, std::sort
+#include <cmath>      // std::isfinite
+#include <concepts>   // std::convertible_to
+#include <cassert>    // assert
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint64_t
 #include <span>       // std::span
+#include <utility>    // std::pair
 #include <vector>     // std::vector
 
 namespace latent::detail {
+
+/// "No optimiser": `parallel_gradient` only forms the gradient.
+struct no_optimizer {};
 
 /// One thread's share of a training step: rows [first, first + rows) of the batch, its own gradient
 /// buffer (the model's for slice 0), workspaces that grow to the largest slice and are then reused,
@@ -29,6 +37,9 @@ struct slice {
   Rng* rng = nullptr;
 
   aligned_buffer<T>* gathered = nullptr;  // two buffers: inputs, conditions
+  /// Where the slice's layers may defer their weight gradients (see `Context::deferred`): set when the
+  /// step runs on several threads, null on one. Models pass it on in their `Context`.
+  deferred_gradients<T>* deferred = nullptr;
 
   T* work(std::size_t count) const {
     workspace->reserve(count);
@@ -105,8 +116,14 @@ class model_storage {
 
   /// Runs fn(slice) over the n rows of a step, on one or more threads (see `set_threads`), then sums
   /// the slices' gradients into `gradients()` in slice order. Returns the sum of fn's results.
-  template <class F>
-  double parallel_gradient(std::size_t n, double flops_per_row, bool splittable, F&& fn) {
+  /// With an optimiser `opt` that offers the range protocol (`begin_ranges`, `update_range`), a step on
+  /// several threads whose loss is finite also updates the parameters, each thread the part of the
+  /// gradient it has just formed while that part is still in its cache, and sets *updated; otherwise
+  /// the caller steps the optimiser (`optimizer_step`).
+  template <class F, class Opt = no_optimizer>
+  double parallel_gradient(std::size_t n, double flops_per_row, bool splittable, F&& fn, Opt* opt = nullptr,
+                           bool* updated = nullptr) {
+    if (updated != nullptr) *updated = false;
     const std::size_t t = splittable ? threads_for(n, flops_per_row) : 1;
     if (slots_.size() < t) slots_.resize(t);
     if (t == 1) {
@@ -122,23 +139,93 @@ class model_storage {
       auto& slot = slots_[i];
       if (i > 0 && slot.grads.size() != ParamCount) slot.grads = aligned_buffer<T>(ParamCount);
       slot.rng.reseed(base + i);
+      slot.deferred.clear();
       const std::size_t first = n * i / tasks, last = n * (i + 1) / tasks;
       slice<T> s{first,      last - first, i == 0 ? grads_.data() : slot.grads.data(),
-                 &slot.workspace, &slot.extra, &slot.logw, &slot.rng, slot.gathered};
+                 &slot.workspace, &slot.extra, &slot.logw, &slot.rng, slot.gathered, &slot.deferred};
       sums[i] = fn(s);
     };
     thread_pool::instance().run(tasks, task);
-    // The reduction, split over the same threads by parameter range: each gradient value is still the
-    // sum of the slices' values in slice order, whatever the split.
-    for_ranges(ParamCount, tasks, 0, [&](std::size_t first, std::size_t last) {
-      for (std::size_t i = 1; i < tasks; ++i)
-        kernels::axpy(last - first, T(1), slots_[i].grads.data() + first, grads_.data() + first);
-    });
     step_threads_ = tasks;
     double total = sums[0];
     for (std::size_t i = 1; i < tasks; ++i) total += sums[i];
+    bool fused = false;
+    if constexpr (requires(std::span<T> p, std::span<const T> g) {
+                    { opt->template begin_ranges<T>(std::size_t{}) } -> std::convertible_to<bool>;
+                    opt->update_range(p, g, std::size_t{}, std::size_t{});
+                  }) {
+      if (opt != nullptr && std::isfinite(total) && opt->template begin_ranges<T>(ParamCount)) {
+        finish_gradient(tasks, [&](std::size_t first, std::size_t last) {
+          opt->update_range(parameters(), gradients(), first, last);
+        });
+        fused = true;
+      }
+    }
+    if (!fused) finish_gradient(tasks, [](std::size_t, std::size_t) {});
+    if (updated != nullptr) *updated = fused;
     return total;
   }
+
+  /// The second half of a multi-threaded step, split over the same threads by parameter range (the
+  /// split the optimisers' own multi-threaded update uses too): each thread sums the slices' own
+  /// gradients over its range, in slice order, and forms the rows of the deferred weight gradients that
+  /// start in its range over the whole batch, slice after slice, a block of rows at a time; after each
+  /// piece it calls update(first, last) on that piece. Whatever the split, every value is computed in
+  /// the same order, so the same thread count gives bit-identical gradients.
+  template <class Update>
+  void finish_gradient(std::size_t tasks, const Update& update) {
+    const deferred_gradients<T>& jobs = slots_[0].deferred;
+    T* g = grads_.data();
+    // The intervals the deferred products cover, sorted: the slices left them unwritten.
+    std::pair<std::size_t, std::size_t> covered[2 * deferred_gradients<T>::capacity];
+    std::size_t nc = 0;
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      const std::size_t w = static_cast<std::size_t>(jobs[j].dW - g), b = static_cast<std::size_t>(jobs[j].db - g);
+      covered[nc++] = {w, w + jobs[j].M * jobs[j].N};
+      covered[nc++] = {b, b + jobs[j].N};
+    }
+    std::sort(covered, covered + nc);
+    for (std::size_t i = 1; i < tasks; ++i) assert(slots_[i].deferred.size() == jobs.size());
+    for_ranges(ParamCount, tasks, 0, [&](std::size_t first, std::size_t last) {
+      auto sum_slices = [&](std::size_t a, std::size_t b) {
+        for (std::size_t i = 1; i < tasks; ++i) kernels::axpy(b - a, T(1), slots_[i].grads.data() + a, g + a);
+        update(a, b);
+      };
+      std::size_t pos = first;
+      for (std::size_t c = 0; c < nc && pos < last; ++c) {
+        if (covered[c].first > pos) sum_slices(pos, std::min(covered[c].first, last));
+        pos = std::max(pos, covered[c].second);
+      }
+      if (pos < last) sum_slices(pos, last);
+      for (std::size_t j = 0; j < jobs.size(); ++j) {
+        const deferred_product<T>& d0 = jobs[j];
+        const std::size_t w = static_cast<std::size_t>(d0.dW - g), b = static_cast<std::size_t>(d0.db - g);
+        // Rows whose first value lies in [first, last), in blocks of about 32 768 values (a block of the
+        // gradient, parameters and optimiser state stays in L2 between its product and its update).
+        const auto row_at = [&](std::size_t at) {
+          return at <= w ? std::size_t{0} : std::min(d0.M, (at - w + d0.N - 1) / d0.N);
+        };
+        const std::size_t r0 = row_at(first), r1 = row_at(last);
+        const std::size_t block = std::max<std::size_t>(1, block_values / d0.N);
+        for (std::size_t a = r0; a < r1; a += block) {
+          const std::size_t e = std::min(r1, a + block);
+          for (std::size_t i = 0; i < tasks; ++i) {
+            const deferred_product<T>& d = slots_[i].deferred[j];
+            d0.weights(d.M, d.rows, d.x, d.dz, g + w, a, e, i > 0);
+          }
+          update(w + a * d0.N, w + e * d0.N);
+        }
+        if (b >= first && b < last) {
+          for (std::size_t i = 0; i < tasks; ++i) {
+            const deferred_product<T>& d = slots_[i].deferred[j];
+            d0.bias(d.rows, d.dz, g + b, i > 0);
+          }
+          update(b, b + d0.N);
+        }
+      }
+    });
+  }
+  static constexpr std::size_t block_values = 32768;
 
   /// Lets `opt` update the parameters from `gradients()` on the threads of the last gradient
   /// (optimisers with a `step(params, grads, threads)` overload; others take the plain call).
@@ -160,6 +247,7 @@ class model_storage {
   struct thread_slot {
     aligned_buffer<T> workspace, extra, grads;
     aligned_buffer<T> gathered[2];
+    deferred_gradients<T> deferred;
     std::vector<double> logw;
     Rng rng;
   };

@@ -393,25 +393,32 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
   static constexpr std::size_t D = input_size, Z = code_size;
   static constexpr std::size_t enc_in = D + C, dec_in = Z + C;
   static constexpr std::size_t lik_offset = Enc::param_count + Dec::param_count;
-  static constexpr std::size_t scratch_per_sample = std::max(Enc::scratch_size, Dec::scratch_size);
 
   // Splits the step over threads (see set_threads); each slice returns its summed loss.
   // (With `index`, the batch is rows index[0..n) of x and c, gathered slice by slice.)
-  double gradient_impl(const T* x, const T* c, std::size_t n, const std::size_t* index = nullptr) {
+  // With `opt`, a multi-threaded step may also update the parameters (then *updated is true; see
+  // parallel_gradient).
+  template <class Opt = no_optimizer>
+  double gradient_impl(const T* x, const T* c, std::size_t n, const std::size_t* index = nullptr, Opt* opt = nullptr,
+                       bool* updated = nullptr) {
     const T scale = T(1) / static_cast<T>(n);
-    const double sum = this->parallel_gradient(n, 6.0 * param_count * K, true, [&](const slice<T>& s) {
-      const T* xs = s.rows_of(x, index, D, 0);
-      const T* cs = s.rows_of(c, index, C, 1);
-      return K == 1 ? elbo_slice(xs, cs, s, scale) : iw_slice(xs, cs, s, scale);
-    });
+    const double sum = this->parallel_gradient(
+        n, 6.0 * param_count * K, true,
+        [&](const slice<T>& s) {
+          const T* xs = s.rows_of(x, index, D, 0);
+          const T* cs = s.rows_of(c, index, C, 1);
+          return K == 1 ? elbo_slice(xs, cs, s, scale) : iw_slice(xs, cs, s, scale);
+        },
+        opt, updated);
     return sum / static_cast<double>(n);
   }
 
   template <class Opt>
   double train_batch_impl(const T* x, const T* c, std::size_t n, Opt& opt, const std::size_t* index = nullptr) {
-    const double loss = gradient_impl(x, c, n, index);
+    bool updated = false;
+    const double loss = gradient_impl(x, c, n, index, &opt, &updated);
     if (!std::isfinite(loss)) throw numerical_error("the training loss is " + describe_non_finite(loss));
-    this->optimizer_step(opt);
+    if (!updated) this->optimizer_step(opt);
     ++this->steps_;
     return loss;
   }
@@ -431,17 +438,20 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
   }
 
   struct train_buffers {
-    T *enc_input, *enc_cache, *z, *dec_input, *dec_cache, *out, *dout, *ddec_input, *dz, *scratch, *stats, *weights;
+    T *enc_input, *enc_cache, *z, *dec_input, *dec_cache, *out, *dout, *ddec_input, *dz, *enc_scratch,
+        *dec_scratch, *stats, *weights;
   };
+  // The encoder and the decoder have scratch of their own: a layer's deferred weight gradient (see
+  // `Context::deferred`) reads its dz from it after both backward passes have run.
   static constexpr std::size_t train_per_sample = enc_in + Enc::cache_size + Z + dec_in + Dec::cache_size + 2 * D +
-                                                  dec_in + Z + scratch_per_sample + 2 * Z + 1;
+                                                  dec_in + Z + Enc::scratch_size + Dec::scratch_size + 2 * Z + 1;
   static train_buffers carve_from(T* w, std::size_t n) noexcept {
     train_buffers b;
-    T** slots[] = {&b.enc_input, &b.enc_cache, &b.z,  &b.dec_input, &b.dec_cache, &b.out,
-                   &b.dout,      &b.ddec_input, &b.dz, &b.scratch,   &b.stats,     &b.weights};
+    T** slots[] = {&b.enc_input, &b.enc_cache, &b.z,  &b.dec_input,   &b.dec_cache,   &b.out,    &b.dout,
+                   &b.ddec_input, &b.dz,       &b.enc_scratch, &b.dec_scratch, &b.stats, &b.weights};
     const std::size_t widths[] = {enc_in, Enc::cache_size, Z, dec_in, Dec::cache_size, D, D, dec_in, Z,
-                                  scratch_per_sample, 2 * Z, 1};
-    for (std::size_t i = 0; i < 12; ++i) {
+                                  Enc::scratch_size, Dec::scratch_size, 2 * Z, 1};
+    for (std::size_t i = 0; i < 13; ++i) {
       *slots[i] = w;
       w += n * widths[i];
     }
@@ -464,17 +474,18 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
     const T* ein = C == 0 ? x : b.enc_input;
     const T* din = C == 0 ? b.z : b.dec_input;
     Dec::backward(p + Enc::param_count, din, b.out, b.dec_cache, b.dout, b.ddec_input, g + Enc::param_count,
-                  b.scratch, n, ctx);
+                  b.dec_scratch, n, ctx);
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t j = 0; j < Z; ++j) b.dz[r * Z + j] += b.ddec_input[r * dec_in + j];
-    Enc::backward(p, ein, b.z, b.enc_cache, b.dz, static_cast<T*>(nullptr), g, b.scratch, n, ctx);
+    Enc::backward(p, ein, b.z, b.enc_cache, b.dz, static_cast<T*>(nullptr), g, b.enc_scratch, n, ctx);
   }
 
   // The slice's summed −ELBO (β-weighted KL) and its gradient into s.grads.
   double elbo_slice(const T* x, const T* c, const slice<T>& s, T scale) {
     const std::size_t n = s.rows;
     train_buffers b = carve_from(s.work(n * train_per_sample), n);
-    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale, .kl_weight = static_cast<T>(current_kl_weight())};
+    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale, .kl_weight = static_cast<T>(current_kl_weight()),
+                   .deferred = s.deferred};
     forward_train(x, c, n, b, ctx);
     const double rec = Lik::nll_and_gradient(b.out, x, this->params() + lik_offset, b.dout, s.grads + lik_offset, n,
                                              D, ctx.grad_scale);
@@ -508,7 +519,8 @@ class vae_model : public model_storage<T, param_count_or_zero<Enc>() + param_cou
     const T* xr = rep;
     const T* cr = C == 0 ? nullptr : rep + m * D;
     train_buffers b = carve_from(s.work(m * train_per_sample), m);
-    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = gs, .gaussian_stats = b.stats, .iw_weights = b.weights};
+    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = gs, .gaussian_stats = b.stats, .iw_weights = b.weights,
+                   .deferred = s.deferred};
     forward_train(xr, cr, m, b, ctx);
     std::vector<double>& logw = *s.logw;
     logw.resize(m);  // grows once, then reused
