@@ -46,7 +46,9 @@ rm -rf "$out" && mkdir -p "$out"
 malloc_tunables="glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967296"
 peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE GLIBC_TUNABLES="$malloc_tunables"
           LATENT_FASHION_MNIST_DIR="$data_dir")
-gb_args=(--benchmark_out_format=json)
+# Repetitions of different benchmarks are interleaved, so that a slow spell of this shared machine
+# does not land on one row of a ratio.
+gb_args=(--benchmark_out_format=json --benchmark_enable_random_interleaving=true)
 [[ -n $filter ]] && gb_args+=("--benchmark_filter=$filter")
 
 if [[ -x $build/benchmarks/bench_latent ]]; then

@@ -84,6 +84,23 @@ static_assert(std::is_same_v<kernels::default_arch, xsimd::fma3<xsimd::avx2>>,
 #define LATENT_TEST_ARCHS Sse2Float, Sse2Double, DefaultFloat, DefaultDouble
 #endif
 
+// arch_for<T, N>: the layers' choice of registers per width. Multiples of the widest register keep it
+// everywhere; only a build for half-rate AVX-512 (LATENT_AVX512_HALF_RATE) narrows the widths that
+// 16-float registers would pad more, and never the others.
+static_assert(std::is_same_v<kernels::arch_for<float, 400>, kernels::default_arch>);
+static_assert(std::is_same_v<kernels::arch_for<double, 784>, kernels::default_arch>);
+#if defined(LATENT_AVX512_HALF_RATE) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+static_assert(std::is_same_v<kernels::arch_for<float, 20>, xsimd::fma3<xsimd::avx2>>);
+static_assert(std::is_same_v<kernels::arch_for<float, 5>, xsimd::fma3<xsimd::avx2>>);
+static_assert(std::is_same_v<kernels::arch_for<float, 40>, xsimd::fma3<xsimd::avx2>>);  // 40 lanes, not 48
+static_assert(std::is_same_v<kernels::arch_for<float, 100>, xsimd::fma3<xsimd::avx2>>);  // 104 lanes, not 112
+static_assert(std::is_same_v<kernels::arch_for<float, 16>, kernels::default_arch>);
+static_assert(std::is_same_v<kernels::arch_for<float, 9>, kernels::default_arch>);  // 16 lanes either way
+#else
+static_assert(std::is_same_v<kernels::arch_for<float, 20>, kernels::default_arch>);
+static_assert(std::is_same_v<kernels::arch_for<float, 5>, kernels::default_arch>);
+#endif
+
 // The sizes of the brief: widths that are not multiples of 2, 4 or 8 lanes, and some that are.
 constexpr std::size_t widths[] = {1, 3, 5, 7, 8, 9, 17, 20, 100};
 constexpr std::size_t row_counts[] = {1, 2, 3, 5, 33};

@@ -36,6 +36,31 @@ namespace latent::kernels {
 /// The architecture the kernels use unless told otherwise.
 using default_arch = xsimd::default_arch;
 
+namespace detail {
+template <class T, std::size_t N>
+struct arch_for_width {
+  using type = default_arch;
+};
+#if defined(LATENT_AVX512_HALF_RATE) && XSIMD_WITH_AVX512BW && XSIMD_WITH_FMA3_AVX2
+template <class T, std::size_t N>
+  requires std::is_same_v<default_arch, xsimd::avx512bw>
+struct arch_for_width<T, N> {
+  static constexpr std::size_t wide = xsimd::batch<T, xsimd::avx512bw>::size, narrow = wide / 2;
+  static constexpr bool narrow_pads_less = (N + narrow - 1) / narrow * narrow < (N + wide - 1) / wide * wide;
+  using type = std::conditional_t<narrow_pads_less, xsimd::fma3<xsimd::avx2>, default_arch>;
+};
+#endif
+}  // namespace detail
+
+/// The architecture of a product with N output columns (what the layers pass to the kernels):
+/// `default_arch`, except where 512-bit FMAs run at the rate of two 256-bit ones
+/// (`LATENT_AVX512_HALF_RATE`, which latent's own build defines on such a CPU, e.g. Zen 4): there a
+/// width that 16-float registers would pad more than 8-float ones (N = 20: 32 lanes against 24) uses
+/// the 8-float AVX2 kernels, which do the same work per lane with fewer wasted lanes. Widths that
+/// both pad alike (multiples of 16) keep the wider registers.
+template <class T, std::size_t N>
+using arch_for = typename detail::arch_for_width<T, N>::type;
+
 /// A register of `T` for architecture `Arch`.
 template <class T, class Arch = default_arch>
 using simd = xsimd::batch<T, Arch>;

@@ -63,8 +63,8 @@ struct Dense {
 
   template <class T>
   static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
-    kernels::gemm_nn<Out>(n, In, x, In, 1, params, kernels::bias_init<T>{params + weight_count},
-                          detail::dense_epilogue<Act, T>{y});
+    kernels::gemm_nn<Out, T, kernels::arch_for<T, Out>>(
+        n, In, x, In, 1, params, kernels::bias_init<T>{params + weight_count}, detail::dense_epilogue<Act, T>{y});
   }
 
   template <class T>
@@ -72,18 +72,20 @@ struct Dense {
                        std::size_t n, Context<T>& ctx) noexcept {
     using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
     if (ctx.deferred != nullptr &&
-        ctx.deferred->push({&kernels::weight_gradient_rows<Out, T>, &bias_gradient<T>, x, dy, In, Out, n, dparams,
+        ctx.deferred->push({&kernels::weight_gradient_rows<Out, T, kernels::arch_for<T, Out>>, &bias_gradient<T>, x, dy, In, Out, n, dparams,
                             dparams + weight_count})) {
       // A slice of a multi-threaded step: dz = dy ⊙ Act'(y) now (over dy, which must then stay as it
       // is); dW and db later, over the whole batch, by the threads that own their rows.
       if constexpr (!std::is_void_v<derivative>) kernels::multiply_by_derivative<derivative>(dy, y, n * Out);
     } else {
       // One pass: dz = dy ⊙ Act'(y) over dy, dW[In×Out] = xᵀ·dz, db = Σ dz.
-      kernels::weight_gradient<Out, derivative>(In, n, x, dy, y, dparams, dparams + weight_count);
+      kernels::weight_gradient<Out, derivative, T, kernels::arch_for<T, Out>>(In, n, x, dy, y, dparams,
+                                                                              dparams + weight_count);
     }
     // dx[n×In] = dz·Wᵀ: B(k, c) = W[c·Out + k], packed panel by panel into broadcast-FMA form.
     if (dx != nullptr)
-      kernels::gemm<In>(n, Out, dy, Out, 1, params, 1, Out, kernels::zero_init{}, kernels::store_to<T>{dx});
+      kernels::gemm<In, T, kernels::arch_for<T, In>>(n, Out, dy, Out, 1, params, 1, Out, kernels::zero_init{},
+                                                      kernels::store_to<T>{dx});
   }
 
  private:
