@@ -21,7 +21,10 @@ std::string join_signatures(type_list<Rs...>);
 template <class L>
 std::string signature() {
   if constexpr (detail::chain<L>) {
-    return "Seq<" + detail::join_signatures(typename L::layers{}) + ">";
+    std::string s = "Seq<";
+    s.append(detail::join_signatures(typename L::layers{}));
+    s.push_back('>');
+    return s;
   } else if constexpr (detail::is_gaussian_head_v<L>) {
     return "Gaussian<" + std::to_string(L::in_size) + "," + std::to_string(L::out_size) + ">";
   } else if constexpr (detail::is_dense_v<L>) {
@@ -34,10 +37,16 @@ std::string signature() {
 }
 
 namespace detail {
+// Appends rather than concatenating a literal to a temporary: g++ 12 reports a false -Wrestrict
+// inside std::string's operator+(const char*, string&&) when this is inlined (GCC bug 105651).
 template <class... Rs>
 std::string join_signatures(type_list<Rs...>) {
   std::string s;
-  ((s += (s.empty() ? "" : ",") + signature<Rs>()), ...);
+  const auto add = [&s](const std::string& part) {
+    if (!s.empty()) s.push_back(',');
+    s.append(part);
+  };
+  (add(signature<Rs>()), ...);
   return s;
 }
 }  // namespace detail
