@@ -72,8 +72,8 @@ struct Dense {
                        std::size_t n, Context<T>& ctx) noexcept {
     using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
     if (ctx.deferred != nullptr &&
-        ctx.deferred->push({&kernels::weight_gradient_rows<Out, T, kernels::arch_for<T, Out>>, &bias_gradient<T>, x, dy, In, Out, n, dparams,
-                            dparams + weight_count})) {
+        ctx.deferred->push({&kernels::weight_gradient_rows<Out, T, kernels::arch_for<T, Out>>, &bias_gradient<T>, x,
+                            dy, In, Out, n, dparams, dparams + weight_count})) {
       // A slice of a multi-threaded step: dz = dy ⊙ Act'(y) now (over dy, which must then stay as it
       // is); dW and db later, over the whole batch, by the threads that own their rows.
       if constexpr (!std::is_void_v<derivative>) kernels::multiply_by_derivative<derivative>(dy, y, n * Out);

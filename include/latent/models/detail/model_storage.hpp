@@ -5,6 +5,7 @@
 
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/deferred_gradients.hpp"
+#include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
 #include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
@@ -12,10 +13,10 @@
 #include <algorithm>  // std::min, std::copy, std::sort
 #include <cmath>      // std::isfinite
 #include <concepts>   // std::convertible_to
-#include <cassert>    // assert
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint64_t
 #include <span>       // std::span
+#include <string>     // std::to_string
 #include <utility>    // std::pair
 #include <vector>     // std::vector
 
@@ -185,7 +186,13 @@ class model_storage {
       covered[nc++] = {b, b + jobs[j].N};
     }
     std::sort(covered, covered + nc);
-    for (std::size_t i = 1; i < tasks; ++i) assert(slots_[i].deferred.size() == jobs.size());
+    // Every slice runs the same layers, so each defers the same products in the same order; a layer
+    // that defers in some slices only would be a bug, reported rather than summed wrongly.
+    for (std::size_t i = 1; i < tasks; ++i)
+      if (slots_[i].deferred.size() != jobs.size())
+        throw error("latent: a training step's slices deferred different weight gradients (" +
+                    std::to_string(jobs.size()) + " in slice 0, " + std::to_string(slots_[i].deferred.size()) +
+                    " in slice " + std::to_string(i) + "): a layer defers only in some slices");
     for_ranges(ParamCount, tasks, 0, [&](std::size_t first, std::size_t last) {
       auto sum_slices = [&](std::size_t a, std::size_t b) {
         for (std::size_t i = 1; i < tasks; ++i) kernels::axpy(b - a, T(1), slots_[i].grads.data() + a, g + a);
