@@ -118,6 +118,35 @@ TEST_CASE("gradient check on two threads: weight gradients deferred to the end o
   }
 }
 
+TEST_CASE("gradient check on two threads: the autoencoders (deferred weight gradients, or summed)") {
+  // Plain, denoising and sparse models defer their Dense weight gradients on two threads; the
+  // contractive one adds its penalty to the encoder's weight gradients itself, so it sums them.
+  REQUIRE(detail::thread_pool::instance().size() >= 2);
+  struct NestedEnc : Seq<Dense<9, 6, Tanh>, Seq<Dense<6, 5, Softplus>, Dense<5, 4, Sigmoid>>> {};
+  const auto x = probabilities(7, 9, 6);
+  SUBCASE("plain, nested Seq") {
+    Autoencoder<NestedEnc, ADec, BCEWithLogits, double> m(3);
+    m.set_threads(2);
+    REQUIRE(m.threads_for(7, 1.0) == 2);
+    check_gradient(m, [&] { return m.gradient(x.data(), 7); });
+  }
+  SUBCASE("denoising") {
+    DenoisingAutoencoder<AEnc, ADec, MSE, double> m(4, {.gaussian_stddev = 0.3, .mask_fraction = 0.2});
+    m.set_threads(2);
+    check_gradient(m, [&] { return m.gradient(x.data(), 7); });
+  }
+  SUBCASE("sparse, L1") {
+    SparseAutoencoder<AEnc, ADec, MSE, double> m(5, {.l1 = 0.05});
+    m.set_threads(2);
+    check_gradient(m, [&] { return m.gradient(x.data(), 7); });
+  }
+  SUBCASE("contractive") {
+    ContractiveAutoencoder<AEnc, ADec, MSE, double> m(6, {.weight = 0.5});
+    m.set_threads(2);
+    check_gradient(m, [&] { return m.gradient(x.data(), 7); });
+  }
+}
+
 TEST_CASE("gradient check: denoising, sparse and contractive autoencoders") {
   const auto x = probabilities(6, 9, 3);
   SUBCASE("denoising: Gaussian and masking noise") {

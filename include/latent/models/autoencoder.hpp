@@ -201,7 +201,10 @@ class autoencoder_model : public model_storage<T, param_count_or_zero<Enc>() + p
   // The loss summed over the slice's rows, with its gradient (scaled by `scale` = 1/batch) in s.grads.
   double slice_gradient(const T* x, const slice<T>& s, T scale) {
     const std::size_t n = s.rows;
-    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale};
+    // On several threads the layers' weight gradients are deferred to the end of the step (see
+    // Context::deferred), except where a penalty adds to the encoder's weight gradients itself.
+    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale,
+                   .deferred = Reg::penalises_encoder ? nullptr : s.deferred};
     T* w = s.work(n * workspace_per_sample);
     T* enc_cache = w;
     T* code = enc_cache + n * Enc::cache_size;
@@ -209,8 +212,10 @@ class autoencoder_model : public model_storage<T, param_count_or_zero<Enc>() + p
     T* out = dec_cache + n * Dec::cache_size;
     T* dout = out + n * input_size;
     T* dcode = dout + n * input_size;
-    T* scratch = dcode + n * code_size;
-    T* corrupted = scratch + n * scratch_per_sample;
+    // The encoder and the decoder have scratch of their own: a deferred dz must outlive both passes.
+    T* enc_scratch = dcode + n * code_size;
+    T* dec_scratch = enc_scratch + n * Enc::scratch_size;
+    T* corrupted = dec_scratch + n * Dec::scratch_size;
     const T* p = this->params();
     // A denoising model encodes a corrupted copy and is scored against the clean input.
     const T* input = x;
@@ -221,20 +226,18 @@ class autoencoder_model : public model_storage<T, param_count_or_zero<Enc>() + p
     Enc::forward(p, input, code, enc_cache, n, ctx);
     Dec::forward(p + Enc::param_count, code, out, dec_cache, n, ctx);
     const double sum = L::value_and_gradient(out, x, dout, n, input_size, ctx.grad_scale);
-    Dec::backward(p + Enc::param_count, code, out, dec_cache, dout, dcode, s.grads + Enc::param_count, scratch, n,
-                  ctx);
+    Dec::backward(p + Enc::param_count, code, out, dec_cache, dout, dcode, s.grads + Enc::param_count, dec_scratch,
+                  n, ctx);
     double penalty = 0;
     if constexpr (Reg::penalises_code) penalty += reg_.code_penalty(code, dcode, n, code_size, ctx.grad_scale);
-    Enc::backward(p, input, code, enc_cache, dcode, static_cast<T*>(nullptr), s.grads, scratch, n, ctx);
+    Enc::backward(p, input, code, enc_cache, dcode, static_cast<T*>(nullptr), s.grads, enc_scratch, n, ctx);
     if constexpr (Reg::penalises_encoder)
       penalty += reg_.template encoder_penalty<Enc>(p, input, n, s.grads, ctx.grad_scale);
     return sum + ctx.penalty + penalty;
   }
 
-  static constexpr std::size_t scratch_per_sample =
-      Enc::scratch_size > Dec::scratch_size ? Enc::scratch_size : Dec::scratch_size;
   static constexpr std::size_t workspace_per_sample = Enc::cache_size + 2 * code_size + Dec::cache_size +
-                                                      2 * input_size + scratch_per_sample +
+                                                      2 * input_size + Enc::scratch_size + Dec::scratch_size +
                                                       (Reg::corrupts_input ? input_size : 0);
 
   static xt::xtensor<T, 1> row(const xt::xtensor<T, 2>& m) {
