@@ -22,6 +22,16 @@ static_assert(Activation<Sigmoid>);
 static_assert(Activation<Tanh>);
 static_assert(Activation<Elu>);
 static_assert(Activation<LeakyRelu>);
+// LeakyReluWith: a slope Num / Den that every compiler takes, and g++'s double spelling.
+static_assert(Activation<LeakyReluWith<1, 100>>);
+static_assert(LeakyReluWith<1, 100>::slope == 0.01);
+static_assert(LeakyRelu::slope == 0.3);  // 3.0 / 10.0 rounds to the same double as 0.3
+static_assert(LeakyReluWith<0>::slope == 0.0);
+#if defined(__cpp_nontype_template_args) && __cpp_nontype_template_args >= 201911L  // g++; not clang 14
+static_assert(Activation<LeakyReluWith<0.01>>);
+static_assert(LeakyReluWith<0.01>::slope == 0.01);
+static_assert(LeakyReluWith<0.3>::slope == LeakyRelu::slope);
+#endif
 static_assert(Activation<Softplus>);
 static_assert(!Activation<int>);
 static_assert(!Activation<float>);
