@@ -30,7 +30,6 @@
 #include "latent/kernels/elementwise.hpp"
 #include "latent/kernels/gemm.hpp"
 #include "latent/kernels/loss.hpp"
-#include "latent/kernels/reference.hpp"
 #include "latent/kernels/simd.hpp"
 #include "latent/kernels/update.hpp"
 #include "latent/losses/bce.hpp"
@@ -38,6 +37,7 @@
 #include "latent/losses/mse.hpp"
 #include "latent/optim/adam.hpp"
 #include "latent/optim/sgd.hpp"
+#include "support/reference_kernels.hpp"  // the scalar specification of the kernels
 
 #include <algorithm>    // std::max, std::min, std::copy, std::equal
 #include <cmath>        // std::abs, std::exp, std::log1p, std::tanh, std::expm1, std::sqrt, std::nan

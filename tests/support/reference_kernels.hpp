@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Scalar reference versions of the kernels: the specification the vectorised kernels are tested
-/// against (on sizes that are not multiples of the vector width).
+/// Test support, not part of the installed library: scalar reference versions of the kernels, the
+/// specification the vectorised kernels are tested against (on sizes that are not multiples of the
+/// vector width). Tests include it as "support/reference_kernels.hpp".
 
 #include <cstddef>      // std::size_t
 #include <type_traits>  // std::is_void_v
