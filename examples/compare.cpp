@@ -12,10 +12,12 @@
 #include <latent/latent.hpp>
 #include <latent/data/fashion_mnist.hpp>
 #include <latent/data/shapes.hpp>
-#include <latent/io/image_grid.hpp>
-#include <latent/io/plot.hpp>
 #include <latent/io/png.hpp>
 #include <latent/models/contractive_autoencoder.hpp>
+#include <latent/plot/canvas.hpp>
+#include <latent/plot/image_grid.hpp>
+#include <latent/plot/line_plot.hpp>
+#include <latent/plot/scatter_plot.hpp>
 #include <latent/training/metrics.hpp>
 
 #include <algorithm>   // std::min, std::max, std::sort, std::find
