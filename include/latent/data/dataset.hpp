@@ -1,11 +1,11 @@
 #pragma once
 /// \file
 /// `latent::Dataset`, the in-memory table every loader returns, and the row operations on it
-/// (`take`, `split`, `one_hot`).
+/// (`take`, `split`; `one_hot`, from data/one_hot.hpp).
 
-#include <algorithm>  // std::copy_n, std::fill
+#include <algorithm>  // std::copy_n
 #include <cstddef>    // std::size_t, std::ptrdiff_t
-#include <cstdint>    // std::int32_t, std::uint64_t
+#include <cstdint>    // std::int32_t, std::uint64_t (seeds)
 #include <numeric>    // std::iota
 #include <string>     // std::string, std::to_string
 #include <utility>    // std::pair, std::swap
@@ -14,6 +14,8 @@
 #include <xtensor/xtensor.hpp>
 
 #include "latent/core/error.hpp"
+#include "latent/core/random.hpp"
+#include "latent/data/one_hot.hpp"  // one_hot, the row operation that lives in a header of its own
 
 namespace latent {
 
@@ -44,33 +46,15 @@ struct Dataset {
 
 namespace detail {
 
-/// splitmix64 (Steele, Lea & Flood 2014): a tiny, well-mixed generator whose output is fully
-/// specified, unlike the std distributions, so shuffles and generated data are identical on every
-/// standard library.
-struct data_rng {
-  std::uint64_t state;
+// `data_rng` was a second generator (splitmix64); shuffles and the built-in shapes now draw from the
+// library's one generator. The alias stays only while tests/test_data_io.cpp still names it.
+using data_rng = ::latent::Rng;
 
-  explicit data_rng(std::uint64_t seed) : state(seed) {}
-
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  /// Uniform in [lo, hi).
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  /// Uniform integer in [0, n), n > 0 (modulo bias below 2^-40 for any n used here).
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-};
-
-/// Fisher–Yates shuffle of `v`, driven by `rng`.
+/// Fisher–Yates shuffle of `v`, driven by `rng` (unbiased: `Rng::below`).
 template <class T>
-void data_shuffle(std::vector<T>& v, data_rng& rng) {
+void data_shuffle(std::vector<T>& v, Rng& rng) {
   for (std::size_t i = v.size(); i > 1; --i) {
-    std::swap(v[i - 1], v[static_cast<std::size_t>(rng.below(i))]);
+    std::swap(v[i - 1], v[rng.below(i)]);
   }
 }
 
@@ -118,29 +102,13 @@ inline std::pair<Dataset, Dataset> split(const Dataset& d, double train_fraction
   }
   std::vector<std::size_t> index(d.size());
   std::iota(index.begin(), index.end(), std::size_t{0});
-  detail::data_rng rng(seed);
+  Rng rng(seed);
   detail::data_shuffle(index, rng);
   auto n_train = static_cast<std::size_t>(train_fraction * static_cast<double>(d.size()) + 0.5);
   if (n_train > d.size()) n_train = d.size();
   std::vector<std::size_t> train(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(n_train));
   std::vector<std::size_t> test(index.begin() + static_cast<std::ptrdiff_t>(n_train), index.end());
   return {detail::dataset_rows(d, train), detail::dataset_rows(d, test)};
-}
-
-/// One-hot encoding: an N × num_classes matrix with a 1 in column `labels(i)` of row i.
-/// Throws `data_error` naming the row when a label is negative or >= num_classes.
-inline xt::xtensor<float, 2> one_hot(const xt::xtensor<std::int32_t, 1>& labels, std::size_t num_classes) {
-  auto out = xt::xtensor<float, 2>::from_shape({labels.size(), num_classes});
-  std::fill(out.begin(), out.end(), 0.0f);
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    const std::int32_t l = labels(i);
-    if (l < 0 || static_cast<std::size_t>(l) >= num_classes) {
-      throw data_error("one_hot: expected labels in [0, " + std::to_string(num_classes) + "), found " +
-                       std::to_string(l) + " in row " + std::to_string(i));
-    }
-    out(i, static_cast<std::size_t>(l)) = 1.0f;
-  }
-  return out;
 }
 
 }  // namespace latent

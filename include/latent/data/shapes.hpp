@@ -20,6 +20,7 @@
 
 #include <xtensor/xtensor.hpp>
 
+#include "latent/core/random.hpp"
 #include "latent/data/dataset.hpp"
 
 namespace latent {
@@ -99,7 +100,7 @@ inline double shape_distance(const shape_params& s, double x, double y) {
 }
 
 /// Draws the parameters of one shape of class `kind`.
-inline shape_params random_shape(int kind, data_rng& rng) {
+inline shape_params random_shape(int kind, Rng& rng) {
   constexpr double pi = 3.14159265358979323846;
   shape_params s{};
   s.kind = kind;
@@ -130,12 +131,12 @@ inline shape_params random_shape(int kind, data_rng& rng) {
 /// `n` shapes images (N × 784, values in [0, 1], 28 × 28) with labels 0..9 in balanced classes
 /// (counts differ by at most one) and shuffled order: disk, ring, square, square outline,
 /// triangle, plus, cross, horizontal bars, vertical bars, ellipse.
-/// Deterministic: the same `n` and `seed` give the same data set (the generator is splitmix64, not
-/// a std distribution, whose output differs between standard libraries).
+/// Deterministic: the same `n` and `seed` give the same data set on every platform (the generator is
+/// `latent::Rng`, not a std distribution, whose output differs between standard libraries).
 inline Dataset make_shapes(std::size_t n, std::uint64_t seed = 0) {
   constexpr std::size_t side = detail::shapes_side;
   constexpr int classes = 10;
-  detail::data_rng rng(seed ^ 0x6a09e667f3bcc909ULL);
+  Rng rng(seed ^ 0x6a09e667f3bcc909ULL);  // a stream of its own, apart from a user's Rng(seed)
 
   std::vector<std::int32_t> labels(n);
   for (std::size_t i = 0; i < n; ++i) labels[i] = static_cast<std::int32_t>(i % classes);
@@ -172,8 +173,8 @@ inline Dataset make_shapes(std::size_t n, std::uint64_t seed = 0) {
 /// A (train, test) pair of shapes data sets with `n_train` and `n_test` images, drawn from
 /// different random streams of `seed`, so no test image repeats a training image.
 inline std::pair<Dataset, Dataset> make_shapes_split(std::size_t n_train, std::size_t n_test, std::uint64_t seed = 0) {
-  // A second, well-separated seed for the test set (one splitmix64 step away from the train seed).
-  detail::data_rng derive(seed);
+  // A second, well-separated seed for the test set (the first draw of Rng(seed)).
+  Rng derive(seed);
   const std::uint64_t test_seed = derive.next() ^ 0xbb67ae8584caa73bULL;
   return {make_shapes(n_train, seed), make_shapes(n_test, test_seed)};
 }
