@@ -322,8 +322,8 @@ result run_model(const model_spec& spec, M& model, const bench& b, const std::ve
     codes_train = model.encode(b.train.x);
     codes_test = model.encode(test.x);
   }
-  r.mse = mse_per_sample(recon, test.x);
-  r.bce = bce_per_sample(recon, test.x);
+  r.mse = mean_mse_per_sample(recon, test.x);
+  r.bce = mean_bce_per_sample(recon, test.x);
   r.knn = knn_accuracy(codes_train, b.train.labels, codes_test, test.labels, 5);
   r.reconstructions = rows_of(recon, showcase_rows);
   r.codes2 = M::code_size == 2 ? codes_test : pca_project(codes_test, 2);

@@ -1,13 +1,15 @@
 // Tests of training/metrics.hpp: kNN accuracy, PCA projection and the per-sample reconstruction errors,
-// each against answers known in closed form or computed by hand.
+// each against answers known in closed form or computed by hand; and of data/one_hot.hpp.
 #include <doctest/doctest.h>
 
-#include <cmath>    // std::log, std::sqrt, std::abs, NAN
+#include <cmath>    // std::log, std::log1p, std::sqrt, std::abs, NAN
 #include <cstddef>  // std::size_t
 #include <cstdint>  // std::int32_t, std::uint64_t
 
+#include "latent/core/aligned_buffer.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
+#include "latent/data/one_hot.hpp"
 #include "latent/training/metrics.hpp"
 
 namespace {
@@ -184,12 +186,26 @@ TEST_CASE("pca_project: errors") {
   for (float v : p) CHECK(v == 0.0f);
 }
 
-TEST_CASE("mse_per_sample and bce_per_sample: hand-computed examples") {
+TEST_CASE("mse_per_sample and bce_per_sample: one hand-computed value per sample, and their means") {
   auto r = matrix<double>(2, 2), x = matrix<double>(2, 2);
   // Row 0: errors 1 and 2 → 5; row 1: errors 0 and 3 → 9; mean 7.
   r(0, 0) = 1, r(0, 1) = 2, r(1, 0) = 5, r(1, 1) = -1;
   x(0, 0) = 0, x(0, 1) = 0, x(1, 0) = 5, x(1, 1) = 2;
-  CHECK(latent::mse_per_sample(r, x) == doctest::Approx(7.0));
+  const xt::xtensor<double, 1> mse = latent::mse_per_sample(r, x);
+  REQUIRE(mse.size() == 2);
+  CHECK(mse(0) == 5.0);  // small integers: exact in double
+  CHECK(mse(1) == 9.0);
+  CHECK(latent::mean_mse_per_sample(r, x) == 7.0);
+  // float data, three samples of width 1: (0.5 − 0)², (1 − 1)², (0.25 − 1)² = 0.25, 0, 0.5625.
+  auto rf = matrix<float>(3, 1), xf = matrix<float>(3, 1);
+  rf(0, 0) = 0.5f, rf(1, 0) = 1.0f, rf(2, 0) = 0.25f;
+  xf(0, 0) = 0.0f, xf(1, 0) = 1.0f, xf(2, 0) = 1.0f;
+  const auto msef = latent::mse_per_sample(rf, xf);
+  REQUIRE(msef.size() == 3);
+  CHECK(msef(0) == 0.25);
+  CHECK(msef(1) == 0.0);
+  CHECK(msef(2) == 0.5625);
+  CHECK(latent::mean_mse_per_sample(rf, xf) == doctest::Approx(0.8125 / 3));
 
   auto p = matrix<float>(2, 2), t = matrix<float>(2, 2);
   // Row 0: targets 1, 0 with p = 0.5, 0.25 → −log 0.5 − log 0.75; row 1: target 0.5 with p = 0.5 twice
@@ -197,12 +213,22 @@ TEST_CASE("mse_per_sample and bce_per_sample: hand-computed examples") {
   p(0, 0) = 0.5f, p(0, 1) = 0.25f, p(1, 0) = 0.5f, p(1, 1) = 0.5f;
   t(0, 0) = 1.0f, t(0, 1) = 0.0f, t(1, 0) = 0.5f, t(1, 1) = 0.5f;
   const double row0 = -std::log(0.5) - std::log(0.75), row1 = 2 * std::log(2.0);
-  CHECK(latent::bce_per_sample(p, t) == doctest::Approx((row0 + row1) / 2));
+  auto bce = latent::bce_per_sample(p, t);
+  REQUIRE(bce.size() == 2);
+  CHECK(bce(0) == doctest::Approx(row0).epsilon(1e-12));  // ≈ 0.980829
+  CHECK(bce(1) == doctest::Approx(row1).epsilon(1e-12));  // ≈ 1.386294
+  CHECK(latent::mean_bce_per_sample(p, t) == doctest::Approx((row0 + row1) / 2).epsilon(1e-12));
   p(0, 0) = 0.0f;
-  const double clamped = -std::log(1e-7) - std::log(0.75);
-  CHECK(latent::bce_per_sample(p, t) == doctest::Approx((clamped + row1) / 2).epsilon(1e-6));
+  const double clamped = -std::log(1e-7) - std::log(0.75);  // ≈ 16.405
+  bce = latent::bce_per_sample(p, t);
+  CHECK(bce(0) == doctest::Approx(clamped).epsilon(1e-9));
+  CHECK(bce(1) == doctest::Approx(row1).epsilon(1e-12));  // the other sample is untouched
+  CHECK(latent::mean_bce_per_sample(p, t) == doctest::Approx((clamped + row1) / 2).epsilon(1e-9));
   p(0, 0) = 1.0f;  // a correct certainty costs −log(1 − 1e-7) ≈ 1e-7, not 0 and not NaN
-  CHECK(latent::bce_per_sample(p, t) == doctest::Approx((-std::log(0.75) + row1) / 2).epsilon(1e-6));
+  bce = latent::bce_per_sample(p, t);
+  CHECK(bce(0) == doctest::Approx(-std::log1p(-1e-7) - std::log(0.75)).epsilon(1e-12));
+  CHECK(bce(0) > -std::log(0.75));
+  CHECK(latent::mean_bce_per_sample(p, t) == doctest::Approx((-std::log(0.75) + row1) / 2).epsilon(1e-6));
 }
 
 TEST_CASE("mse_per_sample and bce_per_sample: mismatched or empty data") {
@@ -212,4 +238,39 @@ TEST_CASE("mse_per_sample and bce_per_sample: mismatched or empty data") {
                        doctest::Contains("found 3 x 4 and 2 x 4"), latent::shape_error);
   CHECK_THROWS_AS(latent::mse_per_sample(matrix<float>(0, 4), matrix<float>(0, 4)), latent::data_error);
   CHECK_THROWS_AS(latent::bce_per_sample(matrix<double>(0, 4), matrix<double>(0, 4)), latent::data_error);
+  CHECK_THROWS_WITH_AS(latent::mean_mse_per_sample(matrix<float>(2, 3), matrix<float>(3, 3)),
+                       doctest::Contains("mse_per_sample: expected reconstructions and data of the same shape"),
+                       latent::shape_error);
+  CHECK_THROWS_AS(latent::mean_bce_per_sample(matrix<double>(4, 0), matrix<double>(4, 0)), latent::data_error);
+}
+
+// data/one_hot.hpp (model-free like the metrics, so its tests live here): the public encoding and the
+// rows a conditional model's label input is built from, with the same checks.
+TEST_CASE("one_hot and detail::one_hot_rows: hand-checked rows and errors naming the row") {
+  xt::xtensor<std::int32_t, 1> labels = {2, 0, 1, 2};
+  const xt::xtensor<float, 2> y = latent::one_hot(labels, 3);
+  REQUIRE(y.shape()[0] == 4);
+  REQUIRE(y.shape()[1] == 3);
+  const float expected[4][3] = {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  for (std::size_t r = 0; r < 4; ++r)
+    for (std::size_t c = 0; c < 3; ++c) CHECK(y(r, c) == expected[r][c]);
+
+  const latent::aligned_buffer<double> rows = latent::detail::one_hot_rows<double>(labels, 4, 3, "fit");
+  REQUIRE(rows.size() == 12);
+  for (std::size_t r = 0; r < 4; ++r)
+    for (std::size_t c = 0; c < 3; ++c) CHECK(rows[r * 3 + c] == static_cast<double>(expected[r][c]));
+  CHECK(latent::detail::one_hot_rows<float>(xt::xtensor<std::int32_t, 1>::from_shape({0}), 0, 3, "fit").size() == 0);
+
+  CHECK_THROWS_WITH_AS(latent::detail::one_hot_rows<float>(labels, 5, 3, "fit"),
+                       doctest::Contains("fit: expected one label per row (5), found 4"), latent::shape_error);
+  xt::xtensor<std::int32_t, 1> high = {0, 1, 3};
+  CHECK_THROWS_WITH_AS(latent::detail::one_hot_rows<float>(high, 3, 3, "decode"),
+                       doctest::Contains("decode: expected labels in [0, 3), found 3 in row 2"), latent::data_error);
+  CHECK_THROWS_WITH_AS(latent::one_hot(high, 3),
+                       doctest::Contains("one_hot: expected labels in [0, 3), found 3 in row 2"), latent::data_error);
+  xt::xtensor<std::int32_t, 1> negative = {-1};
+  CHECK_THROWS_WITH_AS(latent::detail::one_hot_rows<float>(negative, 1, 3, "fit (validation labels)"),
+                       doctest::Contains("fit (validation labels): expected labels in [0, 3), found -1 in row 0"),
+                       latent::data_error);
+  CHECK_THROWS_WITH_AS(latent::one_hot(negative, 3), doctest::Contains("found -1 in row 0"), latent::data_error);
 }

@@ -2,7 +2,8 @@
 /// \file
 /// Figures for comparing trained models: k-nearest-neighbour accuracy of codes (`knn_accuracy`), a
 /// principal-component projection for pictures of codes (`pca_project`), and the per-image
-/// reconstruction errors papers report (`mse_per_sample`, `bce_per_sample`).
+/// reconstruction errors papers report: one value per sample (`mse_per_sample`, `bce_per_sample`) and
+/// their means over the samples (`mean_mse_per_sample`, `mean_bce_per_sample`).
 /// Example: examples/compare.cpp.
 
 #include "latent/core/error.hpp"
@@ -10,7 +11,7 @@
 #include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API
 
 #include <algorithm>    // std::clamp, std::stable_sort
-#include <cmath>        // std::abs, std::sqrt, std::log, std::isfinite
+#include <cmath>        // std::abs, std::sqrt, std::log, std::log1p, std::isfinite
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::int32_t
 #include <numeric>      // std::iota
@@ -234,38 +235,76 @@ xt::xtensor<T, 2> pca_project(const xt::xtensor<T, 2>& x, std::size_t components
   return out;
 }
 
-/// Mean squared error per sample: Σ_j (reconstruction_ij − x_ij)² summed over the columns, averaged
-/// over the rows (the "MSE per image" papers report; divide by the width for the per-pixel figure).
-/// Accumulates in double. Throws `shape_error` when the shapes differ and `data_error` when empty.
+/// Squared error of each sample: entry i is Σ_j (reconstruction_ij − x_ij)², summed over the columns
+/// of row i (the "MSE per image" papers report, before averaging; divide by the width for a per-pixel
+/// figure). n rows in, n values out, accumulated in double. `mean_mse_per_sample` averages them.
+/// Throws `shape_error` when the shapes differ and `data_error` when there is no row or no column.
 template <class T>
-double mse_per_sample(const xt::xtensor<T, 2>& reconstruction, const xt::xtensor<T, 2>& x) {
+xt::xtensor<double, 1> mse_per_sample(const xt::xtensor<T, 2>& reconstruction, const xt::xtensor<T, 2>& x) {
   detail::check_same_shape(reconstruction, x, "mse_per_sample", "reconstructions", "data");
-  const std::size_t n = x.shape()[0], count = x.size();
-  double total = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const double e = static_cast<double>(reconstruction.data()[i]) - static_cast<double>(x.data()[i]);
-    total += e * e;
+  const std::size_t n = x.shape()[0], d = x.shape()[1];
+  auto out = xt::xtensor<double, 1>::from_shape({n});
+  for (std::size_t r = 0; r < n; ++r) {
+    const T* rec = reconstruction.data() + r * d;
+    const T* row = x.data() + r * d;
+    double total = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double e = static_cast<double>(rec[j]) - static_cast<double>(row[j]);
+      total += e * e;
+    }
+    out(r) = total;
   }
-  return total / static_cast<double>(n);
+  return out;
 }
 
-/// Binary cross-entropy per sample: −Σ_j [x_ij log p_ij + (1 − x_ij) log(1 − p_ij)] summed over the
-/// columns, averaged over the rows — the Bernoulli negative log-likelihood per image, in nats, for
+/// Binary cross-entropy of each sample: entry i is −Σ_j [x_ij log p_ij + (1 − x_ij) log(1 − p_ij)]
+/// summed over the columns of row i — the Bernoulli negative log-likelihood of image i, in nats, for
 /// targets in [0, 1] (grey levels are allowed, as in PyTorch's VAE example). `probabilities` are
-/// clamped to [1e-7, 1 − 1e-7] so that a confident miss costs about 16 nats, not infinity.
-/// Throws `shape_error` when the shapes differ and `data_error` when empty.
+/// clamped to [1e-7, 1 − 1e-7] so that a confident miss costs about 16 nats, not infinity. n rows in,
+/// n values out; `mean_bce_per_sample` averages them.
+/// Throws `shape_error` when the shapes differ and `data_error` when there is no row or no column.
 template <class T>
-double bce_per_sample(const xt::xtensor<T, 2>& probabilities, const xt::xtensor<T, 2>& x) {
+xt::xtensor<double, 1> bce_per_sample(const xt::xtensor<T, 2>& probabilities, const xt::xtensor<T, 2>& x) {
   detail::check_same_shape(probabilities, x, "bce_per_sample", "probabilities", "data");
   constexpr double eps = 1e-7;
-  const std::size_t n = x.shape()[0], count = x.size();
-  double total = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const double p = std::clamp(static_cast<double>(probabilities.data()[i]), eps, 1 - eps);
-    const double t = x.data()[i];
-    total -= t * std::log(p) + (1 - t) * std::log1p(-p);
+  const std::size_t n = x.shape()[0], d = x.shape()[1];
+  auto out = xt::xtensor<double, 1>::from_shape({n});
+  for (std::size_t r = 0; r < n; ++r) {
+    const T* prob = probabilities.data() + r * d;
+    const T* row = x.data() + r * d;
+    double total = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double p = std::clamp(static_cast<double>(prob[j]), eps, 1 - eps);
+      const double t = row[j];
+      total -= t * std::log(p) + (1 - t) * std::log1p(-p);
+    }
+    out(r) = total;
   }
-  return total / static_cast<double>(n);
+  return out;
+}
+
+namespace detail {
+// The mean of a non-empty vector of per-sample figures.
+inline double mean_of(const xt::xtensor<double, 1>& v) {
+  double total = 0;
+  for (double e : v) total += e;
+  return total / static_cast<double>(v.size());
+}
+}  // namespace detail
+
+/// The mean over the rows of `mse_per_sample`: one figure, the squared error per image averaged over
+/// the images (what `mse_per_sample` returned before it returned one value per sample). Same errors.
+template <class T>
+double mean_mse_per_sample(const xt::xtensor<T, 2>& reconstruction, const xt::xtensor<T, 2>& x) {
+  return detail::mean_of(mse_per_sample(reconstruction, x));
+}
+
+/// The mean over the rows of `bce_per_sample`: one figure, the cross-entropy per image averaged over
+/// the images, in nats (what `bce_per_sample` returned before it returned one value per sample).
+/// Same errors.
+template <class T>
+double mean_bce_per_sample(const xt::xtensor<T, 2>& probabilities, const xt::xtensor<T, 2>& x) {
+  return detail::mean_of(bce_per_sample(probabilities, x));
 }
 
 }  // namespace latent
