@@ -246,7 +246,7 @@ TEST_CASE("mse_per_sample and bce_per_sample: mismatched or empty data") {
 
 // data/one_hot.hpp (model-free like the metrics, so its tests live here): the public encoding and the
 // rows a conditional model's label input is built from, with the same checks.
-TEST_CASE("one_hot and detail::one_hot_rows: hand-checked rows and errors naming the row") {
+TEST_CASE("one_hot and detail::one_hot_buffer: hand-checked rows and errors naming the row") {
   xt::xtensor<std::int32_t, 1> labels = {2, 0, 1, 2};
   const xt::xtensor<float, 2> y = latent::one_hot(labels, 3);
   REQUIRE(y.shape()[0] == 4);
@@ -255,21 +255,21 @@ TEST_CASE("one_hot and detail::one_hot_rows: hand-checked rows and errors naming
   for (std::size_t r = 0; r < 4; ++r)
     for (std::size_t c = 0; c < 3; ++c) CHECK(y(r, c) == expected[r][c]);
 
-  const latent::aligned_buffer<double> rows = latent::detail::one_hot_rows<double>(labels, 4, 3, "fit");
+  const latent::aligned_buffer<double> rows = latent::detail::one_hot_buffer<double>(labels, 4, 3, "fit");
   REQUIRE(rows.size() == 12);
   for (std::size_t r = 0; r < 4; ++r)
     for (std::size_t c = 0; c < 3; ++c) CHECK(rows[r * 3 + c] == static_cast<double>(expected[r][c]));
-  CHECK(latent::detail::one_hot_rows<float>(xt::xtensor<std::int32_t, 1>::from_shape({0}), 0, 3, "fit").size() == 0);
+  CHECK(latent::detail::one_hot_buffer<float>(xt::xtensor<std::int32_t, 1>::from_shape({0}), 0, 3, "fit").size() == 0);
 
-  CHECK_THROWS_WITH_AS(latent::detail::one_hot_rows<float>(labels, 5, 3, "fit"),
+  CHECK_THROWS_WITH_AS(latent::detail::one_hot_buffer<float>(labels, 5, 3, "fit"),
                        doctest::Contains("fit: expected one label per row (5), found 4"), latent::shape_error);
   xt::xtensor<std::int32_t, 1> high = {0, 1, 3};
-  CHECK_THROWS_WITH_AS(latent::detail::one_hot_rows<float>(high, 3, 3, "decode"),
+  CHECK_THROWS_WITH_AS(latent::detail::one_hot_buffer<float>(high, 3, 3, "decode"),
                        doctest::Contains("decode: expected labels in [0, 3), found 3 in row 2"), latent::data_error);
   CHECK_THROWS_WITH_AS(latent::one_hot(high, 3),
                        doctest::Contains("one_hot: expected labels in [0, 3), found 3 in row 2"), latent::data_error);
   xt::xtensor<std::int32_t, 1> negative = {-1};
-  CHECK_THROWS_WITH_AS(latent::detail::one_hot_rows<float>(negative, 1, 3, "fit (validation labels)"),
+  CHECK_THROWS_WITH_AS(latent::detail::one_hot_buffer<float>(negative, 1, 3, "fit (validation labels)"),
                        doctest::Contains("fit (validation labels): expected labels in [0, 3), found -1 in row 0"),
                        latent::data_error);
   CHECK_THROWS_WITH_AS(latent::one_hot(negative, 3), doctest::Contains("found -1 in row 0"), latent::data_error);

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// `latent::one_hot`: class labels as one-hot rows, the one implementation the library has (the
-/// conditional models' label inputs are built by `detail::one_hot_rows`, from the same checks).
+/// conditional models' label inputs are built by `detail::one_hot_buffer`, with the same checks).
 
 #include <algorithm>  // std::fill
 #include <cstddef>    // std::size_t
@@ -28,7 +28,7 @@ inline void check_one_hot_label(std::int32_t label, std::size_t row, std::size_t
 /// in column `labels(r)` of row r. Throws `shape_error` naming `where` unless `labels` has n entries,
 /// and `data_error` naming `where` and the row for a label outside [0, classes).
 template <class T>
-aligned_buffer<T> one_hot_rows(const xt::xtensor<std::int32_t, 1>& labels, std::size_t n, std::size_t classes,
+aligned_buffer<T> one_hot_buffer(const xt::xtensor<std::int32_t, 1>& labels, std::size_t n, std::size_t classes,
                                const char* where) {
   if (labels.size() != n)
     throw shape_error(std::string(where) + ": expected one label per row (" + std::to_string(n) + "), found " +
