@@ -1,19 +1,33 @@
 // Tests of the data and picture parts: Dataset operations, IDX and CSV readers, Fashion-MNIST,
-// the built-in shapes data set, PNG output, image grids and plots.
+// the built-in shapes data set, PNG output, image grids and plots; and of persistence: the atomic
+// writer, save/load of models and optimisers, checkpoints, and files forged to lie.
 #include <doctest/doctest.h>
 
-#include <algorithm>   // std::count, std::clamp, std::fill
+#include <algorithm>   // std::count, std::clamp, std::fill, std::equal
+#include <atomic>      // std::atomic: the allocation tracker
+#include <cerrno>      // EFBIG, ENOSPC
 #include <cmath>       // std::sqrt, std::abs, NAN
+#include <csignal>     // std::signal, SIGXFSZ: a write beyond RLIMIT_FSIZE fails instead of killing
 #include <cstdint>     // std::uint8_t, std::uint32_t
 #include <cstdio>      // std::FILE, std::fopen
+#include <cstdlib>     // std::malloc, std::free
+#include <cstring>     // std::memcpy, std::strerror
 #include <filesystem>  // temporary directories
 #include <fstream>     // writing fixture files
+#include <iterator>    // std::istreambuf_iterator
 #include <limits>      // std::numeric_limits
+#include <new>         // std::bad_alloc, std::align_val_t
 #include <string>      // std::string
+#include <thread>      // std::thread: concurrent writers
 #include <vector>      // std::vector
 
-#include <unistd.h>  // getpid (unique temporary directory)
+#include <sys/resource.h>  // setrlimit(RLIMIT_FSIZE): a write that fails half-way
+#include <sys/stat.h>      // mkfifo: a source whose size is unknown
+#include <sys/wait.h>      // waitpid: a second writing process
+#include <unistd.h>        // getpid (unique temporary directory), fork, truncate
 #include <zlib.h>
+
+#include <latent/latent.hpp>
 
 #include "latent/data/csv.hpp"
 #include "latent/data/dataset.hpp"
@@ -26,7 +40,53 @@
 
 namespace fs = std::filesystem;
 
+// Records the largest single allocation while `tracking` is set: a reader that trusts a lying length
+// shows up as one huge allocation. The replaced operators pair malloc with free, which g++ cannot see
+// through once they are inlined.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 namespace {
+std::atomic<bool> tracking{false};
+std::atomic<std::size_t> largest_allocation{0};
+void note_allocation(std::size_t n) noexcept {
+  if (!tracking.load(std::memory_order_relaxed)) return;
+  std::size_t seen = largest_allocation.load();
+  while (n > seen && !largest_allocation.compare_exchange_weak(seen, n)) {
+  }
+}
+}  // namespace
+void* operator new(std::size_t n) {
+  note_allocation(n);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  note_allocation(n);
+  const std::size_t al = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace {
+
+/// While it lives, records the largest single allocation (`largest()`).
+struct allocation_tracker {
+  allocation_tracker() {
+    largest_allocation = 0;
+    tracking = true;
+  }
+  ~allocation_tracker() { tracking = false; }
+  std::size_t largest() const { return largest_allocation.load(); }
+};
 
 /// A fresh temporary directory, removed with its contents at the end of the test.
 struct temp_dir {
@@ -657,5 +717,683 @@ TEST_SUITE("plot") {
     CHECK_THROWS_AS(latent::line_plot(dir.file("x.png"), {{"a", {std::nan("")}}}, "t", "x", "y"), latent::data_error);
     CHECK_THROWS_AS(latent::line_plot(dir.file("no/dir/x.png"), series, "t", "x", "y"), latent::io_error);
     CHECK_THROWS_AS(latent::line_plot(dir.file("tiny.png"), series, "t", "x", "y", 40, 30), latent::option_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence: save/load, optimiser state, checkpoints, the atomic writer and forged files.
+namespace {
+struct PEnc : latent::Seq<latent::Dense<6, 4, latent::Relu>, latent::Dense<4, 2, latent::Identity>> {};
+struct PDec : latent::Seq<latent::Dense<2, 4, latent::Relu>, latent::Dense<4, 6, latent::Identity>> {};
+using PModel = latent::Autoencoder<PEnc, PDec, latent::MSE>;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Little-endian values, as the format stores them (the test machines are little-endian).
+template <class T>
+void le(std::string& b, T v) {
+  b.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+void le_string(std::string& b, const std::string& s) {
+  le(b, static_cast<std::uint32_t>(s.size()));
+  b += s;
+}
+template <class T>
+void le_array(std::string& b, const std::vector<T>& v) {
+  le(b, static_cast<std::uint64_t>(v.size()));
+  for (T x : v) le(b, x);
+}
+
+/// A latent file holding `sections` in this order (repeated and unknown tags allowed) with a correct
+/// CRC-32: what a forger who knows the format writes. Written independently of the library's writer.
+std::string forged_file(const std::vector<std::pair<std::uint32_t, std::string>>& sections) {
+  std::string b("\x89" "LATENT\n", 8);
+  le(b, std::uint32_t{1});
+  le(b, std::uint32_t{0x01020304});
+  for (const auto& [tag, bytes] : sections) {
+    le(b, tag);
+    le(b, static_cast<std::uint64_t>(bytes.size()));
+    b += bytes;
+  }
+  le(b, static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(b.data()), static_cast<uInt>(b.size()))));
+  return b;
+}
+
+/// The fields of a model section, each of which a test may forge.
+struct model_fields {
+  std::string arch = PModel::architecture();
+  std::uint32_t scalar = 4;
+  std::vector<float> params;
+  std::uint64_t words[4] = {1, 2, 3, 4};
+  double spare = 0.5;
+  std::uint8_t flag = 1;
+  std::string reserved = std::string(7, '\0');
+  std::uint64_t steps = 9;
+  std::string trailing;
+  model_fields() {
+    for (std::size_t i = 0; i < PModel::param_count; ++i) params.push_back(0.01f * static_cast<float>(i));
+  }
+};
+std::string model_section(const model_fields& f) {
+  std::string b;
+  le_string(b, f.arch);
+  le(b, f.scalar);
+  le_array(b, f.params);
+  for (auto w : f.words) le(b, w);
+  le(b, f.spare);
+  le(b, f.flag);
+  b += f.reserved;
+  le(b, f.steps);
+  return b + f.trailing;
+}
+
+std::vector<float> params_of(const PModel& m) { return {m.parameters().begin(), m.parameters().end()}; }
+bool same_params(const PModel& a, const PModel& b) {
+  return std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin());
+}
+
+xt::xtensor<float, 2> persistence_data(std::size_t n) {
+  latent::Rng rng(11);
+  auto x = xt::xtensor<float, 2>::from_shape({n, std::size_t{6}});
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  return x;
+}
+
+/// Files in `dir` (to see that no temporary is left behind).
+std::size_t files_in(const fs::path& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
+  return n;
+}
+
+/// Limits the size of files this process may write while it lives (writes beyond fail with EFBIG
+/// instead of raising SIGXFSZ): a write that fails half-way, even as root.
+struct file_size_limit {
+  rlimit old{};
+  void (*old_handler)(int);
+  explicit file_size_limit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &old);
+    old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit now = old;
+    now.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &now);
+  }
+  ~file_size_limit() {
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+  }
+};
+
+/// Fits 4 epochs straight through, and 2 epochs then a resume to 4 from the checkpoint with a fresh
+/// model and a default-constructed optimiser (a new process): both must end bit-identical.
+template <class Opt, class Make>
+void check_resume_is_bit_identical(Make make) {
+  temp_dir dir;
+  const auto data = persistence_data(48);
+  latent::FitOptions options{.epochs = 4, .batch_size = 8, .seed = 3, .progress = latent::Progress::quiet};
+  options.checkpoint = dir.file("straight.ckpt");
+  PModel straight(1);
+  Opt o1 = make();
+  const latent::History full = latent::fit(straight, data, o1, options);
+
+  PModel first(1);
+  Opt o2 = make();
+  latent::FitOptions part = options;
+  part.epochs = 2;
+  part.checkpoint = dir.file("part.ckpt");
+  latent::fit(first, data, o2, part);
+
+  PModel resumed(77);
+  Opt o3;
+  latent::FitOptions rest = options;
+  rest.checkpoint = part.checkpoint;
+  rest.resume = true;
+  const latent::History h = latent::fit(resumed, data, o3, rest);
+  CHECK(h.loss == full.loss);
+  CHECK(same_params(straight, resumed));
+  CHECK(o3.clip_norm() == o1.clip_norm());
+  CHECK(o3.iterations() == o1.iterations());
+}
+}  // namespace
+
+TEST_SUITE("optimiser state") {
+  TEST_CASE("save and load keep everything an optimiser's behaviour depends on") {
+    temp_dir dir;
+    const auto data = persistence_data(16);
+    PModel m(1);
+    latent::Adam adam(2e-3, 0.8, 0.99, 1e-6);
+    adam.set_clip_norm(0.5);
+    for (int i = 0; i < 3; ++i) m.train_batch(data.data(), 16, adam);
+    latent::save(adam, dir.file("adam.bin"));
+    latent::Adam a;
+    latent::load(a, dir.file("adam.bin"));
+    CHECK(a.learning_rate() == 2e-3);
+    CHECK(a.beta1() == 0.8);
+    CHECK(a.beta2() == 0.99);
+    CHECK(a.epsilon() == 1e-6);
+    CHECK(a.clip_norm() == 0.5);
+    CHECK(a.iterations() == 3);
+    for (int which : {0, 1})
+      CHECK(std::equal(adam.state<float>(which).begin(), adam.state<float>(which).end(), a.state<float>(which).begin(),
+                       a.state<float>(which).end()));
+
+    latent::SGD sgd(0.05, 0.9, /*nesterov=*/true);
+    sgd.set_clip_norm(0.25);
+    for (int i = 0; i < 2; ++i) m.train_batch(data.data(), 16, sgd);
+    latent::save(sgd, dir.file("sgd.bin"));
+    latent::SGD s;  // nesterov false, clip 0: the file must override both
+    latent::load(s, dir.file("sgd.bin"));
+    CHECK(s.nesterov());
+    CHECK(s.clip_norm() == 0.25);
+    CHECK(s.learning_rate() == 0.05);
+    CHECK(s.momentum() == 0.9);
+    CHECK(s.iterations() == 2);
+    CHECK(std::equal(sgd.velocity_state<float>().begin(), sgd.velocity_state<float>().end(),
+                     s.velocity_state<float>().begin(), s.velocity_state<float>().end()));
+    // The restored optimisers continue exactly as the saved ones.
+    PModel m2 = m;
+    m.train_batch(data.data(), 16, sgd);
+    m2.train_batch(data.data(), 16, s);
+    CHECK(same_params(m, m2));
+  }
+
+  TEST_CASE("a run with Adam's gradient clipping resumed from its checkpoint is bit-identical") {
+    check_resume_is_bit_identical<latent::Adam>([] {
+      latent::Adam a(1e-2);
+      a.set_clip_norm(1e-4);
+      return a;
+    });
+  }
+
+  TEST_CASE("a run with Nesterov SGD resumed from its checkpoint is bit-identical") {
+    check_resume_is_bit_identical<latent::SGD>([] { return latent::SGD(0.05, 0.9, /*nesterov=*/true); });
+    check_resume_is_bit_identical<latent::SGD>([] {
+      latent::SGD s(0.05, 0.5, /*nesterov=*/true);
+      s.set_clip_norm(1e-3);
+      return s;
+    });
+  }
+
+  TEST_CASE("optimiser files of the first layout still load, with clipping and Nesterov off") {
+    temp_dir dir;
+    std::string adam;
+    le_string(adam, "Adam");
+    for (double v : {2e-3, 0.8, 0.99, 1e-6}) le(adam, v);
+    le(adam, std::uint64_t{3});
+    le_array(adam, std::vector<float>{0.1f, -0.2f});
+    le_array(adam, std::vector<float>{0.01f, 0.04f});
+    le_array(adam, std::vector<double>{});
+    le_array(adam, std::vector<double>{});
+    write_file(dir.file("adam1.bin"), forged_file({{2, adam}}));
+    latent::Adam a;
+    a.set_clip_norm(0.7);
+    latent::load(a, dir.file("adam1.bin"));
+    CHECK(a.clip_norm() == 0);
+    CHECK(a.learning_rate() == 2e-3);
+    CHECK(a.iterations() == 3);
+    REQUIRE(a.state<float>(1).size() == 2);
+    CHECK(a.state<float>(1)[1] == 0.04f);
+
+    std::string sgd;
+    le_string(sgd, "SGD");
+    for (double v : {0.05, 0.9}) le(sgd, v);
+    le(sgd, std::uint64_t{2});
+    le_array(sgd, std::vector<float>{0.5f});
+    le_array(sgd, std::vector<double>{});
+    write_file(dir.file("sgd1.bin"), forged_file({{2, sgd}}));
+    latent::SGD s(0.01, 0.5, /*nesterov=*/true);
+    latent::load(s, dir.file("sgd1.bin"));
+    CHECK_FALSE(s.nesterov());
+    CHECK(s.momentum() == 0.9);
+    CHECK(s.iterations() == 2);
+
+    // A file written by the previous version of latent (the fuzzer's seed).
+    latent::Adam old;
+    latent::load(old, (fs::path(LATENT_TEST_DATA_DIR).parent_path() / "fuzz/corpus/load/adam").string());
+    CHECK(old.iterations() == 1);
+    CHECK(old.clip_norm() == 0);
+  }
+
+  TEST_CASE("set_learning_rate and set_clip_norm refuse what the constructors refuse") {
+    const double inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    latent::Adam a(1e-3);
+    latent::SGD s(1e-2);
+    a.set_clip_norm(1.0);
+    s.set_clip_norm(1.0);
+    for (double bad : {inf, -inf, nan, -1.0, 0.0}) {
+      CAPTURE(bad);
+      CHECK_THROWS_WITH_AS(a.set_learning_rate(bad), doctest::Contains("expected a finite learning rate > 0"),
+                           latent::option_error);
+      CHECK_THROWS_WITH_AS(s.set_learning_rate(bad), doctest::Contains("expected a finite learning rate > 0"),
+                           latent::option_error);
+      CHECK_THROWS_AS(latent::Adam{bad}, latent::option_error);
+      CHECK_THROWS_AS(latent::SGD{bad}, latent::option_error);
+    }
+    for (double bad : {inf, nan, -1.0}) {
+      CAPTURE(bad);
+      CHECK_THROWS_AS(a.set_clip_norm(bad), latent::option_error);
+      CHECK_THROWS_AS(s.set_clip_norm(bad), latent::option_error);
+    }
+    CHECK_THROWS_AS(latent::Adam(1e-3, 0.9, 0.999, inf), latent::option_error);
+    CHECK(a.learning_rate() == 1e-3);
+    CHECK(s.learning_rate() == 1e-2);
+    CHECK(a.clip_norm() == 1.0);
+    CHECK(s.clip_norm() == 1.0);
+    a.set_learning_rate(5e-4);
+    CHECK(a.learning_rate() == 5e-4);
+  }
+}
+
+TEST_SUITE("atomic writer") {
+  TEST_CASE("threads saving different models to one path leave one of them, whole") {
+    temp_dir dir;
+    const std::string path = dir.file("m.bin");
+    std::vector<PModel> models;
+    for (std::uint64_t i = 0; i < 4; ++i) models.emplace_back(100 + i);
+    latent::save(models[0], path);
+    std::atomic<bool> done{false};
+    std::atomic<int> failed_loads{0}, failed_saves{0};
+    std::thread reader([&] {
+      PModel r(0);
+      while (!done) {
+        try {
+          latent::load(r, path);
+        } catch (const latent::error&) {
+          ++failed_loads;
+        }
+      }
+    });
+    std::vector<std::thread> writers;
+    for (std::size_t t = 0; t < models.size(); ++t)
+      writers.emplace_back([&, t] {
+        for (int k = 0; k < 25; ++k) {
+          try {
+            latent::save(models[t], path);
+          } catch (const latent::error&) {
+            ++failed_saves;
+          }
+        }
+      });
+    for (auto& w : writers) w.join();
+    done = true;
+    reader.join();
+    CHECK(failed_saves == 0);
+    CHECK(failed_loads == 0);  // a reader always sees a whole file, the old one or the new one
+    PModel back(0);
+    latent::load(back, path);
+    CHECK(std::any_of(models.begin(), models.end(), [&](const PModel& m) { return same_params(m, back); }));
+    CHECK(files_in(dir.path) == 1);  // no temporary left
+  }
+
+  TEST_CASE("two processes saving to one path leave one of the two models, whole") {
+    temp_dir dir;
+    const std::string path = dir.file("m.bin");
+    const PModel a(1), b(2);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      int status = 0;
+      for (int k = 0; k < 30; ++k) {
+        try {
+          latent::save(b, path);
+        } catch (...) {
+          status = 1;
+        }
+      }
+      _exit(status);
+    }
+    for (int k = 0; k < 30; ++k) latent::save(a, path);
+    int status = -1;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    PModel back(0);
+    latent::load(back, path);
+    CHECK((same_params(back, a) || same_params(back, b)));
+    CHECK(files_in(dir.path) == 1);
+  }
+
+  TEST_CASE("saving through a symbolic link writes the link's target; the link stays a link") {
+    temp_dir dir;
+    const PModel a(1), b(2);
+    latent::save(a, dir.file("real.bin"));
+    fs::create_symlink("real.bin", dir.file("link.bin"));
+    latent::save(b, dir.file("link.bin"));
+    CHECK(fs::is_symlink(dir.file("link.bin")));
+    CHECK(fs::read_symlink(dir.file("link.bin")) == "real.bin");
+    PModel back(0);
+    latent::load(back, dir.file("real.bin"));
+    CHECK(same_params(back, b));
+    // A chain of links, the last one dangling (its target is created), into another directory.
+    fs::create_directories(dir.path / "sub");
+    fs::create_symlink("sub/new.bin", dir.file("dangling.bin"));
+    fs::create_symlink(dir.file("dangling.bin"), dir.file("chain.bin"));
+    latent::save(a, dir.file("chain.bin"));
+    CHECK(fs::is_symlink(dir.file("chain.bin")));
+    CHECK(fs::is_symlink(dir.file("dangling.bin")));
+    CHECK(fs::is_regular_file(fs::symlink_status(dir.path / "sub" / "new.bin")));
+    latent::load(back, dir.file("chain.bin"));
+    CHECK(same_params(back, a));
+    CHECK(files_in(dir.path / "sub") == 1);
+    // Pictures go through the same writer.
+    fs::create_symlink("pic.png", dir.file("pic-link.png"));
+    latent::write_png(dir.file("pic-link.png"), xt::xtensor<float, 2>::from_shape({2, 3}));
+    CHECK(fs::is_symlink(dir.file("pic-link.png")));
+    CHECK(latent::read_png_gray(dir.file("pic.png")).shape(1) == 3);
+  }
+
+  TEST_CASE("a save that fails half-way keeps the old file, removes its temporary and says why") {
+    temp_dir dir;
+    const std::string path = dir.file("m.bin");
+    const PModel a(1), b(2);
+    latent::save(a, path);
+    const std::string before = read_file(path);
+    REQUIRE(before.size() > 200);
+    auto img = xt::xtensor<float, 2>::from_shape({128, 128});  // noise: its PNG is far above the limit
+    latent::Rng rng(3);
+    for (auto& v : img) v = static_cast<float>(rng.uniform());
+    latent::write_png(dir.file("p.png"), xt::xtensor<float, 2>::from_shape({2, 2}));
+    const std::string png_before = read_file(dir.file("p.png"));
+    {
+      file_size_limit limit(100);
+      CHECK_THROWS_WITH_AS(latent::save(b, path), doctest::Contains(std::strerror(EFBIG)), latent::io_error);
+      CHECK_THROWS_WITH_AS(latent::write_png(dir.file("p.png"), img), doctest::Contains(std::strerror(EFBIG)),
+                           latent::io_error);
+    }
+    CHECK(read_file(path) == before);
+    CHECK(read_file(dir.file("p.png")) == png_before);
+    CHECK(files_in(dir.path) == 2);  // m.bin and p.png, no temporary
+    PModel back(0);
+    latent::load(back, path);
+    CHECK(same_params(back, a));
+  }
+
+  TEST_CASE("write errors give the system's reason: missing directory, a directory, a full device") {
+    temp_dir dir;
+    PModel m(1);
+    CHECK_THROWS_WITH_AS(latent::save(m, dir.file("no/such/m.bin")), doctest::Contains(std::strerror(ENOENT)),
+                         latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::save(m, dir.file("no/such/m.bin")), doctest::Contains("expected an existing directory"),
+                         latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::save(m, dir.path.string()), doctest::Contains("expected a file, found a directory"),
+                         latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::load(m, dir.path.string()),
+                         doctest::Contains("expected a file, found a directory"), latent::io_error);
+    latent::Adam opt;
+    CHECK_THROWS_AS(latent::load(opt, dir.path.string()), latent::io_error);
+    CHECK(!fs::exists(dir.file("no")));
+    std::error_code ec;
+    if (fs::is_character_file("/dev/full", ec)) {
+      CHECK_THROWS_WITH_AS(latent::save(m, "/dev/full"), doctest::Contains(std::strerror(ENOSPC)), latent::io_error);
+      CHECK_THROWS_WITH_AS(latent::write_png("/dev/full", xt::xtensor<float, 2>::from_shape({2, 2})),
+                           doctest::Contains(std::strerror(ENOSPC)), latent::io_error);
+      CHECK(fs::is_character_file("/dev/full", ec));  // written to, never replaced
+    }
+  }
+}
+
+TEST_SUITE("save_load") {
+  TEST_CASE("the same model saved twice gives the same bytes, with no undefined padding") {
+    temp_dir dir;
+    PModel m(5);
+    const auto data = persistence_data(16);
+    latent::Adam opt;
+    m.train_batch(data.data(), 16, opt);
+    latent::save(m, dir.file("a.bin"));
+    latent::save(m, dir.file("b.bin"));
+    const std::string a = read_file(dir.file("a.bin"));
+    CHECK(a == read_file(dir.file("b.bin")));
+    // The generator's 7 reserved bytes follow its flag: header 16, frame 12, architecture, scalar
+    // size 4, count 8, parameters, words 32, spare 8, flag 1.
+    const std::size_t at = 16 + 12 + 4 + PModel::architecture().size() + 4 + 8 + 4 * PModel::param_count + 32 + 8 + 1;
+    REQUIRE(a.size() >= at + 7 + 8 + 4);
+    CHECK(a.substr(at, 7) == std::string(7, '\0'));
+    CHECK(a.size() == at + 7 + 8 + 4);  // then the step count and the checksum
+    latent::save(opt, dir.file("o1.bin"));
+    latent::save(opt, dir.file("o2.bin"));
+    CHECK(read_file(dir.file("o1.bin")) == read_file(dir.file("o2.bin")));
+  }
+
+  TEST_CASE("a forged file with a valid checksum loads when every field is valid") {
+    temp_dir dir;
+    model_fields f;
+    f.reserved = "\x01\x02\x03\x04\x05\x06\x07";  // files written before the padding was zeroed
+    write_file(dir.file("ok.bin"), forged_file({{1, model_section(f)}}));
+    PModel m(3);
+    latent::load(m, dir.file("ok.bin"));
+    CHECK(params_of(m) == f.params);
+    const auto st = m.noise_state();
+    CHECK(st.words[0] == 1);
+    CHECK(st.words[3] == 4);
+    CHECK(st.spare == 0.5);
+    CHECK(st.has_spare);
+    CHECK(m.training_steps() == 9);
+  }
+
+  TEST_CASE("forged files with a valid checksum are refused field by field; the model is unchanged") {
+    temp_dir dir;
+    const std::string path = dir.file("forged.bin");
+    PModel m(3);
+    const auto before = params_of(m);
+    const auto noise_before = m.noise_state();
+    auto refused = [&](const std::string& bytes, const char* message) {
+      write_file(path, bytes);
+      CHECK_THROWS_WITH_AS(latent::load(m, path), doctest::Contains(message), latent::format_error);
+      CHECK(params_of(m) == before);
+      CHECK(m.noise_state().words[0] == noise_before.words[0]);
+      CHECK(m.noise_state().has_spare == noise_before.has_spare);
+    };
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    model_fields f;
+    f.flag = 2;
+    refused(forged_file({{1, model_section(f)}}), "expected a generator flag of 0 or 1, found 2");
+    f = {};
+    f.params[3] = nan;
+    refused(forged_file({{1, model_section(f)}}), "expected finite parameters, found nan at index 3");
+    f = {};
+    f.params[0] = -inf;
+    refused(forged_file({{1, model_section(f)}}), "expected finite parameters");
+    f = {};
+    f.spare = std::numeric_limits<double>::infinity();
+    refused(forged_file({{1, model_section(f)}}), "expected a finite cached normal");
+    f = {};
+    for (auto& w : f.words) w = 0;
+    refused(forged_file({{1, model_section(f)}}), "found all zeros");
+    f = {};
+    f.trailing = "x";
+    refused(forged_file({{1, model_section(f)}}), "found 1 more");
+    f = {};
+    f.scalar = 8;
+    refused(forged_file({{1, model_section(f)}}), "expected 4-byte scalars, found 8-byte");
+    f = {};
+    refused(forged_file({{1, model_section(f)}, {1, model_section(f)}}), "found section 1 twice");
+    refused(forged_file({{1, model_section(f)}, {7, "hidden"}}), "found an unknown section 7");
+    refused(forged_file({{2, "x"}}), "holds no model");
+    // Bytes from the file are escaped in the message.
+    f.arch = "Autoencoder<\x1b[2J\nforged line>";
+    write_file(path, forged_file({{1, model_section(f)}}));
+    try {
+      latent::load(m, path);
+      FAIL("a forged architecture loaded");
+    } catch (const latent::format_error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("Autoencoder<\\x1b[2J\\x0aforged line>") != std::string::npos);
+      CHECK(what.find('\x1b') == std::string::npos);
+      CHECK(what.find('\n') == std::string::npos);
+    }
+    CHECK(params_of(m) == before);
+  }
+
+  TEST_CASE("forged optimiser states are refused with format_error; the optimiser is unchanged") {
+    temp_dir dir;
+    const std::string path = dir.file("opt.bin");
+    auto adam = [](const std::string& kind, double lr, std::vector<float> v, const std::string& trailing) {
+      std::string b;
+      le_string(b, kind);
+      for (double x : {lr, 0.9, 0.999, 1e-7, 0.0}) le(b, x);
+      le(b, std::uint64_t{1});
+      le_array(b, std::vector<float>(v.size(), 0.1f));
+      le_array(b, v);
+      le_array(b, std::vector<double>{});
+      le_array(b, std::vector<double>{});
+      return forged_file({{2, b + trailing}});
+    };
+    latent::Adam a(3e-3);
+    auto refused = [&](const std::string& bytes, const char* message) {
+      write_file(path, bytes);
+      CHECK_THROWS_WITH_AS(latent::load(a, path), doctest::Contains(message), latent::format_error);
+      CHECK(a.learning_rate() == 3e-3);
+      CHECK(a.iterations() == 0);
+    };
+    write_file(path, adam("Adam/2", 1e-2, {0.5f}, ""));
+    latent::Adam ok;
+    latent::load(ok, path);  // the forger is right
+    CHECK(ok.learning_rate() == 1e-2);
+    refused(adam("Adam/3", 1e-2, {0.5f}, ""), "found layout 3");
+    refused(adam("Adam/2", std::numeric_limits<double>::quiet_NaN(), {0.5f}, ""), "expected a finite learning rate");
+    refused(adam("Adam/2", 1e-2, {-0.5f}, ""), "expected second moments >= 0");
+    refused(adam("Adam/2", 1e-2, {std::numeric_limits<float>::infinity()}, ""), "expected finite second moments");
+    refused(adam("Adam/2", 1e-2, {0.5f}, "zz"), "found 2 more");
+    refused(adam("SGD/2", 1e-2, {0.5f}, ""), "not of Adam");
+
+    std::string sgd;
+    le_string(sgd, "SGD/2");
+    for (double x : {0.01, 0.9, 0.0}) le(sgd, x);
+    le(sgd, std::uint8_t{2});
+    le(sgd, std::uint64_t{0});
+    le_array(sgd, std::vector<float>{});
+    le_array(sgd, std::vector<double>{});
+    write_file(path, forged_file({{2, sgd}}));
+    latent::SGD s(0.5);
+    CHECK_THROWS_WITH_AS(latent::load(s, path), doctest::Contains("expected Nesterov's flag to be 0 or 1, found 2"),
+                         latent::format_error);
+    CHECK(s.learning_rate() == 0.5);
+  }
+
+  TEST_CASE("lengths are checked against the file before anything is allocated") {
+    temp_dir dir;
+    PModel m(1);
+    const auto before = params_of(m);
+    // A 3 GiB file that is not latent's (sparse: it costs no disk): refused after its magic number.
+    const std::string big = dir.file("big.bin");
+    write_file(big, "\x89PNG\r\n\x1a\nrest");
+    if (::truncate(big.c_str(), off_t{3} << 30) == 0) {
+      allocation_tracker t;
+      CHECK_THROWS_WITH_AS(latent::load(m, big), doctest::Contains("not a latent file"), latent::format_error);
+      CHECK(t.largest() < (std::size_t{1} << 20));
+    }
+    fs::remove(big);
+    // A latent header whose section claims 1 TiB.
+    std::string lie("\x89" "LATENT\n", 8);
+    le(lie, std::uint32_t{1});
+    le(lie, std::uint32_t{0x01020304});
+    le(lie, std::uint32_t{1});
+    le(lie, std::uint64_t{1} << 40);
+    lie += std::string(100, 'x');
+    write_file(dir.file("lie.bin"), lie);
+    {
+      allocation_tracker t;
+      CHECK_THROWS_WITH_AS(latent::load(m, dir.file("lie.bin")), doctest::Contains("claims 1099511627776 bytes"),
+                           latent::format_error);
+      CHECK(t.largest() < (std::size_t{1} << 20));
+    }
+    // The same through a pipe, whose size is unknown: memory grows only with the bytes that arrive.
+    const std::string fifo = dir.file("pipe");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::thread writer([&] { write_file(fifo, lie); });
+    {
+      allocation_tracker t;
+      CHECK_THROWS_WITH_AS(latent::load(m, fifo), doctest::Contains("truncated"), latent::format_error);
+      CHECK(t.largest() < (std::size_t{1} << 20));
+    }
+    writer.join();
+    CHECK(params_of(m) == before);
+  }
+}
+
+TEST_SUITE("bounded reads") {
+  TEST_CASE("an IDX header claiming 2^31 bytes allocates only what the file holds") {
+    temp_dir dir;
+    std::vector<unsigned char> b;
+    put_u32(b, 0x00000803);
+    put_u32(b, 2);
+    put_u32(b, 32768);
+    put_u32(b, 32768);  // 2 x 32768 x 32768 = 2^31 bytes claimed
+    b.resize(b.size() + 10, 7);
+    write_bytes(dir.file("plain"), b);
+    write_gzip(dir.file("packed.gz"), b);
+    {
+      allocation_tracker t;
+      CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("plain")),
+                           doctest::Contains("expected 2147483648 bytes after the header, found 10"), latent::format_error);
+      CHECK(t.largest() < (std::size_t{1} << 16));
+    }
+    {
+      allocation_tracker t;
+      CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("packed.gz")),
+                           doctest::Contains("expected 2147483648 bytes after the header, found 10"), latent::format_error);
+      CHECK(t.largest() < (std::size_t{1} << 20));
+    }
+    {
+      allocation_tracker t;
+      CHECK_THROWS_AS(latent::read_idx_images_from_memory(b.data(), b.size()), latent::format_error);
+      CHECK(t.largest() < (std::size_t{1} << 16));
+    }
+    // A real gzip file larger than the first buffer still reads whole.
+    const auto images = idx_images_bytes(300, 28, 28);
+    write_gzip(dir.file("real.gz"), images);
+    const auto x = latent::read_idx_images(dir.file("real.gz"));
+    CHECK(x.shape(0) == 300);
+    CHECK(x(299, 783) == static_cast<float>(((299 * 784 + 783) * 7) % 256) / 255.0f);
+    CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.path.string()), doctest::Contains("found a directory"),
+                         latent::io_error);
+  }
+}
+
+TEST_SUITE("error texts") {
+  TEST_CASE("escape_bytes keeps printable ASCII and escapes every other byte") {
+    CHECK(latent::detail::escape_bytes("plain text <1,2>") == "plain text <1,2>");
+    CHECK(latent::detail::escape_bytes(std::string("a\\b\x01\x7f\xc3\xa9\n\0z", 10)) ==
+          "a\\\\b\\x01\\x7f\\xc3\\xa9\\x0a\\x00z");
+    CHECK(latent::detail::escape_bytes(std::string(100, 'a'), 10) == "aaaaaaaaaa...");
+  }
+
+  TEST_CASE("CSV accepts numbers that round to a denormal or to zero, refuses ones too large") {
+    const auto d = latent::parse_csv("1e-50,-1e-50,1e-40,1e-400,-1e-400,0.00000000000000000000000000000000000000000000001\n");
+    CHECK(d.x(0, 0) == 0.0f);
+    CHECK_FALSE(std::signbit(d.x(0, 0)));
+    CHECK(d.x(0, 1) == 0.0f);
+    CHECK(std::signbit(d.x(0, 1)));
+    CHECK(d.x(0, 2) == static_cast<float>(1e-40));
+    CHECK(d.x(0, 2) > 0.0f);
+    CHECK(d.x(0, 3) == 0.0f);
+    CHECK(std::signbit(d.x(0, 4)));
+    CHECK(d.x(0, 5) == 0.0f);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1e39\n"), doctest::Contains("out of the range of float"), latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("-1e400\n"), doctest::Contains("out of the range of float"), latent::data_error);
+    CHECK_THROWS_AS(latent::parse_csv("1e-50x\n"), latent::format_error);
+  }
+
+  TEST_CASE("CSV cells quoted in messages have their control bytes escaped") {
+    try {
+      (void)latent::parse_csv("1,2\n3,\x01" "ab\x1b[0m\n");
+      FAIL("parsed");
+    } catch (const latent::format_error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("found '\\x01ab\\x1b[0m'") != std::string::npos);
+      CHECK(what.find('\x01') == std::string::npos);
+      CHECK(what.find('\x1b') == std::string::npos);
+    }
+    latent::CsvOptions label;
+    label.label_column = 0;
+    CHECK_THROWS_WITH_AS(latent::parse_csv("\x7f" "1,2\n", label), doctest::Contains("found '\\x7f1'"),
+                         latent::format_error);
   }
 }

@@ -2,8 +2,10 @@
 /// \file
 /// The exception types latent throws. Every message says what was expected and what was found.
 
-#include <stdexcept>  // std::runtime_error
-#include <string>     // std::string
+#include <cstddef>      // std::size_t
+#include <stdexcept>    // std::runtime_error
+#include <string>       // std::string
+#include <string_view>  // std::string_view
 
 namespace latent {
 
@@ -48,5 +50,32 @@ class numerical_error : public error {
  public:
   using error::error;
 };
+
+namespace detail {
+/// Bytes read from a file, made safe to quote in a message: printable ASCII is kept, a backslash is
+/// doubled, every other byte (control bytes, bytes of other encodings) becomes `\xNN`. A raw control
+/// byte would otherwise reach the user's terminal or log (an escape sequence, a line break that
+/// forges a log line). Longer input is cut after `limit` bytes and marked with "...".
+inline std::string escape_bytes(std::string_view bytes, std::size_t limit = 80) {
+  constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  const std::size_t n = bytes.size() < limit ? bytes.size() : limit;
+  out.reserve(n + 8);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (n < bytes.size()) out += "...";
+  return out;
+}
+}  // namespace detail
 
 }  // namespace latent

@@ -50,6 +50,56 @@ inline std::string_view csv_trim(std::string_view s, char delimiter) {
   return s;
 }
 
+/// For a decimal number that `from_chars` found out of range: true when it is out of range because
+/// it is tiny (|x| < 1: it underflows to a denormal or to zero), false when it is huge. The order of
+/// magnitude comes from the position of the first non-zero digit and the exponent, without parsing.
+inline bool csv_underflows(std::string_view num) {
+  std::size_t i = (!num.empty() && num.front() == '-') ? 1 : 0;
+  long long order = 0;  // decimal exponent of the first non-zero digit
+  bool point = false, nonzero = false;
+  for (; i < num.size() && (num[i] == '.' || (num[i] >= '0' && num[i] <= '9')); ++i) {
+    if (num[i] == '.') {
+      point = true;
+    } else if (!nonzero) {
+      if (num[i] != '0') nonzero = true;
+      if (point) --order;  // a zero (or the first digit) after the point
+    } else if (!point) {
+      ++order;  // a further digit before the point
+    }
+  }
+  long long exponent = 0;
+  if (i < num.size() && (num[i] == 'e' || num[i] == 'E')) {
+    ++i;
+    const bool negative = i < num.size() && num[i] == '-';
+    if (i < num.size() && (num[i] == '-' || num[i] == '+')) ++i;
+    for (; i < num.size() && num[i] >= '0' && num[i] <= '9'; ++i)
+      if (exponent < 1'000'000'000) exponent = exponent * 10 + (num[i] - '0');  // saturates: far beyond any range
+    if (negative) exponent = -exponent;
+  }
+  return order + exponent < 0;
+}
+
+/// Parses a float as the nearest float, accepting values that round to a denormal or to ±0 (which
+/// `from_chars` reports as out of range); nullopt for a number too large for a float.
+inline std::optional<float> csv_float(std::string_view num, std::from_chars_result& r) {
+  float v = 0.0f;
+  r = std::from_chars(num.data(), num.data() + num.size(), v);
+  if (r.ec != std::errc::result_out_of_range) return v;
+  // Through double: it holds every float's denormals exactly, so one rounding gives the nearest float.
+  double d = 0.0;
+  r = std::from_chars(num.data(), num.data() + num.size(), d);
+  if (r.ec == std::errc()) {
+    v = static_cast<float>(d);
+    if (std::isfinite(v)) return v;
+    return std::nullopt;
+  }
+  if (r.ec == std::errc::result_out_of_range && csv_underflows(num)) {
+    r.ec = std::errc();
+    return num.front() == '-' ? -0.0f : 0.0f;
+  }
+  return std::nullopt;
+}
+
 inline bool csv_blank_line(std::string_view s) {
   for (char c : s) {
     if (c != ' ' && c != '\t' && c != '\r') return false;
@@ -103,7 +153,7 @@ inline Dataset parse_csv_impl(std::string_view text, const CsvOptions& options, 
         std::int32_t label = 0;
         const auto r = std::from_chars(field.data(), field.data() + field.size(), label);
         if (r.ec != std::errc() || r.ptr != field.data() + field.size()) {
-          throw format_error(where + ": expected an integer class label, found '" + std::string(field) + "'");
+          throw format_error(where + ": expected an integer class label, found '" + escape_bytes(field) + "'");
         }
         if (label < 0 || label >= max_csv_classes) {
           throw data_error(where + ": expected a class label in [0, " + std::to_string(max_csv_classes) + "), found " +
@@ -114,19 +164,22 @@ inline Dataset parse_csv_impl(std::string_view text, const CsvOptions& options, 
         // from_chars does not accept a leading '+'; a CSV written by hand might have one.
         std::string_view num = field;
         if (num.size() > 1 && num.front() == '+' && num[1] != '-' && num[1] != '+') num.remove_prefix(1);
-        float v = 0.0f;
-        const auto r = std::from_chars(num.data(), num.data() + num.size(), v);
-        if (r.ec == std::errc::result_out_of_range) {
-          throw data_error(where + ": expected a finite number, found '" + std::string(field) +
+        std::from_chars_result r{};
+        const std::optional<float> v = csv_float(num, r);
+        if (r.ec != std::errc() && r.ec != std::errc::result_out_of_range) {
+          throw format_error(where + ": expected a number, found '" + escape_bytes(field) + "'");
+        }
+        if (r.ptr != num.data() + num.size()) {
+          throw format_error(where + ": expected a number, found '" + escape_bytes(field) + "'");
+        }
+        if (!v) {
+          throw data_error(where + ": expected a finite number, found '" + escape_bytes(field) +
                            "' (out of the range of float)");
         }
-        if (r.ec != std::errc() || r.ptr != num.data() + num.size()) {
-          throw format_error(where + ": expected a number, found '" + std::string(field) + "'");
+        if (!std::isfinite(*v)) {
+          throw data_error(where + ": expected a finite number, found '" + escape_bytes(field) + "'");
         }
-        if (!std::isfinite(v)) {
-          throw data_error(where + ": expected a finite number, found '" + std::string(field) + "'");
-        }
-        values.push_back(v);
+        values.push_back(*v);
       }
       ++count;
       if (end == line.size()) break;
@@ -167,10 +220,12 @@ inline Dataset parse_csv_impl(std::string_view text, const CsvOptions& options, 
 
 /// Parses CSV text into a `Dataset`: every field a number (features), except `label_column`, whose
 /// integers become `labels` (`num_classes` = largest label + 1, class names "0", "1", ...).
-/// Accepts LF or CRLF line ends, a trailing newline and blank lines at the end.
+/// Accepts LF or CRLF line ends, a trailing newline and blank lines at the end. A number too small
+/// for a float (1e-50) becomes the nearest float, a denormal or ±0.
 /// Throws `format_error` for a field that is not a number or a row with a different number of
 /// fields than the first (naming the line, expected and found counts), `data_error` for an empty
-/// table, NaN/Inf values or a negative label, and `option_error` for a `label_column` out of range.
+/// table, NaN/Inf values, a number too large for a float or a negative label, and `option_error` for
+/// a `label_column` out of range. A cell quoted in a message has its control bytes escaped (`\x01`).
 inline Dataset parse_csv(std::string_view text, const CsvOptions& options = {}) {
   return detail::parse_csv_impl(text, options, "parse_csv");
 }

@@ -5,21 +5,27 @@
 ///
 /// The parser is hardened against corrupted or hostile input (it is fuzzed through the
 /// `*_from_memory` entry points, which share all parsing with the file readers): it validates the
-/// header before trusting it, refuses payloads above 2^31 bytes, and reads incrementally, so a header
-/// that lies about its size can never make it allocate more than the bytes actually present.
+/// header before trusting it, refuses payloads above 2^31 bytes, checks the payload a header claims
+/// against the bytes a plain file or a memory block holds before allocating it, and reads a gzip
+/// stream into a buffer that grows with the bytes that arrive, so a header that lies about its size
+/// never makes it allocate much beyond the bytes actually present.
 
-#include <algorithm>  // std::min, std::copy_n
+#include <algorithm>  // std::min, std::max
 #include <cerrno>     // errno
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint8_t, std::uint32_t, std::uint64_t, std::int32_t
 #include <cstdio>     // std::snprintf
 #include <cstring>    // std::memcpy, std::strerror
+#include <optional>   // std::optional: the bytes a source holds, when it knows them
 #include <string>     // std::string, std::to_string
 #include <utility>    // std::move
 #include <vector>     // std::vector (incrementally grown payload buffer)
 
+#include <fcntl.h>     // open: the file is opened once, for fstat and for zlib
+#include <sys/stat.h>  // fstat: a directory is refused, a plain file's size bounds the payload
+#include <unistd.h>    // close
 #include <xtensor/xtensor.hpp>
-#include <zlib.h>
+#include <zlib.h>      // gzdopen, gzread: gzip or plain
 
 #include "latent/core/error.hpp"
 
@@ -44,7 +50,18 @@ inline constexpr std::uint64_t idx_max_payload = std::uint64_t{1} << 31;
 class idx_source {
  public:
   idx_source(const unsigned char* data, std::size_t size) : mem_(data), mem_size_(size) {}
-  idx_source(gzFile file, std::string context) : gz_(file), context_(std::move(context)) {}
+  /// A file read through zlib; `plain_size` is the file's size when zlib reads it as plain bytes
+  /// (a regular file that is not gzip), unknown otherwise.
+  idx_source(gzFile file, std::string context, std::optional<std::uint64_t> plain_size = std::nullopt)
+      : gz_(file), plain_size_(plain_size), context_(std::move(context)) {}
+
+  /// The bytes left, when the source knows them (memory, a plain file); a gzip stream's decompressed
+  /// size is known only once it has been read.
+  std::optional<std::uint64_t> remaining() const noexcept {
+    if (!gz_) return mem_size_ - mem_pos_;
+    if (!plain_size_) return std::nullopt;
+    return *plain_size_ > consumed_ ? *plain_size_ - consumed_ : 0;
+  }
 
   /// Reads up to `n` bytes into `dst`; returns how many were read (fewer only at end of data).
   std::size_t read(unsigned char* dst, std::size_t n) {
@@ -76,6 +93,7 @@ class idx_source {
       }
       total += static_cast<std::size_t>(got);
     }
+    consumed_ += total;
     return total;
   }
 
@@ -87,6 +105,8 @@ class idx_source {
   std::size_t mem_size_ = 0;
   std::size_t mem_pos_ = 0;
   gzFile gz_ = nullptr;
+  std::optional<std::uint64_t> plain_size_;
+  std::uint64_t consumed_ = 0;
   bool gz_end_ = false;
   bool gz_truncated_ = false;
   std::string context_;
@@ -174,21 +194,25 @@ inline idx_raw parse_idx(idx_source& src, unsigned ndims, const std::string& con
     }
   }
 
-  // Read incrementally: memory grows with the bytes actually present, never with the header's claim.
+  // A source that knows its size refuses a header that claims more before allocating anything; a
+  // gzip stream is read into a buffer that grows (doubling) with the bytes that actually arrive.
   const std::size_t expected = static_cast<std::size_t>(total);
+  const auto truncated = [&](std::uint64_t have) {
+    return format_error(context + ": truncated data: expected " + std::to_string(expected) +
+                        " bytes after the header, found " + std::to_string(have) +
+                        (src.gzip_truncated() ? " (the gzip stream is truncated)" : ""));
+  };
+  if (const auto left = src.remaining(); left && expected > *left) throw truncated(*left);
   std::size_t have = 0;
   while (have < expected) {
-    const std::size_t chunk = std::min<std::size_t>(expected - have, std::size_t{1} << 22);
-    out.payload.resize(have + chunk);
-    const std::size_t got = src.read(out.payload.data() + have, chunk);
+    const std::size_t target = src.remaining() ? expected
+                                               : std::min(expected, std::max<std::size_t>(have * 2, std::size_t{1} << 16));
+    out.payload.resize(target);
+    const std::size_t got = src.read(out.payload.data() + have, target - have);
     have += got;
-    if (got < chunk) break;
+    if (have < target) break;
   }
-  if (have < expected) {
-    throw format_error(context + ": truncated data: expected " + std::to_string(expected) +
-                       " bytes after the header, found " + std::to_string(have) +
-                       (src.gzip_truncated() ? " (the gzip stream is truncated)" : ""));
-  }
+  if (have < expected) throw truncated(have);
   unsigned char extra;
   if (src.read(&extra, 1) != 0) {
     throw format_error(context + ": expected " + std::to_string(expected) +
@@ -219,17 +243,29 @@ inline xt::xtensor<std::int32_t, 1> idx_labels(idx_source& src, const std::strin
 template <class Parse>
 auto with_idx_file(const std::string& path, const char* function, Parse parse) {
   const std::string context = std::string(function) + ": " + path;
-  errno = 0;
-  gzFile f = gzopen(path.c_str(), "rb");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw io_error(context + ": cannot open: " + std::strerror(errno));
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    const std::string why = S_ISDIR(st.st_mode) ? std::string("expected a file, found a directory")
+                                                : std::string("cannot read: ") + std::strerror(errno);
+    ::close(fd);
+    throw io_error(context + ": " + why);
+  }
+  gzFile f = gzdopen(fd, "rb");  // owns fd from here on
   if (!f) {
-    throw io_error(context + ": cannot open: " + (errno ? std::strerror(errno) : "out of memory"));
+    ::close(fd);
+    throw io_error(context + ": cannot open: out of memory");
   }
   gzbuffer(f, 1u << 17);
   struct closer {
     gzFile f;
     ~closer() { gzclose(f); }
   } guard{f};
-  idx_source src(f, context);
+  // zlib reads a file without a gzip header as plain bytes: then its size bounds the payload.
+  std::optional<std::uint64_t> plain_size;
+  if (S_ISREG(st.st_mode) && gzdirect(f) == 1) plain_size = static_cast<std::uint64_t>(st.st_size);
+  idx_source src(f, context, plain_size);
   return parse(src, context);
 }
 

@@ -3,23 +3,18 @@
 /// PNG output (grayscale and RGB) through libpng, written atomically, and a grayscale reader for
 /// round-trip tests.
 
-#include <atomic>        // std::atomic (unique temporary names within a process)
-#include <cerrno>        // errno, EEXIST
 #include <cmath>         // std::lround
 #include <cstddef>       // std::size_t
-#include <cstdint>       // std::uint32_t, std::uint64_t
-#include <cstdio>        // std::FILE, std::fopen, std::fclose, std::remove, std::rename, std::snprintf
-#include <cstring>       // std::strerror
-#include <filesystem>    // std::filesystem::path, is_directory (a clear message for a missing directory)
+#include <filesystem>    // std::filesystem::is_regular_file (a clear message for a missing file)
 #include <string>        // std::string, std::to_string
 #include <system_error>  // std::error_code
 #include <vector>        // std::vector (8-bit pixel buffer)
 
-#include <png.h>
-#include <unistd.h>  // getpid (temporary names unique across processes)
+#include <png.h>  // png_image_write_to_memory, png_image_begin_read_from_file
 #include <xtensor/xtensor.hpp>
 
 #include "latent/core/error.hpp"
+#include "latent/io/atomic_file.hpp"
 
 namespace latent {
 
@@ -33,8 +28,9 @@ inline unsigned char unit_to_byte(float v) {
 }
 
 /// Writes `pixels` (height × width × channels bytes, channels 1 or 3) to `path` atomically: the PNG
-/// goes to a temporary file in the same directory, which is renamed over `path` only once it is
-/// complete, so a reader never sees half a picture; the temporary is removed on any failure.
+/// is encoded in memory and written by `write_file_atomically` (a temporary unique to this writer,
+/// synced, renamed over `path`), so a reader never sees half a picture and a failed write leaves the
+/// old picture as it was.
 inline void write_png_bytes(const std::string& path, const std::vector<unsigned char>& pixels, std::size_t width,
                             std::size_t height, int channels) {
   const std::string context = "write_png: " + path;
@@ -42,54 +38,25 @@ inline void write_png_bytes(const std::string& path, const std::vector<unsigned 
     throw shape_error(context + ": expected a non-empty image, found " + std::to_string(height) + " x " +
                       std::to_string(width));
   }
-  if (width > 0x7fffffffu || height > 0x7fffffffu) {
+  if (width > 0x7fffffffu / static_cast<std::size_t>(channels) || height > 0x7fffffffu) {  // stride is a png_int_32
     throw shape_error(context + ": image of " + std::to_string(height) + " x " + std::to_string(width) +
                       " is larger than PNG allows");
   }
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    throw io_error(context + ": expected an existing directory " + dir.string() + ", found none");
-  }
-
-  // A name unique across processes (pid) and threads (counter); "x" makes fopen fail rather than
-  // clobber an existing file.
-  static std::atomic<std::uint64_t> counter{0};
-  std::string tmp;
-  std::FILE* f = nullptr;
-  for (int attempt = 0; attempt < 100 && !f; ++attempt) {
-    char suffix[64];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%llu", static_cast<long>(getpid()),
-                  static_cast<unsigned long long>(counter.fetch_add(1)));
-    tmp = path + suffix;
-    errno = 0;
-    f = std::fopen(tmp.c_str(), "wbx");
-    if (!f && errno != EEXIST) break;
-  }
-  if (!f) throw io_error(context + ": cannot create temporary file " + tmp + ": " + std::strerror(errno));
-
   png_image image{};
   image.version = PNG_IMAGE_VERSION;
   image.width = static_cast<png_uint_32>(width);
   image.height = static_cast<png_uint_32>(height);
   image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
   const png_int_32 stride = static_cast<png_int_32>(width * static_cast<std::size_t>(channels));
-  const int ok = png_image_write_to_stdio(&image, f, 0, pixels.data(), stride, nullptr);
+  // An upper bound of the encoded size first (libpng's own), then the real size.
+  png_alloc_size_t size = PNG_IMAGE_PNG_SIZE_MAX(image);
+  std::string encoded(static_cast<std::size_t>(size), '\0');
+  const int ok = png_image_write_to_memory(&image, encoded.data(), &size, 0, pixels.data(), stride, nullptr);
   const std::string png_message = image.message;
   png_image_free(&image);
-  const bool flushed = std::fflush(f) == 0 && !std::ferror(f);
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !flushed || !closed) {
-    const std::string why = !ok ? "libpng: " + png_message : std::string(std::strerror(errno));
-    std::remove(tmp.c_str());
-    throw io_error(context + ": cannot write " + tmp + ": " + why);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw io_error(context + ": cannot rename " + tmp + " to " + path + ": " + why);
-  }
+  if (!ok) throw io_error(context + ": cannot encode the picture: libpng: " + png_message);
+  encoded.resize(static_cast<std::size_t>(size));
+  write_file_atomically(path, encoded, "write_png");
 }
 
 }  // namespace detail

@@ -8,13 +8,14 @@
 #include "latent/optim/adam.hpp"
 #include "latent/optim/sgd.hpp"
 
-#include <cstdint>  // std::uint32_t, std::uint64_t
-#include <cstring>  // std::memcpy
-#include <span>     // std::span
-#include <utility>  // std::move
-#include <map>      // std::map
-#include <string>   // std::string
-#include <vector>   // std::vector
+#include <algorithm>  // std::any_of, std::copy
+#include <cmath>      // std::isfinite
+#include <cstddef>    // std::size_t
+#include <cstdint>    // std::uint8_t, std::uint32_t, std::uint64_t
+#include <span>       // std::span
+#include <string>     // std::string, std::to_string
+#include <utility>    // std::move
+#include <vector>     // std::vector
 
 namespace latent {
 
@@ -26,28 +27,39 @@ std::string model_bytes(const Model& model) {
   w.put_string(Model::architecture());
   w.put(static_cast<std::uint32_t>(sizeof(T)));
   w.put_array(model.parameters().data(), model.parameters().size());
-  const Rng::State noise = model.noise_state();
-  w.put(noise);
+  w.put(model.noise_state());  // field by field: the same model always gives the same bytes
   w.put(static_cast<std::uint64_t>(model.training_steps()));
   return w.bytes();
+}
+
+// Refuses NaN and Inf among `values` (a parameter or a moment that no finite training produces).
+template <class T>
+void check_finite(const std::vector<T>& values, const std::string& what, const char* name) {
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      throw format_error(what + ": expected finite " + name + ", found " + std::to_string(values[i]) + " at index " +
+                         std::to_string(i));
 }
 
 // Parses and checks a model section completely, then (only then) changes the model.
 template <class Model>
 void restore_model(Model& model, const std::string& bytes, const std::string& path) {
   using T = typename Model::scalar_type;
-  byte_reader r(bytes, "load: " + path);
+  const std::string what = "load: " + path;
+  byte_reader r(bytes, what);
   const std::string arch = r.get_string();
   if (arch != Model::architecture())
-    throw format_error("load: " + path + " holds the architecture " + arch + ", but the model is " +
+    throw format_error(what + " holds the architecture " + escape_bytes(arch, 4096) + ", but the model is " +
                        Model::architecture());
   const auto size = r.get<std::uint32_t>();
   if (size != sizeof(T))
-    throw format_error("load: " + path + ": expected " + std::to_string(sizeof(T)) + "-byte scalars, found " +
+    throw format_error(what + ": expected " + std::to_string(sizeof(T)) + "-byte scalars, found " +
                        std::to_string(size) + "-byte");
   const std::vector<T> params = r.get_array<T>(Model::param_count);
+  check_finite(params, what, "parameters");
   const auto noise = r.get<Rng::State>();
   const auto steps = r.get<std::uint64_t>();
+  r.expect_end();
   std::copy(params.begin(), params.end(), model.parameters().begin());
   model.set_noise_state(noise);
   model.set_training_steps(static_cast<std::size_t>(steps));
@@ -58,13 +70,19 @@ void put_optional_array(byte_writer& w, std::span<const T> a) {
   w.put_array(a.data(), a.size());
 }
 
+// The optimiser section begins with the optimiser's name and, from layout 2 on, "/<layout>": layout 1
+// ("Adam", "SGD") lacked the clip norm and Nesterov's flag; it still loads, with clipping off and
+// Nesterov off (what such a file's optimiser could not have recorded).
+inline constexpr std::uint32_t optimizer_layout = 2;
+
 inline std::string optimizer_bytes(const Adam& opt) {
   byte_writer w;
-  w.put_string("Adam");
+  w.put_string("Adam/" + std::to_string(optimizer_layout));
   w.put(opt.learning_rate());
   w.put(opt.beta1());
   w.put(opt.beta2());
   w.put(opt.epsilon());
+  w.put(opt.clip_norm());
   w.put(static_cast<std::uint64_t>(opt.iterations()));
   put_optional_array(w, opt.state<float>(0));
   put_optional_array(w, opt.state<float>(1));
@@ -75,38 +93,75 @@ inline std::string optimizer_bytes(const Adam& opt) {
 
 inline std::string optimizer_bytes(const SGD& opt) {
   byte_writer w;
-  w.put_string("SGD");
+  w.put_string("SGD/" + std::to_string(optimizer_layout));
   w.put(opt.learning_rate());
   w.put(opt.momentum());
+  w.put(opt.clip_norm());
+  w.put(static_cast<std::uint8_t>(opt.nesterov() ? 1 : 0));
   w.put(static_cast<std::uint64_t>(opt.iterations()));
   put_optional_array(w, opt.velocity_state<float>());
   put_optional_array(w, opt.velocity_state<double>());
   return w.bytes();
 }
 
+/// An array of any length the section holds (its length is checked before anything is allocated).
 template <class T>
 std::vector<T> get_any_array(byte_reader& r) {
-  const auto n = r.get<std::uint64_t>();
-  if (n > (std::uint64_t{1} << 34)) throw format_error("load: an optimiser state of " + std::to_string(n) + " values is implausible");
-  std::vector<T> v;
-  // Read through the checked reader one block at a time: a lying count cannot allocate beyond the file.
-  const std::string bytes = r.get_bytes(n * sizeof(T));
-  v.resize(n);
-  if (n != 0) std::memcpy(v.data(), bytes.data(), bytes.size());
-  return v;
+  return r.get_any_array<T>();
+}
+
+// Reads the optimiser's name and layout; refuses another optimiser or an unknown layout.
+inline std::uint32_t optimizer_layout_of(byte_reader& r, const std::string& name) {
+  const std::string kind = r.get_string(256);
+  const auto slash = kind.find('/');
+  const std::string found = kind.substr(0, slash);
+  if (found != name)
+    throw format_error(r.what() + " holds the state of " + escape_bytes(found) + ", not of " + name);
+  if (slash == std::string::npos) return 1;
+  const std::string layout = kind.substr(slash + 1);
+  if (layout != std::to_string(optimizer_layout))
+    throw format_error(r.what() + ": expected " + name + "'s state in layout 1 or " + std::to_string(optimizer_layout) +
+                       ", found layout " + escape_bytes(layout) + " (written by a newer latent?)");
+  return optimizer_layout;
+}
+
+// Builds an optimiser from saved hyperparameters: what its constructor refuses is a corrupt file here.
+template <class F>
+auto build_optimizer(const byte_reader& r, F make) {
+  try {
+    return make();
+  } catch (const option_error& e) {
+    std::string why = e.what();
+    if (why.rfind("latent: ", 0) == 0) why.erase(0, 8);
+    throw format_error(r.what() + ": " + why);
+  }
 }
 
 inline void restore_optimizer(Adam& opt, const std::string& bytes, const std::string& path) {
   byte_reader r(bytes, "load: " + path);
-  const std::string kind = r.get_string();
-  if (kind != "Adam") throw format_error("load: " + path + " holds the state of " + kind + ", not of Adam");
+  const std::uint32_t layout = optimizer_layout_of(r, "Adam");
   const auto lr = r.get<double>(), b1 = r.get<double>(), b2 = r.get<double>(), eps = r.get<double>();
+  const double clip = layout >= 2 ? r.get<double>() : 0.0;
   const auto t = r.get<std::uint64_t>();
   auto mf = get_any_array<float>(r), vf = get_any_array<float>(r);
   auto md = get_any_array<double>(r), vd = get_any_array<double>(r);
+  r.expect_end();
   if (mf.size() != vf.size() || md.size() != vd.size())
-    throw format_error("load: " + path + ": Adam's two moment estimates differ in size");
-  Adam restored(lr, b1, b2, eps);
+    throw format_error(r.what() + ": expected Adam's two moment estimates of one size, found " +
+                       std::to_string(mf.size() + md.size()) + " and " + std::to_string(vf.size() + vd.size()) +
+                       " values");
+  check_finite(mf, r.what(), "first moments");
+  check_finite(md, r.what(), "first moments");
+  check_finite(vf, r.what(), "second moments");
+  check_finite(vd, r.what(), "second moments");
+  auto negative = [](const auto& v) { return std::any_of(v.begin(), v.end(), [](auto x) { return x < 0; }); };
+  if (negative(vf) || negative(vd))
+    throw format_error(r.what() + ": expected second moments >= 0 (means of squares), found a negative one");
+  Adam restored = build_optimizer(r, [&] {
+    Adam a(lr, b1, b2, eps);
+    a.set_clip_norm(clip);
+    return a;
+  });
   restored.restore(static_cast<std::size_t>(t), std::span<const float>(mf), std::span<const float>(vf),
                    std::span<const double>(md), std::span<const double>(vd));
   opt = std::move(restored);
@@ -114,13 +169,21 @@ inline void restore_optimizer(Adam& opt, const std::string& bytes, const std::st
 
 inline void restore_optimizer(SGD& opt, const std::string& bytes, const std::string& path) {
   byte_reader r(bytes, "load: " + path);
-  const std::string kind = r.get_string();
-  if (kind != "SGD") throw format_error("load: " + path + " holds the state of " + kind + ", not of SGD");
+  const std::uint32_t layout = optimizer_layout_of(r, "SGD");
   const auto lr = r.get<double>(), momentum = r.get<double>();
+  const double clip = layout >= 2 ? r.get<double>() : 0.0;
+  const bool nesterov = layout >= 2 ? r.get_flag("Nesterov's flag") : false;
   const auto t = r.get<std::uint64_t>();
   auto uf = get_any_array<float>(r);
   auto ud = get_any_array<double>(r);
-  SGD restored(lr, momentum, opt.nesterov());
+  r.expect_end();
+  check_finite(uf, r.what(), "velocities");
+  check_finite(ud, r.what(), "velocities");
+  SGD restored = build_optimizer(r, [&] {
+    SGD s(lr, momentum, nesterov);
+    s.set_clip_norm(clip);
+    return s;
+  });
   restored.restore(static_cast<std::size_t>(t), std::span<const float>(uf), std::span<const double>(ud));
   opt = std::move(restored);
 }

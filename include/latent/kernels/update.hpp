@@ -51,20 +51,23 @@ template <class T, class Arch>
   }
 }
 
-// Runs `vectors` over the whole vectors of [0, count) in place, then over the last count % W values
-// copied into zero-padded blocks of one vector (zeros are harmless to both updates).
+// Runs vectors(n, g, arrays) over the whole vectors of [0, count) in place, then over the last
+// count % W values copied into zero-padded blocks of one vector (zeros are harmless to both updates);
+// only the updated `arrays` are copied back, never the gradient `g`.
 template <std::size_t W, std::size_t Arrays, class T, class F>
-void by_vectors(std::size_t count, T* const (&arrays)[Arrays], const F& vectors) noexcept {
+void by_vectors(std::size_t count, const T* g, T* const (&arrays)[Arrays], const F& vectors) noexcept {
   const std::size_t full = count / W * W;
-  if (full != 0) vectors(full, arrays);
+  if (full != 0) vectors(full, g, arrays);
   if (const std::size_t k = count - full; k != 0) {
+    alignas(64) T g_block[W] = {};
     alignas(64) T block[Arrays][W] = {};
     T* tail[Arrays];
+    std::copy(g + full, g + count, g_block);
     for (std::size_t a = 0; a < Arrays; ++a) {
       std::copy(arrays[a] + full, arrays[a] + count, block[a]);
       tail[a] = block[a];
     }
-    vectors(W, tail);
+    vectors(W, g_block, tail);
     for (std::size_t a = 0; a < Arrays; ++a) std::copy(block[a], block[a] + k, arrays[a] + full);
   }
 }
@@ -75,9 +78,9 @@ void by_vectors(std::size_t count, T* const (&arrays)[Arrays], const F& vectors)
 /// parameter vector is split into calls.
 template <class T, class Arch = default_arch>
 void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps) noexcept {
-  T* const arrays[4] = {p, const_cast<T*>(g), m, v};  // g is copied from, never written
-  detail::by_vectors<simd<T, Arch>::size>(count, arrays, [&](std::size_t n, T* const (&a)[4]) {
-    detail::adam_vectors<T, Arch>(n, a[0], a[1], a[2], a[3], lr_t, beta1, beta2, eps);
+  T* const arrays[3] = {p, m, v};
+  detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[3]) {
+    detail::adam_vectors<T, Arch>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps);
   });
 }
 
@@ -85,9 +88,9 @@ void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta
 /// With `nesterov`, p ← p + μ·u − lr·g. Bit-identical however a parameter vector is split into calls.
 template <class T, class Arch = default_arch>
 void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov) noexcept {
-  T* const arrays[3] = {p, const_cast<T*>(g), u};  // g is copied from, never written
-  detail::by_vectors<simd<T, Arch>::size>(count, arrays, [&](std::size_t n, T* const (&a)[3]) {
-    detail::sgd_vectors<T, Arch>(n, a[0], a[1], a[2], lr, momentum, nesterov);
+  T* const arrays[2] = {p, u};
+  detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[2]) {
+    detail::sgd_vectors<T, Arch>(n, a[0], gi, a[1], lr, momentum, nesterov);
   });
 }
 

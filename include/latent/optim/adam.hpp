@@ -27,13 +27,13 @@ class Adam : public detail::optimizer_common {
  public:
   explicit Adam(double learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
       : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
-    if (!(learning_rate > 0) || !std::isfinite(learning_rate))
-      throw option_error("Adam: expected a learning rate > 0, found " + std::to_string(learning_rate));
+    check_learning_rate(learning_rate);
     if (!(beta1 >= 0 && beta1 < 1))
       throw option_error("Adam: expected 0 <= beta1 < 1, found " + std::to_string(beta1));
     if (!(beta2 >= 0 && beta2 < 1))
       throw option_error("Adam: expected 0 <= beta2 < 1, found " + std::to_string(beta2));
-    if (!(epsilon > 0)) throw option_error("Adam: expected epsilon > 0, found " + std::to_string(epsilon));
+    if (!(epsilon > 0) || !std::isfinite(epsilon))
+      throw option_error("Adam: expected a finite epsilon > 0, found " + std::to_string(epsilon));
   }
 
   /// One update of `params` from `grads` (same length; the length must not change between steps
@@ -64,9 +64,8 @@ class Adam : public detail::optimizer_common {
   /// parameter once; the result is bit-identical to `step`'s.
   template <class T>
   bool begin_ranges(std::size_t size) {
-    if (clip_norm_ > 0) return false;
     prepare<T>("Adam::begin_ranges", size, size);
-    ++t_;
+    if (!begin_ranged_step()) return false;
     set_step_rate();
     return true;
   }
@@ -83,9 +82,10 @@ class Adam : public detail::optimizer_common {
   }
 
   double learning_rate() const noexcept { return learning_rate_; }
-  /// Changes the learning rate (for schedules); the moments are kept.
+  /// Changes the learning rate (for schedules); the moments are kept. Throws `option_error`, as the
+  /// constructor does, unless `lr` is finite and > 0.
   void set_learning_rate(double lr) {
-    if (!(lr > 0)) throw option_error("Adam: expected a learning rate > 0, found " + std::to_string(lr));
+    check_learning_rate(lr);
     learning_rate_ = lr;
   }
   double beta1() const noexcept { return beta1_; }
@@ -113,6 +113,10 @@ class Adam : public detail::optimizer_common {
   }
 
  private:
+  static void check_learning_rate(double lr) {
+    if (!(lr > 0) || !std::isfinite(lr))
+      throw option_error("Adam: expected a finite learning rate > 0, found " + std::to_string(lr));
+  }
   template <class T>
   static aligned_buffer<T> copy_of(std::span<const T> s) {
     aligned_buffer<T> b(s.size());

@@ -80,6 +80,13 @@ class optimizer_common {
     ++t_;
     return clip_.apply(grads, clip_norm_);
   }
+  // Counts a step that the model applies range by range (the range protocol); false, counting
+  // nothing, when clipping needs the whole gradient's norm first.
+  bool begin_ranged_step() noexcept {
+    if (clip_norm_ > 0) return false;
+    ++t_;
+    return true;
+  }
 
   std::size_t t_ = 0;
   double clip_norm_ = 0;

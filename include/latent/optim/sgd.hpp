@@ -22,8 +22,7 @@ class SGD : public detail::optimizer_common {
  public:
   explicit SGD(double learning_rate = 0.01, double momentum = 0.0, bool nesterov = false)
       : learning_rate_(learning_rate), momentum_(momentum), nesterov_(nesterov) {
-    if (!(learning_rate > 0) || !std::isfinite(learning_rate))
-      throw option_error("SGD: expected a learning rate > 0, found " + std::to_string(learning_rate));
+    check_learning_rate(learning_rate);
     if (!(momentum >= 0 && momentum < 1))
       throw option_error("SGD: expected 0 <= momentum < 1, found " + std::to_string(momentum));
   }
@@ -50,10 +49,8 @@ class SGD : public detail::optimizer_common {
   /// clipping needs the whole gradient first.
   template <class T>
   bool begin_ranges(std::size_t size) {
-    if (clip_norm_ > 0) return false;
     prepare<T>("SGD::begin_ranges", size, size);
-    ++t_;
-    return true;
+    return begin_ranged_step();
   }
   template <class T>
   void update_range(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last) noexcept {
@@ -66,8 +63,10 @@ class SGD : public detail::optimizer_common {
     ud_ = aligned_buffer<double>();
   }
   double learning_rate() const noexcept { return learning_rate_; }
+  /// Changes the learning rate (for schedules); the velocity is kept. Throws `option_error`, as the
+  /// constructor does, unless `lr` is finite and > 0.
   void set_learning_rate(double lr) {
-    if (!(lr > 0)) throw option_error("SGD: expected a learning rate > 0, found " + std::to_string(lr));
+    check_learning_rate(lr);
     learning_rate_ = lr;
   }
   double momentum() const noexcept { return momentum_; }
@@ -91,6 +90,10 @@ class SGD : public detail::optimizer_common {
   }
 
  private:
+  static void check_learning_rate(double lr) {
+    if (!(lr > 0) || !std::isfinite(lr))
+      throw option_error("SGD: expected a finite learning rate > 0, found " + std::to_string(lr));
+  }
   template <class T>
   aligned_buffer<T>& velocity() noexcept {
     if constexpr (std::is_same_v<T, float>)
