@@ -1,10 +1,12 @@
 #pragma once
 /// \file
-/// The roles of latent's types: `Activation`, `Layer`, `LayerSpec`, `Loss`, `Optimizer`.
+/// The roles of latent's types that do not depend on SIMD: `Layer`, `Head`, `LayerSpec`, `Optimizer`.
+/// (`Activation` lives in activations/activation.hpp, `Loss` and `Likelihood` in losses/, because the
+/// library calls them on SIMD registers or through kernels; `Regulariser` beside the autoencoders.)
 ///
 /// A **layer** is a stateless description: its sizes and parameter count are compile-time facts, and its
 /// parameters live in the model's packed parameter array. Its passes work on `n` samples at a time,
-/// row-major (one row per sample):
+/// row-major (one row per sample). These are exactly the members the library calls:
 ///
 ///     static constexpr std::size_t in_size, out_size, param_count;
 ///     static constexpr std::size_t cache_size;    // values per sample kept from forward for backward
@@ -16,31 +18,33 @@
 ///                                             T* dy, T* dx, T* dparams, T* scratch,
 ///                                             std::size_t n, Context<T>&);
 ///
+/// Optional members: `static constexpr const char* name` (saved files and `architecture()` use it;
+/// without it the type's own name is used), `static std::string signature()` (the whole text, when
+/// the layer's settings matter beyond its sizes), `static constexpr bool defers_weight_gradients`
+/// (see `Context::deferred`: a layer that sets it promises that every buffer it hands to its
+/// children, and its own `dy`, stays untouched until the training step ends).
+///
 /// `backward` receives dL/dy in `dy` (it may overwrite it), writes dL/dparams to `dparams` (overwriting)
 /// and dL/dx to `dx` unless `dx` is null (the first layer of a model needs no input gradient).
 /// A **head** (such as `Gaussian<Z>`) does not know its input size; it has `template <std::size_t In>
 /// using bind = ...;`, which a `Seq` instantiates with the previous layer's output size.
+/// Example of a user layer: examples/custom_layer.cpp.
 
 #include "latent/core/context.hpp"
+#include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
 
-#include <concepts>  // std::same_as, std::convertible_to
-#include <cstddef>   // std::size_t
-#include <span>      // std::span
+#include <concepts>     // std::same_as, std::convertible_to
+#include <cstddef>      // std::size_t
+#include <span>         // std::span
+#include <string_view>  // std::string_view: layer names
 
 namespace latent {
 
-/// An element-wise function with its derivative written in terms of its output.
-template <class A>
-concept Activation = requires(float f, double d) {
-  { A::apply(f) } -> std::same_as<float>;
-  { A::apply(d) } -> std::same_as<double>;
-  { A::derivative(f) } -> std::same_as<float>;
-};
-
-/// A layer whose input and output sizes are known.
+namespace detail {
+/// The compile-time facts of a layer: its sizes (what a `Seq` needs to wire it).
 template <class L>
-concept Layer = requires {
+concept layer_sizes = requires {
   { L::in_size } -> std::convertible_to<std::size_t>;
   { L::out_size } -> std::convertible_to<std::size_t>;
   { L::param_count } -> std::convertible_to<std::size_t>;
@@ -48,41 +52,100 @@ concept Layer = requires {
   { L::scratch_size } -> std::convertible_to<std::size_t>;
 };
 
+/// `L::init(params, rng)` for scalars `T`.
+template <class L, class T>
+concept layer_init = requires(T* p, Rng& rng) { L::init(p, rng); };
+
+/// `L::forward(params, x, y, cache, n, ctx)` for scalars `T`.
+template <class L, class T>
+concept layer_forward = requires(const T* cp, T* p, std::size_t n, Context<T>& ctx) {
+  L::forward(cp, cp, p, p, n, ctx);
+};
+
+/// `L::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx)` for scalars `T`.
+template <class L, class T>
+concept layer_backward = requires(const T* cp, T* p, std::size_t n, Context<T>& ctx) {
+  L::backward(cp, cp, cp, cp, p, p, p, p, n, ctx);
+};
+
+/// A layer that names itself.
+template <class L>
+concept named = requires {
+  { L::name } -> std::convertible_to<std::string_view>;
+};
+}  // namespace detail
+
+/// A layer for scalars `T` (float by default): its sizes and every pass the library calls (see the
+/// file comment). A type with sizes but a missing member is refused where it is used (in a `Seq`, as
+/// an encoder or decoder) with a diagnostic that names the member.
+template <class L, class T = float>
+concept Layer = detail::layer_sizes<L> && detail::layer_init<L, T> && detail::layer_forward<L, T> &&
+                detail::layer_backward<L, T>;
+
 /// A head: a layer that learns its input size from the layer before it.
 template <class L>
-concept Head = requires { typename L::template bind<1>; } && Layer<typename L::template bind<1>>;
+concept Head = requires { typename L::template bind<1>; } && detail::layer_sizes<typename L::template bind<1>>;
 
-/// What may appear inside a `Seq`: a layer or a head.
+/// What may appear inside a `Seq`: a layer (its sizes, at least) or a head.
 template <class L>
-concept LayerSpec = Layer<L> || Head<L>;
-
-/// A reconstruction loss: per-sample loss and its gradient for a batch.
-template <class L>
-concept Loss = requires(const float* p, float* g, std::size_t n) {
-  { L::value(p, p, n, n) } -> std::convertible_to<double>;
-  { L::value_and_gradient(p, p, g, n, n, 1.0f) } -> std::convertible_to<double>;
-};
+concept LayerSpec = detail::layer_sizes<L> || Head<L>;
 
 namespace detail {
 /// A layer's parameter count (output size), or 0 for a type that is not a layer: models size their
 /// storage with these so that passing a non-layer fails on the readable rule, not on a missing member.
 template <class L>
 constexpr std::size_t param_count_or_zero() {
-  if constexpr (Layer<L>)
+  if constexpr (layer_sizes<L>)
     return L::param_count;
   else
     return 0;
 }
 template <class L>
 constexpr std::size_t out_size_or_zero() {
-  if constexpr (Layer<L>)
+  if constexpr (layer_sizes<L>)
     return L::out_size;
   else
     return 0;
 }
+
+/// Every pass of the layer contract for scalars `T`, one carrier each, so that the first lines of the
+/// diagnostic name the member that is missing, the layer and where it is (`Where`: a position in a
+/// `Seq`, or the encoder / decoder of a model). True when all are there.
+template <class Where, class L, class T>
+constexpr bool check_layer_members() {
+  static_assert(diag::layer_has_no_init<Where, L, T, layer_init<L, T>>::value);
+  static_assert(diag::layer_has_no_forward<Where, L, T, layer_forward<L, T>>::value);
+  static_assert(diag::layer_has_no_backward<Where, L, T, layer_backward<L, T>>::value);
+  return layer_init<L, T> && layer_forward<L, T> && layer_backward<L, T>;
+}
+
+/// True when `L` opts in to deferred weight gradients (`static constexpr bool defers_weight_gradients
+/// = true`): then, and only then, a multi-threaded step hands it `Context::deferred`.
+template <class L>
+inline constexpr bool defers_weight_gradients_v = requires {
+  requires static_cast<bool>(L::defers_weight_gradients);
+};
+
+/// Calls `L::backward`, handing it `ctx.deferred` only when `L` opts in (`defers_weight_gradients`):
+/// a layer that reuses its buffers during backward (ping-pong boundaries, say) keeps its children
+/// from deferring, and so stays correct on any number of threads.
+template <class L, class T>
+void layer_backward_call(const T* params, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dparams,
+                         T* scratch, std::size_t n, Context<T>& ctx) {
+  if constexpr (defers_weight_gradients_v<L>) {
+    L::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx);
+  } else {
+    detail::deferred_gradients<T>* const deferred = ctx.deferred;
+    ctx.deferred = nullptr;
+    L::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx);
+    ctx.deferred = deferred;
+  }
+}
 }  // namespace detail
 
-/// An optimiser: updates packed parameters from packed gradients.
+/// An optimiser for scalars `T`: `step(params, grads)` updates packed parameters from packed
+/// gradients. Optional: `step(params, grads, threads)` (a multi-threaded update) and the range
+/// protocol (`begin_ranges<T>(size)`, `update_range(params, grads, first, last)`; see the README).
 template <class O, class T = float>
 concept Optimizer = requires(O& o, std::span<T> p, std::span<const T> g) { o.step(p, g); };
 

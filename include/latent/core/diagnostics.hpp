@@ -135,14 +135,170 @@ struct gaussian_head_is_not_at_the_end_of_the_encoder {
   static constexpr bool value = true;
 };
 struct in_decoder {};
+struct in_encoder {};
 struct before_the_end_of_the_encoder {};
 
-/// A conditional model's decoder takes the code and the condition: its input size must be Z + C.
-template <class DecoderExpects, class CodeSize, class ConditionSize, class Decoder, class Encoder>
+/// `Gaussian<Z>` is the head of a VAE's encoder: a plain autoencoder (Autoencoder, Denoising, Sparse,
+/// Contractive) has no use for it, and would silently train a noisy code without its KL term.
+template <class Where, class Layer, std::size_t Count>
+struct gaussian_head_is_only_for_a_vae_encoder {
+  static_assert(Count == 0,
+                "latent: Gaussian<Z> is the head of a VAE's encoder; a plain autoencoder's encoder and decoder "
+                "cannot contain it (use VAE<...>, or a Dense layer for the code)");
+  static constexpr bool value = true;
+};
+
+// ---- Contracts: one carrier per member the library calls ----------------------------------------------
+// `Where` is a layer_index<I> (inside a Seq) or in_encoder / in_decoder (at a model); `Scalar` is the
+// scalar type the member is needed for.
+
+/// A layer needs `template <class T> static void init(T* params, Rng&)`.
+template <class Where, class Layer, class Scalar, bool Has>
+struct layer_has_no_init {
+  static_assert(Has, "latent: a layer needs `template <class T> static void init(T* params, latent::Rng& rng)`");
+  static constexpr bool value = true;
+};
+/// A layer needs `forward`.
+template <class Where, class Layer, class Scalar, bool Has>
+struct layer_has_no_forward {
+  static_assert(Has, "latent: a layer needs `template <class T> static void forward(const T* params, const T* x, "
+                     "T* y, T* cache, std::size_t n, latent::Context<T>& ctx)`");
+  static constexpr bool value = true;
+};
+/// A layer needs `backward`.
+template <class Where, class Layer, class Scalar, bool Has>
+struct layer_has_no_backward {
+  static_assert(Has, "latent: a layer needs `template <class T> static void backward(const T* params, const T* x, "
+                     "const T* y, const T* cache, T* dy, T* dx, T* dparams, T* scratch, std::size_t n, "
+                     "latent::Context<T>& ctx)`");
+  static constexpr bool value = true;
+};
+/// An encoder or decoder must be a layer (sizes and passes), e.g. a `Seq<...>`.
+template <class Where, class NotALayer, bool IsLayer>
+struct model_part_is_not_a_layer {
+  static_assert(IsLayer, "latent: an encoder or decoder must be a layer such as Seq<Dense<...>, ...> or "
+                         "Dense<In, Out, Act> (static in_size, out_size, param_count, cache_size, scratch_size)");
+  static constexpr bool value = true;
+};
+
+/// An activation needs `static constexpr const char* name`.
+template <class Activation, bool Has>
+struct activation_has_no_name {
+  static_assert(Has, "latent: an activation needs `static constexpr const char* name = \"...\";`");
+  static constexpr bool value = true;
+};
+/// An activation's `apply` must take SIMD registers as well as scalars (float and double).
+template <class Activation, bool Has>
+struct activation_has_no_apply_for_simd_registers {
+  static_assert(Has, "latent: an activation needs `template <class V> static V apply(const V& z)`, callable on "
+                     "float, double and their SIMD registers (write it with latent::kernels::math)");
+  static constexpr bool value = true;
+};
+/// An activation's `derivative` (in terms of the output) must take SIMD registers as well as scalars.
+template <class Activation, bool Has>
+struct activation_has_no_derivative_for_simd_registers {
+  static_assert(Has, "latent: an activation needs `template <class V> static V derivative(const V& y)` (f' in "
+                     "terms of the output y), callable on float, double and their SIMD registers");
+  static constexpr bool value = true;
+};
+
+/// A reconstruction loss (plain autoencoders) needs each of these members.
+template <class Loss, class Scalar, bool Has>
+struct loss_has_no_value {
+  static_assert(Has, "latent: a loss needs `template <class T> static double value(const T* prediction, const T* "
+                     "target, std::size_t n, std::size_t d)` (the sum over n samples of their losses)");
+  static constexpr bool value = true;
+};
+template <class Loss, class Scalar, bool Has>
+struct loss_has_no_value_and_gradient {
+  static_assert(Has, "latent: a loss needs `template <class T> static double value_and_gradient(const T* "
+                     "prediction, const T* target, T* gradient, std::size_t n, std::size_t d, T scale)`");
+  static constexpr bool value = true;
+};
+template <class Loss, class Scalar, bool Has>
+struct loss_has_no_to_mean {
+  static_assert(Has, "latent: a loss needs `template <class T> static void to_mean(T* output, std::size_t count)` "
+                     "(the decoder's output to the reconstruction; empty for most losses)");
+  static constexpr bool value = true;
+};
+template <class Loss, bool Has>
+struct loss_has_no_name {
+  static_assert(Has, "latent: a loss needs `static constexpr const char* name = \"...\";`");
+  static constexpr bool value = true;
+};
+
+/// A VAE likelihood p(x|z) needs each of these members.
+template <class Likelihood, bool Has>
+struct likelihood_has_no_name {
+  static_assert(Has, "latent: a likelihood needs `static constexpr const char* name = \"...\";` and `static "
+                     "constexpr bool takes_logits`");
+  static constexpr bool value = true;
+};
+template <class Likelihood, bool Has>
+struct likelihood_has_no_params_for {
+  static_assert(Has, "latent: a likelihood needs `template <std::size_t D> static constexpr std::size_t "
+                     "params_for` (its own parameters for D outputs, often 0)");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_init {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static void init(T* params, std::size_t d)`");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_nll {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static double nll(const T* out, const T* x, "
+                     "const T* params, std::size_t n, std::size_t d)` (the sum over n samples of -log p(x|z))");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_nll_and_gradient {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static double nll_and_gradient(const T* out, "
+                     "const T* x, const T* params, T* d_out, T* d_params, std::size_t n, std::size_t d, T scale)`");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_to_mean {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static void to_mean(T* out, const T* params, "
+                     "std::size_t n, std::size_t d)` (the decoder's output to the mean of p(x|z))");
+  static constexpr bool value = true;
+};
+
+/// An autoencoder regulariser needs a name and at least one hook.
+template <class Regulariser, bool Has>
+struct regulariser_has_no_name {
+  static_assert(Has, "latent: a regulariser needs `static constexpr const char* name = \"...\";`");
+  static constexpr bool value = true;
+};
+template <class Regulariser, class Scalar, bool Has>
+struct regulariser_has_no_hook {
+  static_assert(Has, "latent: a regulariser needs at least one of `double code_penalty(const T* code, T* dcode, "
+                     "std::size_t n, std::size_t z, T grad_scale, latent::Rng& rng) const` and `void corrupt(const "
+                     "T* x, T* out, std::size_t count, latent::Rng& rng) const`");
+  static constexpr bool value = true;
+};
+
+/// An optimiser needs `step(std::span<T> params, std::span<const T> grads)`.
+template <class Optimizer, class Scalar, bool Has>
+struct optimizer_has_no_step {
+  static_assert(Has, "latent: an optimiser needs `void step(std::span<T> params, std::span<const T> grads)` for the "
+                     "model's scalar type T");
+  static constexpr bool value = true;
+};
+
+/// A conditional model's decoder takes the code and the condition: its input size must be Z + C. The
+/// carrier's arguments spell the sum out: expects_inputs<4>, code_size<4>, plus_classes<3>, total<7>.
+template <std::size_t N>
+struct code_size {};
+template <std::size_t N>
+struct plus_classes {};
+template <std::size_t N>
+struct total {};
+template <class DecoderExpects, class CodeSize, class Classes, class Total, class Decoder, class Encoder>
 struct decoder_input_size_does_not_match_code_plus_condition;
 template <std::size_t Want, std::size_t Z, std::size_t C, class Decoder, class Encoder>
-struct decoder_input_size_does_not_match_code_plus_condition<expects_inputs<Want>, gives_outputs<Z>, inputs<C>, Decoder,
-                                                             Encoder> {
+struct decoder_input_size_does_not_match_code_plus_condition<expects_inputs<Want>, code_size<Z>, plus_classes<C>,
+                                                             total<Z + C>, Decoder, Encoder> {
   static_assert(Want == Z + C,
                 "latent: a conditional model's decoder input size must equal the code size plus the number of classes");
   static constexpr bool value = true;

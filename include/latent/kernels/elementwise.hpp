@@ -5,7 +5,9 @@
 
 #include "latent/kernels/simd.hpp"
 
+#include <cmath>    // std::abs
 #include <cstddef>  // std::size_t
+#include <limits>   // std::numeric_limits
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
 #pragma GCC diagnostic push
@@ -123,6 +125,20 @@ T sum_of_squares(std::size_t count, const T* x) noexcept {
   T s = xsimd::hadd(s0 + s1);
   for (; i < count; ++i) s += x[i] * x[i];
   return s;
+}
+
+/// True when every x[i] is finite (neither NaN nor ±Inf): |x| ≤ max is false for both.
+template <class T, class Arch = default_arch>
+bool all_finite(std::size_t count, const T* x) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  const V limit(std::numeric_limits<T>::max());
+  auto ok = V(T(0)) == V(T(0));  // all lanes true
+  std::size_t i = 0;
+  for (; i + W <= count; i += W) ok = ok & (xsimd::abs(V::load_unaligned(x + i)) <= limit);
+  bool all = xsimd::all(ok);
+  for (; i < count; ++i) all = all && std::abs(x[i]) <= std::numeric_limits<T>::max();
+  return all;
 }
 
 }  // namespace latent::kernels

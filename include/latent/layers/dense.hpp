@@ -2,6 +2,7 @@
 /// \file
 /// `latent::Dense<In, Out, Act>`: a fully connected layer, y = Act(x·W + b).
 
+#include "latent/activations/activation.hpp"
 #include "latent/activations/identity.hpp"
 #include "latent/core/concepts.hpp"
 #include "latent/core/context.hpp"
@@ -12,6 +13,7 @@
 
 #include <cmath>        // std::sqrt
 #include <cstddef>      // std::size_t
+#include <string>       // std::string: the signature
 #include <type_traits>  // std::conditional_t, std::is_same_v
 
 namespace latent {
@@ -43,15 +45,26 @@ struct dense_epilogue {
 template <std::size_t In, std::size_t Out, class Act = Identity>
 struct Dense {
   static_assert(diag::dense_layer_has_a_zero_size<diag::inputs<In>, diag::outputs<Out>>::value);
-  static_assert(diag::dense_activation_is_not_an_activation<Act, Activation<Act>>::value);
+  static_assert(detail::check_activation<Act>());
 
   using activation = Act;
+  static constexpr const char* name = "Dense";
+  /// Dense's weight gradient may be formed at the end of a multi-threaded step (see `Context::deferred`):
+  /// it reads x and dz then, and neither is touched before.
+  static constexpr bool defers_weight_gradients = true;
   static constexpr std::size_t in_size = In;
   static constexpr std::size_t out_size = Out;
   static constexpr std::size_t weight_count = In * Out;
   static constexpr std::size_t param_count = In * Out + Out;
   static constexpr std::size_t cache_size = 0;    // the derivative needs only the output y
   static constexpr std::size_t scratch_size = 0;
+
+  /// "Dense<In,Out,Act>", with the activation's name: what saved files record.
+  static std::string signature() {
+    std::string s = "Dense<";
+    s.append(std::to_string(In)).append(",").append(std::to_string(Out)).append(",").append(Act::name).append(">");
+    return s;
+  }
 
   /// Glorot-uniform weights, zero biases.
   template <class T>

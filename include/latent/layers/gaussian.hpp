@@ -12,6 +12,7 @@
 
 #include <cmath>    // std::exp, std::sqrt
 #include <cstddef>  // std::size_t
+#include <string>   // std::string: the signature
 
 namespace latent {
 
@@ -36,6 +37,13 @@ struct GaussianHead {
   static constexpr std::size_t param_count = weight_count + 2 * Z;
   static constexpr std::size_t cache_size = 3 * Z;
   static constexpr std::size_t scratch_size = 2 * Z;
+  static constexpr const char* name = "Gaussian";
+  /// "Gaussian<In,Z>": what saved files record.
+  static std::string signature() {
+    std::string s = "Gaussian<";
+    s.append(std::to_string(In)).append(",").append(std::to_string(Z)).append(">");
+    return s;
+  }
   /// log σ² is kept within ±this (see forward).
   static constexpr double log_variance_limit = 30.0;
 
@@ -52,6 +60,33 @@ struct GaussianHead {
     kernels::gemm_nn<2 * Z, T, kernels::arch_for<T, 2 * Z>>(n, In, x, In, 1, params,
                                                             kernels::bias_init<T>{params + weight_count},
                                                             kernels::store_to<T>{stats});
+  }
+
+  // ---- The statistics [μ | log σ²] (2Z values per row): their layout and what is computed from them
+  // lives here, in one place.
+  template <class T>
+  static T mean(const T* stats_row, std::size_t j) noexcept {
+    return stats_row[j];
+  }
+  template <class T>
+  static T log_variance(const T* stats_row, std::size_t j) noexcept {
+    return stats_row[Z + j];
+  }
+  /// KL(q(z_j|x) ‖ N(0, 1)) of unit j of one row: ½(μ² + σ² − 1 − log σ²).
+  template <class T>
+  static double kl_unit(const T* stats_row, std::size_t j) noexcept {
+    const double mu = mean(stats_row, j), lv = log_variance(stats_row, j);
+    return 0.5 * (mu * mu + std::exp(lv) - 1.0 - lv);
+  }
+  /// Adds log p(z) − log q(z|x) of one row's code z to `lw` (the ½ log 2π constants cancel): with
+  /// z = μ + σε, log p(z) = Σ_j −½ z_j² and log q(z|x) = Σ_j (−½ ε_j² − ½ log σ_j²).
+  template <class T>
+  static void add_log_prior_minus_log_q(const T* z, const T* stats_row, double& lw) noexcept {
+    for (std::size_t j = 0; j < Z; ++j) {
+      const double zj = z[j], lv = log_variance(stats_row, j);
+      const double e = (zj - mean(stats_row, j)) * std::exp(-0.5 * lv);
+      lw += -0.5 * zj * zj - (-0.5 * e * e - 0.5 * lv);
+    }
   }
 
   template <class T>

@@ -3,6 +3,7 @@
 /// Structural facts about layers and chains, looked up through nested `Seq`s: the last layer, its
 /// activation, and where `Gaussian` heads are. The VAE and logit rules are written with these.
 
+#include "latent/layers/dense.hpp"
 #include "latent/layers/seq.hpp"
 
 #include <boost/hana/at.hpp>     // hana::at_c
@@ -10,7 +11,7 @@
 
 #include <concepts>     // std::convertible_to
 #include <cstddef>      // std::size_t
-#include <type_traits>  // std::void_t
+#include <type_traits>  // std::void_t, std::false_type
 
 namespace latent {
 
@@ -80,11 +81,14 @@ struct flatten<L> {
   using type = decltype(all(typename L::layers{}));
 };
 
+// Dense itself, by its template (a user layer with the same members is not a Dense: the contractive
+// penalty relies on Dense's exact parameter layout and activation).
 template <class L>
-inline constexpr bool is_dense_v = requires {
-  typename L::activation;
-  { L::weight_count } -> std::convertible_to<std::size_t>;
-} && L::param_count == L::weight_count + L::out_size && L::weight_count == L::in_size * L::out_size;
+struct is_dense : std::false_type {};
+template <std::size_t In, std::size_t Out, class Act>
+struct is_dense<Dense<In, Out, Act>> : std::true_type {};
+template <class L>
+inline constexpr bool is_dense_v = is_dense<L>::value;
 
 template <class List>
 struct all_dense;

@@ -15,8 +15,9 @@
 
 #include <algorithm>  // std::max
 #include <array>      // std::array
-#include <cstddef>    // std::size_t
-#include <utility>    // std::index_sequence
+#include <cstddef>      // std::size_t
+#include <type_traits>  // std::conditional_t
+#include <utility>      // std::index_sequence
 
 namespace latent {
 
@@ -31,7 +32,7 @@ struct bind_layer {
   using type = L;
 };
 template <class L, std::size_t PrevOut>
-  requires(Head<L> && !Layer<L>)
+  requires(Head<L> && !layer_sizes<L>)
 struct bind_layer<L, PrevOut> {
   using type = typename L::template bind<PrevOut>;
 };
@@ -65,6 +66,19 @@ template <std::size_t... I, class... Ls>
 struct seq_elements_are_layers<std::index_sequence<I...>, Ls...> {
   static constexpr bool value =
       (diag::seq_element_is_not_a_layer<diag::layer_index<I>, Ls, LayerSpec<Ls>>::value && ... && true);
+};
+
+// Rule: every element has the passes of the layer contract (for float, or for double when it is
+// written for double only); checked on the elements with heads bound, so the carrier names the layer
+// and its position.
+template <class L>
+using contract_scalar_t = std::conditional_t<layer_forward<L, float> || !layer_forward<L, double>, float, double>;
+template <class Is, class List>
+struct seq_members_are_complete;
+template <std::size_t... I, class... Rs>
+struct seq_members_are_complete<std::index_sequence<I...>, type_list<Rs...>> {
+  static constexpr bool value =
+      (check_layer_members<diag::layer_index<I>, Rs, contract_scalar_t<Rs>>() && ... && true);
 };
 
 template <class List>
@@ -189,8 +203,9 @@ struct seq_ops<type_list<Rs...>> {
       // Layer I's input gradient is boundary I − 1's (layer I − 1's output gradient).
       T* layer_dx = dx;
       if constexpr (I > 0) layer_dx = scratch + boundary_offsets[I - 1] * n;
-      layer<I>::backward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n,
-                         current_dy, layer_dx, dp + param_offsets[I], scratch + scratch_offsets[I] * n, n, ctx);
+      layer_backward_call<layer<I>>(p + param_offsets[I], input_of<T>(I, x, cache, n), out,
+                                    cache + cache_layout.cache[I] * n, current_dy, layer_dx, dp + param_offsets[I],
+                                    scratch + scratch_offsets[I] * n, n, ctx);
       current_dy = layer_dx;
     });
   }
@@ -207,7 +222,7 @@ constexpr bool seq_is_wired() {
     return false;
   } else {
     using first = typename decltype(+boost::hana::at_c<0>(boost::hana::tuple_t<Ls...>))::type;
-    if constexpr (!Layer<first>)
+    if constexpr (!layer_sizes<first>)
       return false;  // a head cannot start a chain
     else
       return seq_ops<typename seq_layers<true, Ls...>::type>::wired;
@@ -243,7 +258,7 @@ struct Seq {
   };
   static constexpr bool first_knows_input = [] {
     if constexpr (all_layers)
-      return Layer<typename first_of<Ls...>::type>;
+      return detail::layer_sizes<typename first_of<Ls...>::type>;
     else
       return true;
   }();
@@ -255,6 +270,12 @@ struct Seq {
   using layers = typename detail::seq_layers<all_layers && first_knows_input, Ls...>::type;
   using ops = detail::seq_ops<layers>;
   static_assert(ops::check_wiring());
+  static_assert(detail::seq_members_are_complete<std::make_index_sequence<ops::count>, layers>::value);
+
+  static constexpr const char* name = "Seq";
+  /// A Seq gives every inner boundary gradient and every layer's scratch a buffer of its own, so it
+  /// keeps the promise of `Context::deferred` for the layers inside it that opt in.
+  static constexpr bool defers_weight_gradients = true;
 
   static constexpr std::size_t layer_count = ops::count;
   static constexpr std::size_t in_size = ops::in_size;

@@ -243,10 +243,10 @@ struct dense_chain<type_list<Ls...>> {
 struct Contraction {
   double weight = 1e-2;  ///< λ
 
+  static constexpr const char* name = "Contraction";
   static constexpr const char* model_name = "ContractiveAutoencoder";
-  static constexpr bool corrupts_input = false;
-  static constexpr bool penalises_code = false;
-  static constexpr bool penalises_encoder = true;
+  static constexpr bool penalises_encoder = true;  ///< writes the encoder's weight gradients itself
+  static constexpr bool splittable = true;         ///< a per-sample penalty
 
   Contraction validated() const {
     if (!(weight >= 0) || !std::isfinite(weight))

@@ -20,10 +20,9 @@ struct Noise {
   double gaussian_stddev = 0.1;  ///< standard deviation of additive Gaussian noise (0: none)
   double mask_fraction = 0.0;    ///< fraction of values set to 0, in [0, 1)
 
+  static constexpr const char* name = "Noise";
   static constexpr const char* model_name = "DenoisingAutoencoder";
-  static constexpr bool corrupts_input = true;
-  static constexpr bool penalises_code = false;
-  static constexpr bool penalises_encoder = false;
+  static constexpr bool splittable = true;  ///< each row is corrupted on its own
 
   /// This noise, or `option_error` if a setting is out of range.
   Noise validated() const {

@@ -26,10 +26,8 @@ struct Sparsity {
   double target = 0.05;
   double kl_weight = 0.0;
 
+  static constexpr const char* name = "Sparsity";
   static constexpr const char* model_name = "SparseAutoencoder";
-  static constexpr bool corrupts_input = false;
-  static constexpr bool penalises_code = true;
-  static constexpr bool penalises_encoder = false;
 
   /// The KL penalty couples the rows of a batch (ρ̂ is a batch mean), so such a step is not split
   /// over threads.

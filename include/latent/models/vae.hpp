@@ -3,6 +3,7 @@
 /// `latent::VAE<Encoder, Decoder, Likelihood, T>`: the variational autoencoder.
 
 #include "latent/losses/bernoulli.hpp"
+#include "latent/models/conditional_vae.hpp"  // ConditionalVAE, here too for code that includes vae.hpp
 #include "latent/models/detail/vae_model.hpp"
 
 #include <cstdint>  // std::uint64_t
@@ -39,19 +40,6 @@ template <class Enc, class Dec, std::size_t K = 5, class Lik = Bernoulli, class 
 class IWAE : public detail::vae_model<Enc, Dec, Lik, T, 0, K> {
  public:
   explicit IWAE(std::uint64_t seed = 0) : detail::vae_model<Enc, Dec, Lik, T, 0, K>(seed) {}
-};
-
-/// The conditional VAE (Sohn et al.): a one-hot label of `Classes` classes joins the encoder's input
-/// (encoder input size = data width + Classes) and the decoder's input (decoder input size = Z +
-/// Classes). Its calls take one label per row: `encode(x, labels)`, `decode(z, labels)`,
-/// `reconstruct(x, labels)`, `elbo(x, labels)`, `generate(n, label, seed)`, and `fit(model, data,
-/// labels, opt, options)`. Example: examples/compare.cpp.
-template <class Enc, class Dec, std::size_t Classes, class Lik = Bernoulli, class T = float>
-class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
-  static_assert(Classes > 0, "latent: a ConditionalVAE needs at least one class");
-
- public:
-  explicit ConditionalVAE(std::uint64_t seed = 0) : detail::vae_model<Enc, Dec, Lik, T, Classes, 1>(seed) {}
 };
 
 }  // namespace latent

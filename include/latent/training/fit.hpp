@@ -6,6 +6,8 @@
 #include "latent/core/checks.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
+#include "latent/data/one_hot.hpp"
+#include "latent/models/detail/model_base.hpp"
 #include "latent/training/fit_options.hpp"
 #include "latent/training/history.hpp"
 #include "latent/training/progress_reporter.hpp"
@@ -24,6 +26,7 @@
 #include <limits>     // std::numeric_limits
 #include <numeric>    // std::iota
 #include <string>     // std::to_string
+#include <type_traits> // std::conditional_t
 #include <utility>    // std::swap
 #include <vector>     // std::vector
 
@@ -32,23 +35,6 @@ namespace latent {
 namespace detail {
 template <class Model>
 concept conditional_model = requires { Model::condition_size; } && (Model::condition_size > 0);
-
-// One-hot rows (n × C) for labels in [0, C), or data_error naming the row.
-template <class T>
-aligned_buffer<T> one_hot_rows(const xt::xtensor<std::int32_t, 1>& labels, std::size_t n, std::size_t classes,
-                               const char* where) {
-  if (labels.size() != n)
-    throw shape_error(std::string(where) + ": expected one label per row (" + std::to_string(n) + "), found " +
-                      std::to_string(labels.size()));
-  aligned_buffer<T> c(n * classes);
-  for (std::size_t r = 0; r < n; ++r) {
-    if (labels(r) < 0 || static_cast<std::size_t>(labels(r)) >= classes)
-      throw data_error(std::string(where) + ": expected labels in [0, " + std::to_string(classes) + "), found " +
-                       std::to_string(labels(r)) + " in row " + std::to_string(r));
-    c[r * classes + static_cast<std::size_t>(labels(r))] = T(1);
-  }
-  return c;
-}
 
 // A checkpoint: the model, the optimiser (when it can be saved) and fit's own state.
 template <class Model, class Opt>
@@ -96,8 +82,12 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
                  const xt::xtensor<std::int32_t, 1>* labels = nullptr,
                  const xt::xtensor<std::int32_t, 1>* validation_labels = nullptr) {
   using T = typename Model::scalar_type;
+  static_assert(check_optimizer<Opt, T>());
   constexpr std::size_t width = Model::input_size;
   if (options.batch_size == 0) throw option_error("fit: expected a batch size of at least 1, found 0");
+  if (!options.checkpoint.empty() && options.checkpoint_every == 0)
+    throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options.checkpoint +
+                       "), found 0");
   check_samples(data, width, "fit");
   if (validation != nullptr) check_samples(*validation, width, "fit (validation data)");
   constexpr std::size_t classes = [] {
@@ -108,8 +98,9 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   }();
   aligned_buffer<T> conditions;
   if constexpr (classes > 0) {
-    conditions = one_hot_rows<T>(*labels, data.shape()[0], classes, "fit");
-    if (validation != nullptr) one_hot_rows<T>(*validation_labels, validation->shape()[0], classes, "fit (validation labels)");
+    conditions = one_hot_buffer<T>(*labels, data.shape()[0], classes, "fit");
+    if (validation != nullptr)
+      one_hot_buffer<T>(*validation_labels, validation->shape()[0], classes, "fit (validation labels)");
   }
 
   const std::size_t n = data.shape()[0];
@@ -231,6 +222,29 @@ History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& dat
 template <class Model>
 double evaluate(const Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data) {
   return model.loss(data);
+}
+
+/// `fit` and `evaluate` take a batch (rows are samples): anything else, such as one sample as an
+/// `xt::xtensor<T, 1>`, is refused at compile time instead of being converted to a garbage shape.
+template <class Model, detail::not_a_batch E, class Opt>
+History fit(Model&, const E&, Opt&, const FitOptions& = {}) {
+  (void)detail::refuse_non_batch<E>();
+  return {};
+}
+template <class Model, class E, class Opt, class V>
+  requires(detail::not_a_batch<E> || detail::not_a_batch<V>)
+History fit(Model&, const E&, Opt&, const FitOptions&, const V&) {
+  (void)detail::refuse_non_batch<std::conditional_t<detail::not_a_batch<E>, E, V>>();
+  return {};
+}
+template <class Model, detail::not_a_batch E, class Opt>
+History fit(Model&, const E&, const xt::xtensor<std::int32_t, 1>&, Opt&, const FitOptions& = {}) {
+  (void)detail::refuse_non_batch<E>();
+  return {};
+}
+template <class Model, detail::not_a_batch E>
+double evaluate(const Model&, const E&) {
+  return detail::refuse_non_batch<E>();
 }
 
 }  // namespace latent

@@ -4,6 +4,7 @@
 /// and the data-parallel split of a training step over threads.
 
 #include "latent/core/aligned_buffer.hpp"
+#include "latent/core/checks.hpp"
 #include "latent/core/deferred_gradients.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
@@ -11,12 +12,14 @@
 #include "latent/kernels/elementwise.hpp"
 
 #include <algorithm>  // std::min, std::copy, std::sort
+#include <atomic>     // std::atomic: a non-finite update seen by any thread
 #include <cmath>      // std::isfinite
 #include <concepts>   // std::convertible_to
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint64_t
 #include <span>       // std::span
-#include <string>     // std::to_string
+#include <string>       // std::to_string
+#include <string_view>  // std::string_view: where a step was called from
 #include <utility>    // std::pair
 #include <vector>     // std::vector
 
@@ -72,9 +75,15 @@ class model_storage {
   /// Inference runs in chunks of this many rows, so a large input needs only a small workspace.
   static constexpr std::size_t inference_chunk = 256;
 
-  explicit model_storage(std::uint64_t seed) : params_(ParamCount), grads_(ParamCount), noise_(seed ^ 0x5eedULL) {}
+  explicit model_storage(std::uint64_t seed)
+      : params_(ParamCount), grads_(ParamCount), backup_(ParamCount), noise_(seed ^ 0x5eedULL) {}
 
-  std::span<T> parameters() noexcept { return params_.span(); }
+  /// The packed parameters. Writing through this span (as `load` does) also forgets the weights a
+  /// diverging step would fall back to: they would no longer be the model's last good ones.
+  std::span<T> parameters() noexcept {
+    backup_valid_ = false;
+    return params_.span();
+  }
   std::span<const T> parameters() const noexcept { return params_.span(); }
   /// The gradient of the last training step (or `gradient` call).
   std::span<const T> gradients() const noexcept { return grads_.span(); }
@@ -114,24 +123,75 @@ class model_storage {
   T* grads() noexcept { return grads_.data(); }
   Rng& noise() noexcept { return noise_; }
   void reseed_noise(std::uint64_t seed) noexcept { set_noise_seed(seed); }
+  /// For code that rewrites the parameters (initialisation): a later divergence must not restore the
+  /// weights from before.
+  void forget_backup() noexcept { backup_valid_ = false; }
+
+  /// What `parallel_gradient` did: the sum of the slices' losses, and whether it also applied the
+  /// optimiser (then `finite` says whether every updated parameter is finite).
+  struct gradient_result {
+    double total = 0;
+    bool updated = false;
+    bool finite = true;
+  };
+
+  /// The one training step of every model: checks the batch, forms the gradient of the batch's mean
+  /// loss (fn(slice) returns a slice's summed loss, its gradient in the slice's buffer), then applies
+  /// `opt` exactly once. Returns the batch's mean loss.
+  /// - n == 0: `option_error`, nothing changes.
+  /// - A non-finite loss: `numerical_error`; the parameters go back to those before the last update
+  ///   (the weights whose loss was last finite) unless they were set from outside since.
+  /// - An update that makes a parameter non-finite (a learning rate too large for the scalar type, a
+  ///   gradient that overflowed): undone, then `numerical_error`.
+  /// Before each update the parameters are copied, block by block while they are in cache, so that
+  /// both can be undone without a pass of their own.
+  template <class F, class Opt>
+  double train_step(std::string_view where, std::size_t n, double flops_per_row, bool splittable, F&& fn, Opt& opt) {
+    check_batch(where, n);
+    const gradient_result r = parallel_gradient(n, flops_per_row, splittable, fn, &opt);
+    if (!std::isfinite(r.total)) {
+      const bool restored = restore_last_good();
+      throw numerical_error(std::string(where) + ": the training loss is " + describe_non_finite(r.total) +
+                            (restored ? "; the parameters are those before the last update (the last finite loss)"
+                                      : "; the parameters are unchanged"));
+    }
+    const bool finite = r.updated ? r.finite : apply_update(opt);
+    if (!finite) {
+      std::copy(backup_.data(), backup_.data() + ParamCount, params_.data());
+      throw numerical_error(std::string(where) + ": the optimiser's update made parameters non-finite (is the "
+                            "learning rate too large for the scalar type?); the update was undone");
+    }
+    backup_valid_ = true;
+    ++steps_;
+    return r.total / static_cast<double>(n);
+  }
+
+  /// The gradient of the batch's mean loss into `gradients()`, without an update; returns the mean loss.
+  template <class F>
+  double gradient_step(std::string_view where, std::size_t n, double flops_per_row, bool splittable, F&& fn) {
+    check_batch(where, n);
+    return parallel_gradient(n, flops_per_row, splittable, fn, static_cast<no_optimizer*>(nullptr)).total /
+           static_cast<double>(n);
+  }
+
+  static void check_batch(std::string_view where, std::size_t n) {
+    if (n == 0) throw option_error(std::string(where) + ": expected a batch of at least 1 row, found 0");
+  }
 
   /// Runs fn(slice) over the n rows of a step, on one or more threads (see `set_threads`), then sums
-  /// the slices' gradients into `gradients()` in slice order. Returns the sum of fn's results.
-  /// With an optimiser `opt` that offers the range protocol (`begin_ranges`, `update_range`), a step on
-  /// several threads whose loss is finite also updates the parameters, each thread the part of the
-  /// gradient it has just formed while that part is still in its cache, and sets *updated; otherwise
-  /// the caller steps the optimiser (`optimizer_step`).
+  /// the slices' gradients into `gradients()` in slice order. With an optimiser `opt` that offers the
+  /// range protocol (`begin_ranges`, `update_range`), a step on several threads whose loss is finite
+  /// also updates the parameters, each thread the part of the gradient it has just formed while that
+  /// part is still in its cache (`updated` in the result).
   template <class F, class Opt = no_optimizer>
-  double parallel_gradient(std::size_t n, double flops_per_row, bool splittable, F&& fn, Opt* opt = nullptr,
-                           bool* updated = nullptr) {
-    if (updated != nullptr) *updated = false;
+  gradient_result parallel_gradient(std::size_t n, double flops_per_row, bool splittable, F&& fn, Opt* opt = nullptr) {
     const std::size_t t = splittable ? threads_for(n, flops_per_row) : 1;
     if (slots_.size() < t) slots_.resize(t);
     if (t == 1) {
       step_threads_ = 1;
       slice<T> s{0, n, grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_,
                  slots_[0].gathered};
-      return fn(s);
+      return {fn(s), false, true};
     }
     const std::uint64_t base = noise_.next();
     double sums[64] = {};
@@ -148,23 +208,22 @@ class model_storage {
     };
     thread_pool::instance().run(tasks, task);
     step_threads_ = tasks;
-    double total = sums[0];
-    for (std::size_t i = 1; i < tasks; ++i) total += sums[i];
-    bool fused = false;
-    if constexpr (requires(std::span<T> p, std::span<const T> g) {
-                    { opt->template begin_ranges<T>(std::size_t{}) } -> std::convertible_to<bool>;
-                    opt->update_range(p, g, std::size_t{}, std::size_t{});
-                  }) {
-      if (opt != nullptr && std::isfinite(total) && opt->template begin_ranges<T>(ParamCount)) {
+    gradient_result r;
+    r.total = sums[0];
+    for (std::size_t i = 1; i < tasks; ++i) r.total += sums[i];
+    if constexpr (range_protocol<Opt>) {
+      if (opt != nullptr && std::isfinite(r.total) && opt->template begin_ranges<T>(ParamCount)) {
+        std::atomic<bool> finite{true};
         finish_gradient(tasks, [&](std::size_t first, std::size_t last) {
-          opt->update_range(parameters(), gradients(), first, last);
+          if (!update_block(*opt, first, last)) finite.store(false, std::memory_order_relaxed);
         });
-        fused = true;
+        r.updated = true;
+        r.finite = finite.load();
+        return r;
       }
     }
-    if (!fused) finish_gradient(tasks, [](std::size_t, std::size_t) {});
-    if (updated != nullptr) *updated = fused;
-    return total;
+    finish_gradient(tasks, [](std::size_t, std::size_t) {});
+    return r;
   }
 
   /// The second half of a multi-threaded step, split over the same threads by parameter range (the
@@ -234,14 +293,49 @@ class model_storage {
   }
   static constexpr std::size_t block_values = 32768;
 
-  /// Lets `opt` update the parameters from `gradients()` on the threads of the last gradient
-  /// (optimisers with a `step(params, grads, threads)` overload; others take the plain call).
   template <class Opt>
-  void optimizer_step(Opt& opt) {
-    if constexpr (requires { opt.step(parameters(), gradients(), std::size_t{1}); })
-      opt.step(parameters(), gradients(), step_threads_);
+  static constexpr bool range_protocol = requires(Opt* o, std::span<T> p, std::span<const T> g) {
+    { o->template begin_ranges<T>(std::size_t{}) } -> std::convertible_to<bool>;
+    o->update_range(p, g, std::size_t{}, std::size_t{});
+  };
+
+  // Copies [first, last) of the parameters aside, updates them and says whether they are finite.
+  template <class Opt>
+  bool update_block(Opt& opt, std::size_t first, std::size_t last) {
+    T* p = params_.data();
+    std::copy(p + first, p + last, backup_.data() + first);
+    opt.update_range(std::span<T>(p, ParamCount), gradients(), first, last);
+    return kernels::all_finite(last - first, p + first);
+  }
+
+  /// Lets `opt` update the parameters from `gradients()` once: by blocks through the range protocol
+  /// where it offers it (each block copied aside first, while in cache), else with its `step` on the
+  /// threads of the last gradient (optimisers with a `step(params, grads, threads)` overload; others
+  /// take the plain call) after a copy of all parameters. True when every parameter is finite.
+  template <class Opt>
+  bool apply_update(Opt& opt) {
+    if constexpr (range_protocol<Opt>) {
+      if (opt.template begin_ranges<T>(ParamCount)) {
+        bool finite = true;
+        for (std::size_t a = 0; a < ParamCount; a += block_values)
+          finite = update_block(opt, a, std::min(ParamCount, a + block_values)) && finite;
+        return finite;
+      }
+    }
+    std::copy(params_.data(), params_.data() + ParamCount, backup_.data());
+    const std::span<T> p(params_.data(), ParamCount);
+    if constexpr (requires { opt.step(p, gradients(), std::size_t{1}); })
+      opt.step(p, gradients(), step_threads_);
     else
-      opt.step(parameters(), gradients());
+      opt.step(p, gradients());
+    return kernels::all_finite(ParamCount, params_.data());
+  }
+
+  // The weights before the last update, when they are still the model's last good ones.
+  bool restore_last_good() noexcept {
+    if (!backup_valid_) return false;
+    std::copy(backup_.data(), backup_.data() + ParamCount, params_.data());
+    return true;
   }
 
   /// Calls fn(first_row, rows) over [0, n) in chunks of `inference_chunk`.
@@ -259,6 +353,8 @@ class model_storage {
     Rng rng;
   };
   aligned_buffer<T> params_, grads_;
+  aligned_buffer<T> backup_;   // the parameters before the last update (see train_step)
+  bool backup_valid_ = false;  // ... and they are still the last good ones
   Rng noise_;
   std::vector<thread_slot> slots_;
   std::size_t threads_ = 0;

@@ -1,0 +1,198 @@
+#pragma once
+/// \file
+/// `latent::detail::model_base`: the skeleton every model shares — the boundary rules on its encoder
+/// and decoder, `architecture()`, the training entry points and the public data API — written once
+/// over a few row-level hooks of the model family (the autoencoders, the VAEs).
+
+#include "latent/core/checks.hpp"
+#include "latent/core/concepts.hpp"
+#include "latent/core/diagnostics.hpp"
+#include "latent/core/error.hpp"
+#include "latent/layers/layer_traits.hpp"
+#include "latent/layers/signature.hpp"
+#include "latent/models/detail/model_storage.hpp"
+
+#include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API
+
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <string>       // std::string
+#include <type_traits>  // std::remove_cvref_t, std::is_floating_point_v
+
+namespace latent::detail {
+
+/// An xtensor of another rank than 2 (e.g. one sample, `xt::xtensor<T, 1>`), which would otherwise
+/// convert silently to a batch of a garbage shape where a batch is expected.
+template <class E>
+concept not_a_batch = requires { std::remove_cvref_t<E>::rank; } && (std::remove_cvref_t<E>::rank != 2);
+
+/// Refuses, at compile time, an xtensor of another rank where a batch (rows are samples) is expected.
+template <class E>
+constexpr bool refuse_non_batch() {
+  static_assert(diag::dependent_false<E>,
+                "latent: this call takes a batch, a 2-D xt::xtensor<T, 2> with one sample per row; reshape one "
+                "sample to a 1 x D batch (encode, decode and reconstruct also take one sample as xt::xtensor<T, 1>)");
+  return false;
+}
+
+/// The optimiser rule at a training entry point: `opt.step(params, grads)` for the model's scalar.
+template <class Opt, class T>
+constexpr bool check_optimizer() {
+  static_assert(diag::optimizer_has_no_step<Opt, T, Optimizer<Opt, T>>::value);
+  return Optimizer<Opt, T>;
+}
+
+/// The rules every model applies to its encoder and decoder for scalar type `T`: each is a layer with
+/// every member the library calls, and (`Gaussian<Z>` apart, which the VAE rules handle) nothing else
+/// is checked here. True when both are complete.
+template <class Enc, class Dec, class T>
+constexpr bool check_parts() {
+  static_assert(std::is_floating_point_v<T>, "latent: the scalar type must be float or double");
+  static_assert(diag::model_part_is_not_a_layer<diag::in_encoder, Enc, layer_sizes<Enc>>::value);
+  static_assert(diag::model_part_is_not_a_layer<diag::in_decoder, Dec, layer_sizes<Dec>>::value);
+  if constexpr (layer_sizes<Enc> && layer_sizes<Dec>)
+    return check_layer_members<diag::in_encoder, Enc, T>() && check_layer_members<diag::in_decoder, Dec, T>();
+  else
+    return false;
+}
+
+/// The skeleton of a model with encoder `Enc`, decoder `Dec`, scalar `T`, `P` parameters, `D` inputs,
+/// a code of `Z` values and `C` condition inputs (one-hot classes; 0 when unconditional). The
+/// family `Derived` provides the row-level hooks, each on n row-major rows (conditions `c`, n × C
+/// one-hot rows, or null for an unconditional model):
+///
+///     static std::string kind();             // "Autoencoder", "VAE", "IWAE<5>", ...
+///     static std::string objective_name();   // the loss's or likelihood's name
+///     static constexpr double flops_per_row;  // of one training step, to choose the threads
+///     bool splittable() const;                // may a step be split over threads by rows?
+///     double slice_loss(const slice<T>&, const T* x, const T* c, T scale);  // summed; gradient into the slice
+///     void encode_rows(const T* x, const T* c, std::size_t n, T* z) const;
+///     void decode_rows(const T* z, const T* c, std::size_t n, T* out) const;   // the reconstruction's mean
+///     void reconstruct_rows(const T* x, const T* c, std::size_t n, T* out) const;
+///     double loss_rows(const T* x, const T* c, std::size_t n) const;          // mean over the rows
+///
+/// and gets the public API of an unconditional model. (The conditional VAE declares its own forms,
+/// with labels, which hide these.)
+template <class Derived, class Enc, class Dec, class T, std::size_t P, std::size_t D, std::size_t Z, std::size_t C>
+class model_base : public model_storage<T, P> {
+ public:
+  using scalar_type = T;
+  using encoder_type = Enc;
+  using decoder_type = Dec;
+  static constexpr std::size_t input_size = D;      ///< the data's width
+  static constexpr std::size_t code_size = Z;       ///< the code's width
+  static constexpr std::size_t condition_size = C;  ///< classes of a conditional model, else 0
+  static constexpr std::size_t param_count = P;
+
+  /// The architecture as text, e.g. "Autoencoder<Seq<Dense<100,20,Relu>,...>,Seq<...>,MSE,float>":
+  /// saved files carry it, and `load` refuses a file of another architecture by it.
+  static std::string architecture() {
+    std::string s = Derived::kind();
+    s.append("<").append(signature<Enc>()).append(",").append(signature<Dec>()).append(",");
+    s.append(Derived::objective_name()).append(",").append(sizeof(T) == 4 ? "float" : "double").append(">");
+    return s;
+  }
+
+  // ---- training -----------------------------------------------------------------------------------
+
+  /// One training step on the n rows at `x` (row-major, n × input_size; not checked for speed): the
+  /// gradient of the batch's mean loss, then one update by `opt`. Returns the mean loss. Allocates
+  /// nothing once the workspaces have grown to the batch. Throws `option_error` for n = 0 and
+  /// `numerical_error` for a non-finite loss or update (see `model_storage::train_step`).
+  template <class Opt>
+  double train_batch(const T* x, std::size_t n, Opt& opt) {
+    return train_impl("train_batch", x, nullptr, nullptr, n, opt);
+  }
+  /// The same step on rows rows[0], …, rows[n−1] of the row-major matrix at `data`, a shuffled batch
+  /// without a gathered copy: each thread of the step copies its own slice's rows, so they land in its
+  /// own cache (what `fit` does; the indices are not checked).
+  template <class Opt>
+  double train_rows(const T* data, const std::size_t* rows, std::size_t n, Opt& opt) {
+    return train_impl("train_rows", data, nullptr, rows, n, opt);
+  }
+  /// The gradient of the mean training loss over the n rows at `x` into `gradients()` (with training
+  /// noise, if the model has any); returns the mean loss. `option_error` for n = 0.
+  double gradient(const T* x, std::size_t n) { return gradient_impl("gradient", x, nullptr, nullptr, n); }
+
+  // ---- inference (rows are samples; one sample as a vector) ----------------------------------------
+
+  /// The codes of the rows of `x` (n × input_size → n × code_size); for a VAE, the means μ(x).
+  xt::xtensor<T, 2> encode(const xt::xtensor<T, 2>& x) const {
+    check_samples(x, input_size, "encode");
+    return rows_through(x, code_size, [&](const T* in, std::size_t n, T* out) { self().encode_rows(in, nullptr, n, out); });
+  }
+  xt::xtensor<T, 1> encode(const xt::xtensor<T, 1>& x) const {
+    check_sample(x, input_size, "encode");
+    return one_through(x, code_size, [&](const T* in, T* out) { self().encode_rows(in, nullptr, 1, out); });
+  }
+  /// The reconstructions' means decoded from codes (n × code_size → n × input_size).
+  xt::xtensor<T, 2> decode(const xt::xtensor<T, 2>& z) const {
+    check_samples(z, code_size, "decode", "the model's code size");
+    return rows_through(z, input_size, [&](const T* in, std::size_t n, T* out) { self().decode_rows(in, nullptr, n, out); });
+  }
+  xt::xtensor<T, 1> decode(const xt::xtensor<T, 1>& z) const {
+    check_sample(z, code_size, "decode", "the model's code size");
+    return one_through(z, input_size, [&](const T* in, T* out) { self().decode_rows(in, nullptr, 1, out); });
+  }
+  /// decode(encode(x)).
+  xt::xtensor<T, 2> reconstruct(const xt::xtensor<T, 2>& x) const {
+    check_samples(x, input_size, "reconstruct");
+    return rows_through(x, input_size,
+                        [&](const T* in, std::size_t n, T* out) { self().reconstruct_rows(in, nullptr, n, out); });
+  }
+  xt::xtensor<T, 1> reconstruct(const xt::xtensor<T, 1>& x) const {
+    check_sample(x, input_size, "reconstruct");
+    return one_through(x, input_size, [&](const T* in, T* out) { self().reconstruct_rows(in, nullptr, 1, out); });
+  }
+
+  /// The mean loss over the rows of `x`, without training noise (for a VAE: −ELBO, reproducibly).
+  double loss(const xt::xtensor<T, 2>& x) const {
+    check_samples(x, input_size, "loss");
+    return self().loss_rows(x.data(), nullptr, x.shape()[0]);
+  }
+  /// Anything but a batch (e.g. one sample) is refused at compile time rather than converted.
+  template <not_a_batch E>
+  double loss(const E&) const {
+    return refuse_non_batch<E>();
+  }
+
+ protected:
+  explicit model_base(std::uint64_t seed) : model_storage<T, P>(seed) {}
+
+  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+
+  // The batch is the n rows at x (and c), or with `index` rows index[0..n) of them, gathered slice by slice.
+  template <class Opt>
+  double train_impl(const char* where, const T* x, const T* c, const std::size_t* index, std::size_t n, Opt& opt) {
+    static_assert(check_optimizer<Opt, T>());
+    return this->train_step(where, n, Derived::flops_per_row, self().splittable(), slices(x, c, index, n), opt);
+  }
+  double gradient_impl(const char* where, const T* x, const T* c, const std::size_t* index, std::size_t n) {
+    return this->gradient_step(where, n, Derived::flops_per_row, self().splittable(), slices(x, c, index, n));
+  }
+
+  // Runs fn(in, m, out) over the rows of `in` into a new n × width matrix.
+  template <class F>
+  static xt::xtensor<T, 2> rows_through(const xt::xtensor<T, 2>& in, std::size_t width, const F& fn) {
+    xt::xtensor<T, 2> out = xt::xtensor<T, 2>::from_shape({in.shape()[0], width});
+    fn(in.data(), in.shape()[0], out.data());
+    return out;
+  }
+  template <class F>
+  static xt::xtensor<T, 1> one_through(const xt::xtensor<T, 1>& in, std::size_t width, const F& fn) {
+    xt::xtensor<T, 1> out = xt::xtensor<T, 1>::from_shape({width});
+    fn(in.data(), out.data());
+    return out;
+  }
+
+ private:
+  auto slices(const T* x, const T* c, const std::size_t* index, std::size_t n) {
+    const T scale = T(1) / static_cast<T>(n == 0 ? 1 : n);
+    return [this, x, c, index, scale](const slice<T>& s) {
+      return self().slice_loss(s, s.rows_of(x, index, input_size, 0), s.rows_of(c, index, condition_size, 1), scale);
+    };
+  }
+};
+
+}  // namespace latent::detail
