@@ -1,5 +1,6 @@
 // libFuzzer target: the model and optimiser loader. Any bytes are either a valid file or refused with
-// a latent:: exception, and a refused load leaves the model unchanged.
+// a latent:: exception, and a refused load leaves the model and the optimisers unchanged. Under
+// UndefinedBehaviorSanitizer this also proves that no byte reaches a bool unchecked.
 // Only the headers it needs (clang 14 cannot compile LeakyReluWith's double template argument).
 #include <latent/activations/identity.hpp>
 #include <latent/activations/relu.hpp>
@@ -10,6 +11,7 @@
 #include <latent/losses/bernoulli.hpp>
 #include <latent/models/vae.hpp>
 #include <latent/optim/adam.hpp>
+#include <latent/optim/sgd.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   Model model(1);
   const std::vector<float> before(model.parameters().begin(), model.parameters().end());
+  const auto noise_before = model.noise_state();
   try {
     const auto sections = latent::detail::parse_sections(bytes, "fuzz");
     if (auto it = sections.find(latent::detail::model_section); it != sections.end())
@@ -34,12 +37,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const latent::error&) {
     for (std::size_t i = 0; i < before.size(); ++i)
       if (model.parameters()[i] != before[i]) std::abort();  // a failed load must change nothing
+    const auto noise = model.noise_state();
+    for (int i = 0; i < 4; ++i)
+      if (noise.words[i] != noise_before.words[i]) std::abort();
   }
   try {
     const auto sections = latent::detail::parse_sections(bytes, "fuzz");
-    latent::Adam adam;
-    if (auto it = sections.find(latent::detail::optimizer_section); it != sections.end())
-      latent::detail::restore_optimizer(adam, it->second, "fuzz");
+    if (auto it = sections.find(latent::detail::optimizer_section); it != sections.end()) {
+      latent::Adam adam(5e-3);
+      try {
+        latent::detail::restore_optimizer(adam, it->second, "fuzz");
+      } catch (const latent::error&) {
+        if (adam.learning_rate() != 5e-3 || adam.iterations() != 0) std::abort();
+      }
+      latent::SGD sgd(5e-3);
+      try {
+        latent::detail::restore_optimizer(sgd, it->second, "fuzz");
+      } catch (const latent::error&) {
+        if (sgd.learning_rate() != 5e-3 || sgd.iterations() != 0 || sgd.nesterov()) std::abort();
+      }
+    }
   } catch (const latent::error&) {
   }
   return 0;
