@@ -125,7 +125,7 @@ check_result layer_gradient_check(const gradient_check_options& o) {
   r.summary = std::to_string(L::param_count) + " parameter and " + std::to_string(x.size()) +
               " input derivatives of sum(g * y) + penalty over " + std::to_string(n) + " rows, in double, " +
               (o.training ? "training" : "inference") + " mode, seed " + std::to_string(o.seed) +
-              "; tolerance " + exact(o.absolute_tolerance) + " + " + exact(o.relative_tolerance) + " * |value|";
+              "; tolerance " + brief(o.absolute_tolerance) + " + " + brief(o.relative_tolerance) + " * |value|";
   return r;
 }
 
@@ -251,8 +251,9 @@ check_result gradient_check(Model& model, LossAndGradient&& loss_and_gradient,
   static_assert(std::is_same_v<typename Model::scalar_type, double>,
                 "latent::testing::gradient_check(model, ...): differences need a model in double precision, "
                 "e.g. Autoencoder<Encoder, Decoder, MSE, double>");
-  check_result r("gradient_check(" + Model::architecture() + ", " + std::to_string(model.threads()) +
-                 " threads)");
+  const std::size_t threads = model.threads();
+  check_result r("gradient_check(" + Model::architecture() + ", " +
+                 (threads == 0 ? std::string("automatic threads") : std::to_string(threads) + " threads") + ")");
   auto params = model.parameters();
   const std::vector<double> kept(params.begin(), params.end());
   auto evaluate = [&]() -> double {
@@ -288,7 +289,7 @@ check_result gradient_check(Model& model, LossAndGradient&& loss_and_gradient,
   }
   r.summary = std::to_string(r.checked) + " of " + std::to_string(params.size()) +
               " parameters, noise seed " + std::to_string(options.seed) + "; tolerance " +
-              detail::exact(options.absolute_tolerance) + " + " + detail::exact(options.relative_tolerance) +
+              detail::brief(options.absolute_tolerance) + " + " + detail::brief(options.relative_tolerance) +
               " * |value|";
   return r;
 }

@@ -76,8 +76,8 @@ check_result thread_check(Model& model, Gradient&& gradient, const thread_check_
   for (std::size_t i = 0; i < one.size(); ++i)
     tol.compare(r, "gradient[" + std::to_string(i) + "]", one[i], two[i], "one thread", "two threads");
   r.summary = std::to_string(one.size()) + " gradient components, one thread against two; tolerance " +
-              detail::exact(options.absolute_tolerance) + " * " + detail::exact(largest) + " (largest) + " +
-              detail::exact(options.relative_tolerance) + " * |value|";
+              detail::brief(options.absolute_tolerance) + " * " + detail::brief(largest) + " (largest) + " +
+              detail::brief(options.relative_tolerance) + " * |value|";
   return r;
 }
 
@@ -135,7 +135,7 @@ check_result thread_check(const thread_check_options& options = {}) {
   run(inner, "after a Dense in the encoder's Seq");
   r.summary = "gradients of two wrapping autoencoders (L as the encoder; L after a Dense) on " +
               std::to_string(options.rows) + " rows, one thread against two; tolerance " +
-              detail::exact(options.absolute_tolerance) + " * largest + " + detail::exact(options.relative_tolerance) +
+              detail::brief(options.absolute_tolerance) + " * largest + " + detail::brief(options.relative_tolerance) +
               " * |value|";
   return r;
 }

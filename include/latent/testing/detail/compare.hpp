@@ -27,6 +27,13 @@ inline std::string exact(double v) {
   return buffer;
 }
 
+/// Four significant digits: tolerances and seeds in a summary.
+inline std::string brief(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4g", v);
+  return buffer;
+}
+
 /// Compares values with |expected − found| ≤ absolute + relative·max(|expected|, |found|), recording
 /// each comparison's figures in a `check_result` and each failure as a sentence.
 struct tolerance {
