@@ -53,8 +53,12 @@ inline std::filesystem::path temporary_name(const std::filesystem::path& target)
   std::snprintf(suffix, sizeof suffix, ".tmp-latent-%ld-%llu-%016llx", static_cast<long>(getpid()),
                 static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)),
                 static_cast<unsigned long long>(bits));
-  // A leading dot keeps the temporary out of globs such as *.png while it exists.
-  return target.parent_path() / ("." + target.filename().string() + suffix);
+  // A leading dot keeps the temporary out of globs such as *.png while it exists. (Appended, not
+  // "." + string: g++ 12 warns falsely on operator+(const char*, string&&), bug 105651.)
+  std::string name = ".";
+  name += target.filename().string();
+  name += suffix;
+  return target.parent_path() / name;
 }
 
 /// Writes all of `bytes` to `fd`, retrying partial writes; false (errno set) on failure.
