@@ -4,12 +4,14 @@
 #   1. the compile fails,
 #   2. the regular expression EXPECT (the rule's carrier with its position and both sizes) matches
 #      within the first LINES lines of the compiler's output (default 4), and
-#   3. the static_assert sentence SENTENCE (a literal string) appears somewhere in the output.
+#   3. the static_assert sentence SENTENCE (a literal string) appears somewhere in the output, right
+#      after the regular expression SENTENCE_PREFIX when one is given (the compiler's "static assertion
+#      failed" wording, so that the sentence is the error's, not a line of quoted source).
 # A compile that fails for an unrelated reason (a typo, a missing include) fails check 2, so it cannot
 # pass as a "failure".
 #
-# Variables: CXX (compiler), SOURCE, EXPECT, SENTENCE, optional LINES; FLAGS (compiler flags),
-# INCLUDES (include directories: PROJECT_INCLUDE as -I, the others as -isystem, as CMake does for
+# Variables: CXX (compiler), SOURCE, EXPECT, SENTENCE, optional SENTENCE_PREFIX and LINES; FLAGS
+# (compiler flags), INCLUDES (include directories: PROJECT_INCLUDE as -I, the others as -isystem, as CMake does for
 # imported targets, except the compiler's IMPLICIT_INCLUDES), all lists joined with '|' (a ';' does not
 # survive ctest's command line).
 
@@ -85,7 +87,18 @@ if(NOT head MATCHES "${EXPECT}")
                       "lines.\nexpected (regex): ${EXPECT}\ncommand: ${command_line}\n"
                       "first lines of the output:\n${excerpt}")
 endif()
-string(FIND "${output}" "${SENTENCE}" at)
+if(DEFINED SENTENCE_PREFIX AND NOT SENTENCE_PREFIX STREQUAL "")
+  # The sentence as a regex: every character a regex gives a meaning to, escaped.
+  string(REGEX REPLACE "([][+.*()^$?|\\{}])" "\\\\\\1" sentence_regex "${SENTENCE}")
+  if(output MATCHES "${SENTENCE_PREFIX}${sentence_regex}")
+    set(at 0)
+  else()
+    set(at -1)
+  endif()
+  set(SENTENCE "${SENTENCE_PREFIX}${SENTENCE}")  # for the message below
+else()
+  string(FIND "${output}" "${SENTENCE}" at)
+endif()
 if(at EQUAL -1)
   message(FATAL_ERROR "compile_fail: ${SOURCE} failed with the expected carrier but without the sentence\n"
                       "  ${SENTENCE}\ncommand: ${command_line}\nfirst lines of the output:\n${excerpt}")
