@@ -18,6 +18,8 @@ class Rng {
   explicit Rng(std::uint64_t seed = 0) noexcept { reseed(seed); }
 
   /// The generator's complete state, for checkpoints: restoring it continues the same sequence.
+  /// Files store it field by field (io/binary_file.hpp), never as memory: the struct's padding bytes
+  /// are undefined, and a loaded `has_spare` is checked to be 0 or 1 before it becomes a bool.
   struct State {
     std::uint64_t words[4];
     double spare;

@@ -192,9 +192,13 @@ template <class X>
 concept saved_optimizer = requires(const X& o) { optimizer_bytes(o); };
 }  // namespace detail
 
-/// Saves a model's architecture (derived from its type), scalar type, parameters and training-noise
-/// state to `path`, atomically (a temporary file, synced, then renamed): a crash never leaves a
-/// half-written file. Format: see io/binary_file.hpp. Example: examples/compare.cpp.
+/// Saves a model's architecture (derived from its type), scalar type, parameters, training-noise
+/// state and step count to `path`, atomically (see `detail::write_file_atomically`: a temporary file
+/// unique to this writer, synced, then renamed; through a symbolic link to its target): a crash, a
+/// full disk or a concurrent writer never leaves a half-written file, and a failed save leaves the
+/// old file as it was. The same model always gives the same bytes. Throws `io_error` with the
+/// system's reason (a missing directory, a full disk, ...). Format: see io/binary_file.hpp.
+/// Example: examples/compare.cpp.
 template <class Model>
   requires requires { Model::architecture(); }
 void save(const Model& model, const std::string& path) {
@@ -202,9 +206,11 @@ void save(const Model& model, const std::string& path) {
 }
 
 /// Loads parameters saved by `save` (or the model part of a checkpoint) into `model`. Throws
-/// `io_error` if the file cannot be read, `format_error` if it is not a latent file, is truncated or
-/// corrupted (checksum), or holds another architecture (the message names both). On any failure the
-/// model keeps its parameters.
+/// `io_error` if the file cannot be opened or read or is a directory; `format_error` if it is not a
+/// latent file, is truncated or corrupted (checksum), holds another architecture (the message names
+/// both) or scalar type, or any field is invalid (a NaN or Inf parameter, a generator flag other than
+/// 0 or 1, bytes left over in a section, a repeated or unknown section). Lengths are checked against
+/// the file's size before anything is allocated. On any failure the model is unchanged.
 template <class Model>
   requires requires { Model::architecture(); }
 void load(Model& model, const std::string& path) {
@@ -214,14 +220,20 @@ void load(Model& model, const std::string& path) {
   detail::restore_model(model, it->second, path);
 }
 
-/// Saves an optimiser's hyperparameters, step count and moment/velocity state, atomically.
+/// Saves everything an optimiser's behaviour depends on, atomically (as the model's `save`): Adam's
+/// learning rate, β1, β2, ε, clip norm, step count and moments; SGD's learning rate, momentum,
+/// Nesterov flag, clip norm, step count and velocity.
 template <class Opt>
   requires detail::saved_optimizer<Opt>
 void save(const Opt& opt, const std::string& path) {
   detail::write_sections(path, {{detail::optimizer_section, detail::optimizer_bytes(opt)}});
 }
 
-/// Loads an optimiser state saved by `save` (or from a checkpoint); on failure `opt` is unchanged.
+/// Loads an optimiser state saved by `save` (or from a checkpoint), replacing all of `opt`'s
+/// settings; a file of the first layout (before the clip norm and Nesterov's flag were saved) loads
+/// with clipping and Nesterov off. Errors as the model's `load` (a hyperparameter the constructor
+/// would refuse, NaN moments or a negative second moment are `format_error`); on failure `opt` is
+/// unchanged.
 template <class Opt>
   requires detail::saved_optimizer<Opt>
 void load(Opt& opt, const std::string& path) {
