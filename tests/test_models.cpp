@@ -591,3 +591,111 @@ TEST_CASE("gradient-norm clipping bounds the step") {
   CHECK(std::sqrt(step) == doctest::Approx(0.1).epsilon(1e-9));  // lr × clipped norm 1
   CHECK_THROWS_AS(sgd.set_clip_norm(-1), option_error);
 }
+
+TEST_CASE("a learning rate too large for float: the diverging update is undone, the weights give a finite loss") {
+  struct Enc : Seq<Dense<4, 3, Relu>> {};
+  struct Dec : Seq<Dense<3, 4, Identity>> {};
+  Autoencoder<Enc, Dec, MSE> model(3);
+  const std::vector<float> before(model.parameters().begin(), model.parameters().end());
+  xt::xtensor<float, 2> x = {{1, 2, 3, 4}, {2, 1, 0, 3}, {0.5f, 1, 2, 1}};
+  SUBCASE("Adam at 1e39 (finite in double, infinite in float)") {
+    Adam opt(1e39);
+    CHECK_THROWS_AS(fit(model, x, opt, {.epochs = 3, .batch_size = 1, .progress = Progress::quiet}), numerical_error);
+  }
+  SUBCASE("SGD at 1e39 through train_batch") {
+    SGD opt(1e39);
+    try {
+      model.train_batch(x.data(), 3, opt);
+      FAIL("the update should have been refused");
+    } catch (const numerical_error& e) {
+      CHECK(std::string(e.what()).find("non-finite") != std::string::npos);
+    }
+  }
+  // The first update already diverged: the model is exactly as it was, and its loss is finite.
+  CHECK(std::equal(before.begin(), before.end(), model.parameters().begin()));
+  CHECK(std::isfinite(model.loss(x)));
+}
+
+TEST_CASE("a non-finite loss after finite updates restores the weights before the last update") {
+  struct Enc : Seq<Dense<4, 2, Identity>> {};
+  struct Dec : Seq<Dense<2, 4, Identity>> {};
+  Autoencoder<Enc, Dec, MSE> model(1);
+  xt::xtensor<float, 2> x = {{1e3f, -2e3f, 3e3f, 1e3f}, {2e3f, 1e3f, -1e3f, 3e3f}};
+  SGD opt(1e3);
+  std::vector<float> before_last(model.parameters().begin(), model.parameters().end());
+  std::vector<float> current = before_last;
+  bool diverged = false;
+  for (int step = 0; step < 60 && !diverged; ++step) {
+    try {
+      model.train_batch(x.data() + (step % 2) * 4, 1, opt);
+      before_last = current;
+      current.assign(model.parameters().begin(), model.parameters().end());
+    } catch (const numerical_error& e) {
+      diverged = true;
+      const std::string what = e.what();
+      // Either the loss of the current weights was not finite (back to the weights before the last
+      // update), or this step's update was (undone: the current weights stay).
+      const std::vector<float>& expected = what.find("undone") != std::string::npos ? current : before_last;
+      CHECK(std::equal(expected.begin(), expected.end(), model.parameters().begin()));
+    }
+  }
+  REQUIRE(diverged);
+  for (float p : model.parameters()) CHECK(std::isfinite(p));
+  CHECK(std::isfinite(model.loss(x)));
+}
+
+TEST_CASE("an empty batch and checkpoint_every = 0 are option errors, not NaN or silence") {
+  struct Enc : Seq<Dense<4, 2, Relu>> {};
+  struct Dec : Seq<Dense<2, 4>> {};
+  Autoencoder<Enc, Dec> model(2);
+  const std::vector<float> before(model.parameters().begin(), model.parameters().end());
+  xt::xtensor<float, 2> x = {{1, 2, 3, 4}};
+  Adam opt;
+  CHECK_THROWS_AS(model.train_batch(x.data(), 0, opt), option_error);
+  CHECK_THROWS_AS(model.gradient(x.data(), 0), option_error);
+  CHECK_THROWS_AS(model.train_rows(x.data(), nullptr, 0, opt), option_error);
+  CHECK(std::equal(before.begin(), before.end(), model.parameters().begin()));
+  CHECK(opt.iterations() == 0);
+  const std::string path = (std::filesystem::temp_directory_path() / "latent_every0.latent").string();
+  std::filesystem::remove(path);
+  try {
+    fit(model, x, opt, {.epochs = 2, .progress = Progress::quiet, .checkpoint = path, .checkpoint_every = 0});
+    FAIL("fit should refuse checkpoint_every = 0");
+  } catch (const option_error& e) {
+    CHECK(std::string(e.what()).find("checkpoint_every") != std::string::npos);
+  }
+  CHECK(!std::filesystem::exists(path));
+  // The conditional VAE's entry points too.
+  struct CEnc : Seq<Dense<6, 4, Relu>, Gaussian<2>> {};
+  struct CDec : Seq<Dense<4, 4>> {};
+  ConditionalVAE<CEnc, CDec, 2> cvae(1);
+  const float c[2] = {1, 0};
+  CHECK_THROWS_AS(cvae.train_batch(x.data(), c, 0, opt), option_error);
+  CHECK_THROWS_AS(cvae.gradient(x.data(), c, 0), option_error);
+}
+
+TEST_CASE("the conditional VAE has the one-sample forms of encode, decode and reconstruct") {
+  struct CEnc : Seq<Dense<7, 6, Relu>, Gaussian<3>> {};
+  struct CDec : Seq<Dense<5, 6, Relu>, Dense<6, 5>> {};
+  ConditionalVAE<CEnc, CDec, 2> model(4);
+  xt::xtensor<float, 2> x = {{0.1f, 0.2f, 0.3f, 0.4f, 0.5f}, {0.9f, 0.1f, 0.5f, 0.3f, 0.7f}};
+  xt::xtensor<std::int32_t, 1> labels = {0, 1};
+  const xt::xtensor<float, 2> z = model.encode(x, labels);
+  const xt::xtensor<float, 2> y = model.decode(z, labels);
+  const xt::xtensor<float, 2> r = model.reconstruct(x, labels);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const xt::xtensor<float, 1> xi = xt::view(x, i, xt::all());
+    const xt::xtensor<float, 1> zi = model.encode(xi, labels(i));
+    const xt::xtensor<float, 1> yi = model.decode(zi, labels(i));
+    const xt::xtensor<float, 1> ri = model.reconstruct(xi, labels(i));
+    REQUIRE(zi.size() == 3);
+    REQUIRE(yi.size() == 5);
+    for (std::size_t j = 0; j < 3; ++j) CHECK(zi(j) == z(i, j));
+    for (std::size_t j = 0; j < 5; ++j) {
+      CHECK(yi(j) == y(i, j));
+      CHECK(ri(j) == r(i, j));
+    }
+  }
+  CHECK_THROWS_AS(model.encode(xt::xtensor<float, 1>{0.1f, 0.2f}, 0), shape_error);
+  CHECK_THROWS_AS(model.decode(xt::xtensor<float, 1>{0.1f, 0.2f, 0.3f}, 2), data_error);
+}

@@ -171,6 +171,88 @@ static_assert(!std::is_convertible_v<OtherScalar, Model>);
 // The seed constructor is explicit: an integer is not a model.
 static_assert(std::is_constructible_v<Model, std::uint64_t> && !std::is_convertible_v<std::uint64_t, Model>);
 
+// ---- The contract: every member the library calls, probed member by member -----------------------------
+// A user layer written to the documented protocol.
+struct Affine {
+  static constexpr const char* name = "Affine";
+  static constexpr std::size_t in_size = 3, out_size = 3, param_count = 6, cache_size = 0, scratch_size = 0;
+  template <class T>
+  static void init(T*, Rng&) {}
+  template <class T>
+  static void forward(const T*, const T*, T*, T*, std::size_t, Context<T>&) {}
+  template <class T>
+  static void backward(const T*, const T*, const T*, const T*, T*, T*, T*, T*, std::size_t, Context<T>&) {}
+};
+struct NoBackward {
+  static constexpr std::size_t in_size = 3, out_size = 3, param_count = 0, cache_size = 0, scratch_size = 0;
+  template <class T>
+  static void init(T*, Rng&) {}
+  template <class T>
+  static void forward(const T*, const T*, T*, T*, std::size_t, Context<T>&) {}
+};
+struct FloatOnly {  // passes written for float alone: a layer for float models, not for double ones
+  static constexpr std::size_t in_size = 3, out_size = 3, param_count = 0, cache_size = 0, scratch_size = 0;
+  static void init(float*, Rng&) {}
+  static void forward(const float*, const float*, float*, float*, std::size_t, Context<float>&) {}
+  static void backward(const float*, const float*, const float*, const float*, float*, float*, float*, float*,
+                       std::size_t, Context<float>&) {}
+};
+static_assert(Layer<Affine> && Layer<Affine, double>);
+static_assert(!Layer<NoBackward> && LayerSpec<NoBackward>);  // it has sizes: a Seq names what is missing
+static_assert(Layer<FloatOnly, float> && !Layer<FloatOnly, double>);
+static_assert(Layer<Dense<4, 2>, double> && Layer<Seq<Dense<4, 2>, Gaussian<1>>, double>);
+static_assert(detail::defers_weight_gradients_v<Dense<4, 2>> && detail::defers_weight_gradients_v<Seq<Dense<4, 2>>>);
+static_assert(!detail::defers_weight_gradients_v<Affine>);  // deferral is opt-in
+static_assert(!detail::defers_weight_gradients_v<GaussianHead<4, 2>>);
+// Dense is recognised by its template, not by members a user layer may also have.
+static_assert(detail::is_dense_v<Dense<4, 2, Relu>> && !detail::is_dense_v<Affine>);
+static_assert(all_dense_v<Seq<Dense<4, 3>, Seq<Dense<3, 2>>>> && !all_dense_v<Seq<Dense<3, 3>, Affine>>);
+
+// An activation must take SIMD registers as well as scalars, and have a name.
+struct ScalarSoftsign {
+  static constexpr const char* name = "ScalarSoftsign";
+  static float apply(float z) { return z / (1 + (z < 0 ? -z : z)); }
+  static double apply(double z) { return z / (1 + (z < 0 ? -z : z)); }
+  static float derivative(float y) { return (1 - (y < 0 ? -y : y)) * (1 - (y < 0 ? -y : y)); }
+  static double derivative(double y) { return (1 - (y < 0 ? -y : y)) * (1 - (y < 0 ? -y : y)); }
+};
+struct Unnamed {
+  template <class V>
+  static V apply(const V& z) { return z; }
+  template <class V>
+  static V derivative(const V&) { return V(1); }
+};
+static_assert(!Activation<ScalarSoftsign> && detail::activation_like<ScalarSoftsign>);
+static_assert(!Activation<Unnamed> && detail::activation_apply_all<Unnamed>);
+
+// A loss needs name, value, value_and_gradient and to_mean; a likelihood its six members.
+struct NoToMean {
+  static constexpr const char* name = "NoToMean";
+  template <class T>
+  static double value(const T*, const T*, std::size_t, std::size_t) { return 0; }
+  template <class T>
+  static double value_and_gradient(const T*, const T*, T*, std::size_t, std::size_t, T) { return 0; }
+};
+static_assert(Loss<MSE> && Loss<MSE, double> && Loss<BCEWithLogits, double>);
+static_assert(!Loss<NoToMean> && !Loss<Bernoulli>);  // a likelihood is not a reconstruction loss
+static_assert(Likelihood<Bernoulli> && Likelihood<UnitGaussian, double> && Likelihood<LearnedGaussian>);
+static_assert(!Likelihood<MSE>);
+static_assert(takes_logits_v<BCEWithLogits> && !takes_logits_v<MSE> && !takes_logits_v<NoToMean>);
+
+// Regularisers: a name and a hook; the built-in ones are regularisers too.
+struct Nothing {
+  static constexpr const char* name = "Nothing";
+};
+static_assert(Regulariser<Noise> && Regulariser<Sparsity> && Regulariser<Contraction, double>);
+static_assert(!Regulariser<Nothing>);
+static_assert(!detail::splittable_with(Nothing{}) && detail::splittable_with(Noise{}));
+static_assert(Optimizer<Adam> && Optimizer<SGD, double> && !Optimizer<int> && !Optimizer<MSE>);
+
+// Model facts every model has.
+static_assert(Model::condition_size == 0 && ConditionalVAE<Seq<Dense<12, 4, Relu>, Gaussian<2>>,
+                                                           Seq<Dense<4, 10>>, 2>::condition_size == 2);
+static_assert(detail::not_a_batch<xt::xtensor<float, 1>> && !detail::not_a_batch<xt::xtensor<float, 2>>);
+
 }  // namespace
 
 int main() { return 0; }

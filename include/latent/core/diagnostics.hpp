@@ -148,6 +148,16 @@ struct gaussian_head_is_only_for_a_vae_encoder {
   static constexpr bool value = true;
 };
 
+/// A call that takes a batch (a 2-D `xt::xtensor<T, 2>`, rows are samples) was given something else,
+/// e.g. one sample as an `xt::xtensor<T, 1>`, which would otherwise convert to a batch of a garbage shape.
+template <class Given>
+struct call_expects_a_batch_of_rows {
+  static_assert(dependent_false<Given>,
+                "latent: this call takes a batch, a 2-D xt::xtensor<T, 2> with one sample per row; reshape one "
+                "sample to a 1 x D batch (encode, decode and reconstruct also take one sample as xt::xtensor<T, 1>)");
+  static constexpr bool value = false;
+};
+
 // ---- Contracts: one carrier per member the library calls ----------------------------------------------
 // `Where` is a layer_index<I> (inside a Seq) or in_encoder / in_decoder (at a model); `Scalar` is the
 // scalar type the member is needed for.

@@ -64,6 +64,7 @@ struct GaussianHead {
 
   // ---- The statistics [μ | log σ²] (2Z values per row): their layout and what is computed from them
   // lives here, in one place.
+  static constexpr std::size_t stats_size = 2 * Z;
   template <class T>
   static T mean(const T* stats_row, std::size_t j) noexcept {
     return stats_row[j];

@@ -58,7 +58,7 @@ concept regulariser_named = requires {
 /// May a step with regulariser `r` be split over threads by rows? Its `splittable()` or `splittable`
 /// says; a regulariser that does not say is not split.
 template <class R>
-bool splittable_with(const R& r) {
+constexpr bool splittable_with(const R& r) {
   if constexpr (requires { { r.splittable() } -> std::convertible_to<bool>; })
     return r.splittable();
   else if constexpr (requires { { R::splittable } -> std::convertible_to<bool>; })

@@ -29,10 +29,7 @@ concept not_a_batch = requires { std::remove_cvref_t<E>::rank; } && (std::remove
 /// Refuses, at compile time, an xtensor of another rank where a batch (rows are samples) is expected.
 template <class E>
 constexpr bool refuse_non_batch() {
-  static_assert(diag::dependent_false<E>,
-                "latent: this call takes a batch, a 2-D xt::xtensor<T, 2> with one sample per row; reshape one "
-                "sample to a 1 x D batch (encode, decode and reconstruct also take one sample as xt::xtensor<T, 1>)");
-  return false;
+  return diag::call_expects_a_batch_of_rows<std::remove_cvref_t<E>>::value;
 }
 
 /// The optimiser rule at a training entry point: `opt.step(params, grads)` for the model's scalar.

@@ -78,12 +78,8 @@ class model_storage {
   explicit model_storage(std::uint64_t seed)
       : params_(ParamCount), grads_(ParamCount), backup_(ParamCount), noise_(seed ^ 0x5eedULL) {}
 
-  /// The packed parameters. Writing through this span (as `load` does) also forgets the weights a
-  /// diverging step would fall back to: they would no longer be the model's last good ones.
-  std::span<T> parameters() noexcept {
-    backup_valid_ = false;
-    return params_.span();
-  }
+  /// The packed parameters.
+  std::span<T> parameters() noexcept { return params_.span(); }
   std::span<const T> parameters() const noexcept { return params_.span(); }
   /// The gradient of the last training step (or `gradient` call).
   std::span<const T> gradients() const noexcept { return grads_.span(); }
@@ -140,7 +136,8 @@ class model_storage {
   /// `opt` exactly once. Returns the batch's mean loss.
   /// - n == 0: `option_error`, nothing changes.
   /// - A non-finite loss: `numerical_error`; the parameters go back to those before the last update
-  ///   (the weights whose loss was last finite) unless they were set from outside since.
+  ///   (the weights whose loss was last finite) unless they were changed since that update (by `load`,
+  ///   or through `parameters()`: a fingerprint of what the update wrote tells).
   /// - An update that makes a parameter non-finite (a learning rate too large for the scalar type, a
   ///   gradient that overflowed): undone, then `numerical_error`.
   /// Before each update the parameters are copied, block by block while they are in cache, so that
@@ -214,9 +211,13 @@ class model_storage {
     if constexpr (range_protocol<Opt>) {
       if (opt != nullptr && std::isfinite(r.total) && opt->template begin_ranges<T>(ParamCount)) {
         std::atomic<bool> finite{true};
+        std::atomic<std::uint64_t> fingerprint{0};
         finish_gradient(tasks, [&](std::size_t first, std::size_t last) {
-          if (!update_block(*opt, first, last)) finite.store(false, std::memory_order_relaxed);
+          std::uint64_t f = 0;
+          if (!update_block(*opt, first, last, f)) finite.store(false, std::memory_order_relaxed);
+          fingerprint.fetch_xor(f, std::memory_order_relaxed);
         });
+        fingerprint_ = fingerprint.load();
         r.updated = true;
         r.finite = finite.load();
         return r;
@@ -299,13 +300,14 @@ class model_storage {
     o->update_range(p, g, std::size_t{}, std::size_t{});
   };
 
-  // Copies [first, last) of the parameters aside, updates them and says whether they are finite.
+  // Copies [first, last) of the parameters aside, updates them, says whether they are finite and
+  // XORs their digest into `fingerprint`.
   template <class Opt>
-  bool update_block(Opt& opt, std::size_t first, std::size_t last) {
+  bool update_block(Opt& opt, std::size_t first, std::size_t last, std::uint64_t& fingerprint) {
     T* p = params_.data();
     std::copy(p + first, p + last, backup_.data() + first);
     opt.update_range(std::span<T>(p, ParamCount), gradients(), first, last);
-    return kernels::all_finite(last - first, p + first);
+    return kernels::scan_finite(last - first, p + first, first, fingerprint);
   }
 
   /// Lets `opt` update the parameters from `gradients()` once: by blocks through the range protocol
@@ -317,8 +319,9 @@ class model_storage {
     if constexpr (range_protocol<Opt>) {
       if (opt.template begin_ranges<T>(ParamCount)) {
         bool finite = true;
+        fingerprint_ = 0;
         for (std::size_t a = 0; a < ParamCount; a += block_values)
-          finite = update_block(opt, a, std::min(ParamCount, a + block_values)) && finite;
+          finite = update_block(opt, a, std::min(ParamCount, a + block_values), fingerprint_) && finite;
         return finite;
       }
     }
@@ -328,12 +331,17 @@ class model_storage {
       opt.step(p, gradients(), step_threads_);
     else
       opt.step(p, gradients());
-    return kernels::all_finite(ParamCount, params_.data());
+    fingerprint_ = 0;
+    return kernels::scan_finite(ParamCount, params_.data(), 0, fingerprint_);
   }
 
-  // The weights before the last update, when they are still the model's last good ones.
+  // The weights before the last update, when the parameters are still what that update wrote (their
+  // fingerprint says so: scanned only here, when a step has failed).
   bool restore_last_good() noexcept {
     if (!backup_valid_) return false;
+    std::uint64_t now = 0;
+    kernels::scan_finite(ParamCount, params_.data(), 0, now);
+    if (now != fingerprint_) return false;
     std::copy(backup_.data(), backup_.data() + ParamCount, params_.data());
     return true;
   }
@@ -355,6 +363,7 @@ class model_storage {
   aligned_buffer<T> params_, grads_;
   aligned_buffer<T> backup_;   // the parameters before the last update (see train_step)
   bool backup_valid_ = false;  // ... and they are still the last good ones
+  std::uint64_t fingerprint_ = 0;  // digest of the parameters the last update wrote
   Rng noise_;
   std::vector<thread_slot> slots_;
   std::size_t threads_ = 0;

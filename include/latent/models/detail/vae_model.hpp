@@ -227,7 +227,7 @@ class vae_model
     xt::xtensor<double, 1> kl = xt::xtensor<double, 1>::from_shape({Z});
     std::fill(kl.begin(), kl.end(), 0.0);
     for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t j = 0; j < Z; ++j) kl(j) += head::kl_unit(st.data() + r * 2 * Z, j) / static_cast<double>(n);
+      for (std::size_t j = 0; j < Z; ++j) kl(j) += head::kl_unit(st.data() + r * head::stats_size, j) / static_cast<double>(n);
     return kl;
   }
   std::size_t active_units_rows(const T* x, const T* c, std::size_t n, double threshold) const {
@@ -298,12 +298,12 @@ class vae_model
     return total / static_cast<double>(n);
   }
 
-  // [μ | log σ²] of q(z|x) for n rows (n × 2Z).
+  // The head's statistics [μ | log σ²] of q(z|x) for n rows (n × stats_size).
   xt::xtensor<T, 2> statistics_rows(const T* x, const T* c, std::size_t n) const {
-    xt::xtensor<T, 2> st = xt::xtensor<T, 2>::from_shape({n, 2 * Z});
+    xt::xtensor<T, 2> st = xt::xtensor<T, 2>::from_shape({n, head::stats_size});
     aligned_buffer<T> w(base::inference_chunk * (enc_in + Enc::cache_size + Z));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
-      Context<T> ctx{.gaussian_stats = st.data() + r * 2 * Z};
+      Context<T> ctx{.gaussian_stats = st.data() + r * head::stats_size};
       const T* ein = join(x + r * D, D, c ? c + r * C : nullptr, m, w.data());
       Enc::forward(this->params(), ein, w.data() + m * (enc_in + Enc::cache_size), w.data() + m * enc_in, m, ctx);
     });
@@ -330,7 +330,7 @@ class vae_model
     weights, parts
   };
   static constexpr workspace_layout<parts> train_layout{{enc_in, Enc::cache_size, Z, dec_in, Dec::cache_size, D, D,
-                                                          dec_in, Z, Enc::scratch_size, Dec::scratch_size, 2 * Z, 1}};
+                                                          dec_in, Z, Enc::scratch_size, Dec::scratch_size, head::stats_size, 1}};
   using buffers = std::array<T*, parts>;
 
   static double log_mean_exp(const double* v, std::size_t k) noexcept {
@@ -396,7 +396,7 @@ class vae_model
     const T* lp = this->params() + lik_offset;
     for (std::size_t r = 0; r < m; ++r) {
       double lw = -Lik::nll(b[out] + r * D, x_rows + r * D, lp, 1, D);
-      head::add_log_prior_minus_log_q(b[z] + r * Z, b[stats] + r * 2 * Z, lw);
+      head::add_log_prior_minus_log_q(b[z] + r * Z, b[stats] + r * head::stats_size, lw);
       logw[r] = lw;
     }
   }
