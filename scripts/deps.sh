@@ -2,13 +2,18 @@
 # Installs the Debian 12 packages latent needs, only those that are missing (run as root).
 #   scripts/deps.sh           build, tests, examples
 #   scripts/deps.sh --peers   also the benchmark peers: libtorch, PyTorch for Python, OpenBLAS
+#   scripts/deps.sh --format  also clang-format 16, which scripts/format.sh runs
 set -euo pipefail
 pkgs=(g++ cmake make clang libclang-rt-14-dev libboost-dev libxsimd-dev xtensor-dev doctest-dev libbenchmark-dev
       zlib1g-dev libpng-dev dataset-fashion-mnist)
-# peers for benchmarks/: libtorch C++, PyTorch from Python, OpenBLAS so PyTorch is configured fairly
-if [[ "${1:-}" == --peers ]]; then
-  pkgs+=(libtorch-dev python3-torch libopenblas0-pthread)
-fi
+# --peers, for benchmarks/: libtorch C++, PyTorch from Python, OpenBLAS so PyTorch is configured fairly
+for arg in "$@"; do
+  case "$arg" in
+    --peers) pkgs+=(libtorch-dev python3-torch libopenblas0-pthread) ;;
+    --format) pkgs+=(clang-format-16) ;;
+    *) echo "deps.sh: unknown option $arg (expected --peers or --format)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
