@@ -33,8 +33,8 @@ clusters make_clusters(std::size_t per_class, std::size_t d, std::uint64_t seed)
     const auto label = static_cast<std::int32_t>(i % 10);
     c.y(i) = label;
     for (std::size_t j = 0; j < d; ++j)
-      c.x(i, j) = static_cast<float>((j == static_cast<std::size_t>(label) % d ? 20.0 * (1 + label / static_cast<int>(d)) : 0.0) +
-                                     rng.normal());
+      c.x(i, j) = static_cast<float>(
+          (j == static_cast<std::size_t>(label) % d ? 20.0 * (1 + label / static_cast<int>(d)) : 0.0) + rng.normal());
   }
   return c;
 }

@@ -11,8 +11,8 @@ namespace latent::kernels::reference {
 
 /// C[M×N] = bias + A·B, A(r, k) = A[r·a_rs + k·a_cs], B row-major K×N; `bias` may be null.
 template <class T>
-void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
-             const T* B, const T* bias, T* C) noexcept {
+void gemm_nn(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
+             const T* bias, T* C) noexcept {
   for (std::size_t r = 0; r < M; ++r)
     for (std::size_t c = 0; c < N; ++c) {
       T s = bias ? bias[c] : T(0);

@@ -84,9 +84,9 @@ inline Dataset dataset_rows(const Dataset& d, const std::vector<std::size_t>& in
 /// Throws `option_error` when `begin + count` exceeds `d.size()`.
 inline Dataset take(const Dataset& d, std::size_t begin, std::size_t count) {
   if (begin > d.size() || count > d.size() - begin) {
-    throw option_error("take: expected rows [begin, begin + count) within the " +
-                       std::to_string(d.size()) + " rows of the data set, found begin = " +
-                       std::to_string(begin) + ", count = " + std::to_string(count));
+    throw option_error("take: expected rows [begin, begin + count) within the " + std::to_string(d.size()) +
+                       " rows of the data set, found begin = " + std::to_string(begin) +
+                       ", count = " + std::to_string(count));
   }
   std::vector<std::size_t> index(count);
   std::iota(index.begin(), index.end(), begin);

@@ -29,7 +29,7 @@ inline void check_one_hot_label(std::int32_t label, std::size_t row, std::size_t
 /// and `data_error` naming `where` and the row for a label outside [0, classes).
 template <class T>
 aligned_buffer<T> one_hot_buffer(const xt::xtensor<std::int32_t, 1>& labels, std::size_t n, std::size_t classes,
-                               const char* where) {
+                                 const char* where) {
   if (labels.size() != n)
     throw shape_error(std::string(where) + ": expected one label per row (" + std::to_string(n) + "), found " +
                       std::to_string(labels.size()));

@@ -80,22 +80,22 @@ inline double shape_distance(const shape_params& s, double x, double y) {
   const double r = s.size;
   const double h = s.stroke / 2.0;
   switch (s.kind) {
-    case 0: return std::sqrt(px * px + py * py) - r;                           // disk
-    case 1: return std::abs(std::sqrt(px * px + py * py) - (r - h)) - h;       // ring
-    case 2: return sd_box(px, py, 0.8 * r, 0.8 * r);                           // filled square
-    case 3: return std::abs(sd_box(px, py, 0.8 * r - h, 0.8 * r - h)) - h;     // square outline
-    case 4: return sd_triangle(px, py, 0.8660254037844386 * r * 1.3);          // filled triangle
-    case 5:                                                                     // plus (and cross,
-    case 6: return std::min(sd_box(px, py, r, h), sd_box(px, py, h, r));       //  turned by 45°)
-    case 7:                                                                     // three bars
-    case 8: {                                                                  //  (turned by 90°)
+    case 0: return std::sqrt(px * px + py * py) - r;                        // disk
+    case 1: return std::abs(std::sqrt(px * px + py * py) - (r - h)) - h;    // ring
+    case 2: return sd_box(px, py, 0.8 * r, 0.8 * r);                        // filled square
+    case 3: return std::abs(sd_box(px, py, 0.8 * r - h, 0.8 * r - h)) - h;  // square outline
+    case 4: return sd_triangle(px, py, 0.8660254037844386 * r * 1.3);       // filled triangle
+    case 5:                                                                 // plus (and cross,
+    case 6: return std::min(sd_box(px, py, r, h), sd_box(px, py, h, r));    //  turned by 45°)
+    case 7:                                                                 // three bars
+    case 8: {                                                               //  (turned by 90°)
       const double gap = std::max(0.55 * r, s.stroke + 1.6);
       const double d0 = sd_box(px, py, 0.9 * r, h);
       const double d1 = sd_box(px, py - gap, 0.9 * r, h);
       const double d2 = sd_box(px, py + gap, 0.9 * r, h);
       return std::min(d0, std::min(d1, d2));
     }
-    default: return sd_ellipse(px, py, r, r * s.aspect);                       // filled ellipse
+    default: return sd_ellipse(px, py, r, r * s.aspect);  // filled ellipse
   }
 }
 
@@ -113,6 +113,8 @@ inline shape_params random_shape(int kind, Rng& rng) {
   s.background = rng.uniform(0.0, 0.08);
   const double jitter = rng.uniform(-1.0, 1.0);
   double theta = 0.0;
+  // One line a pair of classes that share a rotation rule.
+  // clang-format off
   switch (kind) {
     case 0: case 1: theta = 0.0; break;                              // rotation invariant
     case 2: case 3: theta = 0.35 * jitter; break;                    // ±20°: still square-like
@@ -121,6 +123,7 @@ inline shape_params random_shape(int kind, Rng& rng) {
     case 6: case 8: theta = pi / (kind == 6 ? 4.0 : 2.0) + 0.26 * jitter; break;
     default: theta = pi * (1.0 + jitter) / 2.0; break;               // any (period 180°)
   }
+  // clang-format on
   s.cos_t = std::cos(theta);
   s.sin_t = std::sin(theta);
   return s;
@@ -146,8 +149,8 @@ inline Dataset make_shapes(std::size_t n, std::uint64_t seed = 0) {
   d.x = xt::xtensor<float, 2>::from_shape({n, side * side});
   d.labels = xt::xtensor<std::int32_t, 1>::from_shape({n});
   d.num_classes = classes;
-  d.class_names = {"disk", "ring", "square", "square outline", "triangle",
-                   "plus", "cross", "horizontal bars", "vertical bars", "ellipse"};
+  d.class_names = {"disk", "ring",  "square",          "square outline", "triangle",
+                   "plus", "cross", "horizontal bars", "vertical bars",  "ellipse"};
   d.image_height = side;
   d.image_width = side;
 

@@ -59,9 +59,9 @@ class Canvas {
 
   /// A filled anti-aliased disc of `radius` pixels centred at (x, y), with overall opacity `alpha`.
   void point(double x, double y, Color c, double radius = 2.0, float alpha = 1.0f) {
-    for_box(x - radius, y - radius, x + radius, y + radius, [&](double px, double py) {
-      return radius - std::sqrt((px - x) * (px - x) + (py - y) * (py - y));
-    }, c, alpha);
+    for_box(
+        x - radius, y - radius, x + radius, y + radius,
+        [&](double px, double py) { return radius - std::sqrt((px - x) * (px - x) + (py - y) * (py - y)); }, c, alpha);
   }
 
   /// An anti-aliased line segment from (x0, y0) to (x1, y1), `thickness` pixels wide, round caps.
@@ -70,13 +70,15 @@ class Canvas {
     const double dx = x1 - x0;
     const double dy = y1 - y0;
     const double len2 = dx * dx + dy * dy;
-    for_box(std::min(x0, x1) - h, std::min(y0, y1) - h, std::max(x0, x1) + h, std::max(y0, y1) + h,
-            [&](double px, double py) {
-              const double t = len2 > 0.0 ? std::clamp(((px - x0) * dx + (py - y0) * dy) / len2, 0.0, 1.0) : 0.0;
-              const double ex = px - (x0 + t * dx);
-              const double ey = py - (y0 + t * dy);
-              return h - std::sqrt(ex * ex + ey * ey);
-            }, c, 1.0f);
+    for_box(
+        std::min(x0, x1) - h, std::min(y0, y1) - h, std::max(x0, x1) + h, std::max(y0, y1) + h,
+        [&](double px, double py) {
+          const double t = len2 > 0.0 ? std::clamp(((px - x0) * dx + (py - y0) * dy) / len2, 0.0, 1.0) : 0.0;
+          const double ex = px - (x0 + t * dx);
+          const double ey = py - (y0 + t * dy);
+          return h - std::sqrt(ex * ex + ey * ey);
+        },
+        c, 1.0f);
   }
 
   /// Fills the pixels whose centres lie in the rectangle [x, x + w) × [y, y + h).
@@ -176,7 +178,8 @@ class Canvas {
     if (!(xlo < xhi && ylo < yhi)) return;  // also rejects NaN coordinates
     for (auto py = static_cast<std::ptrdiff_t>(ylo); py < static_cast<std::ptrdiff_t>(yhi); ++py) {
       for (auto px = static_cast<std::ptrdiff_t>(xlo); px < static_cast<std::ptrdiff_t>(xhi); ++px) {
-        const double cover = std::clamp(inside(static_cast<double>(px) + 0.5, static_cast<double>(py) + 0.5) + 0.5, 0.0, 1.0);
+        const double cover =
+            std::clamp(inside(static_cast<double>(px) + 0.5, static_cast<double>(py) + 0.5) + 0.5, 0.0, 1.0);
         if (cover > 0.0) blend(px, py, c, static_cast<float>(cover) * alpha);
       }
     }

@@ -59,9 +59,9 @@ inline void scatter_plot(const std::string& path, const xt::xtensor<float, 2>& p
     entries.emplace_back(k < class_names.size() ? class_names[k] : std::to_string(c), detail::tab10[k % 10]);
   }
   Canvas cv(width, height);
-  const detail::plot_frame f = detail::draw_frame(cv, title, "", "", detail::nice_ticks(xlo - mx, xhi + mx),
-                                                  detail::nice_ticks(ylo - my, yhi + my),
-                                                  static_cast<double>(detail::legend_width(entries)));
+  const detail::plot_frame f =
+      detail::draw_frame(cv, title, "", "", detail::nice_ticks(xlo - mx, xhi + mx),
+                         detail::nice_ticks(ylo - my, yhi + my), static_cast<double>(detail::legend_width(entries)));
   // Smaller, more transparent dots when there are many, so dense clusters stay readable.
   const double radius = n > 5000 ? 1.6 : n > 1000 ? 2.0 : 2.8;
   const float alpha = n > 5000 ? 0.55f : 0.8f;

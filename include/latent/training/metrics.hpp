@@ -112,8 +112,8 @@ double knn_accuracy(const xt::xtensor<T, 2>& reference_codes, const xt::xtensor<
                       std::to_string(query_labels.size()));
   if (k == 0) throw option_error("knn_accuracy: expected k >= 1, found 0");
   if (k > nr)
-    throw option_error("knn_accuracy: expected k <= the number of reference rows (" + std::to_string(nr) +
-                       "), found " + std::to_string(k));
+    throw option_error("knn_accuracy: expected k <= the number of reference rows (" + std::to_string(nr) + "), found " +
+                       std::to_string(k));
   if (nq == 0) throw data_error("knn_accuracy: expected at least one query row, found 0");
   for (const T* codes : {reference_codes.data(), query_codes.data()}) {
     const std::size_t count = (codes == reference_codes.data() ? nr : nq) * d;
@@ -184,7 +184,8 @@ template <class T>
 xt::xtensor<T, 2> pca_project(const xt::xtensor<T, 2>& x, std::size_t components = 2) {
   static_assert(std::is_floating_point_v<T>, "latent: pca_project needs data of float or double");
   const std::size_t n = x.shape()[0], d = x.shape()[1];
-  if (n == 0 || d == 0) throw data_error("pca_project: expected at least one row and one column, found " + detail::shape_text(x));
+  if (n == 0 || d == 0)
+    throw data_error("pca_project: expected at least one row and one column, found " + detail::shape_text(x));
   if (components == 0 || components > d)
     throw option_error("pca_project: expected 1 <= components <= " + std::to_string(d) + " (the data's width), found " +
                        std::to_string(components));

@@ -18,10 +18,10 @@
 namespace latent::detail {
 
 /// Matplotlib's "tab10" qualitative palette: ten colours that stay distinguishable side by side.
-inline constexpr Color tab10[10] = {
-    {0.122f, 0.467f, 0.706f}, {1.000f, 0.498f, 0.055f}, {0.173f, 0.627f, 0.173f}, {0.839f, 0.153f, 0.157f},
-    {0.580f, 0.404f, 0.741f}, {0.549f, 0.337f, 0.294f}, {0.890f, 0.467f, 0.761f}, {0.498f, 0.498f, 0.498f},
-    {0.737f, 0.741f, 0.133f}, {0.090f, 0.745f, 0.812f}};
+inline constexpr Color tab10[10] = {{0.122f, 0.467f, 0.706f}, {1.000f, 0.498f, 0.055f}, {0.173f, 0.627f, 0.173f},
+                                    {0.839f, 0.153f, 0.157f}, {0.580f, 0.404f, 0.741f}, {0.549f, 0.337f, 0.294f},
+                                    {0.890f, 0.467f, 0.761f}, {0.498f, 0.498f, 0.498f}, {0.737f, 0.741f, 0.133f},
+                                    {0.090f, 0.745f, 0.812f}};
 
 /// Axis ticks: "nice" values (1, 2 or 5 times a power of ten) covering [lo, hi].
 struct axis_ticks {
@@ -129,7 +129,8 @@ inline void draw_legend(Canvas& cv, const plot_frame& f, const std::vector<std::
   auto y = static_cast<std::ptrdiff_t>(f.top) + 4;
   for (const auto& [name, color] : entries) {
     if (line_swatch) {
-      cv.line(static_cast<double>(x), static_cast<double>(y) + 4.5, static_cast<double>(x) + 16, static_cast<double>(y) + 4.5, color, 2.5);
+      cv.line(static_cast<double>(x), static_cast<double>(y) + 4.5, static_cast<double>(x) + 16,
+              static_cast<double>(y) + 4.5, color, 2.5);
     } else {
       cv.point(static_cast<double>(x) + 8, static_cast<double>(y) + 4.5, color, 4.0);
     }
