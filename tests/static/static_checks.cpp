@@ -174,7 +174,7 @@ static_assert(std::is_constructible_v<Model, std::uint64_t> && !std::is_converti
 // ---- The contract: every member the library calls, probed member by member -----------------------------
 // A user layer written to the documented protocol.
 struct Affine {
-  static constexpr const char* name = "Affine";
+  [[maybe_unused]] static constexpr const char* name = "Affine";  // clang: unused in this TU
   static constexpr std::size_t in_size = 3, out_size = 3, param_count = 6, cache_size = 0, scratch_size = 0;
   template <class T>
   static void init(T*, Rng&) {}
