@@ -146,7 +146,7 @@ check_result activation_gradient_check(const gradient_check_options& o) {
   for (std::size_t i = 0; i < z.size(); ++i) {
     const double numeric = richardson(
         z, i, o.step, [&] { return A::apply(z[i]); }, [](double a, double b) { return a - b; });
-    tol.compare(r, "derivative(apply(" + exact(z[i]) + "))", numeric, A::derivative(A::apply(z[i])),
+    tol.compare(r, std::string("derivative(apply(").append(exact(z[i])).append("))"), numeric, A::derivative(A::apply(z[i])),
                 "central difference of apply", "derivative");
   }
   // The SIMD forms (what Dense calls on full registers) must agree with the scalar forms (its tail):
@@ -160,7 +160,10 @@ check_result activation_gradient_check(const gradient_check_options& o) {
   kernels::apply_activation<A>(zf.data(), yf.data(), zf.size());
   kernels::multiply_by_derivative<A>(df.data(), yf.data(), zf.size());
   for (std::size_t i = 0; i < z.size(); ++i) {
-    const std::string at = "(" + exact(z[i]) + ")";
+    // Appended rather than "(" + exact(...): g++ 12 reports a false -Wrestrict inside
+    // operator+(const char*, string&&) once it is inlined (GCC bug 105651).
+    std::string at = "(";
+    at.append(exact(z[i])).append(")");
     close.compare(r, "apply" + at + " in double", A::apply(z[i]), y[i], "scalar", "SIMD register");
     close.compare(r, "derivative" + at + " in double", A::derivative(y[i]), d[i], "scalar", "SIMD register");
     close_float.compare(r, "apply" + at + " in float", A::apply(zf[i]), yf[i], "scalar", "SIMD register");
