@@ -65,6 +65,12 @@ std::size_t resume_from(const std::string& path, Model& model, Opt& opt, Rng& sh
   h.loss = get_any_array<double>(r);
   h.val_loss = get_any_array<double>(r);
   h.seconds = get_any_array<double>(r);
+  r.expect_end();
+  // The history holds one entry per finished epoch (validation losses only when there was validation).
+  if (h.loss.size() != epoch || h.seconds.size() != epoch || (!h.val_loss.empty() && h.val_loss.size() != epoch))
+    throw format_error("fit: " + path + ": a checkpoint after epoch " + std::to_string(epoch) + " holds " +
+                       std::to_string(h.loss.size()) + " losses, " + std::to_string(h.val_loss.size()) +
+                       " validation losses and " + std::to_string(h.seconds.size()) + " times");
   Model candidate_check = model;  // restore into a copy first: a failure leaves `model` as it was
   restore_model(candidate_check, sections.at(model_section), path);
   if constexpr (saved_optimizer<Opt>) {
