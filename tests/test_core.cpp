@@ -1101,8 +1101,8 @@ TEST_CASE_TEMPLATE("optimisers: the range protocol, split anywhere, is bit-ident
 TEST_CASE("optimisers: invalid options throw option_error") {
   CHECK_THROWS_AS(Adam(0.0), option_error);
   CHECK_THROWS_AS(Adam(-1e-3), option_error);
-  CHECK_THROWS_AS(Adam(std::numeric_limits<double>::quiet_NaN()), option_error);
-  CHECK_THROWS_AS(Adam(std::numeric_limits<double>::infinity()), option_error);
+  CHECK_THROWS_AS((Adam(std::numeric_limits<double>::quiet_NaN())), option_error);  // (): not a declaration
+  CHECK_THROWS_AS((Adam(std::numeric_limits<double>::infinity())), option_error);
   CHECK_THROWS_AS(Adam(1e-3, 1.0), option_error);
   CHECK_THROWS_AS(Adam(1e-3, 0.9, -0.1), option_error);
   CHECK_THROWS_AS(Adam(1e-3, 0.9, 0.999, 0.0), option_error);
