@@ -344,7 +344,7 @@ TEST_SUITE("idx") {
   TEST_CASE("random mutations either parse or throw format_error") {
     const auto images = idx_images_bytes(4, 3, 3);
     const auto labels = idx_labels_bytes({1, 2, 3, 4, 5});
-    latent::detail::data_rng rng(7);
+    latent::Rng rng(7);
     int parsed = 0;
     for (int trial = 0; trial < 3000; ++trial) {
       auto b = (trial % 2) ? images : labels;

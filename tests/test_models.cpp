@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -704,4 +705,39 @@ TEST_CASE("the conditional VAE has the one-sample forms of encode, decode and re
   }
   CHECK_THROWS_AS(model.encode(xt::xtensor<float, 1>{0.1f, 0.2f}, 0), shape_error);
   CHECK_THROWS_AS(model.decode(xt::xtensor<float, 1>{0.1f, 0.2f, 0.3f}, 2), data_error);
+}
+
+TEST_CASE("the keeping updates equal the plain ones bit for bit, keep the old values and report non-finite ones") {
+  // The model's training step keeps its last good weights in the optimiser's own pass
+  // (update_range_keeping); the new values must be exactly those of update_range, wherever a range
+  // starts (aligned for streaming stores or not).
+  const std::size_t n = 1000;
+  auto run = [&](auto make_opt) {
+    for (std::size_t first : {std::size_t{0}, std::size_t{3}, std::size_t{16}}) {
+      auto a = make_opt(), b = make_opt();
+      std::vector<float> p(n), g(n), old(n, -1.0f);
+      Rng rng(7);
+      for (std::size_t i = 0; i < n; ++i) {
+        p[i] = static_cast<float>(rng.normal());
+        g[i] = static_cast<float>(rng.normal());
+      }
+      std::vector<float> q = p;
+      for (int step = 0; step < 3; ++step) {
+        REQUIRE(a.template begin_ranges<float>(n));
+        REQUIRE(b.template begin_ranges<float>(n));
+        const std::vector<float> before = q;
+        a.update_range(std::span<float>(p), std::span<const float>(g), 0, n);
+        b.update_range(std::span<float>(q), std::span<const float>(g), 0, first);
+        CHECK(b.update_range_keeping(std::span<float>(q), std::span<const float>(g), first, n, old.data()));
+        CHECK(std::equal(p.begin(), p.end(), q.begin()));
+        CHECK(std::equal(before.begin() + static_cast<std::ptrdiff_t>(first), before.end(),
+                         old.begin() + static_cast<std::ptrdiff_t>(first)));
+      }
+      g[first + 5] = std::numeric_limits<float>::infinity();
+      REQUIRE(b.template begin_ranges<float>(n));
+      CHECK_FALSE(b.update_range_keeping(std::span<float>(q), std::span<const float>(g), first, n, old.data()));
+    }
+  };
+  SUBCASE("Adam") { run([] { return Adam(1e-2); }); }
+  SUBCASE("SGD with Nesterov momentum") { run([] { return SGD(0.1, 0.9, true); }); }
 }

@@ -46,10 +46,6 @@ struct Dataset {
 
 namespace detail {
 
-// `data_rng` was a second generator (splitmix64); shuffles and the built-in shapes now draw from the
-// library's one generator. The alias stays only while tests/test_data_io.cpp still names it.
-using data_rng = ::latent::Rng;
-
 /// Fisher–Yates shuffle of `v`, driven by `rng` (unbiased: `Rng::below`).
 template <class T>
 void data_shuffle(std::vector<T>& v, Rng& rng) {

@@ -6,6 +6,9 @@
 
 #include <algorithm>  // std::copy
 #include <cstddef>    // std::size_t
+#include <cstdint>    // std::uintptr_t: is the copy aligned for streaming stores?
+#include <limits>     // std::numeric_limits: the finiteness check
+#include <type_traits>  // std::is_same_v
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
 #pragma GCC diagnostic push
@@ -14,50 +17,125 @@
 namespace latent::kernels {
 
 namespace detail {
+// Stores v to p (aligned to the register) bypassing the caches, where the instruction set has such a
+// store: the copy of the last good weights is written once a step and read only if a step fails, so
+// it should neither evict useful lines nor cost a read for ownership. Elsewhere, a plain store.
+template <class T, class Arch>
+inline void store_streaming(T* p, const simd<T, Arch>& v) noexcept {
+  using R = typename simd<T, Arch>::register_type;
+#if defined(__AVX512F__)
+  if constexpr (sizeof(R) == 64) {
+    if constexpr (std::is_same_v<T, float>)
+      _mm512_stream_ps(p, v);
+    else
+      _mm512_stream_pd(p, v);
+    return;
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(R) == 32) {
+    if constexpr (std::is_same_v<T, float>)
+      _mm256_stream_ps(p, v);
+    else
+      _mm256_stream_pd(p, v);
+    return;
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (sizeof(R) == 16) {
+    if constexpr (std::is_same_v<T, float>)
+      _mm_stream_ps(p, v);
+    else
+      _mm_stream_pd(p, v);
+    return;
+  }
+#endif
+  v.store_aligned(p);
+}
+inline void streaming_stores_done() noexcept {
+#if defined(__SSE2__)
+  _mm_sfence();  // non-temporal stores are weakly ordered: make them visible before the step returns
+#endif
+}
+
 // The vector loops of the updates, over a multiple of the vector width. Not inlined, so that the one
 // compiled loop serves both the whole vectors of a range and its tail (copied into a padded block):
 // every parameter's new value is then computed by the same instructions wherever a range starts or
 // ends, and an update split anywhere is bit-identical to one pass (the models update their
 // parameters piece by piece as the gradient is formed; the compiler could otherwise contract the
 // operations of two inlined copies differently).
-template <class T, class Arch>
-[[gnu::noinline]] void adam_vectors(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2,
-                                    T eps) noexcept {
+//
+// With `Keep`, each vector of parameters is also stored to `old` before it is updated (the model's
+// copy of its last good weights, made in the same pass rather than in one of its own), and the loop
+// returns whether every new parameter is finite (|p| ≤ max is false for NaN and ±Inf); without it the
+// loop is the plain update and returns true. The new values are the same either way.
+template <class T, class Arch, bool Keep>
+[[gnu::noinline]] bool adam_vectors(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2,
+                                    T eps, T* old) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   const V b1(beta1), b2(beta2), c1(T(1) - beta1), c2(T(1) - beta2), lr(lr_t), e(eps);
+  const V limit(std::numeric_limits<T>::max());
+  auto finite = V(T(0)) == V(T(0));
+  const bool stream = Keep && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
   for (std::size_t i = 0; i < count; i += W) {
     const V gi = V::load_unaligned(g + i);
     const V mi = xsimd::fma(b1, V::load_unaligned(m + i), c1 * gi);
     const V vi = xsimd::fma(b2, V::load_unaligned(v + i), c2 * gi * gi);
     mi.store_unaligned(m + i);
     vi.store_unaligned(v + i);
-    (V::load_unaligned(p + i) - lr * mi / (xsimd::sqrt(vi) + e)).store_unaligned(p + i);
+    const V pi = V::load_unaligned(p + i);
+    const V next = pi - lr * mi / (xsimd::sqrt(vi) + e);
+    if constexpr (Keep) {
+      if (stream)
+        store_streaming<T, Arch>(old + i, pi);
+      else
+        pi.store_unaligned(old + i);
+      finite = finite & (xsimd::abs(next) <= limit);
+    }
+    next.store_unaligned(p + i);
   }
+  if (stream) streaming_stores_done();
+  return xsimd::all(finite);
 }
 
-template <class T, class Arch>
-[[gnu::noinline]] void sgd_vectors(std::size_t count, T* p, const T* g, T* u, T lr, T momentum,
-                                   bool nesterov) noexcept {
+template <class T, class Arch, bool Keep>
+[[gnu::noinline]] bool sgd_vectors(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov,
+                                   T* old) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   const V mu(momentum), l(lr);
+  const V limit(std::numeric_limits<T>::max());
+  auto finite = V(T(0)) == V(T(0));
+  const bool stream = Keep && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
   for (std::size_t i = 0; i < count; i += W) {
     const V gi = V::load_unaligned(g + i);
     const V ui = mu * V::load_unaligned(u + i) - l * gi;
     ui.store_unaligned(u + i);
     const V step = nesterov ? mu * ui - l * gi : ui;
-    (V::load_unaligned(p + i) + step).store_unaligned(p + i);
+    const V pi = V::load_unaligned(p + i);
+    const V next = pi + step;
+    if constexpr (Keep) {
+      if (stream)
+        store_streaming<T, Arch>(old + i, pi);
+      else
+        pi.store_unaligned(old + i);
+      finite = finite & (xsimd::abs(next) <= limit);
+    }
+    next.store_unaligned(p + i);
   }
+  if (stream) streaming_stores_done();
+  return xsimd::all(finite);
 }
 
 // Runs vectors(n, g, arrays) over the whole vectors of [0, count) in place, then over the last
 // count % W values copied into zero-padded blocks of one vector (zeros are harmless to both updates);
 // only the updated `arrays` are copied back, never the gradient `g`.
 template <std::size_t W, std::size_t Arrays, class T, class F>
-void by_vectors(std::size_t count, const T* g, T* const (&arrays)[Arrays], const F& vectors) noexcept {
+bool by_vectors(std::size_t count, const T* g, T* const (&arrays)[Arrays], const F& vectors) noexcept {
   const std::size_t full = count / W * W;
-  if (full != 0) vectors(full, g, arrays);
+  bool finite = true;
+  if (full != 0) finite = vectors(full, g, arrays);
   if (const std::size_t k = count - full; k != 0) {
     alignas(64) T g_block[W] = {};
     alignas(64) T block[Arrays][W] = {};
@@ -67,9 +145,10 @@ void by_vectors(std::size_t count, const T* g, T* const (&arrays)[Arrays], const
       std::copy(arrays[a] + full, arrays[a] + count, block[a]);
       tail[a] = block[a];
     }
-    vectors(W, g_block, tail);
+    finite = vectors(W, g_block, tail) && finite;
     for (std::size_t a = 0; a < Arrays; ++a) std::copy(block[a], block[a] + k, arrays[a] + full);
   }
+  return finite;
 }
 }  // namespace detail
 
@@ -80,7 +159,17 @@ template <class T, class Arch = default_arch>
 void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps) noexcept {
   T* const arrays[3] = {p, m, v};
   detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[3]) {
-    detail::adam_vectors<T, Arch>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps);
+    return detail::adam_vectors<T, Arch, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, nullptr);
+  });
+}
+/// The same update, storing each parameter's value before it to `old[i]` in the same pass; returns
+/// whether every new parameter is finite. The new values are those of `adam_update`.
+template <class T, class Arch = default_arch>
+bool adam_update_keeping(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps,
+                         T* old) noexcept {
+  T* const arrays[4] = {p, m, v, old};
+  return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[4]) {
+    return detail::adam_vectors<T, Arch, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, a[3]);
   });
 }
 
@@ -90,7 +179,16 @@ template <class T, class Arch = default_arch>
 void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov) noexcept {
   T* const arrays[2] = {p, u};
   detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[2]) {
-    detail::sgd_vectors<T, Arch>(n, a[0], gi, a[1], lr, momentum, nesterov);
+    return detail::sgd_vectors<T, Arch, false>(n, a[0], gi, a[1], lr, momentum, nesterov, nullptr);
+  });
+}
+/// The same update, storing each parameter's value before it to `old[i]`; returns whether every new
+/// parameter is finite.
+template <class T, class Arch = default_arch>
+bool sgd_update_keeping(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov, T* old) noexcept {
+  T* const arrays[3] = {p, u, old};
+  return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[3]) {
+    return detail::sgd_vectors<T, Arch, true>(n, a[0], gi, a[1], lr, momentum, nesterov, a[2]);
   });
 }
 

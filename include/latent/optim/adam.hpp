@@ -73,6 +73,16 @@ class Adam : public detail::optimizer_common {
   void update_range(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last) noexcept {
     update(params.data(), grads.data(), first, last);
   }
+  /// `update_range`, also storing each parameter's value before the update to `old[i]` in the same
+  /// pass (a model keeps its last good weights so); returns whether every new parameter is finite.
+  template <class T>
+  bool update_range_keeping(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last,
+                            T* old) noexcept {
+    return kernels::adam_update_keeping(last - first, params.data() + first, grads.data() + first,
+                                        moments<T>(0).data() + first, moments<T>(1).data() + first,
+                                        static_cast<T>(lr_t_), static_cast<T>(beta1_), static_cast<T>(beta2_),
+                                        static_cast<T>(epsilon_), old + first);
+  }
 
   /// Forgets the moments and the step count.
   void reset() noexcept {

@@ -56,6 +56,15 @@ class SGD : public detail::optimizer_common {
   void update_range(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last) noexcept {
     update(params.data(), grads.data(), first, last);
   }
+  /// `update_range`, also storing each parameter's value before the update to `old[i]` in the same
+  /// pass; returns whether every new parameter is finite (see `Adam::update_range_keeping`).
+  template <class T>
+  bool update_range_keeping(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last,
+                            T* old) noexcept {
+    return kernels::sgd_update_keeping(last - first, params.data() + first, grads.data() + first,
+                                       velocity<T>().data() + first, static_cast<T>(learning_rate_),
+                                       static_cast<T>(momentum_), nesterov_, old + first);
+  }
 
   void reset() noexcept {
     t_ = 0;

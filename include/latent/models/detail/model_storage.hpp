@@ -17,6 +17,7 @@
 #include <concepts>   // std::convertible_to
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint64_t
+#include <cstring>    // std::memcpy: the fingerprint's bit patterns
 #include <span>       // std::span
 #include <string>       // std::to_string
 #include <string_view>  // std::string_view: where a step was called from
@@ -211,13 +212,10 @@ class model_storage {
     if constexpr (range_protocol<Opt>) {
       if (opt != nullptr && std::isfinite(r.total) && opt->template begin_ranges<T>(ParamCount)) {
         std::atomic<bool> finite{true};
-        std::atomic<std::uint64_t> fingerprint{0};
         finish_gradient(tasks, [&](std::size_t first, std::size_t last) {
-          std::uint64_t f = 0;
-          if (!update_block(*opt, first, last, f)) finite.store(false, std::memory_order_relaxed);
-          fingerprint.fetch_xor(f, std::memory_order_relaxed);
+          if (!update_block(*opt, first, last)) finite.store(false, std::memory_order_relaxed);
         });
-        fingerprint_ = fingerprint.load();
+        fingerprint_ = fingerprint();
         r.updated = true;
         r.finite = finite.load();
         return r;
@@ -300,15 +298,40 @@ class model_storage {
     o->update_range(p, g, std::size_t{}, std::size_t{});
   };
 
-  // Copies [first, last) of the parameters aside, updates them, says whether they are finite and
-  // XORs their digest into `fingerprint`.
+  // Updates [first, last) of the parameters, keeping their previous values in `backup_`, and says
+  // whether the new ones are finite: in the optimiser's own pass when it offers `update_range_keeping`
+  // (Adam, SGD), else with a copy before and a scan after.
   template <class Opt>
-  bool update_block(Opt& opt, std::size_t first, std::size_t last, std::uint64_t& fingerprint) {
+  bool update_block(Opt& opt, std::size_t first, std::size_t last) {
     T* p = params_.data();
-    std::copy(p + first, p + last, backup_.data() + first);
-    opt.update_range(std::span<T>(p, ParamCount), gradients(), first, last);
-    return kernels::scan_finite(last - first, p + first, first, fingerprint);
+    const std::span<T> all(p, ParamCount);
+    if constexpr (requires { { opt.update_range_keeping(all, gradients(), first, last, p) } -> std::convertible_to<bool>; }) {
+      return opt.update_range_keeping(all, gradients(), first, last, backup_.data());
+    } else {
+      std::copy(p + first, p + last, backup_.data() + first);
+      opt.update_range(all, gradients(), first, last);
+      std::uint64_t unused = 0;
+      return kernels::scan_finite(last - first, p + first, first, unused);
+    }
   }
+
+  // A digest of a sample of the parameters (one in `fingerprint_stride`, and the last): cheap enough
+  // for every step, and a weight set by `load`, `initialize` or by hand changes it (those that write
+  // every parameter — the usual way — always do; `initialize` and `load` also say so directly).
+  std::uint64_t fingerprint() const noexcept {
+    std::uint64_t f = 0;
+    const T* p = params_.data();
+    const auto mix = [&f](const T& value, std::size_t i) {
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &value, sizeof(T));
+      f ^= (bits + i) * 0x9E3779B97F4A7C15ULL;
+      f = (f << 13) | (f >> 51);
+    };
+    for (std::size_t i = 0; i < ParamCount; i += fingerprint_stride) mix(p[i], i);
+    if (ParamCount > 0) mix(p[ParamCount - 1], ParamCount - 1);
+    return f;
+  }
+  static constexpr std::size_t fingerprint_stride = 1021;
 
   /// Lets `opt` update the parameters from `gradients()` once: by blocks through the range protocol
   /// where it offers it (each block copied aside first, while in cache), else with its `step` on the
@@ -319,9 +342,9 @@ class model_storage {
     if constexpr (range_protocol<Opt>) {
       if (opt.template begin_ranges<T>(ParamCount)) {
         bool finite = true;
-        fingerprint_ = 0;
         for (std::size_t a = 0; a < ParamCount; a += block_values)
-          finite = update_block(opt, a, std::min(ParamCount, a + block_values), fingerprint_) && finite;
+          finite = update_block(opt, a, std::min(ParamCount, a + block_values)) && finite;
+        fingerprint_ = fingerprint();
         return finite;
       }
     }
@@ -331,17 +354,15 @@ class model_storage {
       opt.step(p, gradients(), step_threads_);
     else
       opt.step(p, gradients());
-    fingerprint_ = 0;
-    return kernels::scan_finite(ParamCount, params_.data(), 0, fingerprint_);
+    fingerprint_ = fingerprint();
+    std::uint64_t unused = 0;
+    return kernels::scan_finite(ParamCount, params_.data(), 0, unused);
   }
 
   // The weights before the last update, when the parameters are still what that update wrote (their
-  // fingerprint says so: scanned only here, when a step has failed).
+  // fingerprint says so).
   bool restore_last_good() noexcept {
-    if (!backup_valid_) return false;
-    std::uint64_t now = 0;
-    kernels::scan_finite(ParamCount, params_.data(), 0, now);
-    if (now != fingerprint_) return false;
+    if (!backup_valid_ || fingerprint() != fingerprint_) return false;
     std::copy(backup_.data(), backup_.data() + ParamCount, params_.data());
     return true;
   }
