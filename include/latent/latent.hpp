@@ -14,6 +14,7 @@
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
 
+#include "latent/activations/activation.hpp"
 #include "latent/activations/elu.hpp"
 #include "latent/activations/identity.hpp"
 #include "latent/activations/leaky_relu.hpp"
@@ -29,6 +30,8 @@
 #include "latent/layers/signature.hpp"
 
 #include "latent/losses/bce.hpp"
+#include "latent/losses/likelihood.hpp"
+#include "latent/losses/loss.hpp"
 #include "latent/losses/bernoulli.hpp"
 #include "latent/losses/learned_gaussian.hpp"
 #include "latent/losses/unit_gaussian.hpp"
@@ -36,21 +39,29 @@
 #include "latent/losses/mse.hpp"
 
 #include "latent/models/autoencoder.hpp"
+#include "latent/models/conditional_vae.hpp"
 #include "latent/models/contractive_autoencoder.hpp"
 #include "latent/models/denoising_autoencoder.hpp"
 #include "latent/models/sparse_autoencoder.hpp"
+#include "latent/models/regulariser.hpp"
 #include "latent/models/vae.hpp"
 
 #include "latent/data/csv.hpp"
 #include "latent/data/dataset.hpp"
 #include "latent/data/fashion_mnist.hpp"
 #include "latent/data/idx.hpp"
+#include "latent/data/one_hot.hpp"
 #include "latent/data/shapes.hpp"
 
-#include "latent/io/image_grid.hpp"
-#include "latent/io/plot.hpp"
+#include "latent/io/atomic_file.hpp"
 #include "latent/io/png.hpp"
 #include "latent/io/save_load.hpp"
+
+#include "latent/plot/canvas.hpp"
+#include "latent/plot/color.hpp"
+#include "latent/plot/image_grid.hpp"
+#include "latent/plot/line_plot.hpp"
+#include "latent/plot/scatter_plot.hpp"
 
 #include "latent/optim/adam.hpp"
 #include "latent/optim/sgd.hpp"

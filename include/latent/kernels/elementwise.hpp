@@ -13,8 +13,10 @@
 #include <type_traits>  // std::conditional_t
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
 
 namespace latent::kernels {
 
@@ -169,4 +171,6 @@ bool scan_finite(std::size_t count, const T* x, std::size_t offset, std::uint64_
 
 }  // namespace latent::kernels
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif

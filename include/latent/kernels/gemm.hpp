@@ -21,8 +21,10 @@
 
 // g++ 12 warns that offsets like r·N + c "would overflow after 4·10¹⁶ iterations" when a row count is a
 // run-time value: a false positive for any real matrix.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
 
 namespace latent::kernels {
 
@@ -452,4 +454,6 @@ void gemm_nt(std::size_t M, std::size_t N, const T* A, const T* B, T* C, std::si
 
 }  // namespace latent::kernels
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif

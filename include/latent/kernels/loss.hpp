@@ -7,8 +7,10 @@
 #include <cstddef>  // std::size_t
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
 
 namespace latent::kernels {
 
@@ -41,4 +43,6 @@ double loss_sum(std::size_t count, const T* p, const T* t, T* grad, T scale) noe
 
 }  // namespace latent::kernels
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif

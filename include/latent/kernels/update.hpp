@@ -11,8 +11,10 @@
 #include <type_traits>  // std::is_same_v
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
 
 namespace latent::kernels {
 
@@ -194,4 +196,6 @@ bool sgd_update_keeping(std::size_t count, T* p, const T* g, T* u, T lr, T momen
 
 }  // namespace latent::kernels
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
