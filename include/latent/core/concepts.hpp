@@ -130,7 +130,7 @@ inline constexpr bool defers_weight_gradients_v = requires {
 /// a layer that reuses its buffers during backward (ping-pong boundaries, say) keeps its children
 /// from deferring, and so stays correct on any number of threads.
 template <class L, class T>
-void layer_backward_call(const T* params, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dparams,
+[[gnu::always_inline]] inline void layer_backward_call(const T* params, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dparams,
                          T* scratch, std::size_t n, Context<T>& ctx) {
   if constexpr (defers_weight_gradients_v<L>) {
     L::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx);

@@ -7,7 +7,6 @@
 #include <algorithm>  // std::copy
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uintptr_t: is the copy aligned for streaming stores?
-#include <limits>     // std::numeric_limits: the finiteness check
 #include <type_traits>  // std::is_same_v
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
@@ -69,7 +68,7 @@ inline void streaming_stores_done() noexcept {
 //
 // With `Keep`, each vector of parameters is also stored to `old` before it is updated (the model's
 // copy of its last good weights, made in the same pass rather than in one of its own), and the loop
-// returns whether every new parameter is finite (|p| ≤ max is false for NaN and ±Inf); without it the
+// returns whether every new parameter is finite; without it the
 // loop is the plain update and returns true. The new values are the same either way.
 template <class T, class Arch, bool Keep>
 [[gnu::noinline]] bool adam_vectors(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2,
@@ -77,8 +76,9 @@ template <class T, class Arch, bool Keep>
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   const V b1(beta1), b2(beta2), c1(T(1) - beta1), c2(T(1) - beta2), lr(lr_t), e(eps);
-  const V limit(std::numeric_limits<T>::max());
-  auto finite = V(T(0)) == V(T(0));
+  // Finiteness costs one FMA a vector: bad += next·0 is NaN as soon as one value is NaN or ±Inf.
+  V bad(T(0));
+  const V zero(T(0));
   const bool stream = Keep && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
   for (std::size_t i = 0; i < count; i += W) {
     const V gi = V::load_unaligned(g + i);
@@ -93,12 +93,12 @@ template <class T, class Arch, bool Keep>
         store_streaming<T, Arch>(old + i, pi);
       else
         pi.store_unaligned(old + i);
-      finite = finite & (xsimd::abs(next) <= limit);
+      bad = xsimd::fma(next, zero, bad);
     }
     next.store_unaligned(p + i);
   }
   if (stream) streaming_stores_done();
-  return xsimd::all(finite);
+  return xsimd::all(bad == zero);
 }
 
 template <class T, class Arch, bool Keep>
@@ -107,8 +107,9 @@ template <class T, class Arch, bool Keep>
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   const V mu(momentum), l(lr);
-  const V limit(std::numeric_limits<T>::max());
-  auto finite = V(T(0)) == V(T(0));
+  // Finiteness costs one FMA a vector: bad += next·0 is NaN as soon as one value is NaN or ±Inf.
+  V bad(T(0));
+  const V zero(T(0));
   const bool stream = Keep && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
   for (std::size_t i = 0; i < count; i += W) {
     const V gi = V::load_unaligned(g + i);
@@ -122,12 +123,12 @@ template <class T, class Arch, bool Keep>
         store_streaming<T, Arch>(old + i, pi);
       else
         pi.store_unaligned(old + i);
-      finite = finite & (xsimd::abs(next) <= limit);
+      bad = xsimd::fma(next, zero, bad);
     }
     next.store_unaligned(p + i);
   }
   if (stream) streaming_stores_done();
-  return xsimd::all(finite);
+  return xsimd::all(bad == zero);
 }
 
 // Runs vectors(n, g, arrays) over the whole vectors of [0, count) in place, then over the last
