@@ -59,6 +59,30 @@ inline void streaming_stores_done() noexcept {
 #endif
 }
 
+// What a keeping update does beside the update itself: the previous values go to `old` (streamed
+// when `old` is aligned to the register), and finiteness costs one FMA a vector — bad += next·0 is
+// NaN as soon as one value is NaN or ±Inf.
+template <class T, class Arch, bool Keep>
+struct keeper {
+  using V = simd<T, Arch>;
+  T* old;
+  bool stream = Keep && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
+  V bad = V(T(0));
+  void operator()(std::size_t i, const V& previous, const V& next) noexcept {
+    if constexpr (Keep) {
+      if (stream)
+        store_streaming<T, Arch>(old + i, previous);
+      else
+        previous.store_unaligned(old + i);
+      bad = xsimd::fma(next, V(T(0)), bad);
+    }
+  }
+  bool finish() noexcept {
+    if (stream) streaming_stores_done();
+    return xsimd::all(bad == V(T(0)));
+  }
+};
+
 // The vector loops of the updates, over a multiple of the vector width. Not inlined, so that the one
 // compiled loop serves both the whole vectors of a range and its tail (copied into a padded block):
 // every parameter's new value is then computed by the same instructions wherever a range starts or
@@ -68,18 +92,15 @@ inline void streaming_stores_done() noexcept {
 //
 // With `Keep`, each vector of parameters is also stored to `old` before it is updated (the model's
 // copy of its last good weights, made in the same pass rather than in one of its own), and the loop
-// returns whether every new parameter is finite; without it the
-// loop is the plain update and returns true. The new values are the same either way.
+// returns whether every new parameter is finite; without it the loop is the plain update and
+// returns true. The new values are the same either way.
 template <class T, class Arch, bool Keep>
 [[gnu::noinline]] bool adam_vectors(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2,
                                     T eps, T* old) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   const V b1(beta1), b2(beta2), c1(T(1) - beta1), c2(T(1) - beta2), lr(lr_t), e(eps);
-  // Finiteness costs one FMA a vector: bad += next·0 is NaN as soon as one value is NaN or ±Inf.
-  V bad(T(0));
-  const V zero(T(0));
-  const bool stream = Keep && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
+  keeper<T, Arch, Keep> keep{old};
   for (std::size_t i = 0; i < count; i += W) {
     const V gi = V::load_unaligned(g + i);
     const V mi = xsimd::fma(b1, V::load_unaligned(m + i), c1 * gi);
@@ -88,17 +109,10 @@ template <class T, class Arch, bool Keep>
     vi.store_unaligned(v + i);
     const V pi = V::load_unaligned(p + i);
     const V next = pi - lr * mi / (xsimd::sqrt(vi) + e);
-    if constexpr (Keep) {
-      if (stream)
-        store_streaming<T, Arch>(old + i, pi);
-      else
-        pi.store_unaligned(old + i);
-      bad = xsimd::fma(next, zero, bad);
-    }
+    keep(i, pi, next);
     next.store_unaligned(p + i);
   }
-  if (stream) streaming_stores_done();
-  return xsimd::all(bad == zero);
+  return keep.finish();
 }
 
 template <class T, class Arch, bool Keep>
@@ -107,10 +121,7 @@ template <class T, class Arch, bool Keep>
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   const V mu(momentum), l(lr);
-  // Finiteness costs one FMA a vector: bad += next·0 is NaN as soon as one value is NaN or ±Inf.
-  V bad(T(0));
-  const V zero(T(0));
-  const bool stream = Keep && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
+  keeper<T, Arch, Keep> keep{old};
   for (std::size_t i = 0; i < count; i += W) {
     const V gi = V::load_unaligned(g + i);
     const V ui = mu * V::load_unaligned(u + i) - l * gi;
@@ -118,17 +129,10 @@ template <class T, class Arch, bool Keep>
     const V step = nesterov ? mu * ui - l * gi : ui;
     const V pi = V::load_unaligned(p + i);
     const V next = pi + step;
-    if constexpr (Keep) {
-      if (stream)
-        store_streaming<T, Arch>(old + i, pi);
-      else
-        pi.store_unaligned(old + i);
-      bad = xsimd::fma(next, zero, bad);
-    }
+    keep(i, pi, next);
     next.store_unaligned(p + i);
   }
-  if (stream) streaming_stores_done();
-  return xsimd::all(bad == zero);
+  return keep.finish();
 }
 
 // Runs vectors(n, g, arrays) over the whole vectors of [0, count) in place, then over the last
