@@ -53,14 +53,23 @@ void bm_seed_latent(benchmark::State& state) {
     SeedModel model(lb::seed_init);
     Adam opt;
     const History h = fit(model, seed_matrix(), opt,
-                          {.epochs = lb::seed_epochs, .batch_size = lb::seed_batch, .seed = 7,
-                           .progress = Progress::quiet, .threads = 1});
+                          {.epochs = lb::seed_epochs,
+                           .batch_size = lb::seed_batch,
+                           .seed = 7,
+                           .progress = Progress::quiet,
+                           .threads = 1});
     loss = h.loss.back();
   }
   lb::seed_counters(state, loss);
 }
-BENCHMARK(bm_seed_latent)->Name("seed/" LATENT_BENCH_NAME)->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
-    ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bm_seed_latent)
+    ->Name("seed/" LATENT_BENCH_NAME)
+    ->Iterations(1)
+    ->Repetitions(7)
+    ->MeasureProcessCPUTime()
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // ---- the same maths as one hand-wired function: the layers' primitives called directly --------------
 // No Seq, no model class, no fit: a fixed buffer per activation, the four layers' forward and backward
@@ -73,8 +82,8 @@ double run_seed_hand_wired(const float* data, std::size_t n, int epochs, std::ui
   using L4 = Dense<20, 100, Sigmoid>;
   constexpr std::size_t o1 = 0, o2 = o1 + L1::param_count, o3 = o2 + L2::param_count, o4 = o3 + L3::param_count,
                         total = o4 + L4::param_count, B = 32;
-  aligned_buffer<float> p(total), g(total), x(B * 100), h1(B * 20), h2(B * 5), h3(B * 20), out(B * 100),
-      d_out(B * 100), d3(B * 20), d2(B * 5), d1(B * 20);
+  aligned_buffer<float> p(total), g(total), x(B * 100), h1(B * 20), h2(B * 5), h3(B * 20), out(B * 100), d_out(B * 100),
+      d3(B * 20), d2(B * 5), d1(B * 20);
   Rng rng(seed);
   L1::init(p.data() + o1, rng);
   L2::init(p.data() + o2, rng);
@@ -110,11 +119,18 @@ double run_seed_hand_wired(const float* data, std::size_t n, int epochs, std::ui
 
 void bm_seed_hand_wired(benchmark::State& state) {
   double loss = 0;
-  for (auto _ : state) loss = run_seed_hand_wired(lb::seed_data().data(), lb::seed_rows, lb::seed_epochs, lb::seed_init);
+  for (auto _ : state)
+    loss = run_seed_hand_wired(lb::seed_data().data(), lb::seed_rows, lb::seed_epochs, lb::seed_init);
   lb::seed_counters(state, loss);
 }
-BENCHMARK(bm_seed_hand_wired)->Name("seed/hand-wired-" LATENT_BENCH_NAME)->Iterations(1)->Repetitions(7)->MeasureProcessCPUTime()
-    ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bm_seed_hand_wired)
+    ->Name("seed/hand-wired-" LATENT_BENCH_NAME)
+    ->Iterations(1)
+    ->Repetitions(7)
+    ->MeasureProcessCPUTime()
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // ---- one VAE epoch on Fashion-MNIST -----------------------------------------------------------------
 const xt::xtensor<float, 2>& fashion_train() {
@@ -129,8 +145,9 @@ void bm_vae_latent(benchmark::State& state) {
   for (auto _ : state) {
     VaeModel model(1);
     Adam opt;
-    loss = fit(model, x, opt, {.epochs = 1, .batch_size = lb::vae_batch, .progress = Progress::quiet, .threads = threads})
-               .loss.back();
+    loss =
+        fit(model, x, opt, {.epochs = 1, .batch_size = lb::vae_batch, .progress = Progress::quiet, .threads = threads})
+            .loss.back();
   }
   const std::size_t n = x.shape()[0];
   lb::set_training_counters(state, static_cast<double>(lb::steps_per_epoch(n, lb::vae_batch)),
@@ -155,8 +172,9 @@ void bm_vae_independent_halves(benchmark::State& state) {
   auto train_half = [&](std::size_t h) {
     VaeModel model(h + 1);
     Adam opt;
-    return fit(model, halves[h], opt, {.epochs = 1, .batch_size = lb::vae_batch, .progress = Progress::quiet,
-                                       .threads = 1}).loss.back();
+    return fit(model, halves[h], opt,
+               {.epochs = 1, .batch_size = lb::vae_batch, .progress = Progress::quiet, .threads = 1})
+        .loss.back();
   };
   double loss = 0;
   for (auto _ : state) {
@@ -193,12 +211,12 @@ void bm_dense(benchmark::State& state) {
   state.counters["GFLOPs"] =
       benchmark::Counter(6.0 * Batch * In * Out * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
-#define LATENT_DENSE(IN, OUT, ACT, B)                                                        \
-  BENCHMARK(bm_dense<IN, OUT, ACT, B>)                                                       \
-      ->Name("dense-" #IN "x" #OUT "-b" #B "/" LATENT_BENCH_NAME)                            \
-      ->Repetitions(5)                                                                       \
-      ->DisplayAggregatesOnly(true)                                                          \
-      ->Unit(benchmark::kMicrosecond)                                                        \
+#define LATENT_DENSE(IN, OUT, ACT, B)                                                                                  \
+  BENCHMARK(bm_dense<IN, OUT, ACT, B>)                                                                                 \
+      ->Name("dense-" #IN "x" #OUT "-b" #B "/" LATENT_BENCH_NAME)                                                      \
+      ->Repetitions(5)                                                                                                 \
+      ->DisplayAggregatesOnly(true)                                                                                    \
+      ->Unit(benchmark::kMicrosecond)                                                                                  \
       ->UseRealTime()
 LATENT_DENSE(784, 400, Relu, 128);
 LATENT_DENSE(400, 40, Identity, 128);
@@ -225,14 +243,30 @@ void bm_encode(benchmark::State& state) {
   }
   state.counters["samples_per_s"] = benchmark::Counter(Batch, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(bm_encode<VaeModel, 1>)->Name("infer-vae-encoder-1/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(bm_encode<VaeModel, 256>)->Name("infer-vae-encoder-256/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(bm_encode<SeedModel, 1>)->Name("infer-seed-encoder-1/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(bm_encode<SeedModel, 256>)->Name("infer-seed-encoder-256/" LATENT_BENCH_NAME)->Repetitions(5)->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(bm_encode<VaeModel, 1>)
+    ->Name("infer-vae-encoder-1/" LATENT_BENCH_NAME)
+    ->Repetitions(5)
+    ->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(bm_encode<VaeModel, 256>)
+    ->Name("infer-vae-encoder-256/" LATENT_BENCH_NAME)
+    ->Repetitions(5)
+    ->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(bm_encode<SeedModel, 1>)
+    ->Name("infer-seed-encoder-1/" LATENT_BENCH_NAME)
+    ->Repetitions(5)
+    ->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(bm_encode<SeedModel, 256>)
+    ->Name("infer-seed-encoder-256/" LATENT_BENCH_NAME)
+    ->Repetitions(5)
+    ->DisplayAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace
 
@@ -240,12 +274,22 @@ int main(int argc, char** argv) {
   // Registered at run time: only when the data set is present, so the binary still runs without it.
   if (std::filesystem::exists(lb::fashion_mnist_path())) {
     for (int threads : {1, 2})
-      benchmark::RegisterBenchmark(("vae/" LATENT_BENCH_NAME "-" + std::to_string(threads) + "t").c_str(), bm_vae_latent)
-          ->Arg(threads)->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
-          ->Unit(benchmark::kMillisecond)->UseRealTime();
+      benchmark::RegisterBenchmark(("vae/" LATENT_BENCH_NAME "-" + std::to_string(threads) + "t").c_str(),
+                                   bm_vae_latent)
+          ->Arg(threads)
+          ->Iterations(1)
+          ->Repetitions(5)
+          ->MeasureProcessCPUTime()
+          ->ReportAggregatesOnly(true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     benchmark::RegisterBenchmark("vae/" LATENT_BENCH_NAME "-2x1t-independent-halves", bm_vae_independent_halves)
-        ->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
-        ->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Iterations(1)
+        ->Repetitions(5)
+        ->MeasureProcessCPUTime()
+        ->ReportAggregatesOnly(true)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

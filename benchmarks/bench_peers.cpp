@@ -25,12 +25,12 @@
 namespace {
 
 namespace lb = latent::bench;
+using lb::fashion_mnist_path;
 using lb::seed_data;
 using lb::seed_epochs;
 using lb::seed_init;
 using lb::set_training_counters;
 using lb::vae_batch;
-using lb::fashion_mnist_path;
 
 void bm_peak_fma(benchmark::State& state) {
   const auto iters = static_cast<std::size_t>(state.range(0));
@@ -42,8 +42,13 @@ void bm_peak_fma(benchmark::State& state) {
 }
 // A peak is a capability, so report.py takes the best repetition rather than the median: the file
 // output keeps every repetition (DisplayAggregatesOnly), the console only the aggregates.
-BENCHMARK(bm_peak_fma)->Name("peak/fma")->Arg(20'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()
-    ->Repetitions(5)->DisplayAggregatesOnly(true);
+BENCHMARK(bm_peak_fma)
+    ->Name("peak/fma")
+    ->Arg(20'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Repetitions(5)
+    ->DisplayAggregatesOnly(true);
 
 #ifdef LATENT_HAVE_AVX512_PEAK
 // The machine's own peak when it has AVX-512 units (OpenBLAS uses them, and latent's own targets when
@@ -67,8 +72,14 @@ void bm_seed_handwritten(benchmark::State& state) {
 // CPU time is the whole process's (all threads: OpenBLAS, OpenMP), comparable with the Python peers'
 // process_time and steadier than wall time on a shared machine; the reported time stays wall time.
 // One iteration is a whole 100-epoch training (~0.3-1 s): fix it, and let repetitions give the spread.
-BENCHMARK(bm_seed_handwritten)->Name("seed/handwritten")->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()
-    ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bm_seed_handwritten)
+    ->Name("seed/handwritten")
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->MeasureProcessCPUTime()
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 #ifdef LATENT_HAVE_TORCH
 void bm_seed_torch(benchmark::State& state) {
@@ -77,8 +88,14 @@ void bm_seed_torch(benchmark::State& state) {
   for (auto _ : state) loss = lb::run_seed_torch(data.data(), lb::seed_rows, seed_epochs, seed_init);
   seed_counters(state, loss);
 }
-BENCHMARK(bm_seed_torch)->Name("seed/libtorch")->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(bm_seed_torch)
+    ->Name("seed/libtorch")
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->MeasureProcessCPUTime()
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void bm_vae_torch(benchmark::State& state) {
   static const std::vector<float> images = [] {
@@ -106,16 +123,25 @@ void bm_vae_torch(benchmark::State& state) {
 int main(int argc, char** argv) {
 #ifdef LATENT_HAVE_AVX512_PEAK
   if (lb::avx512_available())
-    benchmark::RegisterBenchmark("peak/fma-avx512", bm_peak_fma_avx512)->Arg(20'000'000)
-        ->Unit(benchmark::kMillisecond)->UseRealTime()->Repetitions(5)->DisplayAggregatesOnly(true);
+    benchmark::RegisterBenchmark("peak/fma-avx512", bm_peak_fma_avx512)
+        ->Arg(20'000'000)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Repetitions(5)
+        ->DisplayAggregatesOnly(true);
 #endif
 #ifdef LATENT_HAVE_TORCH
   // Registered at run time: only when the data set is present, so the binary still runs without it.
   if (std::filesystem::exists(fashion_mnist_path())) {
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(("vae/libtorch-" + std::to_string(threads) + "t").c_str(), bm_vae_torch)
-          ->Arg(threads)->Iterations(1)->Repetitions(5)->MeasureProcessCPUTime()->ReportAggregatesOnly(true)
-          ->Unit(benchmark::kMillisecond)->UseRealTime();
+          ->Arg(threads)
+          ->Iterations(1)
+          ->Repetitions(5)
+          ->MeasureProcessCPUTime()
+          ->ReportAggregatesOnly(true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
   }
 #endif
   benchmark::Initialize(&argc, argv);

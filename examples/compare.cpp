@@ -9,10 +9,10 @@
 // only in what they add (noise, a penalty, a Gaussian head, importance samples, a label). The models
 // are types, so the code size is a template argument: the program instantiates the family once per
 // supported size (kSupportedLatents) and picks one at run time.
-#include <latent/latent.hpp>
 #include <latent/data/fashion_mnist.hpp>
 #include <latent/data/shapes.hpp>
 #include <latent/io/png.hpp>
+#include <latent/latent.hpp>
 #include <latent/models/contractive_autoencoder.hpp>
 #include <latent/plot/canvas.hpp>
 #include <latent/plot/image_grid.hpp>
@@ -42,8 +42,8 @@ namespace {
 // 5 epochs of 10000 images) stays under a minute on 2 cores: the contractive autoencoder's exact
 // Jacobian penalty costs O(H·784·Z) per image, about as much as all the other models together.
 constexpr std::size_t kHidden = 128;
-constexpr std::size_t kPixels = 784;       // 28 × 28
-constexpr std::size_t kClasses = 10;       // both data sets have 10 labelled classes
+constexpr std::size_t kPixels = 784;  // 28 × 28
+constexpr std::size_t kClasses = 10;  // both data sets have 10 labelled classes
 constexpr std::size_t kSupportedLatents[] = {2, 8, 16, 32};
 
 // The family's architectures for code size Z: strong names, so that errors print them.
@@ -187,9 +187,10 @@ bool parse(int argc, char** argv, options& o) {
       if (o.epochs == 0) throw option_error("--epochs: expected at least 1, found 0");
     } else if (arg == "--latent") {
       o.latent = parse_count(arg, value);
-      if (std::find(std::begin(kSupportedLatents), std::end(kSupportedLatents), o.latent) == std::end(kSupportedLatents))
-        throw option_error("--latent: expected one of 2, 8, 16, 32 (models are types: each size is compiled in), found " +
-                           value);
+      if (std::find(std::begin(kSupportedLatents), std::end(kSupportedLatents), o.latent) ==
+          std::end(kSupportedLatents))
+        throw option_error(
+            "--latent: expected one of 2, 8, 16, 32 (models are types: each size is compiled in), found " + value);
     } else if (arg == "--models") {
       models = split_list(value);
       for (const auto& m : models)
@@ -238,8 +239,8 @@ struct result {
 
 struct bench {
   Dataset train, test;
-  xt::xtensor<float, 2> nll_x;      // the subset for the importance-sampled NLL
-  xt::xtensor<float, 2> showcase;   // one test image per class
+  xt::xtensor<float, 2> nll_x;     // the subset for the importance-sampled NLL
+  xt::xtensor<float, 2> showcase;  // one test image per class
   const options* opt = nullptr;
 };
 
@@ -255,7 +256,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 xt::xtensor<float, 2> rows_of(const xt::xtensor<float, 2>& m, const std::vector<std::size_t>& rows) {
   xt::xtensor<float, 2> out = xt::xtensor<float, 2>::from_shape({rows.size(), m.shape()[1]});
   for (std::size_t i = 0; i < rows.size(); ++i)
-    std::copy(m.data() + rows[i] * m.shape()[1], m.data() + (rows[i] + 1) * m.shape()[1], out.data() + i * m.shape()[1]);
+    std::copy(m.data() + rows[i] * m.shape()[1], m.data() + (rows[i] + 1) * m.shape()[1],
+              out.data() + i * m.shape()[1]);
   return out;
 }
 
@@ -292,7 +294,8 @@ result run_model(const model_spec& spec, M& model, const bench& b, const std::ve
   }
 
   Adam opt(1e-3);
-  const FitOptions fit_options{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed, .progress = Progress::quiet};
+  const FitOptions fit_options{
+      .epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed, .progress = Progress::quiet};
   const auto t0 = std::chrono::steady_clock::now();
   History h;
   if constexpr (cond)
@@ -362,8 +365,8 @@ std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& s
   const options& o = *b.opt;
   std::vector<result> results;
   for (const auto& key : o.models) {
-    const model_spec& spec = *std::find_if(std::begin(kModels), std::end(kModels),
-                                           [&](const model_spec& s) { return key == s.key; });
+    const model_spec& spec =
+        *std::find_if(std::begin(kModels), std::end(kModels), [&](const model_spec& s) { return key == s.key; });
     // Each model is built on the heap: its parameters, gradients and workspaces are large.
     if (key == "ae") {
       auto m = std::make_unique<typename F::AE>(o.seed);
@@ -425,7 +428,8 @@ std::string grouped(std::size_t v) {
 
 std::string markdown_table(const std::vector<result>& rs, const options& o, const bench& b) {
   std::ostringstream t;
-  t << "| model | MSE / image | BCE / image | −ELBO | NLL (IS) | kNN acc. | active units | params | train s | samples/s |\n";
+  t << "| model | MSE / image | BCE / image | −ELBO | NLL (IS) | kNN acc. | active units | params | train s | "
+       "samples/s |\n";
   t << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : rs) {
     t << "| " << r.spec.name << (r.conditional ? " ¹" : "") << " | " << fixed(r.mse, 2) << " | " << fixed(r.bce, 1)
@@ -434,23 +438,26 @@ std::string markdown_table(const std::vector<result>& rs, const options& o, cons
       << fixed(r.samples_per_second, 0) << " |\n";
   }
   t << "\nTest set: " << b.test.size() << " images; training set: " << b.train.size() << " images; " << o.epochs
-    << " epochs, batch " << o.batch_size << ", Adam (lr 1e-3) for every model; encoder 784 → " << kHidden
-    << " ReLU → " << o.latent << ", decoder " << o.latent << " → " << kHidden << " ReLU → 784 logits.\n\n";
+    << " epochs, batch " << o.batch_size << ", Adam (lr 1e-3) for every model; encoder 784 → " << kHidden << " ReLU → "
+    << o.latent << ", decoder " << o.latent << " → " << kHidden << " ReLU → 784 logits.\n\n";
   t << "- **MSE / image**, **BCE / image**: squared error and binary cross-entropy (nats) summed over the 784 pixels "
        "of a test image, averaged over the test set; VAEs reconstruct through the mean code μ (`reconstruct`).\n"
        "- **−ELBO**: the negative evidence lower bound per test image (nats, one draw of z per image, β = 1 for every "
        "model, so the β-VAE and the IWAE are scored by the same bound as the VAE).\n";
   t << "- **NLL (IS)**: −log p(x) per image estimated by importance sampling with k = " << o.nll_k
     << " draws from q(z|x), on the first " << b.nll_x.shape()[0] << " test images.\n";
-  t << "- **kNN acc.**: accuracy of a 5-nearest-neighbour classifier (Euclidean) on the code (`encode`: μ for the VAEs), "
+  t << "- **kNN acc.**: accuracy of a 5-nearest-neighbour classifier (Euclidean) on the code (`encode`: μ for the "
+       "VAEs), "
        "training codes as reference, test codes as queries; chance is 0.1.\n"
        "- **active units**: code units whose value (μ for the VAEs) varies over the test set with variance above 0.01 "
        "(Burda et al.); for the autoencoders, the same test on their (linear) code.\n"
        "- **train s**, **samples/s**: wall-clock training time (2 cores) and training images processed per second.\n"
        "- ¹ The conditional VAE is given the true label: its −ELBO bounds −log p(x | label), its code is what the "
        "label does not explain (so a low kNN accuracy is expected); its NLL is −log p(x | label).\n";
-  t << "- Settings: denoising: Gaussian noise σ = " << kDenoising.gaussian_stddev << " and " << kDenoising.mask_fraction * 100
-    << "% masking; sparse: L1 penalty " << kSparsity.l1 << "·Σ|h| per image; contractive: λ = " << kContraction.weight << "; β-VAE: β = " << kBeta << "; IWAE: K = 5 (so 5× the work per step).\n";
+  t << "- Settings: denoising: Gaussian noise σ = " << kDenoising.gaussian_stddev << " and "
+    << kDenoising.mask_fraction * 100 << "% masking; sparse: L1 penalty " << kSparsity.l1
+    << "·Σ|h| per image; contractive: λ = " << kContraction.weight << "; β-VAE: β = " << kBeta
+    << "; IWAE: K = 5 (so 5× the work per step).\n";
   t << "- Pictures: `reconstructions.png`, `samples.png`, `latent.png` (and `latent-<model>.png`), `curves.png`: the "
        "training loss per epoch in nats per image (the autoencoders' per-pixel loss × 784), each model's own objective "
        "(penalties, noise, β·KL and the K-sample bound included), so the curves show progress, not a ranking.\n";
@@ -466,22 +473,22 @@ std::string json_number(double v) {
 
 std::string json_results(const std::vector<result>& rs, const options& o, const bench& b, double wall) {
   std::ostringstream j;
-  j << "{\n  \"data\": \"" << o.data << "\",\n  \"train_size\": " << b.train.size() << ",\n  \"test_size\": "
-    << b.test.size() << ",\n  \"latent\": " << o.latent << ",\n  \"hidden\": " << kHidden << ",\n  \"epochs\": "
-    << o.epochs << ",\n  \"batch_size\": " << o.batch_size << ",\n  \"seed\": " << o.seed
+  j << "{\n  \"data\": \"" << o.data << "\",\n  \"train_size\": " << b.train.size()
+    << ",\n  \"test_size\": " << b.test.size() << ",\n  \"latent\": " << o.latent << ",\n  \"hidden\": " << kHidden
+    << ",\n  \"epochs\": " << o.epochs << ",\n  \"batch_size\": " << o.batch_size << ",\n  \"seed\": " << o.seed
     << ",\n  \"nll_samples\": " << b.nll_x.shape()[0] << ",\n  \"nll_k\": " << o.nll_k
     << ",\n  \"wall_seconds\": " << json_number(wall) << ",\n  \"models\": [\n";
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const auto& r = rs[i];
-    j << "    {\"key\": \"" << r.spec.key << "\", \"name\": \"" << r.spec.label << "\", \"mse_per_image\": "
-      << json_number(r.mse) << ", \"bce_per_image\": " << json_number(r.bce)
+    j << "    {\"key\": \"" << r.spec.key << "\", \"name\": \"" << r.spec.label
+      << "\", \"mse_per_image\": " << json_number(r.mse) << ", \"bce_per_image\": " << json_number(r.bce)
       << ", \"neg_elbo\": " << json_number(r.neg_elbo) << ", \"nll\": " << json_number(r.nll)
       << ", \"knn_accuracy\": " << json_number(r.knn) << ", \"active_units\": " << r.active
       << ", \"code_size\": " << r.code_size << ", \"params\": " << r.params
-      << ", \"train_seconds\": " << json_number(r.train_seconds) << ", \"eval_seconds\": " << json_number(r.eval_seconds)
+      << ", \"train_seconds\": " << json_number(r.train_seconds)
+      << ", \"eval_seconds\": " << json_number(r.eval_seconds)
       << ", \"samples_per_second\": " << json_number(r.samples_per_second) << ", \"loss_per_image\": [";
-    for (std::size_t e = 0; e < r.loss_per_image.size(); ++e)
-      j << (e ? ", " : "") << json_number(r.loss_per_image[e]);
+    for (std::size_t e = 0; e < r.loss_per_image.size(); ++e) j << (e ? ", " : "") << json_number(r.loss_per_image[e]);
     j << "]}" << (i + 1 < rs.size() ? "," : "") << "\n";
   }
   j << "  ]\n}\n";
@@ -493,10 +500,10 @@ std::string json_results(const std::vector<result>& rs, const options& o, const 
 constexpr Color kInk{0.1f, 0.1f, 0.1f};
 constexpr Color kFrame{0.6f, 0.6f, 0.6f};
 // Matplotlib's tab10, as the library's plots use.
-constexpr Color kPalette[10] = {
-    {0.122f, 0.467f, 0.706f}, {1.000f, 0.498f, 0.055f}, {0.173f, 0.627f, 0.173f}, {0.839f, 0.153f, 0.157f},
-    {0.580f, 0.404f, 0.741f}, {0.549f, 0.337f, 0.294f}, {0.890f, 0.467f, 0.761f}, {0.498f, 0.498f, 0.498f},
-    {0.737f, 0.741f, 0.133f}, {0.090f, 0.745f, 0.812f}};
+constexpr Color kPalette[10] = {{0.122f, 0.467f, 0.706f}, {1.000f, 0.498f, 0.055f}, {0.173f, 0.627f, 0.173f},
+                                {0.839f, 0.153f, 0.157f}, {0.580f, 0.404f, 0.741f}, {0.549f, 0.337f, 0.294f},
+                                {0.890f, 0.467f, 0.761f}, {0.498f, 0.498f, 0.498f}, {0.737f, 0.741f, 0.133f},
+                                {0.090f, 0.745f, 0.812f}};
 
 // Grayscale pictures are saved as gray PNGs: a third of the size of RGB.
 void save_gray(const Canvas& cv, const std::string& path) {
@@ -562,7 +569,8 @@ void samples_png(const std::string& path, const std::vector<result>& rs, const s
     std::size_t x = margin;
     for (std::size_t c = 0; c < i % cols; ++c) x += col_w[c] + margin;
     const std::size_t gx = x + (r.conditional ? label_w : 0);
-    cv.text(pd(gx), pd(y), std::string(r.spec.label) + (r.conditional ? ": one row per class" : ": z ~ N(0, I)"), kInk, 2);
+    cv.text(pd(gx), pd(y), std::string(r.spec.label) + (r.conditional ? ": one row per class" : ": z ~ N(0, I)"), kInk,
+            2);
     cv.blit(image_grid(r.samples, 28, 28, 8, 1, 1.0f), pd(gx), pd(y + title_h), scale);
     if (r.conditional)
       for (std::size_t c = 0; c < kClasses; ++c) {
@@ -604,7 +612,8 @@ void latent_png(const std::string& path, const std::vector<result>& rs, const xt
     for (std::size_t p = 0; p < n; ++p) {
       const double px = x0 + static_cast<double>(side) * pad + (xs[p] - xlo) / (xhi - xlo) * inner;
       const double py = y0 + static_cast<double>(side) * (1 - pad) - (ys[p] - ylo) / (yhi - ylo) * inner;
-      if (px < x0 + 2 || px > x0 + static_cast<double>(side) - 2 || py < y0 + 2 || py > y0 + static_cast<double>(side) - 2)
+      if (px < x0 + 2 || px > x0 + static_cast<double>(side) - 2 || py < y0 + 2 ||
+          py > y0 + static_cast<double>(side) - 2)
         continue;
       // Crisp 3 × 3 squares rather than anti-aliased discs: the same picture in a third of the bytes.
       cv.fill_rect(std::floor(px) - 1, std::floor(py) - 1, 3, 3, kPalette[static_cast<std::size_t>(labels(p)) % 10]);

@@ -54,8 +54,8 @@ struct LayerNorm {
   }
   // dγ = Σ dy ⊙ x̂, dβ = Σ dy; with g = dy ⊙ γ: dx = inv · (g − mean(g) − x̂ · mean(g ⊙ x̂)).
   template <class T>
-  static void backward(const T* params, const T*, const T*, const T* cache, T* dy, T* dx, T* dparams, T*,
-                       std::size_t n, Context<T>&) {
+  static void backward(const T* params, const T*, const T*, const T* cache, T* dy, T* dx, T* dparams, T*, std::size_t n,
+                       Context<T>&) {
     for (std::size_t j = 0; j < 2 * N; ++j) dparams[j] = T(0);
     for (std::size_t r = 0; r < n; ++r) {
       const T* xhat = cache + r * (N + 1);
@@ -150,7 +150,8 @@ struct MMD {
       }
     // The hook returns the penalty summed over the rows (n · λ · MMD², so that /n is its part of the
     // batch-mean loss) and adds grad_scale times its gradient to dq.
-    for (std::size_t i = 0; i < n * z; ++i) dq[i] += static_cast<T>(static_cast<double>(grad_scale) * nn * weight * g[i]);
+    for (std::size_t i = 0; i < n * z; ++i)
+      dq[i] += static_cast<T>(static_cast<double>(grad_scale) * nn * weight * g[i]);
     return nn * weight * (pp / pairs + qq / pairs - 2 * pq / (nn * nn));
   }
 };

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   xt::xtensor<float, 2> fresh = xt::random::randn<float>({100, 100});
   xt::xtensor<float, 2> z = model.encode(fresh);  // 100 x 5
   xt::xtensor<float, 2> back = model.decode(z);   // 100 x 100
-  std::printf("trained %zu epochs in %.3f s: loss %.4f -> %.4f; codes %zux%zu, reconstructions %zux%zu\n",
-              h.epochs(), h.total_seconds(), h.loss.front(), h.loss.back(), z.shape()[0], z.shape()[1],
-              back.shape()[0], back.shape()[1]);
+  std::printf("trained %zu epochs in %.3f s: loss %.4f -> %.4f; codes %zux%zu, reconstructions %zux%zu\n", h.epochs(),
+              h.total_seconds(), h.loss.front(), h.loss.back(), z.shape()[0], z.shape()[1], back.shape()[0],
+              back.shape()[1]);
 }

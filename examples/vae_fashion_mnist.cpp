@@ -16,8 +16,8 @@
 //
 // Usage: vae_fashion_mnist [epochs] [--train-size N] [--test-size N]   (default 10 epochs, all data)
 // Exits 0 with a message when Fashion-MNIST is not installed (Debian: dataset-fashion-mnist).
-#include <latent/latent.hpp>
 #include <latent/data/fashion_mnist.hpp>
+#include <latent/latent.hpp>
 
 #include <chrono>   // timing
 #include <cstdio>   // std::printf
@@ -61,14 +61,15 @@ int main(int argc, char** argv) {
   if (test_size > 0 && test_size < test.size()) test = take(test, 0, test_size);
 
   auto model = std::make_unique<Model>(/*seed=*/1);  // on the heap: 650k parameters and their workspaces
-  Adam opt(1e-3, 0.9, 0.999, 1e-8);                   // PyTorch's defaults
+  Adam opt(1e-3, 0.9, 0.999, 1e-8);                  // PyTorch's defaults
   std::printf("VAE 784-400-20 on Fashion-MNIST: %zu training, %zu test images, batch 128\n", train.size(), test.size());
   std::printf("%5s  %12s  %12s  %9s\n", "epoch", "train -ELBO", "test -ELBO", "seconds");
   double total = 0;
   for (std::size_t e = 1; e <= epochs; ++e) {
     // One epoch per call, each with its own shuffle; Adam keeps its moments between calls.
     const auto t0 = std::chrono::steady_clock::now();
-    const History h = fit(*model, train.x, opt, {.epochs = 1, .batch_size = 128, .seed = e, .progress = Progress::quiet});
+    const History h =
+        fit(*model, train.x, opt, {.epochs = 1, .batch_size = 128, .seed = e, .progress = Progress::quiet});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     total += seconds;
     std::printf("%5zu  %12.1f  %12.1f  %9.2f\n", e, h.loss.back(), -model->elbo(test.x, e), seconds);

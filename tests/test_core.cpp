@@ -92,7 +92,7 @@ static_assert(std::is_same_v<kernels::arch_for<double, 784>, kernels::default_ar
 #if defined(LATENT_AVX512_HALF_RATE) && defined(__AVX512BW__) && defined(__AVX512DQ__)
 static_assert(std::is_same_v<kernels::arch_for<float, 20>, xsimd::fma3<xsimd::avx2>>);
 static_assert(std::is_same_v<kernels::arch_for<float, 5>, xsimd::fma3<xsimd::avx2>>);
-static_assert(std::is_same_v<kernels::arch_for<float, 40>, xsimd::fma3<xsimd::avx2>>);  // 40 lanes, not 48
+static_assert(std::is_same_v<kernels::arch_for<float, 40>, xsimd::fma3<xsimd::avx2>>);   // 40 lanes, not 48
 static_assert(std::is_same_v<kernels::arch_for<float, 100>, xsimd::fma3<xsimd::avx2>>);  // 104 lanes, not 112
 static_assert(std::is_same_v<kernels::arch_for<float, 16>, kernels::default_arch>);
 static_assert(std::is_same_v<kernels::arch_for<float, 9>, kernels::default_arch>);  // 16 lanes either way
@@ -294,7 +294,8 @@ TYPE_TO_STRING(Avx2Float);
 TYPE_TO_STRING(Avx2Double);
 #endif
 
-TEST_CASE_TEMPLATE("kernels: gemm_nn, gemm (strided B), gemm_nt and column_sums match the reference", Cfg, LATENT_TEST_ARCHS) {
+TEST_CASE_TEMPLATE("kernels: gemm_nn, gemm (strided B), gemm_nt and column_sums match the reference", Cfg,
+                   LATENT_TEST_ARCHS) {
   check_all_gemm<Cfg>(width_list{});
 }
 
@@ -397,13 +398,14 @@ void check_gemm_layouts_width() {
   using add = kernels::add_to<T>;
   gemm_kernel<T, kernels::zero_init, add> accumulating = nullptr;
   if constexpr (N == 9 || N == 100) accumulating = &kernels::gemm<N, T, Arch, kernels::zero_init, add>;
-  check_gemm_layouts<T>(N, &kernels::gemm<N, T, Arch, bias, store>, &kernels::gemm<N, T, Arch, kernels::zero_init, store>,
-                        accumulating);
+  check_gemm_layouts<T>(N, &kernels::gemm<N, T, Arch, bias, store>,
+                        &kernels::gemm<N, T, Arch, kernels::zero_init, store>, accumulating);
 }
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("kernels: gemm with padded and transposed B, K = 0 and M = 0 matches the reference", Cfg, LATENT_TEST_ARCHS) {
+TEST_CASE_TEMPLATE("kernels: gemm with padded and transposed B, K = 0 and M = 0 matches the reference", Cfg,
+                   LATENT_TEST_ARCHS) {
   check_gemm_layouts_width<Cfg, 8>();
   check_gemm_layouts_width<Cfg, 9>();
   check_gemm_layouts_width<Cfg, 100>();
@@ -464,7 +466,8 @@ void check_activation_kernels() {
     for (std::size_t i = 0; i < count; ++i) {
       const R want = static_cast<R>(dy[i]) * reference_derivative(Act{}, static_cast<R>(y[i]));
       // 16 ulps relative, plus 4 ulps of |dy| for the cancellation in 1 − y², y(1 − y), y + 1.
-      const R tol = 16 * static_cast<R>(Cfg::eps) * std::abs(want) + 4 * static_cast<R>(Cfg::eps) * std::abs(static_cast<R>(dy[i]));
+      const R tol = 16 * static_cast<R>(Cfg::eps) * std::abs(want) +
+                    4 * static_cast<R>(Cfg::eps) * std::abs(static_cast<R>(dy[i]));
       if (!(std::abs(static_cast<R>(grad[i]) - want) <= tol)) ++bad_derivative;
     }
     CHECK(bad_derivative == 0);
@@ -559,8 +562,8 @@ void check_weight_gradient(std::size_t N, weight_gradient_kernel<T> kernel) {
       CHECK(dy.guards_intact());
 
       // dW against the reference: A = x read transposed (x(r, k) = x[k·M + r]), B = dz.
-      CHECK(product_errors<T>(M, N, K, x.data(), 1, M, ref_dz.data(), N, 1, nullptr, nullptr, dW.data(),
-                              ref_dW.data(), 4) == 0);
+      CHECK(product_errors<T>(M, N, K, x.data(), 1, M, ref_dz.data(), N, 1, nullptr, nullptr, dW.data(), ref_dW.data(),
+                              4) == 0);
       CHECK(dW.guards_intact());
 
       std::size_t bad_db = 0;
@@ -699,15 +702,20 @@ struct fenced_page {
   fenced_page(const fenced_page&) = delete;
   fenced_page& operator=(const fenced_page&) = delete;
   template <class T>
-  T* first() const { return reinterpret_cast<T*>(base + page); }
+  T* first() const {
+    return reinterpret_cast<T*>(base + page);
+  }
   template <class T>
-  T* last(std::size_t count) const { return reinterpret_cast<T*>(base + 2 * page) - count; }
+  T* last(std::size_t count) const {
+    return reinterpret_cast<T*>(base + 2 * page) - count;
+  }
 };
 #endif
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("kernels: load_partial and store_partial touch only the first count elements", Cfg, LATENT_TEST_ARCHS) {
+TEST_CASE_TEMPLATE("kernels: load_partial and store_partial touch only the first count elements", Cfg,
+                   LATENT_TEST_ARCHS) {
   using T = typename Cfg::scalar;
   using Arch = typename Cfg::arch;
   using V = kernels::simd<T, Arch>;
@@ -806,8 +814,10 @@ void check_loss_kernel() {
     }
     const T scale = T(0.37);
     guarded<T> grad(count);
-    const double with_grad = kernels::loss_sum<typename Ref::element, T, Arch>(count, p.data(), t.data(), grad.data(), scale);
-    const double without = kernels::loss_sum<typename Ref::element, T, Arch>(count, p.data(), t.data(), static_cast<T*>(nullptr), scale);
+    const double with_grad =
+        kernels::loss_sum<typename Ref::element, T, Arch>(count, p.data(), t.data(), grad.data(), scale);
+    const double without =
+        kernels::loss_sum<typename Ref::element, T, Arch>(count, p.data(), t.data(), static_cast<T*>(nullptr), scale);
     CHECK(with_grad == without);
     R want = 0, magnitude = 0;
     std::size_t bad_grad = 0;
@@ -901,7 +911,8 @@ TEST_CASE_TEMPLATE("kernels: adam_update and sgd_update match their formulas", C
         const R ui = R(mu) * m0[i] - R(lr) * g[i];
         const R step = nesterov ? R(mu) * ui - R(lr) * g[i] : ui;
         CHECK(std::abs(u[i] - ui) <= 8 * e * (std::abs(R(mu) * m0[i]) + std::abs(R(lr) * g[i])));
-        CHECK(std::abs(ps[i] - (p0[i] + step)) <= 8 * e * (std::abs(R(p0[i])) + std::abs(R(mu) * m0[i]) + std::abs(R(lr) * g[i])));
+        CHECK(std::abs(ps[i] - (p0[i] + step)) <=
+              8 * e * (std::abs(R(p0[i])) + std::abs(R(mu) * m0[i]) + std::abs(R(lr) * g[i])));
       }
     }
   }
@@ -919,8 +930,7 @@ constexpr double g_first[3] = {0.5, -0.25, 2.0};
 constexpr double g_second[3] = {-0.5, 0.25, 1.0};
 
 template <class T, class Opt>
-void check_two_steps(Opt& opt, std::size_t count, const double (&after1)[3], const double (&after2)[3],
-                     double rel) {
+void check_two_steps(Opt& opt, std::size_t count, const double (&after1)[3], const double (&after2)[3], double rel) {
   std::vector<T> p(count), g(count);
   for (std::size_t i = 0; i < count; ++i) {
     p[i] = static_cast<T>(p_start[i % 3]);

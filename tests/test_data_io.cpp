@@ -277,9 +277,10 @@ TEST_SUITE("idx") {
                          latent::format_error);
     auto images = idx_images_bytes(2, 2, 2);
     write_bytes(dir.file("img"), images);
-    CHECK_THROWS_WITH_AS(latent::read_idx_labels(dir.file("img")),
-                         doctest::Contains("expected magic number 0x00000801 (unsigned byte, 1 dimension), found 0x00000803"),
-                         latent::format_error);
+    CHECK_THROWS_WITH_AS(
+        latent::read_idx_labels(dir.file("img")),
+        doctest::Contains("expected magic number 0x00000801 (unsigned byte, 1 dimension), found 0x00000803"),
+        latent::format_error);
 
     auto floats = images;
     floats[2] = 0x0D;
@@ -374,7 +375,8 @@ TEST_SUITE("idx") {
 TEST_SUITE("fashion_mnist") {
   TEST_CASE("the real test split, when installed") {
     const std::string dir = latent::fashion_mnist_dir();
-    if (!fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz") && !fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte")) {
+    if (!fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz") &&
+        !fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte")) {
       MESSAGE("Fashion-MNIST not found in " << dir << " (Debian package dataset-fashion-mnist); skipped");
       return;
     }
@@ -451,27 +453,31 @@ TEST_SUITE("csv") {
                          doctest::Contains("line 2: expected 2 fields (as on line 1), found 3"), latent::format_error);
     CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n3\n"), doctest::Contains("line 2: expected 2 fields"),
                          latent::format_error);
-    CHECK_THROWS_WITH_AS(latent::parse_csv("1,,2\n"), doctest::Contains("line 1, column 2: expected a number, found an empty field"),
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,,2\n"),
+                         doctest::Contains("line 1, column 2: expected a number, found an empty field"),
                          latent::format_error);
     CHECK_THROWS_WITH_AS(latent::parse_csv(""), doctest::Contains("found an empty file"), latent::data_error);
     CHECK_THROWS_WITH_AS(latent::parse_csv("\n\n"), doctest::Contains("expected at least one row"), latent::data_error);
     latent::CsvOptions header;
     header.header = true;
     CHECK_THROWS_AS(latent::parse_csv("a,b\n", header), latent::data_error);
-    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n3,nan\n"), doctest::Contains("line 2, column 2: expected a finite number, found 'nan'"),
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n3,nan\n"),
+                         doctest::Contains("line 2, column 2: expected a finite number, found 'nan'"),
                          latent::data_error);
     CHECK_THROWS_WITH_AS(latent::parse_csv("inf,2\n"), doctest::Contains("line 1"), latent::data_error);
     CHECK_THROWS_WITH_AS(latent::parse_csv("1e999,2\n"), doctest::Contains("line 1, column 1"), latent::data_error);
-    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n\n3,4\n"), doctest::Contains("line 2: expected a row of data, found an empty line"),
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n\n3,4\n"),
+                         doctest::Contains("line 2: expected a row of data, found an empty line"),
                          latent::format_error);
     CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n1.5.5,2\n"), doctest::Contains("found '1.5.5'"), latent::format_error);
 
     latent::CsvOptions label;
     label.label_column = 1;
     CHECK_THROWS_WITH_AS(latent::parse_csv("1,2.5\n", label),
-                         doctest::Contains("column 2: expected an integer class label, found '2.5'"), latent::format_error);
-    CHECK_THROWS_WITH_AS(latent::parse_csv("1,-1\n", label), doctest::Contains("expected a class label in [0, 65536), found -1"),
-                         latent::data_error);
+                         doctest::Contains("column 2: expected an integer class label, found '2.5'"),
+                         latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1,-1\n", label),
+                         doctest::Contains("expected a class label in [0, 65536), found -1"), latent::data_error);
     label.label_column = 5;
     CHECK_THROWS_WITH_AS(latent::parse_csv("1,2\n", label), doctest::Contains("expected label_column < 2"),
                          latent::option_error);
@@ -493,7 +499,8 @@ TEST_SUITE("csv") {
     CHECK_THROWS_WITH_AS(latent::read_csv(dir.file("missing.csv")), doctest::Contains("missing.csv: cannot open"),
                          latent::io_error);
     CHECK_THROWS_AS(latent::read_csv(dir.path.string()), latent::io_error);
-    CHECK_THROWS_WITH_AS(latent::read_csv(dir.file("t.csv")), doctest::Contains("t.csv: line 1, column 1: expected a number, found 'x'"),
+    CHECK_THROWS_WITH_AS(latent::read_csv(dir.file("t.csv")),
+                         doctest::Contains("t.csv: line 1, column 1: expected a number, found 'x'"),
                          latent::format_error);
   }
 }
@@ -560,7 +567,7 @@ TEST_SUITE("shapes") {
     }
     const double accuracy = correct / 1000.0;
     MESSAGE("nearest-class-mean accuracy on shapes: " << accuracy);
-    CHECK(accuracy > 0.3);  // chance is 0.1
+    CHECK(accuracy > 0.3);   // chance is 0.1
     CHECK(accuracy < 0.95);  // but not trivially separable by template matching
     // Class means are distinct pictures: every pair differs by more than the pixel noise alone would.
     for (std::size_t a = 0; a < 10; ++a) {
@@ -591,7 +598,8 @@ TEST_SUITE("png") {
     CHECK(back(4, 6) == 1.0f);
     CHECK(back(1, 1) == 0.0f);
     for (std::size_t r = 2; r < 5; ++r) {
-      for (std::size_t c = 0; c < 7; ++c) CHECK(std::abs(back(r, c) - std::clamp(img(r, c), 0.0f, 1.0f)) <= 0.5f / 255.0f + 1e-6f);
+      for (std::size_t c = 0; c < 7; ++c)
+        CHECK(std::abs(back(r, c) - std::clamp(img(r, c), 0.0f, 1.0f)) <= 0.5f / 255.0f + 1e-6f);
     }
     // Only the PNG is left in the directory: no temporary file.
     std::size_t files = 0;
@@ -618,8 +626,10 @@ TEST_SUITE("png") {
     CHECK_THROWS_WITH_AS(latent::write_png(dir.file("no/such/dir/x.png"), rgb),
                          doctest::Contains("expected an existing directory"), latent::io_error);
     CHECK_FALSE(fs::exists(dir.file("no")));
-    CHECK_THROWS_AS(latent::write_png(dir.file("e.png"), xt::xtensor<float, 2>::from_shape({0, 3})), latent::shape_error);
-    CHECK_THROWS_AS(latent::write_png(dir.file("w.png"), xt::xtensor<float, 3>::from_shape({2, 2, 4})), latent::shape_error);
+    CHECK_THROWS_AS(latent::write_png(dir.file("e.png"), xt::xtensor<float, 2>::from_shape({0, 3})),
+                    latent::shape_error);
+    CHECK_THROWS_AS(latent::write_png(dir.file("w.png"), xt::xtensor<float, 3>::from_shape({2, 2, 4})),
+                    latent::shape_error);
     CHECK_THROWS_AS(latent::read_png_gray(dir.file("missing.png")), latent::io_error);
     write_bytes(dir.file("bad.png"), {1, 2, 3, 4, 5});
     CHECK_THROWS_AS(latent::read_png_gray(dir.file("bad.png")), latent::format_error);
@@ -638,13 +648,13 @@ TEST_SUITE("image_grid") {
     const auto g = latent::image_grid(images, 2, 3, 2, 1);
     REQUIRE(g.shape(0) == 3 * 3 + 1);  // 3 rows of (2 + 1) plus the last pad
     REQUIRE(g.shape(1) == 2 * 4 + 1);
-    CHECK(g(0, 0) == 1.0f);                    // padding
-    CHECK(g(1, 1) == doctest::Approx(0.1));    // image 0, top-left
-    CHECK(g(1, 5) == doctest::Approx(0.2));    // image 1 to its right
-    CHECK(g(2, 7) == doctest::Approx(0.99));   // image 1, bottom-right pixel
-    CHECK(g(4, 1) == doctest::Approx(0.3));    // image 2 starts the second row
-    CHECK(g(7, 1) == doctest::Approx(0.5));    // image 4 on the third row
-    CHECK(g(7, 5) == 1.0f);                    // empty cell
+    CHECK(g(0, 0) == 1.0f);                                         // padding
+    CHECK(g(1, 1) == doctest::Approx(0.1));                         // image 0, top-left
+    CHECK(g(1, 5) == doctest::Approx(0.2));                         // image 1 to its right
+    CHECK(g(2, 7) == doctest::Approx(0.99));                        // image 1, bottom-right pixel
+    CHECK(g(4, 1) == doctest::Approx(0.3));                         // image 2 starts the second row
+    CHECK(g(7, 1) == doctest::Approx(0.5));                         // image 4 on the third row
+    CHECK(g(7, 5) == 1.0f);                                         // empty cell
     CHECK(latent::image_grid(images, 2, 3, 10, 0).shape(1) == 15);  // cols capped at N
     CHECK_THROWS_WITH_AS(latent::image_grid(images, 2, 2, 2), doctest::Contains("2 * 2 = 4 columns, found 6"),
                          latent::shape_error);
@@ -703,15 +713,16 @@ TEST_SUITE("plot") {
     CHECK(s.shape(1) == 640);
     CHECK(xt::amin(s)() < 0.5f);  // something was drawn
 
-    std::vector<std::pair<std::string, std::vector<double>>> series = {
-        {"train", {1.0, 0.5, 0.3, 0.25}}, {"test", {1.1, 0.6, std::nan(""), 0.35}}};
+    std::vector<std::pair<std::string, std::vector<double>>> series = {{"train", {1.0, 0.5, 0.3, 0.25}},
+                                                                       {"test", {1.1, 0.6, std::nan(""), 0.35}}};
     latent::line_plot(dir.file("l.png"), series, "loss", "epoch", "MSE");
     const auto l = latent::read_png_gray(dir.file("l.png"));
     CHECK(l.shape(0) == 600);
     CHECK(l.shape(1) == 800);
 
-    CHECK_THROWS_AS(latent::scatter_plot(dir.file("x.png"), xt::xtensor<float, 2>::from_shape({3, 3}), d.labels, {}, "t"),
-                    latent::shape_error);
+    CHECK_THROWS_AS(
+        latent::scatter_plot(dir.file("x.png"), xt::xtensor<float, 2>::from_shape({3, 3}), d.labels, {}, "t"),
+        latent::shape_error);
     CHECK_THROWS_WITH_AS(latent::scatter_plot(dir.file("x.png"), pts, latent::take(d, 0, 10).labels, {}, "t"),
                          doctest::Contains("expected 300 labels"), latent::shape_error);
     CHECK_THROWS_AS(latent::line_plot(dir.file("x.png"), {{"a", {std::nan("")}}}, "t", "x", "y"), latent::data_error);
@@ -753,7 +764,9 @@ void le_array(std::string& b, const std::vector<T>& v) {
 /// A latent file holding `sections` in this order (repeated and unknown tags allowed) with a correct
 /// CRC-32: what a forger who knows the format writes. Written independently of the library's writer.
 std::string forged_file(const std::vector<std::pair<std::uint32_t, std::string>>& sections) {
-  std::string b("\x89" "LATENT\n", 8);
+  std::string b("\x89"
+                "LATENT\n",
+                8);
   le(b, std::uint32_t{1});
   le(b, std::uint32_t{0x01020304});
   for (const auto& [tag, bytes] : sections) {
@@ -1120,12 +1133,12 @@ TEST_SUITE("atomic writer") {
     PModel m(1);
     CHECK_THROWS_WITH_AS(latent::save(m, dir.file("no/such/m.bin")), doctest::Contains(std::strerror(ENOENT)),
                          latent::io_error);
-    CHECK_THROWS_WITH_AS(latent::save(m, dir.file("no/such/m.bin")), doctest::Contains("expected an existing directory"),
-                         latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::save(m, dir.file("no/such/m.bin")),
+                         doctest::Contains("expected an existing directory"), latent::io_error);
     CHECK_THROWS_WITH_AS(latent::save(m, dir.path.string()), doctest::Contains("expected a file, found a directory"),
                          latent::io_error);
-    CHECK_THROWS_WITH_AS(latent::load(m, dir.path.string()),
-                         doctest::Contains("expected a file, found a directory"), latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::load(m, dir.path.string()), doctest::Contains("expected a file, found a directory"),
+                         latent::io_error);
     latent::Adam opt;
     CHECK_THROWS_AS(latent::load(opt, dir.path.string()), latent::io_error);
     CHECK(!fs::exists(dir.file("no")));
@@ -1291,7 +1304,9 @@ TEST_SUITE("save_load") {
     }
     fs::remove(big);
     // A latent header whose section claims 1 TiB.
-    std::string lie("\x89" "LATENT\n", 8);
+    std::string lie("\x89"
+                    "LATENT\n",
+                    8);
     le(lie, std::uint32_t{1});
     le(lie, std::uint32_t{0x01020304});
     le(lie, std::uint32_t{1});
@@ -1332,13 +1347,15 @@ TEST_SUITE("bounded reads") {
     {
       allocation_tracker t;
       CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("plain")),
-                           doctest::Contains("expected 2147483648 bytes after the header, found 10"), latent::format_error);
+                           doctest::Contains("expected 2147483648 bytes after the header, found 10"),
+                           latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 16));
     }
     {
       allocation_tracker t;
       CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("packed.gz")),
-                           doctest::Contains("expected 2147483648 bytes after the header, found 10"), latent::format_error);
+                           doctest::Contains("expected 2147483648 bytes after the header, found 10"),
+                           latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 20));
     }
     {
@@ -1366,7 +1383,8 @@ TEST_SUITE("error texts") {
   }
 
   TEST_CASE("CSV accepts numbers that round to a denormal or to zero, refuses ones too large") {
-    const auto d = latent::parse_csv("1e-50,-1e-50,1e-40,1e-400,-1e-400,0.00000000000000000000000000000000000000000000001\n");
+    const auto d =
+        latent::parse_csv("1e-50,-1e-50,1e-40,1e-400,-1e-400,0.00000000000000000000000000000000000000000000001\n");
     CHECK(d.x(0, 0) == 0.0f);
     CHECK_FALSE(std::signbit(d.x(0, 0)));
     CHECK(d.x(0, 1) == 0.0f);
@@ -1376,14 +1394,17 @@ TEST_SUITE("error texts") {
     CHECK(d.x(0, 3) == 0.0f);
     CHECK(std::signbit(d.x(0, 4)));
     CHECK(d.x(0, 5) == 0.0f);
-    CHECK_THROWS_WITH_AS(latent::parse_csv("1e39\n"), doctest::Contains("out of the range of float"), latent::data_error);
-    CHECK_THROWS_WITH_AS(latent::parse_csv("-1e400\n"), doctest::Contains("out of the range of float"), latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("1e39\n"), doctest::Contains("out of the range of float"),
+                         latent::data_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("-1e400\n"), doctest::Contains("out of the range of float"),
+                         latent::data_error);
     CHECK_THROWS_AS(latent::parse_csv("1e-50x\n"), latent::format_error);
   }
 
   TEST_CASE("CSV cells quoted in messages have their control bytes escaped") {
     try {
-      (void)latent::parse_csv("1,2\n3,\x01" "ab\x1b[0m\n");
+      (void)latent::parse_csv("1,2\n3,\x01"
+                              "ab\x1b[0m\n");
       FAIL("parsed");
     } catch (const latent::format_error& e) {
       const std::string what = e.what();
@@ -1393,7 +1414,9 @@ TEST_SUITE("error texts") {
     }
     latent::CsvOptions label;
     label.label_column = 0;
-    CHECK_THROWS_WITH_AS(latent::parse_csv("\x7f" "1,2\n", label), doctest::Contains("found '\\x7f1'"),
-                         latent::format_error);
+    CHECK_THROWS_WITH_AS(latent::parse_csv("\x7f"
+                                           "1,2\n",
+                                           label),
+                         doctest::Contains("found '\\x7f1'"), latent::format_error);
   }
 }

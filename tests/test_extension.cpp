@@ -41,8 +41,8 @@ struct Affine {
       for (std::size_t j = 0; j < N; ++j) y[r * N + j] = x[r * N + j] * params[j] + params[N + j];
   }
   template <class T>
-  static void backward(const T* params, const T* x, const T*, const T*, T* dy, T* dx, T* dparams, T*,
-                       std::size_t n, Context<T>&) {
+  static void backward(const T* params, const T* x, const T*, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
+                       Context<T>&) {
     for (std::size_t j = 0; j < 2 * N; ++j) dparams[j] = T(0);
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t j = 0; j < N; ++j) {
@@ -129,7 +129,8 @@ struct MMD {
         for (std::size_t k = 0; k < z; ++k) g[i * z + k] += f * (static_cast<double>(q[i * z + k]) - p[j * z + k]);
       }
     const double mmd = pp / pairs + qq / pairs - 2 * pq / (nn * nn);
-    for (std::size_t i = 0; i < n * z; ++i) dq[i] += static_cast<T>(static_cast<double>(grad_scale) * nn * weight * g[i]);
+    for (std::size_t i = 0; i < n * z; ++i)
+      dq[i] += static_cast<T>(static_cast<double>(grad_scale) * nn * weight * g[i]);
     return nn * weight * mmd;
   }
 };
@@ -142,7 +143,8 @@ struct MMD {
 template <class A, class B, class C>
 struct PingPong {
   static_assert(A::cache_size == 0 && B::cache_size == 0 && C::cache_size == 0 && A::scratch_size == 0 &&
-                B::scratch_size == 0 && C::scratch_size == 0, "PingPong holds cache-free layers");
+                    B::scratch_size == 0 && C::scratch_size == 0,
+                "PingPong holds cache-free layers");
   static constexpr const char* name = "PingPong";
   static constexpr std::size_t in_size = A::in_size, out_size = C::out_size;
   static constexpr std::size_t param_count = A::param_count + B::param_count + C::param_count;
@@ -174,8 +176,8 @@ struct PingPong {
     T* pong = scratch + n * width;
     const T* no_cache = nullptr;
     T* no_scratch = nullptr;
-    C::backward(p + A::param_count + B::param_count, h2, y, no_cache, dy, ping,
-                dp + A::param_count + B::param_count, no_scratch, n, ctx);
+    C::backward(p + A::param_count + B::param_count, h2, y, no_cache, dy, ping, dp + A::param_count + B::param_count,
+                no_scratch, n, ctx);
     B::backward(p + A::param_count, h1, h2, no_cache, ping, pong, dp + A::param_count, no_scratch, n, ctx);
     // Back to the first buffer: B's dy is no longer needed — unless B deferred its weight gradient.
     A::backward(p, x, h1, no_cache, pong, ping, dp, no_scratch, n, ctx);
@@ -250,11 +252,11 @@ std::string temp_path(const std::string& name) {
 }
 
 // CHECK a latent::testing result, with its message (what was expected, what was found) on failure.
-#define LATENT_CHECK_RESULT(...)         \
-  do {                                   \
-    const auto result_ = (__VA_ARGS__);  \
-    INFO(result_.message());             \
-    CHECK(static_cast<bool>(result_));   \
+#define LATENT_CHECK_RESULT(...)                                                                                       \
+  do {                                                                                                                 \
+    const auto result_ = (__VA_ARGS__);                                                                                \
+    INFO(result_.message());                                                                                           \
+    CHECK(static_cast<bool>(result_));                                                                                 \
   } while (false)
 
 struct AffineEnc : Seq<user::Affine<12>, Dense<12, 8, Tanh>, Dense<8, 2>> {};
@@ -486,8 +488,8 @@ TYPE_TO_STRING(IWAECase);
 TYPE_TO_STRING(ConditionalVAECase);
 TYPE_TO_STRING(RegularisedMMDCase);
 
-TEST_CASE_TEMPLATE("law: every model kind's two-thread gradient is right (one thread, or differences with noise)",
-                   Case, AutoencoderCase, DenoisingNoiseOffCase, DenoisingCase, SparseCase, ContractiveCase, VAECase,
+TEST_CASE_TEMPLATE("law: every model kind's two-thread gradient is right (one thread, or differences with noise)", Case,
+                   AutoencoderCase, DenoisingNoiseOffCase, DenoisingCase, SparseCase, ContractiveCase, VAECase,
                    IWAECase, ConditionalVAECase, RegularisedMMDCase) {
   REQUIRE(detail::thread_pool::instance().size() >= 2);
   LATENT_CHECK_RESULT(Case::run());

@@ -13,8 +13,9 @@
 using namespace latent;
 
 namespace {
-// Five-point central differences (error O(h⁴), so a larger step keeps rounding small) on `count` parameters spread over the whole packed vector (all of them for small
-// models), each compared with the analytic gradient; noise is reseeded before every evaluation.
+// Five-point central differences (error O(h⁴), so a larger step keeps rounding small) on `count` parameters spread over
+// the whole packed vector (all of them for small models), each compared with the analytic gradient; noise is reseeded
+// before every evaluation.
 template <class Model, class Loss>
 void check_gradient(Model& model, Loss&& loss_at, std::size_t count = 0) {
   auto params = model.parameters();

@@ -48,9 +48,9 @@
 
 #include <algorithm>    // std::max, std::min, std::copy, std::all_of
 #include <cmath>        // std::abs, std::isfinite
-#include <cstdlib>      // std::getenv: LATENT_GRADIENT_STATS prints every comparison's statistics
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
+#include <cstdlib>      // std::getenv: LATENT_GRADIENT_STATS prints every comparison's statistics
 #include <limits>       // std::numeric_limits
 #include <sstream>      // std::ostringstream: failure reports
 #include <string>       // std::string
@@ -61,8 +61,8 @@ namespace {
 
 using namespace latent;
 
-constexpr double tolerance = 1e-6;    // relative, see the header comment
-constexpr double tiny = 1e-300;       // only keeps 0/0 defined
+constexpr double tolerance = 1e-6;      // relative, see the header comment
+constexpr double tiny = 1e-300;         // only keeps 0/0 defined
 constexpr double roundoff_factor = 16;  // η = 16·ε·S/(2h), see the header comment
 constexpr double machine_epsilon = std::numeric_limits<double>::epsilon();
 constexpr double kink_margin = 1e-3;  // minimum |pre-activation| of a kinked activation
@@ -111,7 +111,8 @@ struct comparison {
       worst_roundoff = std::abs(analytic - numeric.value) / unit;
       std::ostringstream o;
       o.precision(17);
-      o << kind << "[" << index << "]: analytic " << analytic << ", numeric " << numeric.value << ", eps S / 2h " << unit;
+      o << kind << "[" << index << "]: analytic " << analytic << ", numeric " << numeric.value << ", eps S / 2h "
+        << unit;
       worst_roundoff_at = o.str();
     }
     if (!(e < tolerance)) {
@@ -172,8 +173,8 @@ std::vector<double> uniform_values(Rng& rng, std::size_t count, double lo, doubl
 // Activations whose derivative is continuous and smooth everywhere; any other is treated as having a
 // kink at 0 (the conservative choice for an activation added later).
 template <class A>
-inline constexpr bool smooth_v = std::is_same_v<A, Identity> || std::is_same_v<A, Sigmoid> ||
-                                 std::is_same_v<A, Tanh> || std::is_same_v<A, Softplus>;
+inline constexpr bool smooth_v =
+    std::is_same_v<A, Identity> || std::is_same_v<A, Sigmoid> || std::is_same_v<A, Tanh> || std::is_same_v<A, Softplus>;
 
 // Independent forward pass that also measures the kink margin: recomputes the pre-activations of every
 // Dense (through Dense<In, Out, Identity>) and applies the activation with its scalar form. Returns the
@@ -186,8 +187,7 @@ double probe_chain(detail::type_list<Rs...>, const double* p, const double* x, s
   double margin = infinity;
   std::size_t offset = 0;
   std::vector<double> in(x, x + n * detail::seq_ops<detail::type_list<Rs...>>::in_size);
-  ((margin = std::min(margin, forward_probe<Rs>(p + offset, in.data(), n, y)), offset += Rs::param_count, in = y),
-   ...);
+  ((margin = std::min(margin, forward_probe<Rs>(p + offset, in.data(), n, y)), offset += Rs::param_count, in = y), ...);
   return margin;
 }
 
@@ -249,7 +249,7 @@ TEST_CASE("activations: values at reference points") {
   CHECK(Sigmoid::apply(0.0) == 0.5);
   CHECK(Tanh::apply(0.5) == doctest::Approx(0.46211715726000974).epsilon(1e-15));
   CHECK(Softplus::apply(0.0) == doctest::Approx(0.69314718055994531).epsilon(1e-15));
-  CHECK(Softplus::apply(800.0) == 800.0);                                          // no overflow
+  CHECK(Softplus::apply(800.0) == 800.0);  // no overflow
   CHECK(Softplus::apply(-800.0) == 0.0);
   CHECK(Elu::apply(-1.0) == doctest::Approx(-0.63212055882855767).epsilon(1e-15));  // e^−1 − 1
   CHECK(Sigmoid::apply(-800.0) == 0.0);                                             // documented: never NaN
@@ -314,12 +314,12 @@ void check_layer_gradients(std::uint64_t seed) {
   constexpr std::size_t n = layer_problem<L>::n;
 
   // The layer's passes.
-  std::vector<double> y(n * L::out_size), cache(n * L::cache_size + 1), dy = prob.w, dx(n * L::in_size),
-      dp(L::param_count), scratch(n * L::scratch_size + 1);
+  std::vector<double> y(n * L::out_size), cache(n * L::cache_size + 1),
+      dy = prob.w, dx(n * L::in_size), dp(L::param_count), scratch(n * L::scratch_size + 1);
   Context<double> ctx;
   L::forward(prob.p.data(), prob.x.data(), y.data(), cache.data(), n, ctx);
-  L::backward(prob.p.data(), prob.x.data(), y.data(), cache.data(), dy.data(), dx.data(), dp.data(), scratch.data(),
-              n, ctx);
+  L::backward(prob.p.data(), prob.x.data(), y.data(), cache.data(), dy.data(), dx.data(), dp.data(), scratch.data(), n,
+              ctx);
 
   // The forward pass is the composition of its layers (the probe recomputes it independently).
   std::vector<double> probe;
@@ -331,7 +331,8 @@ void check_layer_gradients(std::uint64_t seed) {
   const auto eval = [&] { return prob.forward(); };
   const auto diff = [&](const auto& a, const auto& b) { return prob.functional_difference(a, b); };
   comparison params("dL/dparams"), inputs("dL/dx");  // S per component, from functional_difference
-  for (std::size_t i = 0; i < L::param_count; ++i) params.add("param", i, dp[i], central_difference(prob.p, i, eval, diff));
+  for (std::size_t i = 0; i < L::param_count; ++i)
+    params.add("param", i, dp[i], central_difference(prob.p, i, eval, diff));
   for (std::size_t i = 0; i < n * L::in_size; ++i) inputs.add("x", i, dx[i], central_difference(prob.x, i, eval, diff));
   params.report();
   inputs.report();
@@ -367,8 +368,8 @@ void check_layer_shapes() {
   for (std::size_t n : {1, 2, 5, 7, 13}) {
     CAPTURE(n);
     Rng rng(n);
-    guarded p(L::param_count), x(n * L::in_size), y(n * L::out_size), cache(n * L::cache_size),
-        dy(n * L::out_size), dx(n * L::in_size), dp(L::param_count), scratch(n * L::scratch_size);
+    guarded p(L::param_count), x(n * L::in_size), y(n * L::out_size), cache(n * L::cache_size), dy(n * L::out_size),
+        dx(n * L::in_size), dp(L::param_count), scratch(n * L::scratch_size);
     L::init(p.data(), rng);
     for (std::size_t i = 0; i < x.size; ++i) x.data()[i] = rng.uniform(-1, 1);
     for (std::size_t i = 0; i < dy.size; ++i) dy.data()[i] = rng.uniform(-1, 1);
@@ -428,10 +429,10 @@ TYPE_TO_STRING(SeedEncoder);
 TYPE_TO_STRING(SeedDecoder);
 TYPE_TO_STRING(SeedLogitDecoder);
 
-#define LATENT_TEST_LAYERS                                                                                      \
-  Dense<7, 13, Identity>, Dense<7, 13, Relu>, Dense<7, 13, LeakyRelu>, Dense<7, 13, Sigmoid>, Dense<7, 13, Tanh>, \
-      Dense<7, 13, Softplus>, Dense<7, 13, Elu>, Dense<1, 1, Tanh>, Dense<3, 17, Sigmoid>, Dense<8, 8, Elu>,      \
-      Dense<16, 24, Softplus>, Dense<5, 33, LeakyRelu>, Dense<100, 20, Relu>, Dense<20, 100, Sigmoid>, ChainSeq,  \
+#define LATENT_TEST_LAYERS                                                                                             \
+  Dense<7, 13, Identity>, Dense<7, 13, Relu>, Dense<7, 13, LeakyRelu>, Dense<7, 13, Sigmoid>, Dense<7, 13, Tanh>,      \
+      Dense<7, 13, Softplus>, Dense<7, 13, Elu>, Dense<1, 1, Tanh>, Dense<3, 17, Sigmoid>, Dense<8, 8, Elu>,           \
+      Dense<16, 24, Softplus>, Dense<5, 33, LeakyRelu>, Dense<100, 20, Relu>, Dense<20, 100, Sigmoid>, ChainSeq,       \
       NestedSeq, SeedEncoder, SeedDecoder, SeedLogitDecoder
 
 TEST_CASE_TEMPLATE("law: layer backward = finite difference of forward (dparams and dx)", L, LATENT_TEST_LAYERS) {

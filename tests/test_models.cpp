@@ -7,15 +7,15 @@
 #include <xtensor/xrandom.hpp>
 #include <xtensor/xview.hpp>
 
+#include <unistd.h>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
-#include <cmath>
-#include <cstdlib>
-#include <new>
 #include <limits>
+#include <new>
 #include <numeric>
 #include <vector>
 
@@ -410,9 +410,15 @@ TEST_CASE("a two-thread VAE step that updates as it forms the gradient equals gr
     CHECK(std::equal(a.parameters().begin(), a.parameters().end(), b.parameters().begin()));
     CHECK(oa.iterations() == 4);
   };
-  SUBCASE("Adam") { run([] { return Adam(); }, false); }
-  SUBCASE("SGD with Nesterov momentum") { run([] { return SGD(0.01, 0.9, true); }, false); }
-  SUBCASE("Adam with clipping (whole gradient first)") { run([] { return Adam(); }, true); }
+  SUBCASE("Adam") {
+    run([] { return Adam(); }, false);
+  }
+  SUBCASE("SGD with Nesterov momentum") {
+    run([] { return SGD(0.01, 0.9, true); }, false);
+  }
+  SUBCASE("Adam with clipping (whole gradient first)") {
+    run([] { return Adam(); }, true);
+  }
 }
 
 namespace {
@@ -738,6 +744,10 @@ TEST_CASE("the keeping updates equal the plain ones bit for bit, keep the old va
       CHECK_FALSE(b.update_range_keeping(std::span<float>(q), std::span<const float>(g), first, n, old.data()));
     }
   };
-  SUBCASE("Adam") { run([] { return Adam(1e-2); }); }
-  SUBCASE("SGD with Nesterov momentum") { run([] { return SGD(0.1, 0.9, true); }); }
+  SUBCASE("Adam") {
+    run([] { return Adam(1e-2); });
+  }
+  SUBCASE("SGD with Nesterov momentum") {
+    run([] { return SGD(0.1, 0.9, true); });
+  }
 }

@@ -3,24 +3,24 @@
 // peer, C++ or Python, trains on the same data from the same initial weights in the same order),
 // the Fashion-MNIST reader and the FLOP counts the reports divide by.
 
-#include <zlib.h>       // gzopen/gzread: the idx file ships gzip-compressed
+#include <zlib.h>  // gzopen/gzread: the idx file ships gzip-compressed
 
-#include <algorithm>    // std::min
-#include <array>        // std::array (layer sizes)
-#include <cmath>        // std::sqrt, std::log, std::cos
-#include <cstddef>      // std::size_t
-#include <cstdint>      // std::uint64_t, std::uint32_t
-#include <stdexcept>    // std::runtime_error
-#include <string>       // std::string (file names in errors)
-#include <utility>      // std::swap
-#include <vector>       // std::vector (data sets)
+#include <algorithm>  // std::min
+#include <array>      // std::array (layer sizes)
+#include <cmath>      // std::sqrt, std::log, std::cos
+#include <cstddef>    // std::size_t
+#include <cstdint>    // std::uint64_t, std::uint32_t
+#include <stdexcept>  // std::runtime_error
+#include <string>     // std::string (file names in errors)
+#include <utility>    // std::swap
+#include <vector>     // std::vector (data sets)
 
 namespace latent::bench {
 
 /// splitmix64: tiny, fast and trivially reimplemented in Python (benchmarks/peers_common.py), which is
 /// what matters here: the C++ and Python peers must see bit-identical data, weights and batch order.
 class splitmix64 {
-public:
+ public:
   explicit splitmix64(std::uint64_t seed) noexcept : state_{seed} {}
 
   std::uint64_t next() noexcept {
@@ -42,7 +42,7 @@ public:
     return static_cast<std::size_t>(((next() >> 32) * static_cast<std::uint64_t>(bound)) >> 32);
   }
 
-private:
+ private:
   std::uint64_t state_;
 };
 

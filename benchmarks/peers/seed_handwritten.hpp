@@ -39,8 +39,10 @@ inline void hw_forward(const float* p, const float* x, float* y, std::size_t row
     for (std::size_t o = 0; o < L::out; ++o) {
       float acc = p[L::b + o];
       for (std::size_t i = 0; i < L::in; ++i) acc += p[L::w + o * L::in + i] * x[s * L::in + i];
-      if constexpr (L::activation == act::relu) y[s * L::out + o] = acc > 0.0f ? acc : 0.0f;
-      else y[s * L::out + o] = 1.0f / (1.0f + std::exp(-acc));
+      if constexpr (L::activation == act::relu)
+        y[s * L::out + o] = acc > 0.0f ? acc : 0.0f;
+      else
+        y[s * L::out + o] = 1.0f / (1.0f + std::exp(-acc));
     }
 }
 
@@ -50,8 +52,10 @@ template <class L>
 inline void hw_backward(const float* p, float* g, const float* x, const float* y, float* d, float* dx,
                         std::size_t rows) {
   for (std::size_t k = 0; k < rows * L::out; ++k) {
-    if constexpr (L::activation == act::relu) d[k] = y[k] > 0.0f ? d[k] : 0.0f;
-    else d[k] *= y[k] * (1.0f - y[k]);
+    if constexpr (L::activation == act::relu)
+      d[k] = y[k] > 0.0f ? d[k] : 0.0f;
+    else
+      d[k] *= y[k] * (1.0f - y[k]);
   }
   for (std::size_t s = 0; s < rows; ++s)
     for (std::size_t o = 0; o < L::out; ++o) {

@@ -21,8 +21,8 @@ double run_seed_torch(const float* data, std::size_t n, int epochs, std::uint64_
   const torch::Tensor x = torch::from_blob(const_cast<float*>(data), {static_cast<std::int64_t>(n), d}).clone();
 
   torch::nn::Linear l1{100, 20}, l2{20, 5}, l3{5, 20}, l4{20, 100};
-  torch::nn::Sequential net{l1, torch::nn::ReLU{}, l2, torch::nn::Sigmoid{}, l3, torch::nn::ReLU{}, l4,
-                            torch::nn::Sigmoid{}};
+  torch::nn::Sequential net{l1, torch::nn::ReLU{}, l2, torch::nn::Sigmoid{},
+                            l3, torch::nn::ReLU{}, l4, torch::nn::Sigmoid{}};
   {
     // The same Glorot-uniform draws as the hand-written peer, in the same ([out][in]) order.
     torch::NoGradGuard no_grad;
@@ -46,8 +46,8 @@ double run_seed_torch(const float* data, std::size_t n, int epochs, std::uint64_
     shuffle(shuffler, order);
     for (std::size_t i = 0; i < n; ++i) order64[i] = static_cast<std::int64_t>(order[i]);
     // One gather per epoch, then each batch is a contiguous narrow() view of the permuted rows.
-    const torch::Tensor xp = x.index_select(0, torch::from_blob(order64.data(), {static_cast<std::int64_t>(n)},
-                                                                torch::kInt64));
+    const torch::Tensor xp =
+        x.index_select(0, torch::from_blob(order64.data(), {static_cast<std::int64_t>(n)}, torch::kInt64));
     const bool last = e + 1 == epochs;
     epoch_loss = 0.0;
     for (std::int64_t start = 0; start < static_cast<std::int64_t>(n); start += batch) {

@@ -61,8 +61,7 @@ double run_vae_epoch_torch(const float* data, std::size_t n, int batch, int thre
     const torch::Tensor xb = xp.narrow(0, start, rows);
     opt.zero_grad();
     auto [logits, mu, logvar] = model->forward(xb);
-    const torch::Tensor bce = torch::binary_cross_entropy_with_logits(
-        logits, xb, {}, {}, torch::Reduction::Sum);
+    const torch::Tensor bce = torch::binary_cross_entropy_with_logits(logits, xb, {}, {}, torch::Reduction::Sum);
     const torch::Tensor kld = -0.5 * torch::sum(1 + logvar - mu.pow(2) - logvar.exp());
     torch::Tensor loss = (bce + kld) / static_cast<double>(rows);
     loss.backward();

@@ -10,13 +10,13 @@ struct Descent {
   double lr = 0.1;
   template <class T>
 #ifdef LATENT_SHOULD_FAIL
-  void update(std::span<T> p, std::span<const T> g) {
+  void update(std::span<T> p, std::span<const T> g){
 #else
   void step(std::span<T> p, std::span<const T> g) {
 #endif
-    for (std::size_t i = 0; i < p.size(); ++i) p[i] -= static_cast<T>(lr) * g[i];
-  }
-};
+      for (std::size_t i = 0; i < p.size(); ++i) p[i] -= static_cast<T>(lr) * g[i];
+}
+};  // namespace cf::optimizer_no_step
 
 struct Encoder : latent::Seq<latent::Dense<4, 2, latent::Tanh>> {};
 struct Decoder : latent::Seq<latent::Dense<2, 4>> {};

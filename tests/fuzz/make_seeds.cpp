@@ -1,7 +1,8 @@
 // Writes the seed corpus (run once by hand: the files are committed): a small IDX image file, a label
 // file, a CSV table, a saved model, Adam and SGD states (layout 2; load/adam is a layout-1 file written
 // by an earlier latent and kept), and a model file whose generator flag is 2 with a valid checksum.
-//   g++ -std=c++20 -mavx2 -mfma -Iinclude tests/fuzz/make_seeds.cpp -lz -lpng -o make_seeds && ./make_seeds tests/fuzz/corpus
+//   g++ -std=c++20 -mavx2 -mfma -Iinclude tests/fuzz/make_seeds.cpp -lz -lpng -o make_seeds && ./make_seeds
+//   tests/fuzz/corpus
 #include <latent/latent.hpp>
 
 #include <zlib.h>
@@ -17,9 +18,7 @@ std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
-std::string be32(std::uint32_t v) {
-  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
+std::string be32(std::uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 }  // namespace
 
 int main(int, char** argv) {
@@ -43,8 +42,8 @@ int main(int, char** argv) {
   // The generator's flag (the byte after the 32 words and the spare normal) set to 2, checksum redone.
   std::string bad = read(dir + "/load/model");
   bad[bad.size() - 4 - 8 - 7 - 1] = 2;
-  const auto crc = static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bad.data()),
-                                                    static_cast<uInt>(bad.size() - 4)));
+  const auto crc = static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(bad.data()), static_cast<uInt>(bad.size() - 4)));
   for (int i = 0; i < 4; ++i) bad[bad.size() - 4 + i] = static_cast<char>(crc >> (8 * i));
   write(dir + "/load/model-bad-flag", bad);
 }

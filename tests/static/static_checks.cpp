@@ -218,9 +218,13 @@ struct ScalarSoftsign {
 };
 struct Unnamed {
   template <class V>
-  static V apply(const V& z) { return z; }
+  static V apply(const V& z) {
+    return z;
+  }
   template <class V>
-  static V derivative(const V&) { return V(1); }
+  static V derivative(const V&) {
+    return V(1);
+  }
 };
 static_assert(!Activation<ScalarSoftsign> && detail::activation_like<ScalarSoftsign>);
 static_assert(!Activation<Unnamed> && detail::activation_apply_all<Unnamed>);
@@ -229,9 +233,13 @@ static_assert(!Activation<Unnamed> && detail::activation_apply_all<Unnamed>);
 struct NoToMean {
   static constexpr const char* name = "NoToMean";
   template <class T>
-  static double value(const T*, const T*, std::size_t, std::size_t) { return 0; }
+  static double value(const T*, const T*, std::size_t, std::size_t) {
+    return 0;
+  }
   template <class T>
-  static double value_and_gradient(const T*, const T*, T*, std::size_t, std::size_t, T) { return 0; }
+  static double value_and_gradient(const T*, const T*, T*, std::size_t, std::size_t, T) {
+    return 0;
+  }
 };
 static_assert(Loss<MSE> && Loss<MSE, double> && Loss<BCEWithLogits, double>);
 static_assert(!Loss<NoToMean> && !Loss<Bernoulli>);  // a likelihood is not a reconstruction loss
@@ -249,8 +257,8 @@ static_assert(!detail::splittable_with(Nothing{}) && detail::splittable_with(Noi
 static_assert(Optimizer<Adam> && Optimizer<SGD, double> && !Optimizer<int> && !Optimizer<MSE>);
 
 // Model facts every model has.
-static_assert(Model::condition_size == 0 && ConditionalVAE<Seq<Dense<12, 4, Relu>, Gaussian<2>>,
-                                                           Seq<Dense<4, 10>>, 2>::condition_size == 2);
+static_assert(Model::condition_size == 0 &&
+              ConditionalVAE<Seq<Dense<12, 4, Relu>, Gaussian<2>>, Seq<Dense<4, 10>>, 2>::condition_size == 2);
 static_assert(detail::not_a_batch<xt::xtensor<float, 1>> && !detail::not_a_batch<xt::xtensor<float, 2>>);
 
 }  // namespace

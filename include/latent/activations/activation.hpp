@@ -52,7 +52,8 @@ concept activation_like = activation_apply<A, float>;
 /// An element-wise function with its derivative written in terms of its output, callable on scalars
 /// and SIMD registers of float and double, with a name.
 template <class A>
-concept Activation = detail::activation_named<A> && detail::activation_apply_all<A> && detail::activation_derivative_all<A>;
+concept Activation =
+    detail::activation_named<A> && detail::activation_apply_all<A> && detail::activation_derivative_all<A>;
 
 /// Named, higher-order activation facts used by the contractive penalty.
 template <class A>

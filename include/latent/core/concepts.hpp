@@ -58,15 +58,13 @@ concept layer_init = requires(T* p, Rng& rng) { L::init(p, rng); };
 
 /// `L::forward(params, x, y, cache, n, ctx)` for scalars `T`.
 template <class L, class T>
-concept layer_forward = requires(const T* cp, T* p, std::size_t n, Context<T>& ctx) {
-  L::forward(cp, cp, p, p, n, ctx);
-};
+concept layer_forward =
+    requires(const T* cp, T* p, std::size_t n, Context<T>& ctx) { L::forward(cp, cp, p, p, n, ctx); };
 
 /// `L::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx)` for scalars `T`.
 template <class L, class T>
-concept layer_backward = requires(const T* cp, T* p, std::size_t n, Context<T>& ctx) {
-  L::backward(cp, cp, cp, cp, p, p, p, p, n, ctx);
-};
+concept layer_backward =
+    requires(const T* cp, T* p, std::size_t n, Context<T>& ctx) { L::backward(cp, cp, cp, cp, p, p, p, p, n, ctx); };
 
 /// A layer that names itself.
 template <class L>
@@ -79,8 +77,8 @@ concept named = requires {
 /// file comment). A type with sizes but a missing member is refused where it is used (in a `Seq`, as
 /// an encoder or decoder) with a diagnostic that names the member.
 template <class L, class T = float>
-concept Layer = detail::layer_sizes<L> && detail::layer_init<L, T> && detail::layer_forward<L, T> &&
-                detail::layer_backward<L, T>;
+concept Layer =
+    detail::layer_sizes<L> && detail::layer_init<L, T> && detail::layer_forward<L, T> && detail::layer_backward<L, T>;
 
 /// A head: a layer that learns its input size from the layer before it.
 template <class L>
@@ -122,16 +120,14 @@ constexpr bool check_layer_members() {
 /// True when `L` opts in to deferred weight gradients (`static constexpr bool defers_weight_gradients
 /// = true`): then, and only then, a multi-threaded step hands it `Context::deferred`.
 template <class L>
-inline constexpr bool defers_weight_gradients_v = requires {
-  requires static_cast<bool>(L::defers_weight_gradients);
-};
+inline constexpr bool defers_weight_gradients_v = requires { requires static_cast<bool>(L::defers_weight_gradients); };
 
 /// Calls `L::backward`, handing it `ctx.deferred` only when `L` opts in (`defers_weight_gradients`):
 /// a layer that reuses its buffers during backward (ping-pong boundaries, say) keeps its children
 /// from deferring, and so stays correct on any number of threads.
 template <class L, class T>
-[[gnu::always_inline]] inline void layer_backward_call(const T* params, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dparams,
-                         T* scratch, std::size_t n, Context<T>& ctx) {
+[[gnu::always_inline]] inline void layer_backward_call(const T* params, const T* x, const T* y, const T* cache, T* dy,
+                                                       T* dx, T* dparams, T* scratch, std::size_t n, Context<T>& ctx) {
   if constexpr (defers_weight_gradients_v<L>) {
     L::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx);
   } else {

@@ -15,11 +15,11 @@ namespace latent {
 /// gradients are those of the batch mean).
 template <class T>
 struct Context {
-  bool training = false;   ///< sample noise (training) or use the mean (inference)
-  Rng* rng = nullptr;      ///< noise source when training
-  T grad_scale = T(1);     ///< d(batch-mean loss) / d(one sample's loss)
-  T kl_weight = T(1);      ///< β of a β-VAE: weight of the KL term in the loss
-  double penalty = 0;      ///< sum over the batch of loss terms added by layers
+  bool training = false;  ///< sample noise (training) or use the mean (inference)
+  Rng* rng = nullptr;     ///< noise source when training
+  T grad_scale = T(1);    ///< d(batch-mean loss) / d(one sample's loss)
+  T kl_weight = T(1);     ///< β of a β-VAE: weight of the KL term in the loss
+  double penalty = 0;     ///< sum over the batch of loss terms added by layers
   /// When set, a `Gaussian` head copies its statistics [μ | log σ²] (n × 2Z) here during forward.
   T* gaussian_stats = nullptr;
   /// When set (importance-weighted training), a `Gaussian` head adds no analytic KL; instead its

@@ -50,8 +50,7 @@ struct layer_input_size_does_not_match_previous_output<layer_index<I>, Layer, ex
 template <class DecoderExpects, class EncoderGives, class Decoder, class Encoder>
 struct decoder_input_size_does_not_match_encoder_output;
 template <std::size_t Want, std::size_t Got, class Decoder, class Encoder>
-struct decoder_input_size_does_not_match_encoder_output<expects_inputs<Want>, gives_outputs<Got>, Decoder,
-                                                        Encoder> {
+struct decoder_input_size_does_not_match_encoder_output<expects_inputs<Want>, gives_outputs<Got>, Decoder, Encoder> {
   static_assert(Want == Got, "latent: the decoder's input size must equal the encoder's output (code) size");
   static constexpr bool value = true;
 };
@@ -61,8 +60,7 @@ struct decoder_input_size_does_not_match_encoder_output<expects_inputs<Want>, gi
 template <class DecoderGives, class EncoderExpects, class Decoder, class Encoder>
 struct decoder_output_size_does_not_match_encoder_input;
 template <std::size_t Got, std::size_t Want, class Decoder, class Encoder>
-struct decoder_output_size_does_not_match_encoder_input<gives_outputs<Got>, expects_inputs<Want>, Decoder,
-                                                        Encoder> {
+struct decoder_output_size_does_not_match_encoder_input<gives_outputs<Got>, expects_inputs<Want>, Decoder, Encoder> {
   static_assert(Want == Got,
                 "latent: the decoder's output size must equal the encoder's input size (a reconstruction has "
                 "the input's shape)");
@@ -73,8 +71,7 @@ struct decoder_output_size_does_not_match_encoder_input<gives_outputs<Got>, expe
 /// forward/backward passes, or a head such as `Gaussian<Z>` whose input size the `Seq` infers).
 template <class At, class NotALayer, bool IsLayer>
 struct seq_element_is_not_a_layer {
-  static_assert(IsLayer,
-                "latent: every element of a Seq must be a layer such as Dense<In, Out, Act> or a nested Seq");
+  static_assert(IsLayer, "latent: every element of a Seq must be a layer such as Dense<In, Out, Act> or a nested Seq");
   static constexpr bool value = true;
 };
 
@@ -122,16 +119,18 @@ struct logit_loss_needs_an_identity_output_layer {
 /// A VAE's encoder must end in a `Gaussian<Z>` head (and have no other).
 template <class Encoder, bool EndsInGaussian>
 struct vae_encoder_does_not_end_in_a_gaussian_head {
-  static_assert(EndsInGaussian,
-                "latent: a VAE's encoder must end in a Gaussian<Z> head, e.g. Seq<Dense<784, 400, Relu>, Gaussian<20>>");
+  static_assert(
+      EndsInGaussian,
+      "latent: a VAE's encoder must end in a Gaussian<Z> head, e.g. Seq<Dense<784, 400, Relu>, Gaussian<20>>");
   static constexpr bool value = true;
 };
 
 /// `Gaussian<Z>` may only be the last layer of an encoder: not inside it, not in a decoder.
 template <class Where, class Layer, std::size_t Count>
 struct gaussian_head_is_not_at_the_end_of_the_encoder {
-  static_assert(Count == 0,
-                "latent: Gaussian<Z> may only be the last layer of a VAE's encoder (not before it, not in the decoder)");
+  static_assert(
+      Count == 0,
+      "latent: Gaussian<Z> may only be the last layer of a VAE's encoder (not before it, not in the decoder)");
   static constexpr bool value = true;
 };
 struct in_decoder {};
@@ -317,7 +316,8 @@ struct decoder_input_size_does_not_match_code_plus_condition<expects_inputs<Want
 /// The contractive penalty is computed exactly for encoders made of Dense layers.
 template <class Encoder, bool AllDense>
 struct contractive_encoder_is_not_made_of_dense_layers {
-  static_assert(AllDense, "latent: a ContractiveAutoencoder's encoder must be made of Dense layers (nested Seqs allowed)");
+  static_assert(AllDense,
+                "latent: a ContractiveAutoencoder's encoder must be made of Dense layers (nested Seqs allowed)");
   static constexpr bool value = true;
 };
 

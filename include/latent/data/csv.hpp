@@ -42,7 +42,6 @@ namespace detail {
 /// column turning into millions of empty classes).
 inline constexpr std::int32_t max_csv_classes = 1 << 16;
 
-
 inline std::string_view csv_trim(std::string_view s, char delimiter) {
   auto blank = [delimiter](char c) { return (c == ' ' || c == '\t') && c != delimiter; };
   while (!s.empty() && blank(s.front())) s.remove_prefix(1);

@@ -4,12 +4,12 @@
 /// clothing, 60,000 for training and 10,000 for testing, as shipped by Debian's
 /// `dataset-fashion-mnist` package.
 
-#include <cstdlib>      // std::getenv
-#include <filesystem>   // std::filesystem::exists (to give a helpful message before reading)
-#include <string>       // std::string, std::to_string
-#include <string_view>  // std::string_view
-#include <system_error> // std::error_code
-#include <utility>      // std::move
+#include <cstdlib>       // std::getenv
+#include <filesystem>    // std::filesystem::exists (to give a helpful message before reading)
+#include <string>        // std::string, std::to_string
+#include <string_view>   // std::string_view
+#include <system_error>  // std::error_code
+#include <utility>       // std::move
 
 #include "latent/core/error.hpp"
 #include "latent/data/dataset.hpp"
@@ -52,8 +52,8 @@ inline Dataset load_fashion_mnist(std::string_view split, const std::string& dir
   } else if (split == "test") {
     prefix = "t10k";
   } else {
-    throw option_error("load_fashion_mnist: expected split \"train\" or \"test\", found \"" +
-                       std::string(split) + "\"");
+    throw option_error("load_fashion_mnist: expected split \"train\" or \"test\", found \"" + std::string(split) +
+                       "\"");
   }
   const std::string images_path = detail::fashion_mnist_file(dir, prefix + "-images-idx3-ubyte");
   const std::string labels_path = detail::fashion_mnist_file(dir, prefix + "-labels-idx1-ubyte");

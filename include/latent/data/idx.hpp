@@ -24,8 +24,8 @@
 #include <fcntl.h>     // open: the file is opened once, for fstat and for zlib
 #include <sys/stat.h>  // fstat: a directory is refused, a plain file's size bounds the payload
 #include <unistd.h>    // close
-#include <xtensor/xtensor.hpp>
 #include <zlib.h>      // gzdopen, gzread: gzip or plain
+#include <xtensor/xtensor.hpp>
 
 #include "latent/core/error.hpp"
 
@@ -144,8 +144,8 @@ inline idx_raw parse_idx(idx_source& src, unsigned ndims, const std::string& con
   unsigned char head[4];
   const std::size_t got_head = src.read(head, 4);
   if (got_head < 4) {
-    throw format_error(context + ": " + want + ", found a file of only " + std::to_string(got_head) +
-                       " bytes" + (src.gzip_truncated() ? " (the gzip stream is truncated)" : ""));
+    throw format_error(context + ": " + want + ", found a file of only " + std::to_string(got_head) + " bytes" +
+                       (src.gzip_truncated() ? " (the gzip stream is truncated)" : ""));
   }
   const std::uint32_t magic = (std::uint32_t{head[0]} << 24) | (std::uint32_t{head[1]} << 16) |
                               (std::uint32_t{head[2]} << 8) | std::uint32_t{head[3]};
@@ -153,8 +153,8 @@ inline idx_raw parse_idx(idx_source& src, unsigned ndims, const std::string& con
     throw format_error(context + ": " + want + ", found " + idx_hex(magic) + " (not an IDX file)");
   }
   if (head[2] != 0x08) {
-    throw format_error(context + ": " + want + ", found " + idx_hex(magic) + " (" +
-                       idx_type_name(head[2]) + ", " + std::to_string(head[3]) + " dimensions)");
+    throw format_error(context + ": " + want + ", found " + idx_hex(magic) + " (" + idx_type_name(head[2]) + ", " +
+                       std::to_string(head[3]) + " dimensions)");
   }
   if (head[3] != ndims) {
     throw format_error(context + ": " + want + ", found " + idx_hex(magic) + " (unsigned byte, " +
@@ -174,8 +174,8 @@ inline idx_raw parse_idx(idx_source& src, unsigned ndims, const std::string& con
   bool too_big = false;
   for (unsigned d = 0; d < ndims; ++d) {
     const unsigned char* b = dim_bytes + 4 * d;
-    out.dims[d] = (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
-                  std::uint32_t{b[3]};
+    out.dims[d] =
+        (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]};
     // Each factor is < 2^32 and the running product is kept <= 2^31, so this never overflows.
     total *= out.dims[d];
     if (total > idx_max_payload) too_big = true;
@@ -205,8 +205,8 @@ inline idx_raw parse_idx(idx_source& src, unsigned ndims, const std::string& con
   if (const auto left = src.remaining(); left && expected > *left) throw truncated(*left);
   std::size_t have = 0;
   while (have < expected) {
-    const std::size_t target = src.remaining() ? expected
-                                               : std::min(expected, std::max<std::size_t>(have * 2, std::size_t{1} << 16));
+    const std::size_t target =
+        src.remaining() ? expected : std::min(expected, std::max<std::size_t>(have * 2, std::size_t{1} << 16));
     out.payload.resize(target);
     const std::size_t got = src.read(out.payload.data() + have, target - have);
     have += got;
@@ -245,7 +245,7 @@ auto with_idx_file(const std::string& path, const char* function, Parse parse) {
   const std::string context = std::string(function) + ": " + path;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw io_error(context + ": cannot open: " + std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
     const std::string why = S_ISDIR(st.st_mode) ? std::string("expected a file, found a directory")
                                                 : std::string("cannot read: ") + std::strerror(errno);

@@ -2,12 +2,12 @@
 /// \file
 /// `latent::detail::thread_pool`: a process-wide pool of workers for data-parallel training steps.
 
-#include <atomic>      // std::atomic: generation counter and pending count (wait/notify: futex)
-#include <chrono>      // std::chrono::steady_clock (bounded spinning)
-#include <cstddef>     // std::size_t
-#include <thread>      // std::thread, hardware_concurrency
-#include <utility>     // std::pair
-#include <vector>      // std::vector
+#include <atomic>   // std::atomic: generation counter and pending count (wait/notify: futex)
+#include <chrono>   // std::chrono::steady_clock (bounded spinning)
+#include <cstddef>  // std::size_t
+#include <thread>   // std::thread, hardware_concurrency
+#include <utility>  // std::pair
+#include <vector>   // std::vector
 
 namespace latent::detail {
 

@@ -47,8 +47,8 @@ inline std::filesystem::path temporary_name(const std::filesystem::path& target)
   static std::atomic<std::uint64_t> counter{0};
   std::uint64_t bits = 0;
   if (getrandom(&bits, sizeof bits, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bits))
-    bits = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) *
-           0x9E3779B97F4A7C15ull;
+    bits =
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9E3779B97F4A7C15ull;
   char suffix[80];
   std::snprintf(suffix, sizeof suffix, ".tmp-latent-%ld-%llu-%016llx", static_cast<long>(getpid()),
                 static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)),
@@ -90,7 +90,7 @@ inline void write_file_atomically(const std::string& path, std::string_view byte
     throw io_error(context + ": " + what + ": " + std::strerror(err));
   };
 
-  struct stat st{};
+  struct stat st {};
   const bool exists = ::stat(target.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) throw io_error(context + ": expected a file, found a directory");
   if (exists && !S_ISREG(st.st_mode)) {

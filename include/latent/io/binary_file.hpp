@@ -105,9 +105,11 @@ class byte_reader {
       skip(7);
       if (has_spare > 1)
         throw format_error(what_ + ": expected a generator flag of 0 or 1, found " + std::to_string(has_spare));
-      if (!std::isfinite(s.spare)) throw format_error(what_ + ": expected a finite cached normal, found " + std::to_string(s.spare));
+      if (!std::isfinite(s.spare))
+        throw format_error(what_ + ": expected a finite cached normal, found " + std::to_string(s.spare));
       if ((s.words[0] | s.words[1] | s.words[2] | s.words[3]) == 0)
-        throw format_error(what_ + ": expected a generator state, found all zeros (xoshiro256** would draw only zeros)");
+        throw format_error(what_ +
+                           ": expected a generator state, found all zeros (xoshiro256** would draw only zeros)");
       s.has_spare = has_spare == 1;
       return s;
     } else {
@@ -141,7 +143,8 @@ class byte_reader {
   std::vector<T> get_array(std::size_t expected_count) {
     const auto n = get<std::uint64_t>();
     if (n != expected_count)
-      throw format_error(what_ + ": expected " + std::to_string(expected_count) + " values, found " + std::to_string(n));
+      throw format_error(what_ + ": expected " + std::to_string(expected_count) + " values, found " +
+                         std::to_string(n));
     return get_values<T>(n);
   }
   /// An array of any length the section holds (checked before anything is allocated).
@@ -320,7 +323,8 @@ inline std::map<std::uint32_t, std::string> parse_sections(section_source& src, 
     offset += length;
     found.emplace_back(tag, std::move(bytes));
   }
-  if (static_cast<std::uint32_t>(crc) != stored_crc) throw format_error(what + ": checksum mismatch: the file is truncated or corrupted");
+  if (static_cast<std::uint32_t>(crc) != stored_crc)
+    throw format_error(what + ": checksum mismatch: the file is truncated or corrupted");
 
   std::map<std::uint32_t, std::string> sections;
   for (auto& [tag, bytes] : found) {
@@ -349,7 +353,7 @@ inline std::map<std::uint32_t, std::string> read_sections(const std::string& pat
     int fd;
     ~closer() { ::close(fd); }
   } guard{fd};
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) throw io_error(what + ": cannot read: " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw io_error(what + ": expected a file, found a directory");
   // A regular file's size bounds every length; a pipe's is unknown, and memory then grows only

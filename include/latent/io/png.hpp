@@ -108,8 +108,8 @@ inline xt::xtensor<float, 2> read_png_gray(const std::string& path) {
   const std::size_t w = image.width;
   if (h * w > (std::size_t{1} << 28)) {
     png_image_free(&image);
-    throw format_error("read_png_gray: " + path + ": expected at most 2^28 pixels, found " + std::to_string(h) +
-                       " x " + std::to_string(w));
+    throw format_error("read_png_gray: " + path + ": expected at most 2^28 pixels, found " + std::to_string(h) + " x " +
+                       std::to_string(w));
   }
   std::vector<unsigned char> bytes(PNG_IMAGE_SIZE(image));
   if (!png_image_finish_read(&image, nullptr, bytes.data(), 0, nullptr)) {

@@ -115,8 +115,7 @@ inline std::uint32_t optimizer_layout_of(byte_reader& r, const std::string& name
   const std::string kind = r.get_string(256);
   const auto slash = kind.find('/');
   const std::string found = kind.substr(0, slash);
-  if (found != name)
-    throw format_error(r.what() + " holds the state of " + escape_bytes(found) + ", not of " + name);
+  if (found != name) throw format_error(r.what() + " holds the state of " + escape_bytes(found) + ", not of " + name);
   if (slash == std::string::npos) return 1;
   const std::string layout = kind.substr(slash + 1);
   if (layout != std::to_string(optimizer_layout))

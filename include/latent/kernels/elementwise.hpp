@@ -100,7 +100,8 @@ void axpy(std::size_t count, T a, const T* x, T* y) noexcept {
   constexpr std::size_t W = V::size;
   const V va(a);
   std::size_t i = 0;
-  for (; i + W <= count; i += W) xsimd::fma(va, V::load_unaligned(x + i), V::load_unaligned(y + i)).store_unaligned(y + i);
+  for (; i + W <= count; i += W)
+    xsimd::fma(va, V::load_unaligned(x + i), V::load_unaligned(y + i)).store_unaligned(y + i);
   for (; i < count; ++i) y[i] += a * x[i];
 }
 

@@ -15,8 +15,8 @@
 
 #include "latent/kernels/simd.hpp"
 
-#include <cstddef>  // std::size_t
-#include <new>      // std::align_val_t, operator new[]
+#include <cstddef>      // std::size_t
+#include <new>          // std::align_val_t, operator new[]
 #include <type_traits>  // std::is_same_v, std::is_base_of_v
 
 // g++ 12 warns that offsets like r·N + c "would overflow after 4·10¹⁶ iterations" when a row count is a
@@ -207,8 +207,7 @@ inline void micro_kernel(std::size_t K, const T* a, std::size_t a_rs, std::size_
 }
 
 // One MR-row tile of one panel: init, product, epilogue.
-template <class T, class Arch, std::size_t N, std::size_t MR, std::size_t NV, std::size_t Width, class Init,
-          class Epi>
+template <class T, class Arch, std::size_t N, std::size_t MR, std::size_t NV, std::size_t Width, class Init, class Epi>
 inline void tile(std::size_t row, std::size_t col, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
                  const T* panel, const Init& init, const Epi& epi) noexcept {
   using V = simd<T, Arch>;
@@ -233,8 +232,7 @@ inline void tile(std::size_t row, std::size_t col, std::size_t K, const T* A, st
 }
 
 // The last M % MR rows, one instantiation per remainder.
-template <class T, class Arch, std::size_t N, std::size_t R, std::size_t NV, std::size_t Width, class Init,
-          class Epi>
+template <class T, class Arch, std::size_t N, std::size_t R, std::size_t NV, std::size_t Width, class Init, class Epi>
 inline void remainder_rows(std::size_t rows, std::size_t row, std::size_t col, std::size_t K, const T* A,
                            std::size_t a_rs, std::size_t a_cs, const T* panel, const Init& init,
                            const Epi& epi) noexcept {
@@ -388,8 +386,8 @@ inline void nt_rows(std::size_t m, std::size_t N, const T* A, const T* B, T* C, 
 /// into C-shaped storage. B is packed one panel at a time into a per-thread buffer (allocated by the
 /// first call that needs K·24 values, reused afterwards).
 template <std::size_t N, class T, class Arch = default_arch, class Init = zero_init, class Epi = store_to<T>>
-void gemm(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
-          std::size_t b_rs, std::size_t b_cs, const Init& init, const Epi& epi) noexcept {
+void gemm(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B, std::size_t b_rs,
+          std::size_t b_cs, const Init& init, const Epi& epi) noexcept {
   static_assert(N > 0, "latent: gemm needs N > 0");
   detail::assume_reasonable(M);
   detail::assume_reasonable(K);
@@ -412,16 +410,16 @@ void weight_gradient(std::size_t M, std::size_t K, const T* x, T* dy, const T* y
   if (M == 0) return;
   constexpr std::size_t W = simd<T, Arch>::size;
   T* buffer = detail::workspace<T>(K * 3 * W);
-  detail::panels<T, Arch, N, 0>(M, K, x, 1, M, detail::gradient_packer<T, Act, N>{dy, y, db}, buffer,
-                                zero_init{}, store_to<T>{dW});
+  detail::panels<T, Arch, N, 0>(M, K, x, 1, M, detail::gradient_packer<T, Act, N>{dy, y, db}, buffer, zero_init{},
+                                store_to<T>{dW});
 }
 
 /// Rows [r0, r1) of dW[M×N] = xᵀ·dz, where x is K×M and dz K×N (row-major): stored, or added to what
 /// dW holds when `accumulate`. A multi-threaded training step forms a dense layer's weight gradient
 /// this way after all slices are done, each thread the rows it owns, slice after slice.
 template <std::size_t N, class T, class Arch = default_arch>
-void weight_gradient_rows(std::size_t M, std::size_t K, const T* x, const T* dz, T* dW, std::size_t r0,
-                          std::size_t r1, bool accumulate) noexcept {
+void weight_gradient_rows(std::size_t M, std::size_t K, const T* x, const T* dz, T* dW, std::size_t r0, std::size_t r1,
+                          bool accumulate) noexcept {
   static_assert(N > 0, "latent: weight_gradient_rows needs N > 0");
   if (r1 > M) r1 = M;
   if (r0 >= r1) return;
@@ -434,8 +432,8 @@ void weight_gradient_rows(std::size_t M, std::size_t K, const T* x, const T* dz,
 /// C[M×N] = init + A·B, then `epi` per register. A(r, k) = A[r·a_rs + k·a_cs]; B is K×N row-major;
 /// the epilogue receives offsets r·N + c into C-shaped storage.
 template <std::size_t N, class T, class Arch = default_arch, class Init = zero_init, class Epi = store_to<T>>
-void gemm_nn(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B,
-             const Init& init, const Epi& epi) noexcept {
+void gemm_nn(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* B, const Init& init,
+             const Epi& epi) noexcept {
   static_assert(N > 0, "latent: gemm_nn needs N > 0");
   gemm<N, T, Arch>(M, K, A, a_rs, a_cs, B, N, 1, init, epi);
 }

@@ -4,9 +4,9 @@
 
 #include "latent/kernels/simd.hpp"
 
-#include <algorithm>  // std::copy
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::uintptr_t: is the copy aligned for streaming stores?
+#include <algorithm>    // std::copy
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uintptr_t: is the copy aligned for streaming stores?
 #include <type_traits>  // std::is_same_v
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
@@ -95,8 +95,8 @@ struct keeper {
 // returns whether every new parameter is finite; without it the loop is the plain update and
 // returns true. The new values are the same either way.
 template <class T, class Arch, bool Keep>
-[[gnu::noinline]] bool adam_vectors(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2,
-                                    T eps, T* old) noexcept {
+[[gnu::noinline]] bool adam_vectors(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps,
+                                    T* old) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   const V b1(beta1), b2(beta2), c1(T(1) - beta1), c2(T(1) - beta2), lr(lr_t), e(eps);
@@ -165,7 +165,7 @@ bool by_vectors(std::size_t count, const T* g, T* const (&arrays)[Arrays], const
 template <class T, class Arch = default_arch>
 void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps) noexcept {
   T* const arrays[3] = {p, m, v};
-  detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[3]) {
+  detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[3]) {
     return detail::adam_vectors<T, Arch, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, nullptr);
   });
 }
@@ -175,7 +175,7 @@ template <class T, class Arch = default_arch>
 bool adam_update_keeping(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps,
                          T* old) noexcept {
   T* const arrays[4] = {p, m, v, old};
-  return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[4]) {
+  return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[4]) {
     return detail::adam_vectors<T, Arch, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, a[3]);
   });
 }
@@ -185,7 +185,7 @@ bool adam_update_keeping(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t
 template <class T, class Arch = default_arch>
 void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov) noexcept {
   T* const arrays[2] = {p, u};
-  detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[2]) {
+  detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[2]) {
     return detail::sgd_vectors<T, Arch, false>(n, a[0], gi, a[1], lr, momentum, nesterov, nullptr);
   });
 }
@@ -194,7 +194,7 @@ void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, boo
 template <class T, class Arch = default_arch>
 bool sgd_update_keeping(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov, T* old) noexcept {
   T* const arrays[3] = {p, u, old};
-  return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const (&a)[3]) {
+  return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[3]) {
     return detail::sgd_vectors<T, Arch, true>(n, a[0], gi, a[1], lr, momentum, nesterov, a[2]);
   });
 }

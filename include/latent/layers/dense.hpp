@@ -56,7 +56,7 @@ struct Dense {
   static constexpr std::size_t out_size = Out;
   static constexpr std::size_t weight_count = In * Out;
   static constexpr std::size_t param_count = In * Out + Out;
-  static constexpr std::size_t cache_size = 0;    // the derivative needs only the output y
+  static constexpr std::size_t cache_size = 0;  // the derivative needs only the output y
   static constexpr std::size_t scratch_size = 0;
 
   /// "Dense<In,Out,Act>", with the activation's name: what saved files record.
@@ -81,12 +81,12 @@ struct Dense {
   }
 
   template <class T>
-  static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*,
-                       std::size_t n, Context<T>& ctx) noexcept {
+  static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
+                       Context<T>& ctx) noexcept {
     using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
     if (ctx.deferred != nullptr &&
-        ctx.deferred->push({&kernels::weight_gradient_rows<Out, T, kernels::arch_for<T, Out>>, &bias_gradient<T>, x,
-                            dy, In, Out, n, dparams, dparams + weight_count})) {
+        ctx.deferred->push({&kernels::weight_gradient_rows<Out, T, kernels::arch_for<T, Out>>, &bias_gradient<T>, x, dy,
+                            In, Out, n, dparams, dparams + weight_count})) {
       // A slice of a multi-threaded step: dz = dy ⊙ Act'(y) now (over dy, which must then stay as it
       // is); dW and db later, over the whole batch, by the threads that own their rows.
       if constexpr (!std::is_void_v<derivative>) kernels::multiply_by_derivative<derivative>(dy, y, n * Out);
@@ -98,7 +98,7 @@ struct Dense {
     // dx[n×In] = dz·Wᵀ: B(k, c) = W[c·Out + k], packed panel by panel into broadcast-FMA form.
     if (dx != nullptr)
       kernels::gemm<In, T, kernels::arch_for<T, In>>(n, Out, dy, Out, 1, params, 1, Out, kernels::zero_init{},
-                                                      kernels::store_to<T>{dx});
+                                                     kernels::store_to<T>{dx});
   }
 
  private:

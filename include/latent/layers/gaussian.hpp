@@ -57,9 +57,8 @@ struct GaussianHead {
   /// μ and log σ² of n samples into `stats` (n × 2Z).
   template <class T>
   static void statistics(const T* params, const T* x, T* stats, std::size_t n) noexcept {
-    kernels::gemm_nn<2 * Z, T, kernels::arch_for<T, 2 * Z>>(n, In, x, In, 1, params,
-                                                            kernels::bias_init<T>{params + weight_count},
-                                                            kernels::store_to<T>{stats});
+    kernels::gemm_nn<2 * Z, T, kernels::arch_for<T, 2 * Z>>(
+        n, In, x, In, 1, params, kernels::bias_init<T>{params + weight_count}, kernels::store_to<T>{stats});
   }
 
   // ---- The statistics [μ | log σ²] (2Z values per row): their layout and what is computed from them
@@ -92,7 +91,7 @@ struct GaussianHead {
 
   template <class T>
   static void forward(const T* params, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) noexcept {
-    T* stats = cache;             // n × 2Z: [μ | log σ²] per row
+    T* stats = cache;            // n × 2Z: [μ | log σ²] per row
     T* eps = cache + n * 2 * Z;  // n × Z
     statistics(params, x, stats, n);
     // log σ² is clamped to [−30, 30] (σ from 3·10⁻⁷ to 3·10⁶): e^{log σ²} then stays finite in float,
@@ -100,7 +99,8 @@ struct GaussianHead {
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t j = 0; j < Z; ++j) {
         T& lv = stats[r * 2 * Z + Z + j];
-        lv = lv < T(-log_variance_limit) ? T(-log_variance_limit) : (lv > T(log_variance_limit) ? T(log_variance_limit) : lv);
+        lv = lv < T(-log_variance_limit) ? T(-log_variance_limit)
+                                         : (lv > T(log_variance_limit) ? T(log_variance_limit) : lv);
       }
     if (ctx.gaussian_stats != nullptr)
       for (std::size_t i = 0; i < n * 2 * Z; ++i) ctx.gaussian_stats[i] = stats[i];
@@ -151,8 +151,8 @@ struct GaussianHead {
         In, n, x, dstats, static_cast<const T*>(nullptr), dparams, dparams + weight_count);
     // dx = dstats·Wᵀ with Wᵀ packed panel by panel (broadcast-FMA form, no horizontal sums).
     if (dx != nullptr)
-      kernels::gemm<In, T, kernels::arch_for<T, In>>(n, 2 * Z, dstats, 2 * Z, 1, params, 1, 2 * Z,
-                                                      kernels::zero_init{}, kernels::store_to<T>{dx});
+      kernels::gemm<In, T, kernels::arch_for<T, In>>(n, 2 * Z, dstats, 2 * Z, 1, params, 1, 2 * Z, kernels::zero_init{},
+                                                     kernels::store_to<T>{dx});
   }
 };
 

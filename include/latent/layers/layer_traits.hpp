@@ -120,7 +120,6 @@ inline constexpr std::size_t gaussian_head_count_v = detail::gaussian_heads<L>::
 
 /// True when `L` ends in a `Gaussian` head and has no other: the shape of a VAE's encoder.
 template <class L>
-inline constexpr bool ends_in_gaussian_v =
-    detail::is_gaussian_head_v<last_layer_t<L>> && gaussian_head_count_v<L> == 1;
+inline constexpr bool ends_in_gaussian_v = detail::is_gaussian_head_v<last_layer_t<L>> && gaussian_head_count_v<L> == 1;
 
 }  // namespace latent

@@ -13,8 +13,8 @@
 #include <boost/hana/reverse.hpp>   // backward visits the layers in reverse
 #include <boost/hana/tuple.hpp>     // hana::tuple_t: the type list of layers
 
-#include <algorithm>  // std::max
-#include <array>      // std::array
+#include <algorithm>    // std::max
+#include <array>        // std::array
 #include <cstddef>      // std::size_t
 #include <type_traits>  // std::conditional_t
 #include <utility>      // std::index_sequence
@@ -46,8 +46,8 @@ struct resolve_chain<type_list<Done...>> {
 template <class... Done, class Next, class... Rest>
 struct resolve_chain<type_list<Done...>, Next, Rest...> {
   using prev = typename decltype(+boost::hana::at_c<sizeof...(Done) - 1>(boost::hana::tuple_t<Done...>))::type;
-  using type = typename resolve_chain<type_list<Done..., typename bind_layer<Next, prev::out_size>::type>,
-                                      Rest...>::type;
+  using type =
+      typename resolve_chain<type_list<Done..., typename bind_layer<Next, prev::out_size>::type>, Rest...>::type;
 };
 
 // The resolved layer list of Seq<Ls...>; empty when some element is not a layer (its rule has fired).
@@ -77,8 +77,7 @@ template <class Is, class List>
 struct seq_members_are_complete;
 template <std::size_t... I, class... Rs>
 struct seq_members_are_complete<std::index_sequence<I...>, type_list<Rs...>> {
-  static constexpr bool value =
-      (check_layer_members<diag::layer_index<I>, Rs, contract_scalar_t<Rs>>() && ... && true);
+  static constexpr bool value = (check_layer_members<diag::layer_index<I>, Rs, contract_scalar_t<Rs>>() && ... && true);
 };
 
 template <class List>
@@ -86,8 +85,7 @@ struct seq_ops;
 
 template <>
 struct seq_ops<type_list<>> {
-  static constexpr std::size_t count = 0, in_size = 0, out_size = 0, param_count = 0, cache_size = 0,
-                               scratch_size = 0;
+  static constexpr std::size_t count = 0, in_size = 0, out_size = 0, param_count = 0, cache_size = 0, scratch_size = 0;
   static constexpr bool wired = false;
   static constexpr bool check_wiring() { return true; }
 };
@@ -117,9 +115,9 @@ struct seq_ops<type_list<Rs...>> {
   // Rule (a): one carrier per adjacent pair; the failing one names the position and both sizes.
   template <std::size_t... I>
   static constexpr bool check_pairs(std::index_sequence<I...>) {
-    return (diag::layer_input_size_does_not_match_previous_output<
-                diag::layer_index<I + 1>, layer<I + 1>, diag::expects_inputs<ins[I + 1]>,
-                diag::receives_outputs<outs[I]>>::value &&
+    return (diag::layer_input_size_does_not_match_previous_output<diag::layer_index<I + 1>, layer<I + 1>,
+                                                                  diag::expects_inputs<ins[I + 1]>,
+                                                                  diag::receives_outputs<outs[I]>>::value &&
             ... && true);
   }
   static constexpr bool check_wiring() { return check_pairs(std::make_index_sequence<count - 1>{}); }
@@ -172,9 +170,8 @@ struct seq_ops<type_list<Rs...>> {
 
   template <class T>
   static void init(T* p, Rng& rng) {
-    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>), [&](auto i) {
-      layer<decltype(i)::value>::init(p + param_offsets[i], rng);
-    });
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>),
+                          [&](auto i) { layer<decltype(i)::value>::init(p + param_offsets[i], rng); });
   }
 
   template <class T>
@@ -187,8 +184,8 @@ struct seq_ops<type_list<Rs...>> {
     boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>), [&](auto i) {
       constexpr std::size_t I = decltype(i)::value;
       T* out = I + 1 == count ? y : cache + cache_layout.out[I] * n;
-      layer<I>::forward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n,
-                        n, ctx);
+      layer<I>::forward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n, n,
+                        ctx);
     });
   }
 
@@ -293,8 +290,8 @@ struct Seq {
     ops::forward(params, x, y, cache, n, ctx);
   }
   template <class T>
-  static void backward(const T* params, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dparams,
-                       T* scratch, std::size_t n, Context<T>& ctx) {
+  static void backward(const T* params, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dparams, T* scratch,
+                       std::size_t n, Context<T>& ctx) {
     ops::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx);
   }
 };

@@ -5,8 +5,8 @@
 
 #include "latent/layers/layer_traits.hpp"
 
-#include <cstddef>  // std::size_t
 #include <concepts>     // std::convertible_to
+#include <cstddef>      // std::size_t
 #include <string>       // std::string, std::to_string
 #include <string_view>  // std::string_view
 
@@ -44,7 +44,9 @@ std::string signature() {
     s = "Seq<";
     s.append(detail::join_signatures(typename L::layers{}));
     s.push_back('>');
-  } else if constexpr (requires { { L::signature() } -> std::convertible_to<std::string>; }) {
+  } else if constexpr (requires {
+                         { L::signature() } -> std::convertible_to<std::string>;
+                       }) {
     s = L::signature();
   } else {
     if constexpr (detail::named<L>)

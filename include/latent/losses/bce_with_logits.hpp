@@ -4,8 +4,8 @@
 
 #include "latent/activations/sigmoid.hpp"
 #include "latent/kernels/elementwise.hpp"
-#include "latent/losses/elementwise_loss.hpp"
 #include "latent/kernels/simd.hpp"
+#include "latent/losses/elementwise_loss.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -52,9 +52,9 @@ concept likelihood_to_mean = requires(T* out, const T* p, std::size_t n) { L::to
 
 /// A VAE likelihood for scalars `T` (float by default): every member the VAEs call.
 template <class L, class T = float>
-concept Likelihood = detail::likelihood_named<L> && detail::likelihood_params_for<L> &&
-                     detail::likelihood_init<L, T> && detail::likelihood_nll<L, T> &&
-                     detail::likelihood_nll_and_gradient<L, T> && detail::likelihood_to_mean<L, T>;
+concept Likelihood =
+    detail::likelihood_named<L> && detail::likelihood_params_for<L> && detail::likelihood_init<L, T> &&
+    detail::likelihood_nll<L, T> && detail::likelihood_nll_and_gradient<L, T> && detail::likelihood_to_mean<L, T>;
 
 namespace detail {
 /// Every member of the `Likelihood` contract for `T`, one carrier each.

@@ -34,15 +34,20 @@ template <class Enc, class Dec, class L, class T>
 constexpr bool check_autoencoder() {
   static_assert(check_loss<L, T>());
   if constexpr (check_parts<Enc, Dec, T>()) {
-    static_assert(diag::decoder_input_size_does_not_match_encoder_output<
-                  diag::expects_inputs<Dec::in_size>, diag::gives_outputs<Enc::out_size>, Dec, Enc>::value);
-    static_assert(diag::decoder_output_size_does_not_match_encoder_input<
-                  diag::gives_outputs<Dec::out_size>, diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
-    static_assert(diag::gaussian_head_is_only_for_a_vae_encoder<diag::in_encoder, Enc, gaussian_head_count_v<Enc>>::value);
-    static_assert(diag::gaussian_head_is_only_for_a_vae_encoder<diag::in_decoder, Dec, gaussian_head_count_v<Dec>>::value);
+    static_assert(
+        diag::decoder_input_size_does_not_match_encoder_output<diag::expects_inputs<Dec::in_size>,
+                                                               diag::gives_outputs<Enc::out_size>, Dec, Enc>::value);
+    static_assert(
+        diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size>,
+                                                               diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
+    static_assert(
+        diag::gaussian_head_is_only_for_a_vae_encoder<diag::in_encoder, Enc, gaussian_head_count_v<Enc>>::value);
+    static_assert(
+        diag::gaussian_head_is_only_for_a_vae_encoder<diag::in_decoder, Dec, gaussian_head_count_v<Dec>>::value);
     if constexpr (takes_logits_v<L>)
-      static_assert(diag::logit_loss_needs_an_identity_output_layer<
-                    L, last_activation_t<Dec>, std::is_same_v<last_activation_t<Dec>, Identity>>::value);
+      static_assert(
+          diag::logit_loss_needs_an_identity_output_layer<L, last_activation_t<Dec>,
+                                                          std::is_same_v<last_activation_t<Dec>, Identity>>::value);
   }
   return true;
 }
@@ -70,10 +75,9 @@ struct no_regulariser {
 /// corruption (denoising), a penalty on the code (sparse, or a user's), or on the encoder's Jacobian
 /// (contractive). Everything else — the API, training entry points, architecture — is `model_base`'s.
 template <class Enc, class Dec, class L, class T, class Reg>
-class autoencoder_model
-    : public model_base<autoencoder_model<Enc, Dec, L, T, Reg>, Enc, Dec, T,
-                        param_count_or_zero<Enc>() + param_count_or_zero<Dec>(), out_size_or_zero<Dec>(),
-                        out_size_or_zero<Enc>(), 0> {
+class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Reg>, Enc, Dec, T,
+                                            param_count_or_zero<Enc>() + param_count_or_zero<Dec>(),
+                                            out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), 0> {
   static_assert(check_autoencoder<Enc, Dec, L, T>());
   static_assert([] {
     if constexpr (std::is_same_v<Reg, no_regulariser>)
@@ -137,16 +141,16 @@ class autoencoder_model
   // The training workspace of one slice, per sample.
   enum part : std::size_t { enc_cache, code, dec_cache, out, dout, dcode, enc_scratch, dec_scratch, corrupted, parts };
   static constexpr workspace_layout<parts> train_layout{{Enc::cache_size, code_size, Dec::cache_size, input_size,
-                                                          input_size, code_size, Enc::scratch_size, Dec::scratch_size,
-                                                          corrupts ? input_size : 0}};
+                                                         input_size, code_size, Enc::scratch_size, Dec::scratch_size,
+                                                         corrupts ? input_size : 0}};
 
   // The loss summed over the slice's rows, with its gradient (scaled by `scale` = 1/batch) in s.grads.
   double slice_loss(const slice<T>& s, const T* x, const T*, T scale) {
     const std::size_t n = s.rows;
     // On several threads the layers' weight gradients may be deferred to the end of the step (see
     // Context::deferred), except where a penalty adds to the encoder's weight gradients itself.
-    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale,
-                   .deferred = penalises_encoder ? nullptr : s.deferred};
+    Context<T> ctx{
+        .training = true, .rng = s.rng, .grad_scale = scale, .deferred = penalises_encoder ? nullptr : s.deferred};
     const auto b = train_layout.carve(s.work(n * train_layout.per_sample()), n);
     const T* p = this->params();
     // A denoising model encodes a corrupted copy and is scored against the clean input.
@@ -167,7 +171,8 @@ class autoencoder_model
       penalty += reg_.code_penalty(b[code], b[dcode], n, code_size, ctx.grad_scale);
     layer_backward_call<Enc>(p, input, b[code], b[enc_cache], b[dcode], static_cast<T*>(nullptr), s.grads,
                              b[enc_scratch], n, ctx);
-    if constexpr (penalises_encoder) penalty += reg_.template encoder_penalty<Enc>(p, input, n, s.grads, ctx.grad_scale);
+    if constexpr (penalises_encoder)
+      penalty += reg_.template encoder_penalty<Enc>(p, input, n, s.grads, ctx.grad_scale);
     return sum + ctx.penalty + penalty;
   }
 
@@ -189,7 +194,8 @@ class autoencoder_model
   }
   void reconstruct_rows(const T* x, const T*, std::size_t n, T* y) const {
     aligned_buffer<T> w(base::inference_chunk * forward_per_sample);
-    base::in_chunks(n, [&](std::size_t r, std::size_t m) { forward_rows(x + r * input_size, m, y + r * input_size, w.data()); });
+    base::in_chunks(
+        n, [&](std::size_t r, std::size_t m) { forward_rows(x + r * input_size, m, y + r * input_size, w.data()); });
     L::to_mean(y, n * input_size);
   }
   double loss_rows(const T* x, const T*, std::size_t n) const {

@@ -13,9 +13,9 @@
 #include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API
 
 #include <algorithm>  // std::copy, std::fill
-#include <cstddef>  // std::size_t
-#include <cstdint>  // std::int32_t, std::uint64_t
-#include <utility>  // std::pair
+#include <cstddef>    // std::size_t
+#include <cstdint>    // std::int32_t, std::uint64_t
+#include <utility>    // std::pair
 
 namespace latent {
 
@@ -50,7 +50,8 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
   // ---- inference ----------------------------------------------------------------------------------
   xt::xtensor<T, 2> encode(const xt::xtensor<T, 2>& x, const labels_t& labels) const {
     detail::check_samples(x, D, "encode");
-    return through(x, labels, Z, "encode", [&](const T* in, const T* c, std::size_t n, T* out) { this->encode_rows(in, c, n, out); });
+    return through(x, labels, Z, "encode",
+                   [&](const T* in, const T* c, std::size_t n, T* out) { this->encode_rows(in, c, n, out); });
   }
   xt::xtensor<T, 1> encode(const xt::xtensor<T, 1>& x, std::int32_t label) const {
     detail::check_sample(x, D, "encode");
@@ -64,7 +65,8 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
   }
   xt::xtensor<T, 2> decode(const xt::xtensor<T, 2>& z, const labels_t& labels) const {
     detail::check_samples(z, Z, "decode", "the model's code size");
-    return through(z, labels, D, "decode", [&](const T* in, const T* c, std::size_t n, T* out) { this->decode_rows(in, c, n, out); });
+    return through(z, labels, D, "decode",
+                   [&](const T* in, const T* c, std::size_t n, T* out) { this->decode_rows(in, c, n, out); });
   }
   xt::xtensor<T, 1> decode(const xt::xtensor<T, 1>& z, std::int32_t label) const {
     detail::check_sample(z, Z, "decode", "the model's code size");
@@ -98,7 +100,8 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
     const aligned_buffer<T> c = conditions(labels, x.shape()[0], "elbo");
     return this->evaluate_elbo(x.data(), c.data(), x.shape()[0], 1.0, seed).elbo;
   }
-  std::pair<double, double> elbo_terms(const xt::xtensor<T, 2>& x, const labels_t& labels, std::uint64_t seed = 0) const {
+  std::pair<double, double> elbo_terms(const xt::xtensor<T, 2>& x, const labels_t& labels,
+                                       std::uint64_t seed = 0) const {
     detail::check_samples(x, D, "elbo_terms");
     const aligned_buffer<T> c = conditions(labels, x.shape()[0], "elbo_terms");
     const auto e = this->evaluate_elbo(x.data(), c.data(), x.shape()[0], 1.0, seed);

@@ -18,12 +18,12 @@
 #include <boost/hana/tuple.hpp>     // hana::tuple_t
 
 #include <algorithm>  // std::copy, std::fill
-#include <array>    // std::array
-#include <cmath>    // std::isfinite
-#include <cstddef>  // std::size_t
-#include <cstdint>  // std::uint64_t
-#include <string>   // std::to_string
-#include <utility>  // std::swap
+#include <array>      // std::array
+#include <cmath>      // std::isfinite
+#include <cstddef>    // std::size_t
+#include <cstdint>    // std::uint64_t
+#include <string>     // std::to_string
+#include <utility>    // std::swap
 
 namespace latent {
 
@@ -63,9 +63,9 @@ struct dense_chain<type_list<Ls...>> {
 
   template <class T>
   struct buffers {
-    aligned_buffer<T> h, d, s, dz, grad;           // batch: outputs, a', a'', direct ∂/∂z, backprop
-    aligned_buffer<T> p, m, g0, g1, tmp, ag;       // per sample: P_i, M_i (stacked), G ping-pong, dW, A·Gram
-    aligned_buffer<T> gram, sum_ata;               // per step: W_1ᵀW_1 and Σ_samples AᵀA (h1 × h1)
+    aligned_buffer<T> h, d, s, dz, grad;      // batch: outputs, a', a'', direct ∂/∂z, backprop
+    aligned_buffer<T> p, m, g0, g1, tmp, ag;  // per sample: P_i, M_i (stacked), G ping-pong, dW, A·Gram
+    aligned_buffer<T> gram, sum_ata;          // per step: W_1ᵀW_1 and Σ_samples AᵀA (h1 × h1)
     std::size_t rows = 0;
     void reserve(std::size_t n) {
       if (n <= rows) return;
@@ -88,8 +88,7 @@ struct dense_chain<type_list<Ls...>> {
 
   /// Adds weight·Σ_samples ‖J‖²_F's gradient (× grad_scale) to `grads`; returns weight·Σ ‖J‖²_F.
   template <class T>
-  static double penalty(const T* params_, const T* x, std::size_t n, T* grads, T grad_scale, T weight,
-                        buffers<T>& b) {
+  static double penalty(const T* params_, const T* x, std::size_t n, T* grads, T grad_scale, T weight, buffers<T>& b) {
     b.reserve(n);
     Context<T> ctx;
     // Batched forward: outputs h_i, derivatives d_i = a'(h_i), s_i = a''(h_i).
@@ -216,7 +215,8 @@ struct dense_chain<type_list<Ls...>> {
     T* g = b.grad.data();
     T* dh = g + n * (widest > in ? widest : in);
     // g holds the total ∂/∂z of the current layer.
-    std::copy(b.dz.data() + n * out_offsets[count - 1], b.dz.data() + n * (out_offsets[count - 1] + outs[count - 1]), g);
+    std::copy(b.dz.data() + n * out_offsets[count - 1], b.dz.data() + n * (out_offsets[count - 1] + outs[count - 1]),
+              g);
     constexpr auto indices = boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>);
     boost::hana::for_each(boost::hana::reverse(boost::hana::to_tuple(indices)), [&](auto c) {
       constexpr std::size_t I = decltype(c)::value;
@@ -276,8 +276,8 @@ struct Contraction {
 /// Frobenius norm of the encoder's Jacobian, computed exactly — in closed form for a single Dense layer
 /// (‖J‖² = Σ_j f'(z_j)² Σ_k W_kj²), through the chain rule J = D_L W_Lᵀ ⋯ D_1 W_1ᵀ for deeper encoders —
 /// with its exact gradient. For deeper encoders ‖J‖²_F = tr(A·W_1ᵀW_1·Aᵀ), A = D_L W_Lᵀ ⋯ D_2 W_2ᵀ D_1:
-/// the Gram matrix is formed once per step, so a sample costs O(Z·H·H_1) rather than O(Z·H·input). `loss` reports the reconstruction loss alone.
-/// Shape rule: the encoder is made of Dense layers. Example: examples/compare.cpp.
+/// the Gram matrix is formed once per step, so a sample costs O(Z·H·H_1) rather than O(Z·H·input). `loss` reports the
+/// reconstruction loss alone. Shape rule: the encoder is made of Dense layers. Example: examples/compare.cpp.
 template <class Enc, class Dec, class L = MSE, class T = float>
 class ContractiveAutoencoder : public detail::autoencoder_model<Enc, Dec, L, T, Contraction> {
   static_assert(diag::contractive_encoder_is_not_made_of_dense_layers<Enc, all_dense_v<Enc>>::value);

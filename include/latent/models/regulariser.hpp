@@ -33,9 +33,8 @@ namespace latent {
 
 namespace detail {
 template <class R, class T>
-concept regulariser_corrupts = requires(const R& r, const T* x, T* out, std::size_t n, Rng& rng) {
-  r.corrupt(x, out, n, rng);
-};
+concept regulariser_corrupts =
+    requires(const R& r, const T* x, T* out, std::size_t n, Rng& rng) { r.corrupt(x, out, n, rng); };
 template <class R, class T>
 concept regulariser_penalises_code_with_rng = requires(const R& r, const T* z, T* dz, std::size_t n, T s, Rng& rng) {
   { r.code_penalty(z, dz, n, n, s, rng) } -> std::convertible_to<double>;
@@ -59,9 +58,13 @@ concept regulariser_named = requires {
 /// says; a regulariser that does not say is not split.
 template <class R>
 constexpr bool splittable_with(const R& r) {
-  if constexpr (requires { { r.splittable() } -> std::convertible_to<bool>; })
+  if constexpr (requires {
+                  { r.splittable() } -> std::convertible_to<bool>;
+                })
     return r.splittable();
-  else if constexpr (requires { { R::splittable } -> std::convertible_to<bool>; })
+  else if constexpr (requires {
+                       { R::splittable } -> std::convertible_to<bool>;
+                     })
     return R::splittable;
   else
     return false;
@@ -70,18 +73,18 @@ constexpr bool splittable_with(const R& r) {
 
 /// An autoencoder regulariser for scalars `T`: a name and at least one hook (`corrupt`, `code_penalty`).
 template <class R, class T = float>
-concept Regulariser = detail::regulariser_named<R> &&
-                      (detail::regulariser_corrupts<R, T> || detail::regulariser_penalises_code<R, T> ||
-                       detail::regulariser_penalises_encoder<R>);
+concept Regulariser =
+    detail::regulariser_named<R> && (detail::regulariser_corrupts<R, T> || detail::regulariser_penalises_code<R, T> ||
+                                     detail::regulariser_penalises_encoder<R>);
 
 namespace detail {
 /// The `Regulariser` contract for `T`, one carrier per member.
 template <class R, class T>
 constexpr bool check_regulariser() {
   static_assert(diag::regulariser_has_no_name<R, regulariser_named<R>>::value);
-  static_assert(diag::regulariser_has_no_hook<R, T,
-                                              regulariser_corrupts<R, T> || regulariser_penalises_code<R, T> ||
-                                                  regulariser_penalises_encoder<R>>::value);
+  static_assert(
+      diag::regulariser_has_no_hook < R, T,
+      regulariser_corrupts<R, T> || regulariser_penalises_code<R, T> || regulariser_penalises_encoder < R >> ::value);
   return Regulariser<R, T>;
 }
 }  // namespace detail

@@ -28,10 +28,8 @@ class Adam : public detail::optimizer_common {
   explicit Adam(double learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
       : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
     check_learning_rate(learning_rate);
-    if (!(beta1 >= 0 && beta1 < 1))
-      throw option_error("Adam: expected 0 <= beta1 < 1, found " + std::to_string(beta1));
-    if (!(beta2 >= 0 && beta2 < 1))
-      throw option_error("Adam: expected 0 <= beta2 < 1, found " + std::to_string(beta2));
+    if (!(beta1 >= 0 && beta1 < 1)) throw option_error("Adam: expected 0 <= beta1 < 1, found " + std::to_string(beta1));
+    if (!(beta2 >= 0 && beta2 < 1)) throw option_error("Adam: expected 0 <= beta2 < 1, found " + std::to_string(beta2));
     if (!(epsilon > 0) || !std::isfinite(epsilon))
       throw option_error("Adam: expected a finite epsilon > 0, found " + std::to_string(epsilon));
   }
@@ -51,9 +49,8 @@ class Adam : public detail::optimizer_common {
     prepare<T>("Adam::step", params.size(), grads.size());
     const T* g = begin_step(grads);
     set_step_rate();
-    detail::for_ranges(params.size(), threads, parallel_min_items, [&](std::size_t first, std::size_t last) {
-      update(params.data(), g, first, last);
-    });
+    detail::for_ranges(params.size(), threads, parallel_min_items,
+                       [&](std::size_t first, std::size_t last) { update(params.data(), g, first, last); });
   }
 
   /// The range protocol, for a model that updates its parameters part by part as its gradient is
@@ -158,9 +155,9 @@ class Adam : public detail::optimizer_common {
   }
   template <class T>
   void update(T* p, const T* g, std::size_t first, std::size_t last) noexcept {
-    kernels::adam_update(last - first, p + first, g + first, moments<T>(0).data() + first,
-                         moments<T>(1).data() + first, static_cast<T>(lr_t_), static_cast<T>(beta1_),
-                         static_cast<T>(beta2_), static_cast<T>(epsilon_));
+    kernels::adam_update(last - first, p + first, g + first, moments<T>(0).data() + first, moments<T>(1).data() + first,
+                         static_cast<T>(lr_t_), static_cast<T>(beta1_), static_cast<T>(beta2_),
+                         static_cast<T>(epsilon_));
   }
 
   double learning_rate_, beta1_, beta2_, epsilon_;

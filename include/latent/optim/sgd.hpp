@@ -40,9 +40,8 @@ class SGD : public detail::optimizer_common {
   void step(std::span<T> params, std::span<const T> grads, std::size_t threads) {
     prepare<T>("SGD::step", params.size(), grads.size());
     const T* g = begin_step(grads);
-    detail::for_ranges(params.size(), threads, parallel_min_items, [&](std::size_t first, std::size_t last) {
-      update(params.data(), g, first, last);
-    });
+    detail::for_ranges(params.size(), threads, parallel_min_items,
+                       [&](std::size_t first, std::size_t last) { update(params.data(), g, first, last); });
   }
 
   /// The range protocol (see `Adam::begin_ranges`): a step applied part by part; false when gradient

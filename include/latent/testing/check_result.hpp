@@ -24,12 +24,12 @@ namespace latent::testing {
 /// is at most 1; exact checks report 0 or, on a mismatch, the mismatch itself), and `worst_difference`
 /// the largest plain |expected − found|. `summary` states the measurement in words.
 struct check_result {
-  std::string name;              ///< what was checked, e.g. "gradient_check<user::Affine<4>>"
-  std::size_t checked = 0;       ///< values, buffers or facts compared
-  std::size_t failed = 0;        ///< of which disagreed
-  double worst_error = 0;        ///< the largest error in units of the tolerance (passes when ≤ 1)
-  double worst_difference = 0;   ///< the largest |expected − found|
-  std::string summary;           ///< the measurement in words (tolerances, sizes, seeds)
+  std::string name;                   ///< what was checked, e.g. "gradient_check<user::Affine<4>>"
+  std::size_t checked = 0;            ///< values, buffers or facts compared
+  std::size_t failed = 0;             ///< of which disagreed
+  double worst_error = 0;             ///< the largest error in units of the tolerance (passes when ≤ 1)
+  double worst_difference = 0;        ///< the largest |expected − found|
+  std::string summary;                ///< the measurement in words (tolerances, sizes, seeds)
   std::vector<std::string> failures;  ///< the first few failures, each "expected ..., found ..."
 
   explicit check_result(std::string check_name = {}) : name(std::move(check_name)) {}

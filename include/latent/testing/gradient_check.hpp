@@ -35,17 +35,17 @@ namespace latent::testing {
 /// Settings of `gradient_check`. The defaults suit smooth layers whose values are of order 1; a layer
 /// with a kink (ReLU) may need another `seed` if a draw lands within a step of the kink.
 struct gradient_check_options {
-  std::size_t rows = 5;                ///< samples per pass (5: not a multiple of any register width)
-  std::uint64_t seed = 1;              ///< parameters, inputs, upstream gradient and training noise
-  double relative_tolerance = 1e-6;    ///< |analytic − numeric| ≤ absolute + relative·max(|analytic|, |numeric|)
+  std::size_t rows = 5;              ///< samples per pass (5: not a multiple of any register width)
+  std::uint64_t seed = 1;            ///< parameters, inputs, upstream gradient and training noise
+  double relative_tolerance = 1e-6;  ///< |analytic − numeric| ≤ absolute + relative·max(|analytic|, |numeric|)
   double absolute_tolerance = 1e-7;
-  double step = 1e-5;                  ///< h = step·max(1, |θ|)
+  double step = 1e-5;                       ///< h = step·max(1, |θ|)
   double input_low = -1, input_high = 1;    ///< range of x (a loss's predictions, an activation's z: ×4)
   double target_low = -1, target_high = 1;  ///< range of a loss's targets
-  double param_jitter = 0.1;           ///< U(−j, j) added to each parameter after `init` (zero biases hide bugs)
-  bool training = true;                ///< run the passes in training mode (a stochastic layer draws noise)
-  double kink_margin = 1e-3;           ///< an activation is not probed closer than this to 0
-  std::size_t max_values = 0;          ///< a model: check at most this many parameters, evenly spread (0: all)
+  double param_jitter = 0.1;                ///< U(−j, j) added to each parameter after `init` (zero biases hide bugs)
+  bool training = true;                     ///< run the passes in training mode (a stochastic layer draws noise)
+  double kink_margin = 1e-3;                ///< an activation is not probed closer than this to 0
+  std::size_t max_values = 0;               ///< a model: check at most this many parameters, evenly spread (0: all)
 };
 
 namespace detail {
@@ -109,8 +109,8 @@ check_result layer_gradient_check(const gradient_check_options& o) {
     const outcome base = forward();
     Rng noise(noise_seed);
     Context<double> ctx{.training = o.training, .rng = &noise};
-    L::backward(p.data(), x.data(), base.y.data(), base.cache.data(), dy.data(), dx.data(), dp.data(),
-                scratch.data(), n, ctx);
+    L::backward(p.data(), x.data(), base.y.data(), base.cache.data(), dy.data(), dx.data(), dp.data(), scratch.data(),
+                n, ctx);
   } catch (const std::exception& e) {
     r.fail_outright(std::string("expected forward and backward to run, found an exception: ") + e.what());
     return r;
@@ -124,8 +124,8 @@ check_result layer_gradient_check(const gradient_check_options& o) {
                 richardson(x, i, o.step, forward, difference), dx[i], "central difference", "backward");
   r.summary = std::to_string(L::param_count) + " parameter and " + std::to_string(x.size()) +
               " input derivatives of sum(g * y) + penalty over " + std::to_string(n) + " rows, in double, " +
-              (o.training ? "training" : "inference") + " mode, seed " + std::to_string(o.seed) +
-              "; tolerance " + brief(o.absolute_tolerance) + " + " + brief(o.relative_tolerance) + " * |value|";
+              (o.training ? "training" : "inference") + " mode, seed " + std::to_string(o.seed) + "; tolerance " +
+              brief(o.absolute_tolerance) + " + " + brief(o.relative_tolerance) + " * |value|";
   return r;
 }
 
@@ -146,8 +146,8 @@ check_result activation_gradient_check(const gradient_check_options& o) {
   for (std::size_t i = 0; i < z.size(); ++i) {
     const double numeric = richardson(
         z, i, o.step, [&] { return A::apply(z[i]); }, [](double a, double b) { return a - b; });
-    tol.compare(r, std::string("derivative(apply(").append(exact(z[i])).append("))"), numeric, A::derivative(A::apply(z[i])),
-                "central difference of apply", "derivative");
+    tol.compare(r, std::string("derivative(apply(").append(exact(z[i])).append("))"), numeric,
+                A::derivative(A::apply(z[i])), "central difference of apply", "derivative");
   }
   // The SIMD forms (what Dense calls on full registers) must agree with the scalar forms (its tail):
   // the kernels apply them to whole registers first and to the remaining values one by one.
@@ -167,8 +167,7 @@ check_result activation_gradient_check(const gradient_check_options& o) {
     close.compare(r, "apply" + at + " in double", A::apply(z[i]), y[i], "scalar", "SIMD register");
     close.compare(r, "derivative" + at + " in double", A::derivative(y[i]), d[i], "scalar", "SIMD register");
     close_float.compare(r, "apply" + at + " in float", A::apply(zf[i]), yf[i], "scalar", "SIMD register");
-    close_float.compare(r, "derivative" + at + " in float", A::derivative(yf[i]), df[i], "scalar",
-                        "SIMD register");
+    close_float.compare(r, "derivative" + at + " in float", A::derivative(yf[i]), df[i], "scalar", "SIMD register");
   }
   r.summary = "derivative(apply(z)) against central differences of apply at " + std::to_string(z.size()) +
               " points; SIMD against scalar forms in double (1e-12 relative) and float (1e-5)";
@@ -209,7 +208,8 @@ check_result loss_gradient_check(const gradient_check_options& o) {
                 "value_and_gradient");
   }
   r.summary = "value = sum of the per-sample values, and value_and_gradient's gradient = scale * d value / d "
-              "prediction, over " + std::to_string(n) + " x " + std::to_string(d) + " predictions";
+              "prediction, over " +
+              std::to_string(n) + " x " + std::to_string(d) + " predictions";
   return r;
 }
 
@@ -269,8 +269,7 @@ check_result gradient_check(Model& model, LossAndGradient&& loss_and_gradient,
     evaluate();
     analytic.assign(model.gradients().begin(), model.gradients().end());
     const std::size_t total = params.size();
-    const std::size_t stride =
-        options.max_values == 0 || options.max_values >= total ? 1 : total / options.max_values;
+    const std::size_t stride = options.max_values == 0 || options.max_values >= total ? 1 : total / options.max_values;
     const detail::tolerance tol{options.relative_tolerance, options.absolute_tolerance};
     auto eval_at = [&] {
       std::copy(theta.begin(), theta.end(), params.begin());
@@ -290,10 +289,9 @@ check_result gradient_check(Model& model, LossAndGradient&& loss_and_gradient,
   } catch (const std::exception&) {
     // already reported above
   }
-  r.summary = std::to_string(r.checked) + " of " + std::to_string(params.size()) +
-              " parameters, noise seed " + std::to_string(options.seed) + "; tolerance " +
-              detail::brief(options.absolute_tolerance) + " + " + detail::brief(options.relative_tolerance) +
-              " * |value|";
+  r.summary = std::to_string(r.checked) + " of " + std::to_string(params.size()) + " parameters, noise seed " +
+              std::to_string(options.seed) + "; tolerance " + detail::brief(options.absolute_tolerance) + " + " +
+              detail::brief(options.relative_tolerance) + " * |value|";
   return r;
 }
 

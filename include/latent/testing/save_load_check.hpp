@@ -72,8 +72,8 @@ check_result save_load_check(const Model& model, Outputs&& outputs, const save_l
   try {
     save(model, path);
     Model fresh(options.fresh_seed);
-    const bool fresh_differs = !std::equal(model.parameters().begin(), model.parameters().end(),
-                                           fresh.parameters().begin());
+    const bool fresh_differs =
+        !std::equal(model.parameters().begin(), model.parameters().end(), fresh.parameters().begin());
     load(fresh, path);
     exact_facts(model.parameters(), fresh.parameters(), "parameters");
     exact_facts(outputs(model), outputs(fresh), "outputs");
@@ -91,8 +91,7 @@ check_result save_load_check(const Model& model, Outputs&& outputs, const save_l
         if (!std::equal(before.begin(), before.end(), other.parameters().begin()))
           r.fail("expected the refusing model's parameters unchanged, found them changed");
       } catch (const std::exception& e) {
-        r.fail(std::string("expected latent::format_error from loading into another architecture, found: ") +
-               e.what());
+        r.fail(std::string("expected latent::format_error from loading into another architecture, found: ") + e.what());
       }
       r.summary += "; " + Other::architecture() + " refuses the file";
     }

@@ -40,8 +40,7 @@ template <class L, class T = float>
 check_result shape_check(const shape_check_options& options = {}) {
   static_assert(Layer<L, T>, "latent::testing::shape_check<L, T>: L must be a layer for scalars T");
   using buffer = detail::guarded_buffer<T>;
-  check_result r("shape_check<" + detail::name_of<L>() + ", " + (std::is_same_v<T, float> ? "float" : "double") +
-                 ">");
+  check_result r("shape_check<" + detail::name_of<L>() + ", " + (std::is_same_v<T, float> ? "float" : "double") + ">");
   // One fact: `ok`, or a failure sentence "n = ..: <what>: expected ..., found ...".
   auto fact = [&r](bool ok, std::size_t n, const std::string& sentence) {
     ++r.checked;
@@ -55,9 +54,9 @@ check_result shape_check(const shape_check_options& options = {}) {
                           const char* size_rule, bool must_fill) {
     const std::size_t before = b.overwritten_before(), after = b.overwritten_after();
     fact(before == 0 && after == 0, n,
-         std::string(pass) + ": expected no value written outside the " + std::to_string(size) + " values of " +
-             what + " (" + size_rule + "), found " + std::to_string(before) + " before and " +
-             std::to_string(after) + " past the end");
+         std::string(pass) + ": expected no value written outside the " + std::to_string(size) + " values of " + what +
+             " (" + size_rule + "), found " + std::to_string(before) + " before and " + std::to_string(after) +
+             " past the end");
     if (must_fill)
       fact(b.unwritten() == 0, n,
            std::string(pass) + ": expected all " + std::to_string(size) + " values of " + what + " (" + size_rule +
@@ -67,8 +66,8 @@ check_result shape_check(const shape_check_options& options = {}) {
   for (const std::size_t n : options.rows) {
     try {
       Rng rng(options.seed + n);
-      buffer p(L::param_count), x(n * L::in_size), y(n * L::out_size), cache(n * L::cache_size),
-          dy(n * L::out_size), dx(n * L::in_size), dp(L::param_count), scratch(n * L::scratch_size);
+      buffer p(L::param_count), x(n * L::in_size), y(n * L::out_size), cache(n * L::cache_size), dy(n * L::out_size),
+          dx(n * L::in_size), dp(L::param_count), scratch(n * L::scratch_size);
       L::init(p.data(), rng);
       buffer_facts(p, n, "init", "the parameters", L::param_count, "param_count", true);
       detail::fill_uniform(rng, x.data(), x.size(), -1, 1);
@@ -89,8 +88,7 @@ check_result shape_check(const shape_check_options& options = {}) {
 
       Rng back_noise(noise_seed);
       Context<T> back{.training = options.training, .rng = &back_noise};
-      L::backward(p.data(), x.data(), y.data(), cache.data(), dy.data(), dx.data(), dp.data(), scratch.data(), n,
-                  back);
+      L::backward(p.data(), x.data(), y.data(), cache.data(), dy.data(), dx.data(), dp.data(), scratch.data(), n, back);
       buffer_facts(dp, n, "backward", "dparams", L::param_count, "param_count", true);
       buffer_facts(dx, n, "backward", "dx", n * L::in_size, "n * in_size", true);
       buffer_facts(scratch, n, "backward", "the scratch", n * L::scratch_size, "n * scratch_size", false);
@@ -119,8 +117,8 @@ check_result shape_check(const shape_check_options& options = {}) {
   }
   r.summary = "init, forward and backward with canaries around every buffer, " + std::to_string(options.rows.size()) +
               " batch sizes (" + std::to_string(L::in_size) + " in, " + std::to_string(L::out_size) + " out, " +
-              std::to_string(L::param_count) + " parameters, cache " + std::to_string(L::cache_size) +
-              " and scratch " + std::to_string(L::scratch_size) + " per sample)";
+              std::to_string(L::param_count) + " parameters, cache " + std::to_string(L::cache_size) + " and scratch " +
+              std::to_string(L::scratch_size) + " per sample)";
   return r;
 }
 

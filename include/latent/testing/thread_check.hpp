@@ -16,14 +16,14 @@
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: the data the overload for a model's rows takes
 
-#include <algorithm>  // std::max
-#include <cmath>      // std::abs
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::uint64_t
-#include <exception>  // std::exception: a throwing step is a failure, not an abort
-#include <string>     // std::string, std::to_string
+#include <algorithm>    // std::max
+#include <cmath>        // std::abs
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <exception>    // std::exception: a throwing step is a failure, not an abort
+#include <string>       // std::string, std::to_string
 #include <type_traits>  // std::remove_reference_t
-#include <vector>     // std::vector
+#include <vector>       // std::vector
 
 namespace latent::testing {
 
@@ -31,10 +31,10 @@ namespace latent::testing {
 /// another order than one thread sums the batch, so components agree to about 1e-4 of their size, and
 /// components that cancel to about 1e-6 of the largest one.
 struct thread_check_options {
-  std::size_t rows = 64;              ///< batch size: 32 rows a slice (a layer's check)
-  std::uint64_t seed = 1;             ///< data (a layer's check) and the model's noise seed
-  double relative_tolerance = 1e-4;   ///< per component, of max(|one thread|, |two threads|)
-  double absolute_tolerance = 1e-6;   ///< of the largest one-thread component
+  std::size_t rows = 64;             ///< batch size: 32 rows a slice (a layer's check)
+  std::uint64_t seed = 1;            ///< data (a layer's check) and the model's noise seed
+  double relative_tolerance = 1e-4;  ///< per component, of max(|one thread|, |two threads|)
+  double absolute_tolerance = 1e-6;  ///< of the largest one-thread component
 };
 
 /// Checks that a model's gradient on two threads equals its gradient on one. `gradient()` computes
@@ -46,7 +46,10 @@ struct thread_check_options {
 /// those, check the two-thread step with `gradient_check(model, ...)` after `set_threads(2)`.
 /// Fails (does not pass vacuously) when the thread pool has fewer than two threads.
 template <class Model, class Gradient>
-  requires requires(Model& m) { m.set_threads(std::size_t{2}); m.gradients(); }
+  requires requires(Model& m) {
+    m.set_threads(std::size_t{2});
+    m.gradients();
+  }
 check_result thread_check(Model& model, Gradient&& gradient, const thread_check_options& options = {}) {
   check_result r("thread_check(" + Model::architecture() + ")");
   const std::size_t pool = latent::detail::thread_pool::instance().size();
@@ -95,14 +98,16 @@ check_result thread_check(Model& model, const typename Model::scalar_type* x, st
     r.fail_outright("expected a batch the step splits over two threads, found " + std::to_string(n) + " rows");
     return r;
   }
-  return thread_check(model, [&] { model.gradient(x, n); }, options);
+  return thread_check(
+      model, [&] { model.gradient(x, n); }, options);
 }
 
 namespace detail {
 /// The model that puts a layer `L` where a two-thread step reaches it: after a Dense layer inside the
 /// encoder's Seq (so that its input gradient is used and it is one of a Seq's children).
 template <class L, class T>
-using after_dense_model = Autoencoder<Seq<Dense<L::in_size, L::in_size, Tanh>, L>, Dense<L::out_size, L::in_size>, MSE, T>;
+using after_dense_model =
+    Autoencoder<Seq<Dense<L::in_size, L::in_size, Tanh>, L>, Dense<L::out_size, L::in_size>, MSE, T>;
 /// ... and as the whole encoder (so that the model calls it itself).
 template <class L, class T>
 using as_encoder_model = Autoencoder<L, Dense<L::out_size, L::in_size>, MSE, T>;

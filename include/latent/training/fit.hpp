@@ -7,28 +7,28 @@
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
 #include "latent/data/one_hot.hpp"
+#include "latent/io/binary_file.hpp"
+#include "latent/io/save_load.hpp"
 #include "latent/models/detail/model_base.hpp"
 #include "latent/training/fit_options.hpp"
 #include "latent/training/history.hpp"
 #include "latent/training/progress_reporter.hpp"
-#include "latent/io/binary_file.hpp"
-#include "latent/io/save_load.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor
 
-#include <algorithm>  // std::min
-#include <chrono>     // std::chrono::steady_clock
-#include <cmath>      // NAN
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::int32_t
-#include <filesystem> // std::filesystem::exists
-#include <map>        // std::map
-#include <limits>     // std::numeric_limits
-#include <numeric>    // std::iota
-#include <string>     // std::to_string
-#include <type_traits> // std::conditional_t
-#include <utility>    // std::swap
-#include <vector>     // std::vector
+#include <algorithm>    // std::min
+#include <chrono>       // std::chrono::steady_clock
+#include <cmath>        // NAN
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::int32_t
+#include <filesystem>   // std::filesystem::exists
+#include <limits>       // std::numeric_limits
+#include <map>          // std::map
+#include <numeric>      // std::iota
+#include <string>       // std::to_string
+#include <type_traits>  // std::conditional_t
+#include <utility>      // std::swap
+#include <vector>       // std::vector
 
 namespace latent {
 
@@ -199,8 +199,8 @@ History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& dat
 /// As above, and computes the loss on `validation` after every epoch (`History::val_loss`).
 template <class Model, class Opt>
   requires(!detail::conditional_model<Model>)
-History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data, Opt& opt,
-            const FitOptions& options, const xt::xtensor<typename Model::scalar_type, 2>& validation) {
+History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data, Opt& opt, const FitOptions& options,
+            const xt::xtensor<typename Model::scalar_type, 2>& validation) {
   return detail::fit_impl(model, data, opt, options, &validation);
 }
 

@@ -18,10 +18,10 @@ enum class Progress {
 
 /// Options of `fit`, meant for designated initialisers: `{.epochs = 100, .batch_size = 32}`.
 struct FitOptions {
-  std::size_t epochs = 1;          ///< passes over the data
-  std::size_t batch_size = 32;     ///< samples per step; the last partial batch is used, not dropped
-  bool shuffle = true;             ///< shuffle the samples before each epoch
-  std::uint64_t seed = 0;          ///< seed of the shuffle: the same seed gives the same batches
+  std::size_t epochs = 1;       ///< passes over the data
+  std::size_t batch_size = 32;  ///< samples per step; the last partial batch is used, not dropped
+  bool shuffle = true;          ///< shuffle the samples before each epoch
+  std::uint64_t seed = 0;       ///< seed of the shuffle: the same seed gives the same batches
   Progress progress = Progress::automatic;
   /// Threads per training step: 0 keeps the model's setting (`set_threads`, automatic by default:
   /// two threads only for steps large enough to gain); n > 0 uses n for this run.

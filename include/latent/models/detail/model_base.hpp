@@ -116,7 +116,8 @@ class model_base : public model_storage<T, P> {
   /// The codes of the rows of `x` (n × input_size → n × code_size); for a VAE, the means μ(x).
   xt::xtensor<T, 2> encode(const xt::xtensor<T, 2>& x) const {
     check_samples(x, input_size, "encode");
-    return rows_through(x, code_size, [&](const T* in, std::size_t n, T* out) { self().encode_rows(in, nullptr, n, out); });
+    return rows_through(x, code_size,
+                        [&](const T* in, std::size_t n, T* out) { self().encode_rows(in, nullptr, n, out); });
   }
   xt::xtensor<T, 1> encode(const xt::xtensor<T, 1>& x) const {
     check_sample(x, input_size, "encode");
@@ -125,7 +126,8 @@ class model_base : public model_storage<T, P> {
   /// The reconstructions' means decoded from codes (n × code_size → n × input_size).
   xt::xtensor<T, 2> decode(const xt::xtensor<T, 2>& z) const {
     check_samples(z, code_size, "decode", "the model's code size");
-    return rows_through(z, input_size, [&](const T* in, std::size_t n, T* out) { self().decode_rows(in, nullptr, n, out); });
+    return rows_through(z, input_size,
+                        [&](const T* in, std::size_t n, T* out) { self().decode_rows(in, nullptr, n, out); });
   }
   xt::xtensor<T, 1> decode(const xt::xtensor<T, 1>& z) const {
     check_sample(z, code_size, "decode", "the model's code size");

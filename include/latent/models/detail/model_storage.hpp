@@ -11,18 +11,18 @@
 #include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
 
-#include <algorithm>  // std::min, std::copy, std::sort
-#include <atomic>     // std::atomic: a non-finite update seen by any thread
-#include <cmath>      // std::isfinite
-#include <concepts>   // std::convertible_to
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::uint64_t
-#include <cstring>    // std::memcpy: the fingerprint's bit patterns
-#include <span>       // std::span
+#include <algorithm>    // std::min, std::copy, std::sort
+#include <atomic>       // std::atomic: a non-finite update seen by any thread
+#include <cmath>        // std::isfinite
+#include <concepts>     // std::convertible_to
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <cstring>      // std::memcpy: the fingerprint's bit patterns
+#include <span>         // std::span
 #include <string>       // std::to_string
 #include <string_view>  // std::string_view: where a step was called from
-#include <utility>    // std::pair
-#include <vector>     // std::vector
+#include <utility>      // std::pair
+#include <vector>       // std::vector
 
 namespace latent::detail {
 
@@ -156,7 +156,8 @@ class model_storage {
     const bool finite = r.updated ? r.finite : apply_update(opt);
     if (!finite) {
       std::copy(backup_.data(), backup_.data() + ParamCount, params_.data());
-      throw numerical_error(std::string(where) + ": the optimiser's update made parameters non-finite (is the "
+      throw numerical_error(std::string(where) +
+                            ": the optimiser's update made parameters non-finite (is the "
                             "learning rate too large for the scalar type?); the update was undone");
     }
     backup_valid_ = true;
@@ -187,8 +188,8 @@ class model_storage {
     if (slots_.size() < t) slots_.resize(t);
     if (t == 1) {
       step_threads_ = 1;
-      slice<T> s{0, n, grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_,
-                 slots_[0].gathered};
+      slice<T> s{
+          0, n, grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_, slots_[0].gathered};
       return {fn(s), false, true};
     }
     const std::uint64_t base = noise_.next();
@@ -200,8 +201,9 @@ class model_storage {
       slot.rng.reseed(base + i);
       slot.deferred.clear();
       const std::size_t first = n * i / tasks, last = n * (i + 1) / tasks;
-      slice<T> s{first,      last - first, i == 0 ? grads_.data() : slot.grads.data(),
-                 &slot.workspace, &slot.extra, &slot.logw, &slot.rng, slot.gathered, &slot.deferred};
+      slice<T> s{first,           last - first,  i == 0 ? grads_.data() : slot.grads.data(),
+                 &slot.workspace, &slot.extra,   &slot.logw,
+                 &slot.rng,       slot.gathered, &slot.deferred};
       sums[i] = fn(s);
     };
     thread_pool::instance().run(tasks, task);
@@ -305,7 +307,9 @@ class model_storage {
   bool update_block(Opt& opt, std::size_t first, std::size_t last) {
     T* p = params_.data();
     const std::span<T> all(p, ParamCount);
-    if constexpr (requires { { opt.update_range_keeping(all, gradients(), first, last, p) } -> std::convertible_to<bool>; }) {
+    if constexpr (requires {
+                    { opt.update_range_keeping(all, gradients(), first, last, p) } -> std::convertible_to<bool>;
+                  }) {
       return opt.update_range_keeping(all, gradients(), first, last, backup_.data());
     } else {
       std::copy(p + first, p + last, backup_.data() + first);
@@ -382,8 +386,8 @@ class model_storage {
     Rng rng;
   };
   aligned_buffer<T> params_, grads_;
-  aligned_buffer<T> backup_;   // the parameters before the last update (see train_step)
-  bool backup_valid_ = false;  // ... and they are still the last good ones
+  aligned_buffer<T> backup_;       // the parameters before the last update (see train_step)
+  bool backup_valid_ = false;      // ... and they are still the last good ones
   std::uint64_t fingerprint_ = 0;  // digest of the parameters the last update wrote
   Rng noise_;
   std::vector<thread_slot> slots_;

@@ -42,23 +42,27 @@ constexpr bool check_vae() {
     static_assert(diag::gaussian_head_is_not_at_the_end_of_the_encoder<
                   diag::before_the_end_of_the_encoder, Enc,
                   (gaussian_head_count_v<Enc> > 0 ? gaussian_head_count_v<Enc> - 1 : 0)>::value);
-    static_assert(diag::gaussian_head_is_not_at_the_end_of_the_encoder<diag::in_decoder, Dec,
-                                                                        gaussian_head_count_v<Dec>>::value);
+    static_assert(
+        diag::gaussian_head_is_not_at_the_end_of_the_encoder<diag::in_decoder, Dec, gaussian_head_count_v<Dec>>::value);
     if constexpr (C == 0) {
-      static_assert(diag::decoder_input_size_does_not_match_encoder_output<
-                    diag::expects_inputs<Dec::in_size>, diag::gives_outputs<Enc::out_size>, Dec, Enc>::value);
-      static_assert(diag::decoder_output_size_does_not_match_encoder_input<
-                    diag::gives_outputs<Dec::out_size>, diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
+      static_assert(
+          diag::decoder_input_size_does_not_match_encoder_output<diag::expects_inputs<Dec::in_size>,
+                                                                 diag::gives_outputs<Enc::out_size>, Dec, Enc>::value);
+      static_assert(
+          diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size>,
+                                                                 diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
     } else {
       static_assert(diag::decoder_input_size_does_not_match_code_plus_condition<
                     diag::expects_inputs<Dec::in_size>, diag::code_size<Enc::out_size>, diag::plus_classes<C>,
                     diag::total<Enc::out_size + C>, Dec, Enc>::value);
-      static_assert(diag::decoder_output_size_does_not_match_encoder_input<
-                    diag::gives_outputs<Dec::out_size + C>, diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
+      static_assert(
+          diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size + C>,
+                                                                 diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
     }
     if constexpr (Lik::takes_logits)
-      static_assert(diag::logit_loss_needs_an_identity_output_layer<
-                    Lik, last_activation_t<Dec>, std::is_same_v<last_activation_t<Dec>, Identity>>::value);
+      static_assert(
+          diag::logit_loss_needs_an_identity_output_layer<Lik, last_activation_t<Dec>,
+                                                          std::is_same_v<last_activation_t<Dec>, Identity>>::value);
   }
   return true;
 }
@@ -67,11 +71,10 @@ constexpr bool check_vae() {
 /// (one-hot labels joined to the encoder's and the decoder's input; 0 for an unconditional model) and
 /// `K` importance samples in the training objective (1: the ELBO; K > 1: the IWAE bound).
 template <class Enc, class Dec, class Lik, class T, std::size_t C, std::size_t K>
-class vae_model
-    : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec, T,
-                        param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
-                            likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>(),
-                        out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C> {
+class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec, T,
+                                    param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
+                                        likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>(),
+                                    out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C> {
   static_assert(check_vae<Enc, Dec, Lik, T, C>());
   static_assert(K >= 1, "latent: the number of importance samples must be at least 1");
   using base = model_base<vae_model, Enc, Dec, T,
@@ -227,7 +230,8 @@ class vae_model
     xt::xtensor<double, 1> kl = xt::xtensor<double, 1>::from_shape({Z});
     std::fill(kl.begin(), kl.end(), 0.0);
     for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t j = 0; j < Z; ++j) kl(j) += head::kl_unit(st.data() + r * head::stats_size, j) / static_cast<double>(n);
+      for (std::size_t j = 0; j < Z; ++j)
+        kl(j) += head::kl_unit(st.data() + r * head::stats_size, j) / static_cast<double>(n);
     return kl;
   }
   std::size_t active_units_rows(const T* x, const T* c, std::size_t n, double threshold) const {
@@ -326,11 +330,24 @@ class vae_model
   // The encoder and the decoder have scratch of their own: a layer's deferred weight gradient (see
   // `Context::deferred`) reads its dz from it after both backward passes have run.
   enum part : std::size_t {
-    enc_input, enc_cache, z, dec_input, dec_cache, out, dout, ddec_input, dz, enc_scratch, dec_scratch, stats,
-    weights, parts
+    enc_input,
+    enc_cache,
+    z,
+    dec_input,
+    dec_cache,
+    out,
+    dout,
+    ddec_input,
+    dz,
+    enc_scratch,
+    dec_scratch,
+    stats,
+    weights,
+    parts
   };
   static constexpr workspace_layout<parts> train_layout{{enc_in, Enc::cache_size, Z, dec_in, Dec::cache_size, D, D,
-                                                          dec_in, Z, Enc::scratch_size, Dec::scratch_size, head::stats_size, 1}};
+                                                         dec_in, Z, Enc::scratch_size, Dec::scratch_size,
+                                                         head::stats_size, 1}};
   using buffers = std::array<T*, parts>;
 
   static double log_mean_exp(const double* v, std::size_t k) noexcept {
@@ -381,7 +398,10 @@ class vae_model
   double elbo_slice(const T* x, const T* c, const slice<T>& s, T scale) {
     const std::size_t n = s.rows;
     const auto b = train_layout.carve(s.work(n * train_layout.per_sample()), n);
-    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = scale, .kl_weight = static_cast<T>(current_kl_weight()),
+    Context<T> ctx{.training = true,
+                   .rng = s.rng,
+                   .grad_scale = scale,
+                   .kl_weight = static_cast<T>(current_kl_weight()),
                    .deferred = s.deferred};
     forward_train(x, c, n, b, ctx);
     const double rec = Lik::nll_and_gradient(b[out], x, this->params() + lik_offset, b[dout], s.grads + lik_offset, n,
@@ -410,8 +430,12 @@ class vae_model
     const T* xr = rep;
     const T* cr = C == 0 ? nullptr : rep + m * D;
     const auto b = train_layout.carve(s.work(m * train_layout.per_sample()), m);
-    Context<T> ctx{.training = true, .rng = s.rng, .grad_scale = gs, .gaussian_stats = b[stats],
-                   .iw_weights = b[weights], .deferred = s.deferred};
+    Context<T> ctx{.training = true,
+                   .rng = s.rng,
+                   .grad_scale = gs,
+                   .gaussian_stats = b[stats],
+                   .iw_weights = b[weights],
+                   .deferred = s.deferred};
     forward_train(xr, cr, m, b, ctx);
     std::vector<double>& logw = *s.logw;
     logw.resize(m);  // grows once, then reused

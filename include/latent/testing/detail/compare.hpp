@@ -8,15 +8,15 @@
 #include "latent/layers/signature.hpp"
 #include "latent/testing/check_result.hpp"
 
-#include <algorithm>  // std::max, std::fill
-#include <cmath>      // std::abs, std::isfinite, std::isnan
-#include <concepts>   // std::convertible_to
-#include <cstddef>    // std::size_t
-#include <cstdio>     // std::snprintf: values in failure sentences
-#include <limits>     // std::numeric_limits
-#include <string>     // std::string
+#include <algorithm>    // std::max, std::fill
+#include <cmath>        // std::abs, std::isfinite, std::isnan
+#include <concepts>     // std::convertible_to
+#include <cstddef>      // std::size_t
+#include <cstdio>       // std::snprintf: values in failure sentences
+#include <limits>       // std::numeric_limits
+#include <string>       // std::string
 #include <string_view>  // std::string_view: names
-#include <vector>     // std::vector
+#include <vector>       // std::vector
 
 namespace latent::testing::detail {
 
@@ -45,8 +45,8 @@ struct tolerance {
   }
   /// One comparison: `what` names the value ("dparams[3]"), `expected_is` how the expectation was
   /// obtained ("central difference", "one thread").
-  void compare(check_result& r, const std::string& what, double expected, double found,
-               const char* expected_is, const char* found_is) const {
+  void compare(check_result& r, const std::string& what, double expected, double found, const char* expected_is,
+               const char* found_is) const {
     ++r.checked;
     const double diff = std::abs(expected - found);
     const double allow = allowed(expected, found);
@@ -66,7 +66,9 @@ template <class X>
 std::string name_of() {
   if constexpr (latent::detail::layer_sizes<X>)
     return latent::signature<X>();
-  else if constexpr (requires { { X::name } -> std::convertible_to<std::string_view>; })
+  else if constexpr (requires {
+                       { X::name } -> std::convertible_to<std::string_view>;
+                     })
     return std::string(std::string_view(X::name));
   else
     return latent::detail::type_name<X>();
@@ -108,9 +110,7 @@ class guarded_buffer {
   void reset() { std::fill(storage_.begin(), storage_.end(), canary); }
 
  private:
-  std::size_t count_changed(std::size_t a, std::size_t b) const noexcept {
-    return (b - a) - count_same(a, b);
-  }
+  std::size_t count_changed(std::size_t a, std::size_t b) const noexcept { return (b - a) - count_same(a, b); }
   std::size_t count_same(std::size_t a, std::size_t b) const noexcept {
     std::size_t c = 0;
     for (std::size_t i = a; i < b; ++i)
