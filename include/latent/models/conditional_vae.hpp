@@ -151,6 +151,27 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
     return {};
   }
 
+  template <detail::not_a_batch E>
+  bool decode(const E&, const labels_t&) const {
+    return detail::refuse_non_batch<E>();
+  }
+  template <detail::not_a_batch E>
+  bool encode_sample(const E&, const labels_t&, std::uint64_t = 0) const {
+    return detail::refuse_non_batch<E>();
+  }
+  template <detail::not_a_batch E>
+  bool elbo_terms(const E&, const labels_t&, std::uint64_t = 0) const {
+    return detail::refuse_non_batch<E>();
+  }
+  template <detail::not_a_batch E>
+  bool kl_per_unit(const E&, const labels_t&) const {
+    return detail::refuse_non_batch<E>();
+  }
+  template <detail::not_a_batch E>
+  bool active_units(const E&, const labels_t&, double = 0.01) const {
+    return detail::refuse_non_batch<E>();
+  }
+
  private:
   static aligned_buffer<T> conditions(const labels_t& labels, std::size_t n, const char* where) {
     return detail::one_hot_buffer<T>(labels, n, Classes, where);

@@ -166,12 +166,29 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     check_samples(x, D, "active_units");
     return active_units_rows(x.data(), nullptr, x.shape()[0], threshold);
   }
+  // Anything but a batch where a batch is expected is refused at compile time (not converted).
   template <not_a_batch E>
   double elbo(const E&, std::uint64_t = 0) const {
     return refuse_non_batch<E>();
   }
   template <not_a_batch E>
   double log_likelihood(const E&, std::size_t = 100, std::uint64_t = 0) const {
+    return refuse_non_batch<E>();
+  }
+  template <not_a_batch E>
+  bool encode_sample(const E&, std::uint64_t = 0) const {
+    return refuse_non_batch<E>();
+  }
+  template <not_a_batch E>
+  bool elbo_terms(const E&, std::uint64_t = 0) const {
+    return refuse_non_batch<E>();
+  }
+  template <not_a_batch E>
+  bool kl_per_unit(const E&) const {
+    return refuse_non_batch<E>();
+  }
+  template <not_a_batch E>
+  bool active_units(const E&, double = 0.01) const {
     return refuse_non_batch<E>();
   }
 
