@@ -751,3 +751,18 @@ TEST_CASE("the keeping updates equal the plain ones bit for bit, keep the old va
     run([] { return SGD(0.1, 0.9, true); });
   }
 }
+
+TEST_CASE("an optimiser of one's own that makes the weights non-finite is undone too (copy and scan path)") {
+  // PlainDescent has neither the range protocol nor update_range_keeping: the model copies the
+  // parameters before its step and scans them after.
+  struct Enc : Seq<Dense<4, 3, Relu>> {};
+  struct Dec : Seq<Dense<3, 4, Identity>> {};
+  Autoencoder<Enc, Dec, MSE> model(3);
+  const std::vector<float> before(model.parameters().begin(), model.parameters().end());
+  xt::xtensor<float, 2> x = {{1, 2, 3, 4}, {2, 1, 0, 3}};
+  PlainDescent opt{.lr = 1e39};
+  CHECK_THROWS_AS(model.train_batch(x.data(), 2, opt), numerical_error);
+  CHECK(opt.calls == 1);
+  CHECK(std::equal(before.begin(), before.end(), model.parameters().begin()));
+  CHECK(std::isfinite(model.loss(x)));
+}

@@ -55,13 +55,6 @@ template <class A>
 concept Activation =
     detail::activation_named<A> && detail::activation_apply_all<A> && detail::activation_derivative_all<A>;
 
-/// Named, higher-order activation facts used by the contractive penalty.
-template <class A>
-concept ActivationWithSecondDerivative = Activation<A> && requires(const kernels::simd<float>& v, float f) {
-  A::second_derivative(v);
-  A::second_derivative(f);
-};
-
 namespace detail {
 /// Every member of the `Activation` contract, one carrier each (used where an activation is taken,
 /// e.g. by `Dense`): the first lines of the diagnostic name the activation and what it lacks.

@@ -5,12 +5,9 @@
 
 #include "latent/kernels/simd.hpp"
 
-#include <cmath>        // std::abs
-#include <cstddef>      // std::size_t
-#include <cstdint>      // std::uint32_t, std::uint64_t: bit patterns
-#include <cstring>      // std::memcpy
-#include <limits>       // std::numeric_limits
-#include <type_traits>  // std::conditional_t
+#include <cmath>    // std::abs
+#include <cstddef>  // std::size_t
+#include <limits>   // std::numeric_limits
 
 // See gemm.hpp: g++ 12's overflow reasoning on run-time counts is a false positive here.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -133,40 +130,17 @@ T sum_of_squares(std::size_t count, const T* x) noexcept {
   return s;
 }
 
-/// Scans count values, x[0] being value `offset` of a longer vector: returns true when every one is
-/// finite (neither NaN nor ±Inf: |x| ≤ max is false for both), and XORs into `fingerprint` a digest of
-/// their bit patterns and positions. The digest of a vector is the same however it is split into calls
-/// (XOR is order-free), so threads can each scan their part.
+/// True when every x[i] is finite (neither NaN nor ±Inf): |x| ≤ max is false for both.
 template <class T, class Arch = default_arch>
-bool scan_finite(std::size_t count, const T* x, std::size_t offset, std::uint64_t& fingerprint) noexcept {
-  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+bool all_finite(std::size_t count, const T* x) noexcept {
   using V = simd<T, Arch>;
-  using VU = xsimd::batch<U, Arch>;
   constexpr std::size_t W = V::size;
-  constexpr U mix = static_cast<U>(0x9E3779B97F4A7C15ULL);  // the golden ratio's bits: spreads the indices
   const V limit(std::numeric_limits<T>::max());
-  alignas(64) U lanes[W];
-  for (std::size_t l = 0; l < W; ++l) lanes[l] = static_cast<U>(offset + l);
-  VU index = VU::load_aligned(lanes), digest(U(0));
   auto ok = V(T(0)) == V(T(0));  // all lanes true
   std::size_t i = 0;
-  for (; i + W <= count; i += W) {
-    const V v = V::load_unaligned(x + i);
-    ok = ok & (xsimd::abs(v) <= limit);
-    digest ^= xsimd::bitwise_cast<VU>(v) ^ (index * VU(mix));
-    index += VU(static_cast<U>(W));
-  }
+  for (; i + W <= count; i += W) ok = ok & (xsimd::abs(V::load_unaligned(x + i)) <= limit);
   bool all = xsimd::all(ok);
-  digest.store_aligned(lanes);
-  U d = 0;
-  for (std::size_t l = 0; l < W; ++l) d ^= lanes[l];
-  for (; i < count; ++i) {
-    all = all && std::abs(x[i]) <= std::numeric_limits<T>::max();
-    U bits;
-    std::memcpy(&bits, x + i, sizeof(T));
-    d ^= bits ^ (static_cast<U>(offset + i) * mix);
-  }
-  fingerprint ^= static_cast<std::uint64_t>(d);
+  for (; i < count; ++i) all = all && std::abs(x[i]) <= std::numeric_limits<T>::max();
   return all;
 }
 

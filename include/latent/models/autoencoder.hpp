@@ -19,11 +19,9 @@
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API
 
-#include <cmath>        // std::isfinite
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
-#include <span>         // std::span
-#include <string>       // std::to_string
+#include <string>       // std::string: kind()
 #include <type_traits>  // std::is_floating_point_v, std::is_same_v
 
 namespace latent {

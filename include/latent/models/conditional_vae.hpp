@@ -55,7 +55,7 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
   }
   xt::xtensor<T, 1> encode(const xt::xtensor<T, 1>& x, std::int32_t label) const {
     detail::check_sample(x, D, "encode");
-    return first_row(encode(as_row(x), labels_t{label}));
+    return one(x, label, Z, "encode", [&](const T* in, const T* c, T* out) { this->encode_rows(in, c, 1, out); });
   }
   xt::xtensor<T, 2> encode_sample(const xt::xtensor<T, 2>& x, const labels_t& labels, std::uint64_t seed = 0) const {
     detail::check_samples(x, D, "encode_sample");
@@ -70,7 +70,7 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
   }
   xt::xtensor<T, 1> decode(const xt::xtensor<T, 1>& z, std::int32_t label) const {
     detail::check_sample(z, Z, "decode", "the model's code size");
-    return first_row(decode(as_row(z), labels_t{label}));
+    return one(z, label, D, "decode", [&](const T* in, const T* c, T* out) { this->decode_rows(in, c, 1, out); });
   }
   xt::xtensor<T, 2> reconstruct(const xt::xtensor<T, 2>& x, const labels_t& labels) const {
     detail::check_samples(x, D, "reconstruct");
@@ -79,7 +79,8 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
   }
   xt::xtensor<T, 1> reconstruct(const xt::xtensor<T, 1>& x, std::int32_t label) const {
     detail::check_sample(x, D, "reconstruct");
-    return first_row(reconstruct(as_row(x), labels_t{label}));
+    return one(x, label, D, "reconstruct",
+               [&](const T* in, const T* c, T* out) { this->reconstruct_rows(in, c, 1, out); });
   }
   /// n new samples of class `label` (seeded).
   xt::xtensor<T, 2> generate(std::size_t n, std::int32_t label, std::uint64_t seed = 0) const {
@@ -185,15 +186,14 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
     fn(in.data(), c.data(), n, out.data());
     return out;
   }
-  static xt::xtensor<T, 2> as_row(const xt::xtensor<T, 1>& v) {
-    xt::xtensor<T, 2> m = xt::xtensor<T, 2>::from_shape({1, v.size()});
-    std::copy(v.begin(), v.end(), m.begin());
-    return m;
-  }
-  static xt::xtensor<T, 1> first_row(const xt::xtensor<T, 2>& m) {
-    xt::xtensor<T, 1> r = xt::xtensor<T, 1>::from_shape({m.shape()[1]});
-    std::copy(m.data(), m.data() + m.shape()[1], r.data());
-    return r;
+  // One sample with one label through fn(in, c, out).
+  template <class F>
+  static xt::xtensor<T, 1> one(const xt::xtensor<T, 1>& in, std::int32_t label, std::size_t width, const char* where,
+                               const F& fn) {
+    const aligned_buffer<T> c = conditions(labels_t{label}, 1, where);
+    xt::xtensor<T, 1> out = xt::xtensor<T, 1>::from_shape({width});
+    fn(in.data(), c.data(), out.data());
+    return out;
   }
 };
 

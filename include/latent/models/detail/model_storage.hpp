@@ -141,8 +141,8 @@ class model_storage {
   ///   or through `parameters()`: a fingerprint of what the update wrote tells).
   /// - An update that makes a parameter non-finite (a learning rate too large for the scalar type, a
   ///   gradient that overflowed): undone, then `numerical_error`.
-  /// Before each update the parameters are copied, block by block while they are in cache, so that
-  /// both can be undone without a pass of their own.
+  /// The update keeps the parameters' previous values (in the optimiser's own pass for Adam and SGD,
+  /// see `update_block`), so both can be undone.
   template <class F, class Opt>
   double train_step(std::string_view where, std::size_t n, double flops_per_row, bool splittable, F&& fn, Opt& opt) {
     check_batch(where, n);
@@ -314,14 +314,13 @@ class model_storage {
     } else {
       std::copy(p + first, p + last, backup_.data() + first);
       opt.update_range(all, gradients(), first, last);
-      std::uint64_t unused = 0;
-      return kernels::scan_finite(last - first, p + first, first, unused);
+      return kernels::all_finite(last - first, p + first);
     }
   }
 
   // A digest of a sample of the parameters (one in `fingerprint_stride`, and the last): cheap enough
-  // for every step, and a weight set by `load`, `initialize` or by hand changes it (those that write
-  // every parameter — the usual way — always do; `initialize` and `load` also say so directly).
+  // for every step, and weights set by `load` or by hand change it (`initialize` also forgets the
+  // copy directly).
   std::uint64_t fingerprint() const noexcept {
     std::uint64_t f = 0;
     const T* p = params_.data();
@@ -338,7 +337,7 @@ class model_storage {
   static constexpr std::size_t fingerprint_stride = 1021;
 
   /// Lets `opt` update the parameters from `gradients()` once: by blocks through the range protocol
-  /// where it offers it (each block copied aside first, while in cache), else with its `step` on the
+  /// where it offers it (see `update_block`), else with its `step` on the
   /// threads of the last gradient (optimisers with a `step(params, grads, threads)` overload; others
   /// take the plain call) after a copy of all parameters. True when every parameter is finite.
   template <class Opt>
@@ -359,8 +358,7 @@ class model_storage {
     else
       opt.step(p, gradients());
     fingerprint_ = fingerprint();
-    std::uint64_t unused = 0;
-    return kernels::scan_finite(ParamCount, params_.data(), 0, unused);
+    return kernels::all_finite(ParamCount, params_.data());
   }
 
   // The weights before the last update, when the parameters are still what that update wrote (their
