@@ -70,6 +70,23 @@ VAE_FLOPS_PER_SAMPLE = 2.0 * (3.0 * (VAE_IN * VAE_HIDDEN + 2 * VAE_HIDDEN * VAE_
                                      + VAE_HIDDEN * VAE_IN) - VAE_IN * VAE_HIDDEN)
 
 
+# Convolutional VAE (issue #11, Keras's conv VAE on Fashion-MNIST): the twin of conv_vae_flops_per_sample()
+# in peers/common.hpp. Layers as (kind, output positions or input positions, c_in, c_out, kernel):
+# "conv" counts per output position, "convT" (a GEMM then col2im) per input position, "dense" is in x out.
+CONV_VAE_SIDE, CONV_VAE_LATENT, CONV_VAE_DENSE = 28, 16, 16
+CONV_VAE_PARAMETERS = 178545
+CONV_VAE_LAYERS = (("conv", 14 * 14, 1, 32, 3), ("conv", 7 * 7, 32, 64, 3), ("dense", 1, 3136, 16, 1),
+                   ("dense", 1, 16, 16, 1), ("dense", 1, 16, 16, 1), ("dense", 1, 16, 3136, 1),
+                   ("convT", 7 * 7, 64, 64, 3), ("convT", 14 * 14, 64, 32, 3), ("convT", 28 * 28, 32, 1, 3))
+
+
+def conv_vae_flops_per_sample():
+    """2 x (3 x forward MACs - the first conv's MACs): forward, weight gradient and input gradient of every
+    layer but the first (whose input needs no gradient), as for the dense chains. 40 118 784 per image."""
+    macs = [positions * cin * cout * k * k for _, positions, cin, cout, k in CONV_VAE_LAYERS]
+    return 2.0 * (3.0 * sum(macs) - macs[0])
+
+
 def load_idx_images(path):
     """(n, rows*cols, bytes) of an idx3-ubyte.gz file; pixels still as raw bytes."""
     with gzip.open(path, "rb") as f:

@@ -33,6 +33,7 @@
 #include "latent/core/context.hpp"
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
+#include "latent/core/shape.hpp"
 
 #include <concepts>     // std::same_as, std::convertible_to
 #include <cstddef>      // std::size_t
@@ -84,9 +85,17 @@ concept Layer =
 template <class L>
 concept Head = requires { typename L::template bind<1>; } && detail::layer_sizes<typename L::template bind<1>>;
 
-/// What may appear inside a `Seq`: a layer (its sizes, at least) or a head.
+/// A shape head: a layer that learns its input shape from the layer before it (`Conv2D`,
+/// `ConvTranspose2D`, `Flatten`, ...): `template <class In> using bind_shape = ...;`, instantiated by a
+/// `Seq` with the previous layer's `out_shape` (a `shape<C, H, W>`) or `flat<N>` for a flat one, and
+/// `template <class At, class In> static constexpr bool check()`, which checks the shape rules with
+/// the layer's position `At` before it is bound (In may also be `flat<N>` or `diag::receives_nothing`).
 template <class L>
-concept LayerSpec = detail::layer_sizes<L> || Head<L>;
+concept ShapeHead = requires { typename L::template bind_shape<shape<1, 1, 1>>; };
+
+/// What may appear inside a `Seq`: a layer (its sizes, at least), a head or a shape head.
+template <class L>
+concept LayerSpec = detail::layer_sizes<L> || Head<L> || ShapeHead<L>;
 
 namespace detail {
 /// A layer's parameter count (output size), or 0 for a type that is not a layer: models size their

@@ -321,4 +321,138 @@ struct contractive_encoder_is_not_made_of_dense_layers {
   static constexpr bool value = true;
 };
 
+// ---- shapes (core/shape.hpp, layers/shape_layers.hpp, layers/conv.hpp) -------------------------------
+// The arguments spell the shapes out: input_shape<64, 7, 7> is 64 channels of 7 × 7.
+template <std::size_t C, std::size_t H, std::size_t W>
+struct input_shape {};
+template <std::size_t C, std::size_t H, std::size_t W>
+struct gives_shape {};
+template <std::size_t C, std::size_t H, std::size_t W>
+struct expects_shape {};
+template <std::size_t C, std::size_t H, std::size_t W>
+struct flattened_shape {};
+template <std::size_t N>
+struct flattened_size {};
+template <std::size_t C, std::size_t H, std::size_t W>
+struct reshape_to {};
+template <std::size_t N>
+struct reshape_size {};
+template <std::size_t H, std::size_t W>
+struct padded_input {};
+template <std::size_t N>
+struct filters {};
+template <std::size_t N>
+struct kernel {};
+template <std::size_t N>
+struct stride {};
+template <std::size_t N>
+struct output_padding {};
+template <std::size_t N>
+struct receives_flat {};
+/// What a layer at the start of a chain receives: nothing it could take a shape from.
+struct receives_nothing {};
+
+/// A convolution needs at least one filter, a kernel of at least 1 and a stride of at least 1.
+template <class At, class Layer, class Filters, class Kernel, class Stride>
+struct conv_layer_has_a_zero_size;
+template <class At, class Layer, std::size_t F, std::size_t K, std::size_t S>
+struct conv_layer_has_a_zero_size<At, Layer, filters<F>, kernel<K>, stride<S>> {
+  static_assert(F > 0 && K > 0 && S > 0,
+                "latent: a convolution needs at least one filter, a kernel of at least 1 and a stride of at least 1");
+  static constexpr bool value = true;
+};
+
+/// A convolution takes a shaped input (C × H × W): the layer before it must give one.
+template <class At, class Layer, class Receives>
+struct conv_layer_has_no_shape_before_it {
+  static_assert(dependent_false<Receives>,
+                "latent: a convolution needs a shaped input (channels x height x width): start the Seq with "
+                "Input<C, H, W>, or put Reshape<C, H, W> before it");
+  static constexpr bool value = true;
+};
+
+/// A convolution's kernel must fit inside its padded input (height and width).
+template <class At, class Layer, class Kernel, class Padded, class Input, bool Fits>
+struct conv_kernel_is_larger_than_its_padded_input {
+  static_assert(Fits, "latent: a convolution's kernel must fit inside its padded input (height and width)");
+  static constexpr bool value = true;
+};
+
+/// With `Exact<Padding>`, the stride must divide (padded input − kernel): no row or column is dropped.
+template <class At, class Layer, class Padded, class Kernel, class Stride, bool Divides>
+struct conv_stride_drops_input_rows_or_columns {
+  static_assert(Divides,
+                "latent: Exact padding: (padded input - kernel) must be a multiple of the stride, or the last "
+                "rows or columns of the input are silently dropped");
+  static constexpr bool value = true;
+};
+
+/// A transposed convolution's output_padding must be smaller than its stride (PyTorch's rule), and
+/// Conv2D has none.
+template <class At, class Layer, class OutputPadding, class Stride, bool Ok>
+struct output_padding_is_not_smaller_than_the_stride {
+  static_assert(Ok,
+                "latent: output_padding (the second argument of Pad<P, OP>) must be smaller than the stride, and "
+                "only ConvTranspose2D has one");
+  static constexpr bool value = true;
+};
+
+/// A transposed convolution whose padding crops its whole output.
+template <class At, class Layer, class Input, bool NonEmpty>
+struct transposed_conv_output_is_empty {
+  static_assert(NonEmpty, "latent: a transposed convolution's padding must leave at least one output row and column");
+  static constexpr bool value = true;
+};
+
+/// The padding argument of a convolution must be Valid, Same, Pad<P> / Pad<P, OP>, or Exact<one of those>.
+template <class Layer, class Given, bool IsPadding>
+struct conv_padding_is_not_a_padding {
+  static_assert(IsPadding, "latent: a convolution's padding must be Valid, Same, Pad<P>, Pad<P, OP> or Exact<...>");
+  static constexpr bool value = true;
+};
+
+/// Input<C, H, W> and Reshape<C, H, W> need C, H and W of at least 1.
+template <class Layer, class Shape, bool NonZero>
+struct shape_has_a_zero_size {
+  static_assert(NonZero, "latent: a shape needs at least one channel, one row and one column");
+  static constexpr bool value = true;
+};
+
+/// After Flatten, a layer's input size must be the flattened size (channels × height × width).
+template <class At, class Layer, class Expects, class Flattened, class Size>
+struct layer_input_size_does_not_match_flattened_shape;
+template <std::size_t I, class Layer, std::size_t Want, std::size_t C, std::size_t H, std::size_t W, std::size_t N>
+struct layer_input_size_does_not_match_flattened_shape<layer_index<I>, Layer, expects_inputs<Want>,
+                                                       flattened_shape<C, H, W>, flattened_size<N>> {
+  static_assert(Want == N,
+                "latent: a layer after Flatten must take the flattened size (channels x height x width) as its "
+                "input size");
+  static constexpr bool value = true;
+};
+
+/// Reshape<C, H, W> keeps the element count: C × H × W must equal the previous layer's output size.
+template <class At, class Layer, class To, class Size, class Receives>
+struct reshape_changes_the_element_count;
+template <std::size_t I, class Layer, std::size_t C, std::size_t H, std::size_t W, std::size_t N, std::size_t Got>
+struct reshape_changes_the_element_count<layer_index<I>, Layer, reshape_to<C, H, W>, reshape_size<N>,
+                                         receives_outputs<Got>> {
+  static_assert(N == Got,
+                "latent: Reshape<C, H, W> must keep the element count: C x H x W must equal the previous layer's "
+                "output size");
+  static constexpr bool value = true;
+};
+
+/// When both are shaped, the decoder's output shape must equal the encoder's input shape.
+template <class DecoderGives, class EncoderExpects, class Decoder, class Encoder>
+struct decoder_output_shape_does_not_match_encoder_input_shape;
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t C2, std::size_t H2, std::size_t W2, class Decoder,
+          class Encoder>
+struct decoder_output_shape_does_not_match_encoder_input_shape<gives_shape<C, H, W>, expects_shape<C2, H2, W2>,
+                                                                Decoder, Encoder> {
+  static_assert(C == C2 && H == H2 && W == W2,
+                "latent: the decoder's output shape must equal the encoder's input shape (a reconstruction has "
+                "the input's shape)");
+  static constexpr bool value = true;
+};
+
 }  // namespace latent::diag

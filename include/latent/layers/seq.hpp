@@ -6,6 +6,8 @@
 #include "latent/core/context.hpp"
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <boost/hana/at.hpp>        // hana::at_c: the I-th layer type
 #include <boost/hana/for_each.hpp>  // compile-time loops over the layers
@@ -26,15 +28,35 @@ namespace detail {
 template <class... Ts>
 struct type_list {};
 
-// A head learns its input size from the previous layer; a layer is itself.
-template <class L, std::size_t PrevOut>
+// What a layer gives the next one as its shape: its `out_shape`, or `flat<out_size>`.
+template <class L>
+struct given_shape {
+  using type = flat<L::out_size>;
+};
+template <shaped_output L>
+struct given_shape<L> {
+  using type = typename L::out_shape;
+};
+
+// A head learns its input size from the previous layer, a shape head its input shape (after its rules
+// are checked with its position At; a head whose rules failed becomes a pass-through of the previous
+// width, so that one broken rule does not cascade); a layer is itself.
+template <class L, class Prev, class At>
 struct bind_layer {
   using type = L;
 };
-template <class L, std::size_t PrevOut>
+template <class L, class Prev, class At>
   requires(Head<L> && !layer_sizes<L>)
-struct bind_layer<L, PrevOut> {
-  using type = typename L::template bind<PrevOut>;
+struct bind_layer<L, Prev, At> {
+  using type = typename L::template bind<Prev::out_size>;
+};
+template <class L, class Prev, class At>
+  requires(ShapeHead<L> && !layer_sizes<L> && !Head<L>)
+struct bind_layer<L, Prev, At> {
+  using in = typename given_shape<Prev>::type;
+  static constexpr bool ok = L::template check<At, in>();
+  using type = std::conditional_t<ok, typename L::template bind_shape<std::conditional_t<ok, in, shape<1, 1, 1>>>,
+                                  pass_through<Prev::out_size>>;
 };
 
 template <class Done, class... Rest>
@@ -46,8 +68,8 @@ struct resolve_chain<type_list<Done...>> {
 template <class... Done, class Next, class... Rest>
 struct resolve_chain<type_list<Done...>, Next, Rest...> {
   using prev = typename decltype(+boost::hana::at_c<sizeof...(Done) - 1>(boost::hana::tuple_t<Done...>))::type;
-  using type =
-      typename resolve_chain<type_list<Done..., typename bind_layer<Next, prev::out_size>::type>, Rest...>::type;
+  using type = typename resolve_chain<
+      type_list<Done..., typename bind_layer<Next, prev, diag::layer_index<sizeof...(Done)>>::type>, Rest...>::type;
 };
 
 // The resolved layer list of Seq<Ls...>; empty when some element is not a layer (its rule has fired).
@@ -112,13 +134,32 @@ struct seq_ops<type_list<Rs...>> {
     return true;
   }();
 
-  // Rule (a): one carrier per adjacent pair; the failing one names the position and both sizes.
+  // Rule (a): one carrier per adjacent pair; the failing one names the position and both sizes (and,
+  // after Flatten, the flattened shape; for a Reshape, the shape it gives).
+  template <std::size_t I>
+  static constexpr bool check_pair() {
+    using next = layer<I + 1>;
+    using prev = layer<I>;
+    if constexpr (is_reshape_v<next>) {
+      using to = typename next::out_shape;
+      return diag::reshape_changes_the_element_count<diag::layer_index<I + 1>, next,
+                                                     diag::reshape_to<to::channels, to::height, to::width>,
+                                                     diag::reshape_size<ins[I + 1]>,
+                                                     diag::receives_outputs<outs[I]>>::value;
+    } else if constexpr (flattens_a_shape<prev>) {
+      using from = typename prev::flattened_from;
+      return diag::layer_input_size_does_not_match_flattened_shape<
+          diag::layer_index<I + 1>, next, diag::expects_inputs<ins[I + 1]>,
+          diag::flattened_shape<from::channels, from::height, from::width>, diag::flattened_size<outs[I]>>::value;
+    } else {
+      return diag::layer_input_size_does_not_match_previous_output<diag::layer_index<I + 1>, next,
+                                                                   diag::expects_inputs<ins[I + 1]>,
+                                                                   diag::receives_outputs<outs[I]>>::value;
+    }
+  }
   template <std::size_t... I>
   static constexpr bool check_pairs(std::index_sequence<I...>) {
-    return (diag::layer_input_size_does_not_match_previous_output<diag::layer_index<I + 1>, layer<I + 1>,
-                                                                  diag::expects_inputs<ins[I + 1]>,
-                                                                  diag::receives_outputs<outs[I]>>::value &&
-            ... && true);
+    return (check_pair<I>() && ... && true);
   }
   static constexpr bool check_wiring() { return check_pairs(std::make_index_sequence<count - 1>{}); }
 
@@ -189,17 +230,37 @@ struct seq_ops<type_list<Rs...>> {
     });
   }
 
+  // Layers [0, I) have no parameters: below layer I, only the Seq's own input gradient is wanted.
+  static constexpr std::array<bool, count> nothing_to_learn_before = [] {
+    std::array<bool, count> a{};
+    std::size_t before = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      a[i] = before == 0;
+      before += params[i];
+    }
+    return a;
+  }();
+
   template <class T>
   static void backward(const T* p, const T* x, const T* y, const T* cache, T* dy, T* dx, T* dp, T* scratch,
                        std::size_t n, Context<T>& ctx) {
     T* current_dy = dy;
+    // When the Seq's input gradient is not wanted, the backward pass stops at the first layer that has
+    // parameters (an Input or Reshape in front of a convolution needs no gradient).
+    bool done = false;
     constexpr auto indices = boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>);
     boost::hana::for_each(boost::hana::reverse(boost::hana::to_tuple(indices)), [&](auto i) {
       constexpr std::size_t I = decltype(i)::value;
+      if (done) return;
       const T* out = I + 1 == count ? y : cache + cache_layout.out[I] * n;
       // Layer I's input gradient is boundary I − 1's (layer I − 1's output gradient).
       T* layer_dx = dx;
-      if constexpr (I > 0) layer_dx = scratch + boundary_offsets[I - 1] * n;
+      if constexpr (I > 0) {
+        if (dx != nullptr || !nothing_to_learn_before[I])
+          layer_dx = scratch + boundary_offsets[I - 1] * n;
+        else
+          done = true;
+      }
       layer_backward_call<layer<I>>(p + param_offsets[I], input_of<T>(I, x, cache, n), out,
                                     cache + cache_layout.cache[I] * n, current_dy, layer_dx, dp + param_offsets[I],
                                     scratch + scratch_offsets[I] * n, n, ctx);
@@ -242,8 +303,44 @@ inline constexpr bool seq_is_wired_v = detail::seq_is_wired<Ls...>();
 ///     struct Encoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
 ///
 /// Parameters are the layers' parameters packed in order. Example: examples/keras_seed.cpp.
+namespace detail {
+// The first element of a chain knows its input size (a head or a shape head cannot start one).
+template <class First, class... Rest>
+constexpr bool seq_first_knows_input() {
+  return layer_sizes<First>;
+}
+
+// A Seq's in_shape and out_shape: its first layer's input shape and its last layer's output shape,
+// when they have them.
+template <class List>
+struct seq_shapes {};
+template <class R0, class... Rs>
+  requires(shaped_input<R0> && !shaped_output<typename decltype(+boost::hana::at_c<sizeof...(Rs)>(
+                                   boost::hana::tuple_t<R0, Rs...>))::type>)
+struct seq_shapes<type_list<R0, Rs...>> {
+  using in_shape = typename R0::in_shape;
+};
+template <class R0, class... Rs>
+  requires(!shaped_input<R0> &&
+           shaped_output<typename decltype(+boost::hana::at_c<sizeof...(Rs)>(boost::hana::tuple_t<R0, Rs...>))::type>)
+struct seq_shapes<type_list<R0, Rs...>> {
+  using out_shape =
+      typename decltype(+boost::hana::at_c<sizeof...(Rs)>(boost::hana::tuple_t<R0, Rs...>))::type::out_shape;
+};
+template <class R0, class... Rs>
+  requires(shaped_input<R0> &&
+           shaped_output<typename decltype(+boost::hana::at_c<sizeof...(Rs)>(boost::hana::tuple_t<R0, Rs...>))::type>)
+struct seq_shapes<type_list<R0, Rs...>> {
+  using in_shape = typename R0::in_shape;
+  using out_shape =
+      typename decltype(+boost::hana::at_c<sizeof...(Rs)>(boost::hana::tuple_t<R0, Rs...>))::type::out_shape;
+};
+}  // namespace detail
+
 template <class... Ls>
-struct Seq {
+struct Seq : detail::seq_shapes<typename detail::seq_layers<(LayerSpec<Ls> && ...) && sizeof...(Ls) != 0 &&
+                                                                 detail::seq_first_knows_input<Ls...>(),
+                                                             Ls...>::type> {
   static_assert(diag::seq_has_no_layers<sizeof...(Ls)>::value);
   static_assert(detail::seq_elements_are_layers<std::index_sequence_for<Ls...>, Ls...>::value);
 
@@ -253,18 +350,32 @@ struct Seq {
   struct first_of {
     using type = First;
   };
-  static constexpr bool first_knows_input = [] {
+  using first = typename first_of<Ls..., void>::type;
+  // A shape head first (a convolution with nothing before it) says so in its own rule.
+  static constexpr bool first_is_shape_head = [] {
     if constexpr (all_layers)
-      return detail::layer_sizes<typename first_of<Ls...>::type>;
+      return !detail::layer_sizes<first> && !Head<first> && ShapeHead<first>;
+    else
+      return false;
+  }();
+  static constexpr bool first_shape_rules = [] {
+    if constexpr (first_is_shape_head)
+      return first::template check<diag::layer_index<0>, diag::receives_nothing>();
     else
       return true;
   }();
-  static_assert(diag::first_layer_does_not_know_its_input_size<
-                diag::layer_index<0>, typename first_of<Ls..., void>::type, first_knows_input>::value);
+  static constexpr bool first_knows_input = [] {
+    if constexpr (all_layers)
+      return detail::layer_sizes<first>;
+    else
+      return true;
+  }();
+  static_assert(diag::first_layer_does_not_know_its_input_size<diag::layer_index<0>, first,
+                                                               first_knows_input || first_is_shape_head>::value);
 
  public:
   /// The layers with heads bound to their input sizes, as `detail::type_list<...>`.
-  using layers = typename detail::seq_layers<all_layers && first_knows_input, Ls...>::type;
+  using layers = typename detail::seq_layers<all_layers && first_knows_input && first_shape_rules, Ls...>::type;
   using ops = detail::seq_ops<layers>;
   static_assert(ops::check_wiring());
   static_assert(detail::seq_members_are_complete<std::make_index_sequence<ops::count>, layers>::value);

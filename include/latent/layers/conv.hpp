@@ -1,0 +1,301 @@
+#pragma once
+/// \file
+/// `latent::Conv2D<Filters, Kernel, Stride, Padding, Act>` and `latent::ConvTranspose2D<...>`: 2-D
+/// convolutions with square kernels and strides whose input shape comes from the layer before them in
+/// a `Seq` (they are shape heads, as `Gaussian<Z>` is a head that learns its width), and whose output
+/// shape follows from Keras's and PyTorch's arithmetic at compile time (core/shape.hpp).
+///
+/// Both lower onto the packed product of kernels/gemm.hpp over blocks of samples (about 256 kernel
+/// positions a block, so a block's patch matrix stays in L2): a Conv2D's forward pass gathers each
+/// position's patch into a row and multiplies the rows by the filters, with the bias and activation in
+/// the product's epilogue, which writes channel-first; its weight gradient is dZᵀ·patches and its input
+/// gradient dZ·W scattered back onto the image. A ConvTranspose2D is the same pieces the other way
+/// round: x·W gives each input position's contribution, scattered onto the output.
+
+#include "latent/activations/activation.hpp"
+#include "latent/activations/identity.hpp"
+#include "latent/core/concepts.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/diagnostics.hpp"
+#include "latent/core/random.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/kernels/conv.hpp"
+#include "latent/kernels/elementwise.hpp"
+#include "latent/kernels/gemm.hpp"
+#include "latent/layers/shape_layers.hpp"
+
+#include <algorithm>    // std::min, std::max, std::fill_n
+#include <cmath>        // std::sqrt
+#include <cstddef>      // std::size_t
+#include <string>       // std::string: signatures
+#include <type_traits>  // std::conditional_t, std::is_same_v
+
+namespace latent {
+
+namespace detail {
+
+// Workspace slots of the convolutions (slot 0 is the product's packing buffer).
+inline constexpr int conv_patch_slot = 1, conv_rows_slot = 2, conv_gradient_slot = 3;
+
+template <class Padding>
+std::string padding_text() {
+  using base = typename padding_traits<Padding>::base;
+  std::string s;
+  if constexpr (std::is_same_v<base, Valid> || std::is_same_v<base, Same>) {
+    s = base::name;
+  } else {
+    s = "Pad<" + std::to_string(base::padding);
+    if (base::output_padding != 0) s += "," + std::to_string(base::output_padding);
+    s += ">";
+  }
+  return padding_traits<Padding>::exact ? "Exact<" + s + ">" : s;
+}
+
+// Samples per block: about 256 kernel positions (rows of the product), at least one sample.
+constexpr std::size_t conv_block(std::size_t positions) { return positions >= 256 ? 1 : 256 / positions; }
+
+/// Conv2D bound to its input shape `In`: parameters W as Filters × (C·K·K) in PyTorch's
+/// `Conv2d.weight` order [f][c][ki][kj], then the bias (Filters values).
+template <class In, std::size_t F, std::size_t K, std::size_t S, class Padding, class Act>
+struct conv2d_layer {
+  static constexpr axis rows = conv_axis<Padding>(In::height, K, S);
+  static constexpr axis cols = conv_axis<Padding>(In::width, K, S);
+  static constexpr std::size_t C = In::channels, H = In::height, W = In::width;
+  static constexpr std::size_t OH = rows.out, OW = cols.out, P = OH * OW, KK = C * K * K;
+  using geometry = kernels::patches<C, H, W, K, S, rows.before, cols.before, OH, OW>;
+  static constexpr std::size_t block = conv_block(P);
+
+  using activation = Act;
+  using in_shape = In;
+  using out_shape = shape<F, OH, OW>;
+  static constexpr const char* name = "Conv2D";
+  static constexpr std::size_t in_size = C * H * W;
+  static constexpr std::size_t out_size = F * P;
+  static constexpr std::size_t weight_count = F * KK;
+  static constexpr std::size_t param_count = weight_count + F;
+  static constexpr std::size_t cache_size = 0;  // the derivative needs only y; patches are gathered again
+  static constexpr std::size_t scratch_size = 0;
+
+  /// "Conv2D<in 1x28x28,32,3,2,Same,Relu>": the input shape and the template's arguments.
+  static std::string signature() {
+    return "Conv2D<in " + shape_text(C, H, W) + "," + std::to_string(F) + "," + std::to_string(K) + "," +
+           std::to_string(S) + "," + padding_text<Padding>() + "," + Act::name + ">";
+  }
+
+  /// Glorot uniform over fan-in C·K·K and fan-out F·K·K (Keras's default for Conv2D); zero biases.
+  template <class T>
+  static void init(T* params, Rng& rng) {
+    const double limit = std::sqrt(6.0 / static_cast<double>(KK + F * K * K));
+    for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.uniform(-limit, limit));
+    std::fill_n(params + weight_count, F, T(0));
+  }
+
+  template <class T>
+  static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
+    using A = kernels::arch_for<T, F>;
+    T* patches = kernels::detail::workspace<T, conv_patch_slot>(block * P * KK);
+    for (std::size_t s0 = 0; s0 < n; s0 += block) {
+      const std::size_t nb = std::min(block, n - s0);
+      for (std::size_t i = 0; i < nb; ++i) geometry::gather(x + (s0 + i) * in_size, patches + i * P * KK);
+      // Y[rows × F] = patches · Wᵀ + b, B(k, f) = W[f·KK + k], stored channel-first after Act.
+      kernels::gemm<F, T, A>(nb * P, KK, patches, KK, 1, params, 1, KK, kernels::bias_init<T>{params + weight_count},
+                             kernels::channel_first_store<Act, T, F, P>{y + s0 * out_size});
+    }
+  }
+
+  template <class T>
+  static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
+                       Context<T>&) noexcept {
+    if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
+    kernels::channel_sums<F, P>(n, dy, dparams + weight_count, false);
+    if (n == 0) std::fill_n(dparams, weight_count, T(0));
+    T* patches = kernels::detail::workspace<T, conv_patch_slot>(block * P * KK);
+    T* dz = kernels::detail::workspace<T, conv_rows_slot>(block * P * F);
+    T* dpatches = dx != nullptr ? kernels::detail::workspace<T, conv_gradient_slot>(block * P * KK) : nullptr;
+    for (std::size_t s0 = 0; s0 < n; s0 += block) {
+      const std::size_t nb = std::min(block, n - s0);
+      kernels::to_rows<F, P>(nb, dy + s0 * out_size, dz);
+      for (std::size_t i = 0; i < nb; ++i) geometry::gather(x + (s0 + i) * in_size, patches + i * P * KK);
+      // dW[F × KK] (+)= dZᵀ · patches.
+      using AK = kernels::arch_for<T, KK>;
+      if (s0 == 0)
+        kernels::gemm<KK, T, AK>(F, nb * P, dz, 1, F, patches, KK, 1, kernels::zero_init{}, kernels::store_to<T>{dparams});
+      else
+        kernels::gemm<KK, T, AK>(F, nb * P, dz, 1, F, patches, KK, 1, kernels::zero_init{}, kernels::add_to<T>{dparams});
+      if (dx != nullptr) {
+        // dpatches[rows × KK] = dZ · W, then scattered back onto each image.
+        kernels::gemm<KK, T, AK>(nb * P, F, dz, F, 1, params, KK, 1, kernels::zero_init{},
+                                 kernels::store_to<T>{dpatches});
+        std::fill_n(dx + s0 * in_size, nb * in_size, T(0));
+        for (std::size_t i = 0; i < nb; ++i) geometry::scatter_add(dpatches + i * P * KK, dx + (s0 + i) * in_size);
+      }
+    }
+  }
+};
+
+/// ConvTranspose2D bound to its input shape `In`: parameters W as C × (Filters·K·K) in PyTorch's
+/// `ConvTranspose2d.weight` order [c][f][ki][kj], then the bias (Filters values).
+template <class In, std::size_t F, std::size_t K, std::size_t S, class Padding, class Act>
+struct conv_transpose2d_layer {
+  static constexpr axis rows = conv_transpose_axis<Padding>(In::height, K, S);
+  static constexpr axis cols = conv_transpose_axis<Padding>(In::width, K, S);
+  static constexpr std::size_t C = In::channels, H = In::height, W = In::width;
+  static constexpr std::size_t OH = rows.out, OW = cols.out, P = H * W, Q = OH * OW, NK = F * K * K;
+  // The output seen as the image under the kernel, the input grid as the positions.
+  using geometry = kernels::patches<F, OH, OW, K, S, rows.before, cols.before, H, W>;
+  static constexpr std::size_t block = conv_block(P);
+
+  using activation = Act;
+  using in_shape = In;
+  using out_shape = shape<F, OH, OW>;
+  static constexpr const char* name = "ConvTranspose2D";
+  static constexpr std::size_t in_size = C * P;
+  static constexpr std::size_t out_size = F * Q;
+  static constexpr std::size_t weight_count = C * NK;
+  static constexpr std::size_t param_count = weight_count + F;
+  static constexpr std::size_t cache_size = 0;
+  static constexpr std::size_t scratch_size = 0;
+
+  static std::string signature() {
+    return "ConvTranspose2D<in " + shape_text(C, H, W) + "," + std::to_string(F) + "," + std::to_string(K) + "," +
+           std::to_string(S) + "," + padding_text<Padding>() + "," + Act::name + ">";
+  }
+
+  /// Glorot uniform over fan-in F·K·K and fan-out C·K·K (Keras's Conv2DTranspose); zero biases.
+  template <class T>
+  static void init(T* params, Rng& rng) {
+    const double limit = std::sqrt(6.0 / static_cast<double>(NK + C * K * K));
+    for (std::size_t i = 0; i < weight_count; ++i) params[i] = static_cast<T>(rng.uniform(-limit, limit));
+    std::fill_n(params + weight_count, F, T(0));
+  }
+
+  template <class T>
+  static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
+    using A = kernels::arch_for<T, NK>;
+    T* xr = kernels::detail::workspace<T, conv_rows_slot>(block * P * C);
+    T* contributions = kernels::detail::workspace<T, conv_patch_slot>(block * P * NK);
+    kernels::fill_planes<F, Q>(n, params + weight_count, y);
+    for (std::size_t s0 = 0; s0 < n; s0 += block) {
+      const std::size_t nb = std::min(block, n - s0);
+      kernels::to_rows<C, P>(nb, x + s0 * in_size, xr);
+      // contributions[rows × NK] = X · W, scattered onto the outputs.
+      kernels::gemm<NK, T, A>(nb * P, C, xr, C, 1, params, NK, 1, kernels::zero_init{},
+                              kernels::store_to<T>{contributions});
+      for (std::size_t i = 0; i < nb; ++i)
+        geometry::scatter_add(contributions + i * P * NK, y + (s0 + i) * out_size);
+    }
+    if constexpr (!std::is_same_v<Act, Identity>) kernels::apply_activation<Act>(y, y, n * out_size);
+  }
+
+  template <class T>
+  static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
+                       Context<T>&) noexcept {
+    if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
+    kernels::channel_sums<F, Q>(n, dy, dparams + weight_count, false);
+    if (n == 0) std::fill_n(dparams, weight_count, T(0));
+    T* xr = kernels::detail::workspace<T, conv_rows_slot>(block * P * C);
+    T* dpatches = kernels::detail::workspace<T, conv_patch_slot>(block * P * NK);
+    for (std::size_t s0 = 0; s0 < n; s0 += block) {
+      const std::size_t nb = std::min(block, n - s0);
+      for (std::size_t i = 0; i < nb; ++i) geometry::gather(dy + (s0 + i) * out_size, dpatches + i * P * NK);
+      kernels::to_rows<C, P>(nb, x + s0 * in_size, xr);
+      // dW[C × NK] (+)= Xᵀ · dpatches.
+      using AN = kernels::arch_for<T, NK>;
+      if (s0 == 0)
+        kernels::gemm<NK, T, AN>(C, nb * P, xr, 1, C, dpatches, NK, 1, kernels::zero_init{},
+                                 kernels::store_to<T>{dparams});
+      else
+        kernels::gemm<NK, T, AN>(C, nb * P, xr, 1, C, dpatches, NK, 1, kernels::zero_init{}, kernels::add_to<T>{dparams});
+      // dX[rows × C] = dpatches · Wᵀ, B(k, c) = W[c·NK + k], stored channel-first.
+      if (dx != nullptr)
+        kernels::gemm<C, T, kernels::arch_for<T, C>>(nb * P, NK, dpatches, NK, 1, params, 1, NK, kernels::zero_init{},
+                                                     kernels::channel_first_store<void, T, C, P>{dx + s0 * in_size});
+    }
+  }
+};
+
+// The rules shared by both convolutions, checked with the layer's position before it is bound.
+template <class At, class Layer, std::size_t F, std::size_t K, std::size_t S, class Padding, bool Transposed, class In>
+constexpr bool check_conv() {
+  static_assert(diag::conv_padding_is_not_a_padding<Layer, Padding, is_padding_v<Padding>>::value);
+  static_assert(diag::conv_layer_has_a_zero_size<At, Layer, diag::filters<F>, diag::kernel<K>, diag::stride<S>>::value);
+  if constexpr (!is_padding_v<Padding> || F == 0 || K == 0 || S == 0) {
+    return false;
+  } else if constexpr (!is_shape_v<In>) {
+    using receives = std::conditional_t<std::is_same_v<In, diag::receives_nothing>, diag::receives_nothing,
+                                        diag::receives_flat<In::size>>;
+    static_assert(diag::conv_layer_has_no_shape_before_it<At, Layer, receives>::value);
+    return false;
+  } else {
+    using base = typename padding_traits<Padding>::base;
+    constexpr std::size_t op = [] {
+      if constexpr (is_pad_v<base>)
+        return base::output_padding;
+      else
+        return std::size_t{0};
+    }();
+    static_assert(diag::output_padding_is_not_smaller_than_the_stride<At, Layer, diag::output_padding<op>,
+                                                                      diag::stride<S>,
+                                                                      (Transposed ? op < S : op == 0)>::value);
+    using input = diag::input_shape<In::channels, In::height, In::width>;
+    if constexpr (Transposed) {
+      constexpr axis r = conv_transpose_axis<Padding>(In::height, K, S), c = conv_transpose_axis<Padding>(In::width, K, S);
+      static_assert(diag::transposed_conv_output_is_empty<At, Layer, input, r.fits && c.fits>::value);
+      return r.fits && c.fits && (op < S);
+    } else {
+      constexpr axis r = conv_axis<Padding>(In::height, K, S), c = conv_axis<Padding>(In::width, K, S);
+      static_assert(diag::conv_kernel_is_larger_than_its_padded_input<At, Layer, diag::kernel<K>,
+                                                                      diag::padded_input<r.padded, c.padded>, input,
+                                                                      r.fits && c.fits>::value);
+      if constexpr (padding_traits<Padding>::exact && r.fits && c.fits)
+        static_assert(diag::conv_stride_drops_input_rows_or_columns<At, Layer, diag::padded_input<r.padded, c.padded>,
+                                                                    diag::kernel<K>, diag::stride<S>,
+                                                                    r.divides && c.divides>::value);
+      return r.fits && c.fits && op == 0 && (!padding_traits<Padding>::exact || (r.divides && c.divides));
+    }
+  }
+}
+
+}  // namespace detail
+
+/// A 2-D convolution with `Filters` output channels, a `Kernel` × `Kernel` kernel, stride `Stride`,
+/// padding `Padding` (`Valid`, `Same` as Keras, `Pad<P>` as PyTorch's `padding = P`, or `Exact<...>`)
+/// and activation `Act`. Write it in a `Seq` after a shaped layer (`Input<C, H, W>`, `Reshape`, another
+/// convolution): it takes its input channels and size from there. Output: Filters × OH × OW,
+/// channel-first (core/shape.hpp gives OH and OW). Parameters: PyTorch's `Conv2d.weight` order
+/// [Filters][C][K][K], then the bias. Rules, each naming the layer's position and the shapes:
+/// `conv_layer_has_a_zero_size`, `conv_layer_has_no_shape_before_it`,
+/// `conv_kernel_is_larger_than_its_padded_input`, `conv_stride_drops_input_rows_or_columns` (Exact),
+/// `output_padding_is_not_smaller_than_the_stride` (Conv2D has none), `conv_padding_is_not_a_padding`.
+/// Example: examples/conv_vae_fashion_mnist.cpp.
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, class Padding = Valid, class Act = Identity>
+struct Conv2D {
+  static_assert(detail::check_activation<Act>());
+  static constexpr const char* name = "Conv2D";
+  template <class In>
+  using bind_shape = detail::conv2d_layer<In, Filters, Kernel, Stride, Padding, Act>;
+  template <class At, class In>
+  static constexpr bool check() {
+    return detail::check_conv<At, Conv2D, Filters, Kernel, Stride, Padding, false, In>();
+  }
+};
+
+/// A 2-D transposed convolution (the gradient of a convolution with respect to its input; Keras's
+/// Conv2DTranspose, PyTorch's ConvTranspose2d): `Filters` output channels, kernel, stride, padding
+/// (`Valid`: output (N − 1)·S + K; `Same`: N·S, as Keras; `Pad<P, OP>`: PyTorch's padding and
+/// output_padding, (N − 1)·S − 2P + K + OP) and activation. Parameters: PyTorch's
+/// `ConvTranspose2d.weight` order [C][Filters][K][K], then the bias. Rules as Conv2D, with
+/// `transposed_conv_output_is_empty` for a padding that crops everything and OP < S.
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, class Padding = Valid, class Act = Identity>
+struct ConvTranspose2D {
+  static_assert(detail::check_activation<Act>());
+  static constexpr const char* name = "ConvTranspose2D";
+  template <class In>
+  using bind_shape = detail::conv_transpose2d_layer<In, Filters, Kernel, Stride, Padding, Act>;
+  template <class At, class In>
+  static constexpr bool check() {
+    return detail::check_conv<At, ConvTranspose2D, Filters, Kernel, Stride, Padding, true, In>();
+  }
+};
+
+}  // namespace latent
