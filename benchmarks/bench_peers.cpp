@@ -1,6 +1,6 @@
 // The peers latent is measured against, in one Google Benchmark binary: the FMA peak of one core, the
-// seed workload as a hand-written scalar loop and in libtorch, and one VAE epoch in libtorch at one
-// and two threads. Benchmark names are "<workload>/<peer>"; benchmarks/report.py turns the JSON output
+// seed workload as a hand-written scalar loop and in libtorch, one VAE epoch in libtorch at one and two
+// threads, and 20 training steps of the convolutional VAE (issue #11) in libtorch at one and two threads. Benchmark names are "<workload>/<peer>"; benchmarks/report.py turns the JSON output
 // (with bench_latent's "<workload>/latent" rows) into ratios and fractions of peak.
 
 #include "peak_flops.hpp"
@@ -11,6 +11,7 @@
 #include "peers/common.hpp"
 #include "peers/seed_handwritten.hpp"
 #ifdef LATENT_HAVE_TORCH
+#include "peers/conv_vae_torch.hpp"
 #include "peers/seed_torch.hpp"
 #include "peers/vae_torch.hpp"
 #endif
@@ -19,6 +20,7 @@
 
 #include <cstddef>     // std::size_t
 #include <filesystem>  // std::filesystem::exists
+#include <optional>    // std::optional (the conv VAE's model, rebuilt outside the timer)
 #include <string>      // std::string
 #include <vector>      // std::vector
 
@@ -97,13 +99,19 @@ BENCHMARK(bm_seed_torch)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-void bm_vae_torch(benchmark::State& state) {
+/// Fashion-MNIST's 60 000 training images as floats in [0, 1], loaded once; empty if the shape is not 784.
+const std::vector<float>& fashion_mnist_images() {
   static const std::vector<float> images = [] {
     std::size_t cols = 0;
     auto v = lb::load_idx_images(fashion_mnist_path(), cols);
     if (cols != lb::vae_in) v.clear();
     return v;
   }();
+  return images;
+}
+
+void bm_vae_torch(benchmark::State& state) {
+  const auto& images = fashion_mnist_images();
   if (images.empty()) {
     state.SkipWithError("Fashion-MNIST images have an unexpected shape");
     return;
@@ -114,6 +122,37 @@ void bm_vae_torch(benchmark::State& state) {
   for (auto _ : state) loss = lb::run_vae_epoch_torch(images.data(), n, vae_batch, threads);
   set_training_counters(state, static_cast<double>(lb::steps_per_epoch(n, vae_batch)),
                         static_cast<double>(n) * lb::vae_flops_per_sample, loss);
+  state.counters["threads"] = threads;
+}
+
+// The conv VAE: an epoch is ~70 s in libtorch here, so each repetition times conv_vae_bench_steps (20)
+// steps of batch 128 on the first 20 x 128 training rows, in order, after conv_vae_warmup_steps (3)
+// untimed steps on the first batches; a fresh model per repetition, built and warmed up outside the
+// timer. final_loss is the mean loss of the timed steps (the same as conv_vae_pytorch.py --bench-steps 20).
+void bm_conv_vae_torch(benchmark::State& state) {
+  const auto& images = fashion_mnist_images();
+  constexpr auto steps = static_cast<std::size_t>(lb::conv_vae_bench_steps);
+  constexpr auto batch = static_cast<std::size_t>(vae_batch);
+  if (images.size() < steps * batch * lb::vae_in) {
+    state.SkipWithError("Fashion-MNIST images have an unexpected shape");
+    return;
+  }
+  const std::size_t n = images.size() / lb::vae_in;
+  const auto threads = static_cast<int>(state.range(0));
+  std::optional<lb::conv_vae_torch> model;
+  double loss = 0.0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    model.reset();
+    model.emplace(images.data(), n, threads);
+    for (std::size_t w = 0; w < static_cast<std::size_t>(lb::conv_vae_warmup_steps); ++w) model->step(w * batch, batch);
+    state.ResumeTiming();
+    double sum = 0.0;
+    for (std::size_t s = 0; s < steps; ++s) sum += model->step(s * batch, batch);
+    loss = sum / static_cast<double>(steps);
+  }
+  set_training_counters(state, static_cast<double>(steps),
+                        static_cast<double>(steps * batch) * lb::conv_vae_flops_per_sample(), loss);
   state.counters["threads"] = threads;
 }
 #endif
@@ -135,6 +174,15 @@ int main(int argc, char** argv) {
   if (std::filesystem::exists(fashion_mnist_path())) {
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(("vae/libtorch-" + std::to_string(threads) + "t").c_str(), bm_vae_torch)
+          ->Arg(threads)
+          ->Iterations(1)
+          ->Repetitions(5)
+          ->MeasureProcessCPUTime()
+          ->ReportAggregatesOnly(true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(("convvae/libtorch-" + std::to_string(threads) + "t").c_str(), bm_conv_vae_torch)
           ->Arg(threads)
           ->Iterations(1)
           ->Repetitions(5)

@@ -7,6 +7,8 @@
 #include <latent/latent.hpp>
 #include <latent/testing/testing.hpp>
 
+#include "support/check_macros.hpp"
+
 #include <xtensor/xtensor.hpp>  // xt::xtensor: the models' data
 
 #include <algorithm>   // std::equal, std::max
@@ -250,14 +252,6 @@ std::string temp_path(const std::string& name) {
           ("latent-test-extension-" + std::to_string(std::random_device{}()) + "-" + name))
       .string();
 }
-
-// CHECK a latent::testing result, with its message (what was expected, what was found) on failure.
-#define LATENT_CHECK_RESULT(...)                                                                                       \
-  do {                                                                                                                 \
-    const auto result_ = (__VA_ARGS__);                                                                                \
-    INFO(result_.message());                                                                                           \
-    CHECK(static_cast<bool>(result_));                                                                                 \
-  } while (false)
 
 struct AffineEnc : Seq<user::Affine<12>, Dense<12, 8, Tanh>, Dense<8, 2>> {};
 struct RescaleEnc : Seq<user::Rescale<12>, Dense<12, 8, Tanh>, Dense<8, 2>> {};

@@ -104,6 +104,46 @@ inline constexpr double vae_flops_per_sample =
     2.0 * (3.0 * (vae_in * vae_hidden + 2.0 * vae_hidden * vae_latent + vae_latent * vae_hidden + vae_hidden * vae_in) -
            vae_in * vae_hidden);
 
+/// Convolutional VAE workload (issue #11: Keras's conv VAE on Fashion-MNIST): 28x28 grey images, a
+/// 16-dim code; the layers are listed in peers/conv_vae_torch.hpp. Its benchmark rows time
+/// `conv_vae_bench_steps` steps of batch 128 on the first rows, after `conv_vae_warmup_steps` untimed ones.
+inline constexpr std::size_t conv_vae_side = 28, conv_vae_latent = 16, conv_vae_dense = 16;
+inline constexpr std::size_t conv_vae_parameters = 178'545;
+inline constexpr int conv_vae_bench_steps = 20, conv_vae_warmup_steps = 3;
+
+/// One layer of the conv VAE for the FLOP count: `positions` x c_in x c_out x k^2 multiply-accumulates.
+struct conv_vae_layer {
+  double positions, c_in, c_out, kernel;
+  [[nodiscard]] constexpr double macs() const noexcept { return positions * c_in * c_out * kernel * kernel; }
+};
+/// A convolution counts per output position; a transposed convolution per input position (it is one
+/// GEMM [c_out k^2 x c_in] x [c_in x positions] followed by col2im, which is how the libraries run it,
+/// taps that fall into the padding included); a dense layer is one position of a 1x1 "kernel".
+inline constexpr std::array<conv_vae_layer, 9> conv_vae_layers{{
+    {14 * 14, 1, 32, 3},     // Conv2d(1,32,3,s2,p1): 28x28 -> 14x14            56 448 MACs
+    {7 * 7, 32, 64, 3},      // Conv2d(32,64,3,s2,p1): 14x14 -> 7x7             903 168
+    {1, 3136, 16, 1},        // Linear(3136,16)                                   50 176
+    {1, 16, 16, 1},          // Linear(16,16) mu                                     256
+    {1, 16, 16, 1},          // Linear(16,16) logvar                                 256
+    {1, 16, 3136, 1},        // Linear(16,3136)                                   50 176
+    {7 * 7, 64, 64, 3},      // ConvTranspose2d(64,64,3,s2,p1,op1): 7x7 -> 14x14  1 806 336
+    {14 * 14, 64, 32, 3},    // ConvTranspose2d(64,32,3,s2,p1,op1): 14 -> 28    3 612 672
+    {28 * 28, 32, 1, 3},     // ConvTranspose2d(32,1,3,s1,p1): 28x28             225 792
+}};
+
+/// Training FLOPs per image of the conv VAE, the convention of dense_train_flops_per_sample: 2 FLOPs per
+/// multiply-accumulate for the forward pass, the weight gradient and the input gradient of every layer
+/// but the first (whose input, the image, needs no gradient):
+///   2 * (3 * 6 705 280 - 56 448) = 40 118 784 FLOP per image (≈ 3 x the forward's 13.4 MFLOP),
+///   5.14 GFLOP per step of 128, 2.407 TFLOP per 60 000-image epoch.
+/// Element-wise work (bias, ReLU, loss, Adam) is not counted.
+constexpr double conv_vae_flops_per_sample() noexcept {
+  double macs = 0;
+  for (const auto& layer : conv_vae_layers) macs += layer.macs();
+  return 2.0 * (3.0 * macs - conv_vae_layers[0].macs());
+}
+static_assert(conv_vae_flops_per_sample() == 40'118'784.0);
+
 /// Reads an idx3-ubyte.gz image file (Fashion-MNIST) into floats in [0, 1] (pixel / 255), row-major
 /// [images][rows*cols]; `cols_out` receives rows*cols.
 inline std::vector<float> load_idx_images(const std::string& path, std::size_t& cols_out) {

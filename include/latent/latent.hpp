@@ -13,6 +13,7 @@
 #include "latent/core/context.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
+#include "latent/core/shape.hpp"
 
 #include "latent/activations/activation.hpp"
 #include "latent/activations/elu.hpp"
@@ -23,10 +24,12 @@
 #include "latent/activations/softplus.hpp"
 #include "latent/activations/tanh.hpp"
 
+#include "latent/layers/conv.hpp"
 #include "latent/layers/dense.hpp"
 #include "latent/layers/gaussian.hpp"
 #include "latent/layers/layer_traits.hpp"
 #include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 #include "latent/layers/signature.hpp"
 
 #include "latent/losses/bce.hpp"

@@ -35,9 +35,7 @@ constexpr bool check_autoencoder() {
     static_assert(
         diag::decoder_input_size_does_not_match_encoder_output<diag::expects_inputs<Dec::in_size>,
                                                                diag::gives_outputs<Enc::out_size>, Dec, Enc>::value);
-    static_assert(
-        diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size>,
-                                                               diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
+    static_assert(check_reconstruction<Enc, Dec>());
     static_assert(
         diag::gaussian_head_is_only_for_a_vae_encoder<diag::in_encoder, Enc, gaussian_head_count_v<Enc>>::value);
     static_assert(

@@ -53,6 +53,26 @@ constexpr bool check_parts() {
     return false;
 }
 
+/// Rule (c) and its shaped form: a reconstruction has the input's shape. When the encoder's input and
+/// the decoder's output are both shaped, their shapes must be equal
+/// (`decoder_output_shape_does_not_match_encoder_input_shape`); otherwise their sizes, the decoder's
+/// plus `Extra` (a conditional model's classes) (`decoder_output_size_does_not_match_encoder_input`).
+template <class Enc, class Dec, std::size_t Extra = 0>
+constexpr bool check_reconstruction() {
+  if constexpr (Extra == 0 && shaped_input<Enc> && shaped_output<Dec>) {
+    using i = typename Enc::in_shape;
+    using o = typename Dec::out_shape;
+    static_assert(diag::decoder_output_shape_does_not_match_encoder_input_shape<
+                  diag::gives_shape<o::channels, o::height, o::width>,
+                  diag::expects_shape<i::channels, i::height, i::width>, Dec, Enc>::value);
+  } else {
+    static_assert(diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size + Extra>,
+                                                                         diag::expects_inputs<Enc::in_size>, Dec,
+                                                                         Enc>::value);
+  }
+  return true;
+}
+
 /// The skeleton of a model with encoder `Enc`, decoder `Dec`, scalar `T`, `P` parameters, `D` inputs,
 /// a code of `Z` values and `C` condition inputs (one-hot classes; 0 when unconditional). The
 /// family `Derived` provides the row-level hooks, each on n row-major rows (conditions `c`, n × C

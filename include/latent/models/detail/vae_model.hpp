@@ -48,16 +48,12 @@ constexpr bool check_vae() {
       static_assert(
           diag::decoder_input_size_does_not_match_encoder_output<diag::expects_inputs<Dec::in_size>,
                                                                  diag::gives_outputs<Enc::out_size>, Dec, Enc>::value);
-      static_assert(
-          diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size>,
-                                                                 diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
+      static_assert(check_reconstruction<Enc, Dec>());
     } else {
       static_assert(diag::decoder_input_size_does_not_match_code_plus_condition<
                     diag::expects_inputs<Dec::in_size>, diag::code_size<Enc::out_size>, diag::plus_classes<C>,
                     diag::total<Enc::out_size + C>, Dec, Enc>::value);
-      static_assert(
-          diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size + C>,
-                                                                 diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
+      static_assert(check_reconstruction<Enc, Dec, C>());
     }
     if constexpr (Lik::takes_logits)
       static_assert(

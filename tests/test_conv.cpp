@@ -1,0 +1,257 @@
+// Shapes and convolutions: the arithmetic (Keras's Same, PyTorch's padding and output_padding), the
+// forward passes against the definitions written as plain loops, the laws every layer obeys (central
+// differences in double for every padding mode and stride, two threads, save and load), and the model
+// family on shaped encoders and decoders learning from images.
+#include <doctest/doctest.h>
+#include <latent/latent.hpp>
+#include <latent/testing/testing.hpp>
+
+#include "support/check_macros.hpp"
+
+#include <xtensor/xtensor.hpp>  // xt::xtensor: the models' data
+
+#include <cmath>    // std::abs
+#include <cstddef>  // std::size_t
+#include <string>   // std::string
+#include <vector>   // std::vector
+
+using namespace latent;
+namespace lt = latent::testing;
+
+// ---- the arithmetic -----------------------------------------------------------------------------------
+// Keras's Same: out = ⌈n/s⌉, total = max((out − 1)s + k − n, 0), ⌊total/2⌋ before.
+static_assert(detail::conv_axis<Same>(28, 3, 2).out == 14);
+static_assert(detail::conv_axis<Same>(28, 3, 2).before == 0 && detail::conv_axis<Same>(28, 3, 2).after == 1);
+static_assert(detail::conv_axis<Same>(27, 3, 2).before == 1 && detail::conv_axis<Same>(27, 3, 2).after == 1);
+static_assert(detail::conv_axis<Same>(14, 3, 2).out == 7);
+static_assert(detail::conv_axis<Same>(5, 4, 1).before == 1 && detail::conv_axis<Same>(5, 4, 1).after == 2);
+// Valid and PyTorch's padding: ⌊(n + 2p − k)/s⌋ + 1.
+static_assert(detail::conv_axis<Valid>(28, 5, 1).out == 24 && detail::conv_axis<Valid>(28, 3, 2).out == 13);
+static_assert(detail::conv_axis<Pad<1>>(28, 3, 2).out == 14 && detail::conv_axis<Pad<1>>(28, 3, 2).before == 1);
+static_assert(!detail::conv_axis<Valid>(2, 3, 1).fits && detail::conv_axis<Pad<1>>(2, 3, 1).fits);
+static_assert(!detail::conv_axis<Exact<Valid>>(28, 3, 2).divides && detail::conv_axis<Exact<Valid>>(29, 3, 2).divides);
+// Transposed: Same gives n·s; Pad<p, op> gives (n − 1)s − 2p + k + op; Valid (n − 1)s + k.
+static_assert(detail::conv_transpose_axis<Same>(7, 3, 2).out == 14 && detail::conv_transpose_axis<Same>(7, 3, 2).before == 0);
+static_assert(detail::conv_transpose_axis<Same>(28, 3, 1).out == 28 && detail::conv_transpose_axis<Same>(28, 3, 1).before == 1);
+static_assert(detail::conv_transpose_axis<Pad<1, 1>>(7, 3, 2).out == 14 && detail::conv_transpose_axis<Pad<1, 1>>(7, 3, 2).before == 1);
+static_assert(detail::conv_transpose_axis<Valid>(7, 3, 2).out == 15);
+
+// The model, as written: its shapes and PyTorch's parameter count.
+namespace keras {
+struct Encoder : Seq<Input<1, 28, 28>, Conv2D<32, 3, 2, Same, Relu>, Conv2D<64, 3, 2, Same, Relu>, Flatten,
+                     Dense<3136, 16, Relu>, Gaussian<16>> {};
+struct Decoder : Seq<Dense<16, 3136, Relu>, Reshape<64, 7, 7>, ConvTranspose2D<64, 3, 2, Same, Relu>,
+                     ConvTranspose2D<32, 3, 2, Same, Relu>, ConvTranspose2D<1, 3, 1, Same>> {};
+using Model = VAE<Encoder, Decoder, Bernoulli>;
+static_assert(std::is_same_v<Encoder::in_shape, shape<1, 28, 28>> && std::is_same_v<Decoder::out_shape, shape<1, 28, 28>>);
+static_assert(Encoder::param_count + Decoder::param_count == 178545);
+static_assert(Model::input_size == 784 && Model::code_size == 16);
+}  // namespace keras
+
+// ---- the forward passes against their definitions ---------------------------------------------------------
+namespace {
+
+// y[f, o, q] = b[f] + Σ_c,i,j W[f, c, i, j] · x[c, o·s + i − pt, q·s + j − pl] (zero outside).
+template <class L>
+std::vector<double> conv_reference(const std::vector<double>& p, const double* x) {
+  using In = typename L::in_shape;
+  using Out = typename L::out_shape;
+  constexpr std::size_t C = In::channels, H = In::height, W = In::width, K = L::geometry::row / C;
+  constexpr std::size_t K1 = K == 1 ? 1 : K == 4 ? 2 : K == 9 ? 3 : K == 16 ? 4 : 5;  // √(K·K)
+  std::vector<double> y(Out::size);
+  for (std::size_t f = 0; f < Out::channels; ++f)
+    for (std::size_t o = 0; o < Out::height; ++o)
+      for (std::size_t q = 0; q < Out::width; ++q) {
+        double s = p[L::weight_count + f];
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t i = 0; i < K1; ++i)
+            for (std::size_t j = 0; j < K1; ++j) {
+              const long r = static_cast<long>(o * L::rows.stride + i) - static_cast<long>(L::rows.before);
+              const long t = static_cast<long>(q * L::cols.stride + j) - static_cast<long>(L::cols.before);
+              if (r < 0 || t < 0 || r >= static_cast<long>(H) || t >= static_cast<long>(W)) continue;
+              s += p[((f * C + c) * K1 + i) * K1 + j] * x[(c * H + static_cast<std::size_t>(r)) * W + static_cast<std::size_t>(t)];
+            }
+        y[(f * Out::height + o) * Out::width + q] = s;
+      }
+  return y;
+}
+
+// y[f, i·s + a − pt, j·s + b − pl] += W[c, f, a, b] · x[c, i, j], plus b[f] (outputs outside dropped).
+template <class L, std::size_t K>
+std::vector<double> conv_transpose_reference(const std::vector<double>& p, const double* x) {
+  using In = typename L::in_shape;
+  using Out = typename L::out_shape;
+  constexpr std::size_t C = In::channels, H = In::height, W = In::width, F = Out::channels;
+  std::vector<double> y(Out::size);
+  for (std::size_t f = 0; f < F; ++f)
+    for (std::size_t k = 0; k < Out::height * Out::width; ++k) y[f * Out::height * Out::width + k] = p[L::weight_count + f];
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t i = 0; i < H; ++i)
+      for (std::size_t j = 0; j < W; ++j)
+        for (std::size_t f = 0; f < F; ++f)
+          for (std::size_t a = 0; a < K; ++a)
+            for (std::size_t b = 0; b < K; ++b) {
+              const long r = static_cast<long>(i * L::rows.stride + a) - static_cast<long>(L::rows.before);
+              const long t = static_cast<long>(j * L::cols.stride + b) - static_cast<long>(L::cols.before);
+              if (r < 0 || t < 0 || r >= static_cast<long>(Out::height) || t >= static_cast<long>(Out::width)) continue;
+              y[(f * Out::height + static_cast<std::size_t>(r)) * Out::width + static_cast<std::size_t>(t)] +=
+                  p[((c * F + f) * K + a) * K + b] * x[(c * H + i) * W + j];
+            }
+  return y;
+}
+
+// Runs the bound layer `L` (Identity activation) on 3 random samples and compares with `reference`.
+template <class L, class Reference>
+void check_forward(Reference&& reference) {
+  Rng rng(7);
+  constexpr std::size_t n = 3;
+  std::vector<double> p(L::param_count), x(n * L::in_size), y(n * L::out_size);
+  for (double& v : p) v = rng.uniform(-1, 1);
+  for (double& v : x) v = rng.uniform(-1, 1);
+  Context<double> ctx{};
+  L::forward(p.data(), x.data(), y.data(), static_cast<double*>(nullptr), n, ctx);
+  double worst = 0;
+  for (std::size_t s = 0; s < n; ++s) {
+    const std::vector<double> want = reference(p, x.data() + s * L::in_size);
+    for (std::size_t k = 0; k < L::out_size; ++k) worst = std::max(worst, std::abs(want[k] - y[s * L::out_size + k]));
+  }
+  INFO(L::signature() << ": worst |latent - definition| " << worst);
+  CHECK(worst < 1e-12);
+}
+
+template <class In, class Spec>
+using bound = typename Spec::template bind_shape<In>;
+
+}  // namespace
+
+TEST_CASE("Conv2D's forward pass is the convolution's definition, for every padding mode and stride") {
+  auto conv = [](auto layer) {
+    using L = decltype(layer);
+    check_forward<L>([](const std::vector<double>& p, const double* x) { return conv_reference<L>(p, x); });
+  };
+  conv(bound<shape<2, 6, 6>, Conv2D<3, 3, 2, Same>>{});    // Same, total 1: nothing before, one after
+  conv(bound<shape<2, 5, 5>, Conv2D<3, 3, 2, Same>>{});    // Same, total 2: one each side
+  conv(bound<shape<1, 5, 6>, Conv2D<2, 4, 1, Same>>{});    // Same, even kernel: one before, two after
+  conv(bound<shape<2, 6, 5>, Conv2D<4, 3, 1, Valid>>{});   // Valid, stride 1
+  conv(bound<shape<1, 7, 7>, Conv2D<2, 2, 3, Pad<1>>>{});  // PyTorch padding, stride above the kernel
+  conv(bound<shape<3, 5, 5>, Conv2D<2, 3, 2, Exact<Valid>>>{});
+  conv(bound<shape<3, 9, 9>, Conv2D<17, 3, 1, Same>>{});   // more filters than a register holds
+}
+
+TEST_CASE("ConvTranspose2D's forward pass is the transposed convolution's definition") {
+  auto convt = [](auto layer, auto k) {
+    using L = decltype(layer);
+    constexpr std::size_t K = decltype(k)::value;
+    check_forward<L>([](const std::vector<double>& p, const double* x) { return conv_transpose_reference<L, K>(p, x); });
+  };
+  convt(bound<shape<3, 4, 4>, ConvTranspose2D<2, 3, 2, Same>>{}, std::integral_constant<std::size_t, 3>{});
+  convt(bound<shape<3, 3, 4>, ConvTranspose2D<2, 3, 2, Pad<1, 1>>>{}, std::integral_constant<std::size_t, 3>{});
+  convt(bound<shape<2, 3, 3>, ConvTranspose2D<2, 2, 1, Valid>>{}, std::integral_constant<std::size_t, 2>{});
+  convt(bound<shape<2, 3, 3>, ConvTranspose2D<1, 3, 1, Same>>{}, std::integral_constant<std::size_t, 3>{});
+  convt(bound<shape<1, 4, 4>, ConvTranspose2D<2, 1, 3, Same>>{}, std::integral_constant<std::size_t, 1>{});
+  convt(bound<shape<2, 4, 4>, ConvTranspose2D<3, 4, 2, Pad<1>>>{}, std::integral_constant<std::size_t, 4>{});
+}
+
+// ---- the laws -----------------------------------------------------------------------------------------
+namespace {
+using ConvSame2 = Seq<Input<2, 6, 6>, Conv2D<3, 3, 2, Same, Tanh>>;
+using ConvSame2Odd = Seq<Input<2, 5, 5>, Conv2D<3, 3, 2, Same, Sigmoid>>;
+using ConvValid1 = Seq<Input<2, 6, 5>, Conv2D<4, 3, 1, Valid, Softplus>>;
+using ConvPad = Seq<Input<1, 7, 7>, Conv2D<2, 2, 3, Pad<1>, Tanh>>;
+using ConvExact = Seq<Input<3, 5, 5>, Conv2D<2, 3, 2, Exact<Valid>, Elu>>;
+using ConvRelu = Seq<Input<2, 6, 6>, Conv2D<3, 3, 1, Same, Relu>>;
+using TSame2 = Seq<Input<3, 4, 4>, ConvTranspose2D<2, 3, 2, Same, Tanh>>;
+using TPad = Seq<Input<3, 3, 4>, ConvTranspose2D<2, 3, 2, Pad<1, 1>, Sigmoid>>;
+using TValid = Seq<Input<2, 3, 3>, ConvTranspose2D<2, 2, 1, Valid, Tanh>>;
+using TSame1 = Seq<Input<2, 3, 3>, ConvTranspose2D<1, 3, 1, Same>>;
+using TWide = Seq<Input<1, 4, 4>, ConvTranspose2D<2, 1, 3, Same, Tanh>>;
+// Shapes through a whole stack: Dense → Reshape → ConvTranspose2D → Conv2D → Flatten → Dense.
+using Stack = Seq<Dense<3, 18, Tanh>, Reshape<2, 3, 3>, ConvTranspose2D<2, 3, 2, Same, Tanh>, Conv2D<2, 3, 2, Same>,
+                  Flatten, Dense<18, 2>>;
+}  // namespace
+TYPE_TO_STRING(ConvSame2);
+TYPE_TO_STRING(ConvSame2Odd);
+TYPE_TO_STRING(ConvValid1);
+TYPE_TO_STRING(ConvPad);
+TYPE_TO_STRING(ConvExact);
+TYPE_TO_STRING(ConvRelu);
+TYPE_TO_STRING(TSame2);
+TYPE_TO_STRING(TPad);
+TYPE_TO_STRING(TValid);
+TYPE_TO_STRING(TSame1);
+TYPE_TO_STRING(TWide);
+TYPE_TO_STRING(Stack);
+
+TEST_CASE_TEMPLATE("law: a convolution's gradient equals central differences in double", L, ConvSame2, ConvSame2Odd,
+                   ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack) {
+  LATENT_CHECK_RESULT(lt::gradient_check<L>());
+}
+
+TEST_CASE_TEMPLATE("law: a convolution's two-thread gradient equals its one-thread gradient", L, ConvSame2, ConvPad,
+                   TSame2, TPad, Stack) {
+  REQUIRE(detail::thread_pool::instance().size() >= 2);
+  LATENT_CHECK_RESULT(lt::thread_check<L>());
+}
+
+// ---- models on images -----------------------------------------------------------------------------------
+namespace {
+// A small convolutional autoencoder for 28 × 28 grey images: 8×14×14 → 16×7×7 → a code of 8.
+struct ConvEnc : Seq<Input<1, 28, 28>, Conv2D<8, 3, 2, Same, Relu>, Conv2D<16, 3, 2, Same, Relu>, Flatten,
+                     Dense<784, 8>> {};
+struct ConvDec : Seq<Dense<8, 784, Relu>, Reshape<16, 7, 7>, ConvTranspose2D<8, 3, 2, Same, Relu>,
+                     ConvTranspose2D<1, 3, 2, Same>> {};
+struct ConvVEnc : Seq<Input<1, 28, 28>, Conv2D<8, 3, 2, Same, Relu>, Conv2D<16, 3, 2, Pad<1>, Relu>, Flatten,
+                      Dense<784, 32, Relu>, Gaussian<4>> {};
+struct ConvVDec : Seq<Dense<4, 784, Relu>, Reshape<16, 7, 7>, ConvTranspose2D<8, 3, 2, Pad<1, 1>, Relu>,
+                      ConvTranspose2D<1, 3, 2, Same>> {};
+
+xt::xtensor<float, 2> shapes_rows(std::size_t n, std::uint64_t seed) { return make_shapes(n, seed).x; }
+}  // namespace
+
+TEST_CASE("a convolutional autoencoder learns the shapes images, saves and loads; another padding refuses the file") {
+  const xt::xtensor<float, 2> x = shapes_rows(256, 1);
+  using Model = Autoencoder<ConvEnc, ConvDec, BCEWithLogits>;
+  Model model(2);
+  CHECK(Model::architecture().find("Conv2D<in 1x28x28,8,3,2,Same,Relu>") != std::string::npos);
+  const double before = model.loss(x);
+  Adam opt(3e-3f);
+  const History h = fit(model, x, opt, {.epochs = 6, .batch_size = 32, .progress = Progress::quiet});
+  INFO("loss " << before << " -> " << h.loss.back());
+  CHECK(h.loss.back() < 0.6 * before);
+  CHECK(model.loss(x) < 0.6 * before);
+  struct OtherDec : Seq<Dense<8, 784, Relu>, Reshape<16, 7, 7>, ConvTranspose2D<8, 3, 2, Pad<1, 1>, Relu>,
+                        ConvTranspose2D<1, 3, 2, Same>> {};
+  using Other = Autoencoder<ConvEnc, OtherDec, BCEWithLogits>;
+  static_assert(Model::param_count == Other::param_count);
+  LATENT_CHECK_RESULT(lt::save_load_check<Other>(model, x));
+}
+
+TEST_CASE("the family on convolutional parts: VAE, beta-VAE, IWAE, denoising and sparse models train on images") {
+  const xt::xtensor<float, 2> x = shapes_rows(128, 3);
+  auto learns = [&](auto model, const std::string& what) {
+    const double before = model.loss(x);
+    Adam opt(3e-3f);
+    fit(model, x, opt, {.epochs = 10, .batch_size = 16, .progress = Progress::quiet});
+    const double after = model.loss(x);
+    INFO(what << ": loss " << before << " -> " << after);
+    CHECK(after < 0.85 * before);
+  };
+  learns(VAE<ConvVEnc, ConvVDec, Bernoulli>(1), "VAE");
+  VAE<ConvVEnc, ConvVDec, Bernoulli> beta(1);
+  beta.set_beta(4);
+  learns(beta, "beta-VAE");
+  learns(IWAE<ConvVEnc, ConvVDec, 3, Bernoulli>(1), "IWAE");
+  learns(DenoisingAutoencoder<ConvEnc, ConvDec, BCEWithLogits>(1), "denoising");
+  learns(SparseAutoencoder<ConvEnc, ConvDec, BCEWithLogits>(1), "sparse");
+}
+
+TEST_CASE("a convolutional VAE's two-thread step is a correct gradient (central differences, double)") {
+  struct E : Seq<Input<1, 6, 6>, Conv2D<2, 3, 2, Same, Tanh>, Flatten, Dense<18, 6, Tanh>, Gaussian<2>> {};
+  struct D : Seq<Dense<2, 18, Tanh>, Reshape<2, 3, 3>, ConvTranspose2D<1, 3, 2, Same>> {};
+  VAE<E, D, Bernoulli, double> model(5);
+  xt::xtensor<double, 2> x = xt::xtensor<double, 2>::from_shape({64, 36});
+  Rng rng(9);
+  for (double& v : x) v = rng.uniform(0, 1) < 0.4 ? 1.0 : 0.0;
+  model.set_threads(2);
+  LATENT_CHECK_RESULT(lt::gradient_check(model, [&] { return model.gradient(x.data(), 64); }, {.max_values = 120}));
+}
