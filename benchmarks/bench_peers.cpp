@@ -1,7 +1,8 @@
 // The peers latent is measured against, in one Google Benchmark binary: the FMA peak of one core, the
 // seed workload as a hand-written scalar loop and in libtorch, one VAE epoch in libtorch at one and two
-// threads, and 20 training steps of the convolutional VAE (issue #11) in libtorch at one and two threads. Benchmark names are "<workload>/<peer>"; benchmarks/report.py turns the JSON output
-// (with bench_latent's "<workload>/latent" rows) into ratios and fractions of peak.
+// threads, and 20 training steps of the convolutional VAE (issue #11) in libtorch at one and two
+// threads. Benchmark names are "<workload>/<peer>"; benchmarks/report.py turns the JSON output (with
+// bench_latent's "<workload>/latent" rows) into ratios and fractions of peak.
 
 #include "peak_flops.hpp"
 #ifdef LATENT_HAVE_AVX512_PEAK

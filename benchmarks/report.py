@@ -6,7 +6,8 @@ Inputs (any number, any order):
     names are "<workload>/<peer>" (decorations such as /iterations:1, /repeats:5, /real_time and
     numeric arguments are dropped); median aggregates are used, or the median of the plain runs.
     Counters read: us_per_step, GFLOPs, final_loss, threads.
-  * JSON lines from seed_pytorch.py / vae_pytorch.py: {"peer", "workload", "seconds", "steps", ...}.
+  * JSON lines from seed_pytorch.py / vae_pytorch.py / conv_vae_pytorch.py --bench-steps:
+    {"peer", "workload", "seconds", "steps", ...}.
 
 Reference row per workload: "latent" (or the first "latent*" peer) when present, else "handwritten",
 else "libtorch-1t". Ratio = peer time / reference time, so > 1 means the reference is faster.
@@ -156,11 +157,12 @@ def main():
         if r["workload"] != "peak" and r["workload"] not in workloads:
             workloads.append(r["workload"])
     # A fixed order (the binaries interleave their repetitions, so the files' order varies): the seed
-    # workload, the Dense shapes of the VAE then of the seed, inference, the VAE epoch; others after.
+    # workload, the Dense shapes of the VAE then of the seed, inference, the VAE epoch, the conv VAE's
+    # steps; others after.
     canonical = ["seed", "dense-784x400-b128", "dense-400x40-b128", "dense-20x400-b128", "dense-400x784-b128",
                  "dense-100x20-b32", "dense-20x5-b32", "dense-5x20-b32", "dense-20x100-b32",
                  "infer-vae-encoder-1", "infer-vae-encoder-256", "infer-seed-encoder-1", "infer-seed-encoder-256",
-                 "vae"]
+                 "vae", "convvae"]
     workloads.sort(key=lambda w: (canonical.index(w) if w in canonical else len(canonical), w))
     for w in workloads:
         group = sorted((r for r in rows if r["workload"] == w), key=lambda r: r["seconds"])

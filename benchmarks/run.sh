@@ -5,8 +5,9 @@
 #   benchmarks/run.sh [--no-build] [--no-python] [--filter REGEX] [--reps N]
 #
 # --filter is passed to the binaries as --benchmark_filter and also selects the Python peers (names
-# "seed/pytorch-python", "vae/pytorch-python"); --reps sets the Python repetitions (the C++ benchmarks
-# register 5 each). Raw outputs and report.md land in $BUILD_DIR/bench-results/.
+# "seed/pytorch-python", "vae/pytorch-python", "convvae/pytorch-python"; note that "vae" matches the conv
+# VAE's rows too, "^vae" does not); --reps sets the Python repetitions (the C++ benchmarks register 5
+# each). Raw outputs and report.md land in $BUILD_DIR/bench-results/.
 # Environment: BUILD_DIR (default <repo>/build-bench), PYTHON (default /usr/bin/python3, Debian's
 # PyTorch), LATENT_FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the peers so that OpenBLAS picks its fast kernels
@@ -72,6 +73,14 @@ if [[ $do_python == 1 ]]; then
       echo "== vae_pytorch.py --threads $t" >&2
       "${peer_env[@]}" "$py" "$here/vae_pytorch.py" --repetitions "$reps" --threads "$t" \
         | tee "$out/vae_pytorch_${t}t.jsonl" >&2
+    done
+  fi
+  # The conv VAE (issue #11): 20 timed steps per repetition, as bench_peers' convvae/libtorch rows.
+  if [[ -f $data_dir/train-images-idx3-ubyte.gz && ( -z $filter || "convvae/pytorch-python" =~ $filter ) ]]; then
+    for t in 1 2; do
+      echo "== conv_vae_pytorch.py --bench-steps 20 --threads $t" >&2
+      "${peer_env[@]}" "$py" "$here/conv_vae_pytorch.py" --bench-steps 20 --repetitions "$reps" --threads "$t" \
+        | tee "$out/conv_vae_pytorch_${t}t.jsonl" >&2
     done
   fi
 fi

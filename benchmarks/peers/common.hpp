@@ -120,15 +120,15 @@ struct conv_vae_layer {
 /// GEMM [c_out k^2 x c_in] x [c_in x positions] followed by col2im, which is how the libraries run it,
 /// taps that fall into the padding included); a dense layer is one position of a 1x1 "kernel".
 inline constexpr std::array<conv_vae_layer, 9> conv_vae_layers{{
-    {14 * 14, 1, 32, 3},     // Conv2d(1,32,3,s2,p1): 28x28 -> 14x14            56 448 MACs
-    {7 * 7, 32, 64, 3},      // Conv2d(32,64,3,s2,p1): 14x14 -> 7x7             903 168
-    {1, 3136, 16, 1},        // Linear(3136,16)                                   50 176
-    {1, 16, 16, 1},          // Linear(16,16) mu                                     256
-    {1, 16, 16, 1},          // Linear(16,16) logvar                                 256
-    {1, 16, 3136, 1},        // Linear(16,3136)                                   50 176
-    {7 * 7, 64, 64, 3},      // ConvTranspose2d(64,64,3,s2,p1,op1): 7x7 -> 14x14  1 806 336
-    {14 * 14, 64, 32, 3},    // ConvTranspose2d(64,32,3,s2,p1,op1): 14 -> 28    3 612 672
-    {28 * 28, 32, 1, 3},     // ConvTranspose2d(32,1,3,s1,p1): 28x28             225 792
+    {14 * 14, 1, 32, 3},   // Conv2d(1,32,3,s2,p1): 28x28 -> 14x14                  56 448 MACs
+    {7 * 7, 32, 64, 3},    // Conv2d(32,64,3,s2,p1): 14x14 -> 7x7                  903 168
+    {1, 3136, 16, 1},      // Linear(3136,16)                                        50 176
+    {1, 16, 16, 1},        // Linear(16,16) mu                                          256
+    {1, 16, 16, 1},        // Linear(16,16) logvar                                      256
+    {1, 16, 3136, 1},      // Linear(16,3136)                                        50 176
+    {7 * 7, 64, 64, 3},    // ConvTranspose2d(64,64,3,s2,p1,op1): 7x7 -> 14x14    1 806 336
+    {14 * 14, 64, 32, 3},  // ConvTranspose2d(64,32,3,s2,p1,op1): 14x14 -> 28x28  3 612 672
+    {28 * 28, 32, 1, 3},   // ConvTranspose2d(32,1,3,s1,p1): 28x28 -> 28x28        225 792
 }};
 
 /// Training FLOPs per image of the conv VAE, the convention of dense_train_flops_per_sample: 2 FLOPs per

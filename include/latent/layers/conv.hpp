@@ -214,6 +214,16 @@ struct conv_transpose2d_layer {
   }
 };
 
+// What a shape head that got no shape was given, as the carriers print it.
+template <class In>
+struct what_it_receives {
+  using type = diag::receives_nothing;
+};
+template <std::size_t N>
+struct what_it_receives<flat<N>> {
+  using type = diag::receives_flat<N>;
+};
+
 // The rules shared by both convolutions, checked with the layer's position before it is bound.
 template <class At, class Layer, std::size_t F, std::size_t K, std::size_t S, class Padding, bool Transposed, class In>
 constexpr bool check_conv() {
@@ -222,9 +232,7 @@ constexpr bool check_conv() {
   if constexpr (!is_padding_v<Padding> || F == 0 || K == 0 || S == 0) {
     return false;
   } else if constexpr (!is_shape_v<In>) {
-    using receives = std::conditional_t<std::is_same_v<In, diag::receives_nothing>, diag::receives_nothing,
-                                        diag::receives_flat<In::size>>;
-    static_assert(diag::conv_layer_has_no_shape_before_it<At, Layer, receives>::value);
+    static_assert(diag::conv_layer_has_no_shape_before_it<At, Layer, typename what_it_receives<In>::type>::value);
     return false;
   } else {
     using base = typename padding_traits<Padding>::base;
