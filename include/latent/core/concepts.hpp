@@ -107,6 +107,19 @@ constexpr std::size_t param_count_or_zero() {
   else
     return 0;
 }
+/// Floating-point operations of one sample's forward pass: the layer's own `forward_flops` when it
+/// has one (a convolution reuses each weight at every position), else 2 per parameter (a product's
+/// multiply-add per weight). A training step costs about three times this (forward, and backward's two
+/// products); the models use it to choose their threads.
+template <class L>
+constexpr double forward_flops() {
+  if constexpr (requires { L::forward_flops; })
+    return static_cast<double>(L::forward_flops);
+  else if constexpr (layer_sizes<L>)
+    return 2.0 * static_cast<double>(L::param_count);
+  else
+    return 0;
+}
 template <class L>
 constexpr std::size_t out_size_or_zero() {
   if constexpr (layer_sizes<L>)

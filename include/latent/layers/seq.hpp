@@ -391,6 +391,10 @@ struct Seq : detail::seq_shapes<typename detail::seq_layers<(LayerSpec<Ls> && ..
   static constexpr std::size_t param_count = ops::param_count;
   static constexpr std::size_t cache_size = ops::cache_size;
   static constexpr std::size_t scratch_size = ops::scratch_size;
+  /// The sum of the layers' forward FLOPs per sample (see `detail::forward_flops`).
+  static constexpr double forward_flops = [] {
+    return []<class... Rs>(detail::type_list<Rs...>) { return (detail::forward_flops<Rs>() + ... + 0.0); }(layers{});
+  }();
 
   template <class T>
   static void init(T* params, Rng& rng) {

@@ -127,7 +127,7 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
     }
   }
   static std::string objective_name() { return L::name; }
-  static constexpr double flops_per_row = 6.0 * static_cast<double>(param_count);
+  static constexpr double flops_per_row = 3.0 * (forward_flops<Enc>() + forward_flops<Dec>());
   bool splittable() const { return splittable_with(reg_); }
 
   static constexpr bool corrupts = regulariser_corrupts<Reg, T>;

@@ -202,7 +202,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     return "VAE";
   }
   static std::string objective_name() { return Lik::name; }
-  static constexpr double flops_per_row = 6.0 * static_cast<double>(param_count) * K;
+  static constexpr double flops_per_row = 3.0 * (forward_flops<Enc>() + forward_flops<Dec>()) * K;
   static constexpr bool splittable() { return true; }
 
   double slice_loss(const slice<T>& s, const T* x, const T* c, T scale) {
