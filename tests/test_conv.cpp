@@ -255,3 +255,28 @@ TEST_CASE("a convolutional VAE's two-thread step is a correct gradient (central 
   model.set_threads(2);
   LATENT_CHECK_RESULT(lt::gradient_check(model, [&] { return model.gradient(x.data(), 64); }, {.max_values = 120}));
 }
+
+TEST_CASE("a conditional VAE with a convolutional encoder takes its labels as constant planes after the image") {
+  // Input<1 + 10, 28, 28>: the image's channel, then one plane per class (1 for the row's label, else 0).
+  struct CEnc : Seq<Input<11, 28, 28>, Conv2D<8, 3, 2, Same, Relu>, Conv2D<16, 3, 2, Same, Relu>, Flatten,
+                    Dense<784, 32, Relu>, Gaussian<4>> {};
+  struct CDec : Seq<Dense<14, 784, Relu>, Reshape<16, 7, 7>, ConvTranspose2D<8, 3, 2, Same, Relu>,
+                    ConvTranspose2D<1, 3, 2, Same>> {};  // code 4 + 10 classes
+  using Model = ConditionalVAE<CEnc, CDec, 10, Bernoulli>;
+  static_assert(Model::input_size == 784 && Model::condition_size == 10);
+  const Dataset d = make_shapes(128, 4);
+  Model model(1);
+  const double before = model.loss(d.x, d.labels);
+  Adam opt(3e-3f);
+  fit(model, d.x, d.labels, opt, {.epochs = 10, .batch_size = 16, .progress = Progress::quiet});
+  const double after = model.loss(d.x, d.labels);
+  INFO("loss " << before << " -> " << after);
+  CHECK(after < 0.85 * before);
+  // The label changes what the decoder draws: two labels give two different images from one code.
+  const xt::xtensor<float, 2> z = xt::zeros<float>({std::size_t{2}, std::size_t{4}});
+  xt::xtensor<std::int32_t, 1> labels = {0, 1};
+  const xt::xtensor<float, 2> images = model.decode(z, labels);
+  double difference = 0;
+  for (std::size_t k = 0; k < 784; ++k) difference += std::abs(images(0, k) - images(1, k));
+  CHECK(difference > 1.0);
+}

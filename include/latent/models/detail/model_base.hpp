@@ -53,17 +53,29 @@ constexpr bool check_parts() {
     return false;
 }
 
+/// How many values one label takes in the encoder's input: 1 for a flat encoder, a plane of H × W for
+/// a shaped one (Input<C, H, W>: the labels are constant planes after the data's channels).
+template <class Enc>
+constexpr std::size_t condition_plane() {
+  if constexpr (shaped_input<Enc>)
+    return Enc::in_shape::height * Enc::in_shape::width;
+  else
+    return 1;
+}
+
 /// Rule (c) and its shaped form: a reconstruction has the input's shape. When the encoder's input and
 /// the decoder's output are both shaped, their shapes must be equal
 /// (`decoder_output_shape_does_not_match_encoder_input_shape`); otherwise their sizes, the decoder's
 /// plus `Extra` (a conditional model's classes) (`decoder_output_size_does_not_match_encoder_input`).
-template <class Enc, class Dec, std::size_t Extra = 0>
+/// A conditional model's encoder also takes `Extra` label values (`ExtraChannels` label planes when
+/// it is shaped).
+template <class Enc, class Dec, std::size_t Extra = 0, std::size_t ExtraChannels = 0>
 constexpr bool check_reconstruction() {
-  if constexpr (Extra == 0 && shaped_input<Enc> && shaped_output<Dec>) {
+  if constexpr (shaped_input<Enc> && shaped_output<Dec>) {
     using i = typename Enc::in_shape;
     using o = typename Dec::out_shape;
     static_assert(diag::decoder_output_shape_does_not_match_encoder_input_shape<
-                  diag::gives_shape<o::channels, o::height, o::width>,
+                  diag::gives_shape<o::channels + ExtraChannels, o::height, o::width>,
                   diag::expects_shape<i::channels, i::height, i::width>, Dec, Enc>::value);
   } else {
     static_assert(diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size + Extra>,

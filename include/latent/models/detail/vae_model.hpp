@@ -53,7 +53,7 @@ constexpr bool check_vae() {
       static_assert(diag::decoder_input_size_does_not_match_code_plus_condition<
                     diag::expects_inputs<Dec::in_size>, diag::code_size<Enc::out_size>, diag::plus_classes<C>,
                     diag::total<Enc::out_size + C>, Dec, Enc>::value);
-      static_assert(check_reconstruction<Enc, Dec, C>());
+      static_assert(check_reconstruction<Enc, Dec, C * condition_plane<Enc>(), C>());
     }
     if constexpr (Lik::takes_logits)
       static_assert(
@@ -190,7 +190,10 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
 
  protected:
   static constexpr std::size_t D = input_size, Z = code_size;
-  static constexpr std::size_t enc_in = D + C, dec_in = Z + C;
+  // A conditional model's labels join a flat encoder's input as C values after the data, and a shaped
+  // one's (Input<channels + C, H, W>) as C constant planes of H × W after the data's channels.
+  static constexpr std::size_t label_plane = condition_plane<Enc>();
+  static constexpr std::size_t enc_in = D + C * label_plane, dec_in = Z + C;
   static constexpr std::size_t lik_offset = Enc::param_count + Dec::param_count;
   static constexpr std::size_t lik_params = Lik::template params_for<D>;
   using head = last_layer_t<Enc>;  // the bound Gaussian head: it owns [μ | log σ²] and the KL
@@ -213,7 +216,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     aligned_buffer<T> w(base::inference_chunk * (enc_in + Enc::cache_size));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx{.training = rng != nullptr, .rng = rng};
-      const T* ein = join(x + r * D, D, c ? c + r * C : nullptr, m, w.data());
+      const T* ein = join_encoder(x + r * D, c ? c + r * C : nullptr, m, w.data());
       Enc::forward(this->params(), ein, z + r * Z, w.data() + m * enc_in, m, ctx);
     });
   }
@@ -321,7 +324,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     aligned_buffer<T> w(base::inference_chunk * (enc_in + Enc::cache_size + Z));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx{.gaussian_stats = st.data() + r * head::stats_size};
-      const T* ein = join(x + r * D, D, c ? c + r * C : nullptr, m, w.data());
+      const T* ein = join_encoder(x + r * D, c ? c + r * C : nullptr, m, w.data());
       Enc::forward(this->params(), ein, w.data() + m * (enc_in + Enc::cache_size), w.data() + m * enc_in, m, ctx);
     });
     return st;
@@ -372,6 +375,19 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
   }
 
   // Joins rows of a (n × wa) and c (n × C) into out (n × (wa + C)); with C = 0, returns a.
+  // The encoder's input: the data rows, and for a conditional model their labels (see label_plane).
+  static const T* join_encoder(const T* x, const T* c, std::size_t n, T* joined) noexcept {
+    if constexpr (label_plane == 1) {
+      return join(x, D, c, n, joined);
+    } else {
+      for (std::size_t r = 0; r < n; ++r) {
+        T* row = joined + r * enc_in;
+        std::copy(x + r * D, x + (r + 1) * D, row);
+        for (std::size_t k = 0; k < C; ++k) std::fill_n(row + D + k * label_plane, label_plane, c[r * C + k]);
+      }
+      return joined;
+    }
+  }
   static const T* join(const T* a, std::size_t wa, const T* c, std::size_t n, T* joined) noexcept {
     if constexpr (C == 0) {
       (void)wa, (void)c, (void)n, (void)joined;
@@ -388,7 +404,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
   // Encoder (sampling when ctx.training) then decoder on n rows, filling the buffers.
   void forward_train(const T* x, const T* c, std::size_t n, const buffers& b, Context<T>& ctx) const {
     const T* p = this->params();
-    const T* ein = join(x, D, c, n, b[enc_input]);
+    const T* ein = join_encoder(x, c, n, b[enc_input]);
     Enc::forward(p, ein, b[z], b[enc_cache], n, ctx);
     const T* din = join(b[z], Z, c, n, b[dec_input]);
     Dec::forward(p + Enc::param_count, din, b[out], b[dec_cache], n, ctx);
