@@ -69,6 +69,33 @@ struct family {
   using CVAE = ConditionalVAE<ConditionalEncoder, ConditionalDecoder, kClasses>;
 };
 
+// The convolutional family (`--arch conv`): the same roles, with images as shapes. Encoder 1×28×28 →
+// Conv2D 16 (3×3, stride 2, Same) → 16×14×14 → Conv2D 32 → 32×7×7 → Flatten → Z; decoder Z → 1568 →
+// 32×7×7 → ConvTranspose2D 16 → 16×14×14 → ConvTranspose2D 1 → 1×28×28 logits. The conditional
+// encoder takes the label as 10 constant planes after the image (Input<1 + 10, 28, 28>). No
+// contractive model: its exact Jacobian penalty is written for Dense encoders (a compile-time rule).
+constexpr std::size_t kConvSupportedLatents[] = {2, 8, 16};
+template <std::size_t Z>
+struct conv_family {
+  struct Encoder : Seq<Input<1, 28, 28>, Conv2D<16, 3, 2, Same, Relu>, Conv2D<32, 3, 2, Same, Relu>, Flatten,
+                       Dense<1568, Z, Identity>> {};
+  struct Decoder : Seq<Dense<Z, 1568, Relu>, Reshape<32, 7, 7>, ConvTranspose2D<16, 3, 2, Same, Relu>,
+                       ConvTranspose2D<1, 3, 2, Same>> {};
+  struct GaussianEncoder : Seq<Input<1, 28, 28>, Conv2D<16, 3, 2, Same, Relu>, Conv2D<32, 3, 2, Same, Relu>, Flatten,
+                               Gaussian<Z>> {};
+  struct ConditionalEncoder : Seq<Input<1 + kClasses, 28, 28>, Conv2D<16, 3, 2, Same, Relu>,
+                                  Conv2D<32, 3, 2, Same, Relu>, Flatten, Gaussian<Z>> {};
+  struct ConditionalDecoder : Seq<Dense<Z + kClasses, 1568, Relu>, Reshape<32, 7, 7>,
+                                  ConvTranspose2D<16, 3, 2, Same, Relu>, ConvTranspose2D<1, 3, 2, Same>> {};
+
+  using AE = Autoencoder<Encoder, Decoder, BCEWithLogits>;
+  using DAE = DenoisingAutoencoder<Encoder, Decoder, BCEWithLogits>;
+  using SAE = SparseAutoencoder<Encoder, Decoder, BCEWithLogits>;
+  using VAE_ = VAE<GaussianEncoder, Decoder>;
+  using IWAE_ = IWAE<GaussianEncoder, Decoder, 5>;
+  using CVAE = ConditionalVAE<ConditionalEncoder, ConditionalDecoder, kClasses>;
+};
+
 // The regularisers' settings (printed under the table).
 constexpr Noise kDenoising{.gaussian_stddev = 0.2, .mask_fraction = 0.1};
 constexpr Sparsity kSparsity{.l1 = 1e-3, .target = 0.05, .kl_weight = 0};  // L1: the code is linear
@@ -95,6 +122,7 @@ constexpr model_spec kModels[] = {
 
 struct options {
   std::string data = "shapes";
+  std::string arch = "dense";
   std::size_t epochs = 5;
   std::size_t latent = 8;
   std::vector<std::string> models;  // keys, in table order
@@ -116,6 +144,9 @@ void print_help() {
       "  --data shapes|fashion-mnist  data set (default shapes: the built-in one, 10000 train / 2000 test;\n"
       "                               fashion-mnist: 60000 / 10000 from $LATENT_FASHION_MNIST or\n"
       "                               /usr/share/datasets/fashion-mnist)\n"
+      "  --arch dense|conv            the family's layers (default dense: 784 -> %zu ReLU -> Z; conv: two\n"
+      "                               Conv2D layers 16 and 32 (3x3, stride 2, Same) -> Z, two ConvTranspose2D\n"
+      "                               back; Z one of 2, 8, 16; no contractive model)\n"
       "  --epochs N                   training epochs of every model (default 5)\n"
       "  --latent Z                   code size, one of 2, 8, 16, 32 (default 8); with 2 the latent\n"
       "                               pictures show the code itself, else its first two principal components\n"
@@ -132,7 +163,7 @@ void print_help() {
       "  --help                       this text\n"
       "\n"
       "Every model: encoder 784 -> %zu ReLU -> Z, decoder Z -> %zu ReLU -> 784 logits, Adam (lr 1e-3).\n",
-      kHidden, kHidden);
+      kHidden, kHidden, kHidden);
 }
 
 std::size_t parse_count(const std::string& flag, const std::string& text) {
@@ -182,6 +213,10 @@ bool parse(int argc, char** argv, options& o) {
       if (value != "shapes" && value != "fashion-mnist")
         throw option_error("--data: expected shapes or fashion-mnist, found \"" + value + "\"");
       o.data = value;
+    } else if (arg == "--arch") {
+      o.arch = value;
+      if (value != "dense" && value != "conv")
+        throw option_error("--arch: expected dense or conv, found \"" + value + "\"");
     } else if (arg == "--epochs") {
       o.epochs = parse_count(arg, value);
       if (o.epochs == 0) throw option_error("--epochs: expected at least 1, found 0");
@@ -215,9 +250,19 @@ bool parse(int argc, char** argv, options& o) {
       throw option_error("unknown option " + arg + " (see --help)");
     }
   }
+  if (o.arch == "conv") {
+    if (std::find(std::begin(kConvSupportedLatents), std::end(kConvSupportedLatents), o.latent) ==
+        std::end(kConvSupportedLatents))
+      throw option_error("--latent: with --arch conv, expected one of 2, 8, 16, found " + std::to_string(o.latent));
+    if (std::find(models.begin(), models.end(), "cae") != models.end())
+      throw option_error("--models cae: the contractive penalty's exact Jacobian is written for Dense encoders (a "
+                         "compile-time rule, contractive_encoder_is_not_made_of_dense_layers); not with --arch conv");
+  }
   // Table order is the family's order, whatever the order on the command line.
   for (const auto& s : kModels)
-    if (models.empty() || std::find(models.begin(), models.end(), s.key) != models.end()) o.models.push_back(s.key);
+    if ((models.empty() && !(o.arch == "conv" && std::string(s.key) == "cae")) ||
+        std::find(models.begin(), models.end(), s.key) != models.end())
+      o.models.push_back(s.key);
   return true;
 }
 
@@ -359,9 +404,9 @@ result run_model(const model_spec& spec, M& model, const bench& b, const std::ve
   return r;
 }
 
-template <std::size_t Z>
+template <template <std::size_t> class Family, std::size_t Z>
 std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& showcase_rows) {
-  using F = family<Z>;
+  using F = Family<Z>;
   const options& o = *b.opt;
   std::vector<result> results;
   for (const auto& key : o.models) {
@@ -378,8 +423,10 @@ std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& s
       auto m = std::make_unique<typename F::SAE>(o.seed, kSparsity);
       results.push_back(run_model(spec, *m, b, showcase_rows));
     } else if (key == "cae") {
-      auto m = std::make_unique<typename F::CAE>(o.seed, kContraction);
-      results.push_back(run_model(spec, *m, b, showcase_rows));
+      if constexpr (requires { typename F::CAE; }) {
+        auto m = std::make_unique<typename F::CAE>(o.seed, kContraction);
+        results.push_back(run_model(spec, *m, b, showcase_rows));
+      }
     } else if (key == "vae") {
       auto m = std::make_unique<typename F::VAE_>(o.seed);
       results.push_back(run_model(spec, *m, b, showcase_rows));
@@ -401,10 +448,19 @@ std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& s
 template <std::size_t I = 0>
 std::vector<result> run_for_latent(std::size_t z, const bench& b, const std::vector<std::size_t>& showcase_rows) {
   if constexpr (I < std::size(kSupportedLatents)) {
-    if (z == kSupportedLatents[I]) return run_family<kSupportedLatents[I]>(b, showcase_rows);
+    if (z == kSupportedLatents[I]) return run_family<family, kSupportedLatents[I]>(b, showcase_rows);
     return run_for_latent<I + 1>(z, b, showcase_rows);
   } else {
     throw option_error("--latent: unsupported code size " + std::to_string(z));
+  }
+}
+template <std::size_t I = 0>
+std::vector<result> run_conv_for_latent(std::size_t z, const bench& b, const std::vector<std::size_t>& showcase_rows) {
+  if constexpr (I < std::size(kConvSupportedLatents)) {
+    if (z == kConvSupportedLatents[I]) return run_family<conv_family, kConvSupportedLatents[I]>(b, showcase_rows);
+    return run_conv_for_latent<I + 1>(z, b, showcase_rows);
+  } else {
+    throw option_error("--latent: unsupported code size " + std::to_string(z) + " with --arch conv");
   }
 }
 
@@ -438,8 +494,14 @@ std::string markdown_table(const std::vector<result>& rs, const options& o, cons
       << fixed(r.samples_per_second, 0) << " |\n";
   }
   t << "\nTest set: " << b.test.size() << " images; training set: " << b.train.size() << " images; " << o.epochs
-    << " epochs, batch " << o.batch_size << ", Adam (lr 1e-3) for every model; encoder 784 → " << kHidden << " ReLU → "
-    << o.latent << ", decoder " << o.latent << " → " << kHidden << " ReLU → 784 logits.\n\n";
+    << " epochs, batch " << o.batch_size << ", Adam (lr 1e-3) for every model; ";
+  if (o.arch == "conv")
+    t << "encoder 1×28×28 → Conv2D 16 (3×3, stride 2, Same, ReLU) → 16×14×14 → Conv2D 32 → 32×7×7 → Flatten → "
+      << o.latent << ", decoder " << o.latent
+      << " → 1568 ReLU → 32×7×7 → ConvTranspose2D 16 → 16×14×14 → ConvTranspose2D 1 → 1×28×28 logits.\n\n";
+  else
+    t << "encoder 784 → " << kHidden << " ReLU → " << o.latent << ", decoder " << o.latent << " → " << kHidden
+      << " ReLU → 784 logits.\n\n";
   t << "- **MSE / image**, **BCE / image**: squared error and binary cross-entropy (nats) summed over the 784 pixels "
        "of a test image, averaged over the test set; VAEs reconstruct through the mean code μ (`reconstruct`).\n"
        "- **−ELBO**: the negative evidence lower bound per test image (nats, one draw of z per image, β = 1 for every "
@@ -474,7 +536,8 @@ std::string json_number(double v) {
 std::string json_results(const std::vector<result>& rs, const options& o, const bench& b, double wall) {
   std::ostringstream j;
   j << "{\n  \"data\": \"" << o.data << "\",\n  \"train_size\": " << b.train.size()
-    << ",\n  \"test_size\": " << b.test.size() << ",\n  \"latent\": " << o.latent << ",\n  \"hidden\": " << kHidden
+    << ",\n  \"test_size\": " << b.test.size() << ",\n  \"arch\": \"" << o.arch << "\",\n  \"latent\": " << o.latent
+    << ",\n  \"hidden\": " << kHidden
     << ",\n  \"epochs\": " << o.epochs << ",\n  \"batch_size\": " << o.batch_size << ",\n  \"seed\": " << o.seed
     << ",\n  \"nll_samples\": " << b.nll_x.shape()[0] << ",\n  \"nll_k\": " << o.nll_k
     << ",\n  \"wall_seconds\": " << json_number(wall) << ",\n  \"models\": [\n";
@@ -672,16 +735,18 @@ int main(int argc, char** argv) {
           break;
         }
     if (!o.quiet)
-      std::fprintf(stderr, "compare: %s, %zu train / %zu test images, Z = %zu, H = %zu, %zu epochs, batch %zu\n",
-                   o.data.c_str(), b.train.size(), b.test.size(), o.latent, kHidden, o.epochs, o.batch_size);
+      std::fprintf(stderr, "compare: %s, %s layers, %zu train / %zu test images, Z = %zu, %zu epochs, batch %zu\n",
+                   o.data.c_str(), o.arch.c_str(), b.train.size(), b.test.size(), o.latent, o.epochs, o.batch_size);
 
-    const std::vector<result> rs = run_for_latent(o.latent, b, showcase);
+    const std::vector<result> rs =
+        o.arch == "conv" ? run_conv_for_latent(o.latent, b, showcase) : run_for_latent(o.latent, b, showcase);
 
     const std::string table = markdown_table(rs, o, b);
-    const std::string what = o.data + ", Z = " + std::to_string(o.latent) + ", " + std::to_string(o.epochs) +
+    const std::string what = o.data + (o.arch == "conv" ? ", conv" : "") + ", Z = " + std::to_string(o.latent) + ", " + std::to_string(o.epochs) +
                              (o.epochs == 1 ? " epoch" : " epochs");
     std::printf("\n%s", table.c_str());
-    std::ofstream(o.out + "/results.md") << "# latent: the autoencoder family on " << o.data << " (Z = " << o.latent
+    std::ofstream(o.out + "/results.md") << "# latent: the " << (o.arch == "conv" ? "convolutional " : "")
+                                         << "autoencoder family on " << o.data << " (Z = " << o.latent
                                          << ", " << o.epochs << " epochs)\n\n"
                                          << table;
 
