@@ -112,6 +112,65 @@ struct patches {
   }
 };
 
+/// The same patches transposed: row (c·K + ki)·K + kj of `dst` (rows × positions) holds that kernel
+/// offset's value at every position p = oh·OW + ow (zero outside the image). The layout for products
+/// whose columns are the positions (few channels, many positions).
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t PT, std::size_t PL,
+          std::size_t OH, std::size_t OW, class T>
+void gather_transposed(const T* src, T* dst) noexcept {
+  using g = patches<C, H, W, K, S, PT, PL, OH, OW>;
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t ki = 0; ki < K; ++ki)
+      for (std::size_t kj = 0; kj < K; ++kj) {
+        T* d = dst + ((c * K + ki) * K + kj) * g::positions;
+        for (std::size_t oh = 0; oh < OH; ++oh) {
+          T* dr = d + oh * OW;
+          const std::size_t start = oh * S + ki;  // the image row plus PT
+          if (start < PT || start - PT >= H) {
+            std::fill_n(dr, OW, T(0));
+            continue;
+          }
+          const T* sr = src + (c * H + start - PT) * W;
+          for (std::size_t ow = 0; ow < OW; ++ow) {
+            const std::size_t col = ow * S + kj;
+            dr[ow] = col >= PL && col - PL < W ? sr[col - PL] : T(0);
+          }
+        }
+      }
+}
+
+/// dst[C × H × W] += the adjoint of `gather_transposed` applied to rows[C·K·K × positions].
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t PT, std::size_t PL,
+          std::size_t OH, std::size_t OW, class T>
+void scatter_add_transposed(const T* rows, T* dst) noexcept {
+  using g = patches<C, H, W, K, S, PT, PL, OH, OW>;
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t ki = 0; ki < K; ++ki)
+      for (std::size_t kj = 0; kj < K; ++kj) {
+        const T* r = rows + ((c * K + ki) * K + kj) * g::positions;
+        // The positions whose column lands inside the image: ow in [o0, o1).
+        std::size_t o0 = 0;
+        while (o0 < OW && o0 * S + kj < PL) ++o0;
+        std::size_t o1 = o0;
+        while (o1 < OW && o1 * S + kj - PL < W) ++o1;
+        for (std::size_t oh = 0; oh < OH; ++oh) {
+          const std::size_t start = oh * S + ki;
+          if (start < PT || start - PT >= H) continue;
+          if (o0 >= o1) continue;
+          // Output ow lands on image column ow·S + kj − PL, ≥ 0 from o0 on.
+          T* dr = dst + (c * H + start - PT) * W + (o0 * S + kj - PL);
+          const T* rr = r + oh * OW + o0;
+          const std::size_t count = o1 - o0;
+          if constexpr (S == 1) {
+#pragma GCC ivdep
+            for (std::size_t k = 0; k < count; ++k) dr[k] += rr[k];
+          } else {
+            for (std::size_t k = 0; k < count; ++k) dr[k * S] += rr[k];
+          }
+        }
+      }
+}
+
 /// rows[(b·P + p)·C + c] = src[b·C·P + c·P + p] for `count` samples of C × P values (channel-first to
 /// one row of channels per position).
 template <std::size_t C, std::size_t P, class T>
@@ -152,6 +211,55 @@ struct channel_first_store {
     for (std::size_t l = 0; l < count; ++l) o[l * P] = lanes[l];
   }
 };
+
+/// Epilogue of a product with N columns whose row r is one output channel: out[r·N + c] = Act(acc + bias[r]).
+template <class Act, class T, std::size_t N>
+struct row_bias_store {
+  T* out;
+  const T* bias;
+  template <class V>
+  void operator()(std::size_t offset, const V& v) const noexcept {
+    Act::apply(v + V(bias[offset / N])).store_unaligned(out + offset);
+  }
+  template <class V>
+  void partial(std::size_t offset, const V& v, std::size_t count) const noexcept {
+    store_partial(out + offset, Act::apply(v + V(bias[offset / N])), count);
+  }
+};
+
+/// Epilogue that writes a product's R × N result transposed: out[c·R + r] = acc(r, c), or adds it
+/// (`Add`). (A weight gradient formed as its transpose, for a width that fills registers badly.)
+template <bool Add, class T, std::size_t N, std::size_t R>
+struct transposed_store {
+  T* out;
+  template <class V>
+  void operator()(std::size_t offset, const V& v) const noexcept {
+    write(offset, v, V::size);
+  }
+  template <class V>
+  void partial(std::size_t offset, const V& v, std::size_t count) const noexcept {
+    write(offset, v, count);
+  }
+
+ private:
+  template <class V>
+  void write(std::size_t offset, const V& v, std::size_t count) const noexcept {
+    alignas(64) T lanes[V::size];
+    v.store_aligned(lanes);
+    const std::size_t r = offset / N, c = offset % N;
+    T* o = out + c * R + r;
+    for (std::size_t l = 0; l < count; ++l) {
+      if constexpr (Add)
+        o[l * R] += lanes[l];
+      else
+        o[l * R] = lanes[l];
+    }
+  }
+};
+
+/// True when a product N columns wide wastes much of its registers (N < 16): the convolutions then
+/// compute the transposed product, whose columns are the kernel positions.
+constexpr bool narrow_width(std::size_t n) noexcept { return n < 16; }
 
 /// out[f] (+)= Σ over `count` samples and P positions of x[b·F·P + f·P + p] (channel-first sums: the
 /// bias gradient of a convolution).

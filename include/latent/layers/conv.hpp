@@ -91,8 +91,25 @@ struct conv2d_layer {
     std::fill_n(params + weight_count, F, T(0));
   }
 
+  // Few filters fill the registers badly as the product's columns: then the columns are the positions.
+  static constexpr bool by_positions = kernels::narrow_width(F) && !kernels::narrow_width(P);
+  // A narrow C·K·K (one input channel, say): the weight gradient is formed transposed and the input
+  // gradient's patches with the positions as columns.
+  static constexpr bool narrow_patch = kernels::narrow_width(KK) && !kernels::narrow_width(F);
+
   template <class T>
   static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
+    if constexpr (by_positions) {
+      // Y[F × P] = W · patchesᵀ + b, one sample at a time, channel-first as it comes.
+      T* pt = kernels::detail::workspace<T, conv_patch_slot>(P * KK);
+      for (std::size_t s = 0; s < n; ++s) {
+        kernels::gather_transposed<C, H, W, K, S, rows.before, cols.before, OH, OW>(x + s * in_size, pt);
+        kernels::gemm<P, T, kernels::arch_for<T, P>>(F, KK, params, KK, 1, pt, P, 1, kernels::zero_init{},
+                                                     kernels::row_bias_store<Act, T, P>{y + s * out_size,
+                                                                                        params + weight_count});
+      }
+      return;
+    }
     using A = kernels::arch_for<T, F>;
     T* patches = kernels::detail::workspace<T, conv_patch_slot>(block * P * KK);
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
@@ -117,18 +134,42 @@ struct conv2d_layer {
       const std::size_t nb = std::min(block, n - s0);
       kernels::to_rows<F, P>(nb, dy + s0 * out_size, dz);
       for (std::size_t i = 0; i < nb; ++i) geometry::gather(x + (s0 + i) * in_size, patches + i * P * KK);
-      // dW[F × KK] (+)= dZᵀ · patches.
       using AK = kernels::arch_for<T, KK>;
-      if (s0 == 0)
-        kernels::gemm<KK, T, AK>(F, nb * P, dz, 1, F, patches, KK, 1, kernels::zero_init{}, kernels::store_to<T>{dparams});
-      else
-        kernels::gemm<KK, T, AK>(F, nb * P, dz, 1, F, patches, KK, 1, kernels::zero_init{}, kernels::add_to<T>{dparams});
+      if constexpr (narrow_patch) {
+        // dWᵀ[KK × F] (+)= patchesᵀ · dZ, stored transposed.
+        using AF = kernels::arch_for<T, F>;
+        if (s0 == 0)
+          kernels::gemm<F, T, AF>(KK, nb * P, patches, 1, KK, dz, F, 1, kernels::zero_init{},
+                                  kernels::transposed_store<false, T, F, KK>{dparams});
+        else
+          kernels::gemm<F, T, AF>(KK, nb * P, patches, 1, KK, dz, F, 1, kernels::zero_init{},
+                                  kernels::transposed_store<true, T, F, KK>{dparams});
+      } else {
+        // dW[F × KK] (+)= dZᵀ · patches.
+        if (s0 == 0)
+          kernels::gemm<KK, T, AK>(F, nb * P, dz, 1, F, patches, KK, 1, kernels::zero_init{},
+                                   kernels::store_to<T>{dparams});
+        else
+          kernels::gemm<KK, T, AK>(F, nb * P, dz, 1, F, patches, KK, 1, kernels::zero_init{},
+                                   kernels::add_to<T>{dparams});
+      }
       if (dx != nullptr) {
-        // dpatches[rows × KK] = dZ · W, then scattered back onto each image.
-        kernels::gemm<KK, T, AK>(nb * P, F, dz, F, 1, params, KK, 1, kernels::zero_init{},
-                                 kernels::store_to<T>{dpatches});
         std::fill_n(dx + s0 * in_size, nb * in_size, T(0));
-        for (std::size_t i = 0; i < nb; ++i) geometry::scatter_add(dpatches + i * P * KK, dx + (s0 + i) * in_size);
+        if constexpr (narrow_patch) {
+          // dpatchesᵀ[KK × P] = Wᵀ · dZ (channel-first) per sample, scattered back onto its image.
+          for (std::size_t i = 0; i < nb; ++i) {
+            kernels::gemm<P, T, kernels::arch_for<T, P>>(KK, F, params, 1, KK, dy + (s0 + i) * out_size, P, 1,
+                                                         kernels::zero_init{}, kernels::store_to<T>{dpatches});
+            kernels::scatter_add_transposed<C, H, W, K, S, rows.before, cols.before, OH, OW>(
+                dpatches, dx + (s0 + i) * in_size);
+          }
+        } else {
+          // dpatches[rows × KK] = dZ · W, then scattered back onto each image.
+          kernels::gemm<KK, T, AK>(nb * P, F, dz, F, 1, params, KK, 1, kernels::zero_init{},
+                                   kernels::store_to<T>{dpatches});
+          for (std::size_t i = 0; i < nb; ++i)
+            geometry::scatter_add(dpatches + i * P * KK, dx + (s0 + i) * in_size);
+        }
       }
     }
   }
@@ -171,8 +212,23 @@ struct conv_transpose2d_layer {
     std::fill_n(params + weight_count, F, T(0));
   }
 
+  // A narrow F·K·K (one output channel, say): the products' columns are the input positions instead.
+  static constexpr bool by_positions = kernels::narrow_width(NK) && !kernels::narrow_width(P);
+
   template <class T>
   static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
+    if constexpr (by_positions) {
+      // contributionsᵀ[NK × P] = Wᵀ · X (channel-first) per sample, scattered onto its outputs.
+      T* ct = kernels::detail::workspace<T, conv_patch_slot>(NK * P);
+      kernels::fill_planes<F, Q>(n, params + weight_count, y);
+      for (std::size_t s = 0; s < n; ++s) {
+        kernels::gemm<P, T, kernels::arch_for<T, P>>(NK, C, params, 1, NK, x + s * in_size, P, 1, kernels::zero_init{},
+                                                     kernels::store_to<T>{ct});
+        kernels::scatter_add_transposed<F, OH, OW, K, S, rows.before, cols.before, H, W>(ct, y + s * out_size);
+      }
+      if constexpr (!std::is_same_v<Act, Identity>) kernels::apply_activation<Act>(y, y, n * out_size);
+      return;
+    }
     using A = kernels::arch_for<T, NK>;
     T* xr = kernels::detail::workspace<T, conv_rows_slot>(block * P * C);
     T* contributions = kernels::detail::workspace<T, conv_patch_slot>(block * P * NK);
@@ -195,6 +251,24 @@ struct conv_transpose2d_layer {
     if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
     kernels::channel_sums<F, Q>(n, dy, dparams + weight_count, false);
     if (n == 0) std::fill_n(dparams, weight_count, T(0));
+    if constexpr (by_positions) {
+      T* dpt = kernels::detail::workspace<T, conv_patch_slot>(NK * P);
+      for (std::size_t s = 0; s < n; ++s) {
+        kernels::gather_transposed<F, OH, OW, K, S, rows.before, cols.before, H, W>(dy + s * out_size, dpt);
+        // dWᵀ[NK × C] (+)= dpatchesᵀ · Xᵀ, stored transposed; B(p, c) = x[c·P + p].
+        if (s == 0)
+          kernels::gemm<C, T, kernels::arch_for<T, C>>(NK, P, dpt, P, 1, x + s * in_size, 1, P, kernels::zero_init{},
+                                                       kernels::transposed_store<false, T, C, NK>{dparams});
+        else
+          kernels::gemm<C, T, kernels::arch_for<T, C>>(NK, P, dpt, P, 1, x + s * in_size, 1, P, kernels::zero_init{},
+                                                       kernels::transposed_store<true, T, C, NK>{dparams});
+        // dX[C × P] = W · dpatchesᵀ, channel-first as it comes.
+        if (dx != nullptr)
+          kernels::gemm<P, T, kernels::arch_for<T, P>>(C, NK, params, NK, 1, dpt, P, 1, kernels::zero_init{},
+                                                       kernels::store_to<T>{dx + s * in_size});
+      }
+      return;
+    }
     T* xr = kernels::detail::workspace<T, conv_rows_slot>(block * P * C);
     T* dpatches = kernels::detail::workspace<T, conv_patch_slot>(block * P * NK);
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
