@@ -13,6 +13,7 @@
 #include <algorithm>   // std::copy, std::min
 #include <cstddef>     // std::size_t
 #include <filesystem>  // std::filesystem::exists
+#include <memory>      // std::unique_ptr: the conv VAE
 #include <numeric>     // std::iota
 #include <string>      // std::string
 #include <thread>      // std::thread (the independent halves)
@@ -227,6 +228,75 @@ LATENT_DENSE(20, 5, Sigmoid, 32);
 LATENT_DENSE(5, 20, Relu, 32);
 LATENT_DENSE(20, 100, Sigmoid, 32);
 
+// ---- the conv VAE of #11 (Keras's, code 16): training steps, and each conv layer -----------------------
+struct ConvEncoder : Seq<Input<1, 28, 28>, Conv2D<32, 3, 2, Same, Relu>, Conv2D<64, 3, 2, Same, Relu>, Flatten,
+                         Dense<3136, 16, Relu>, Gaussian<16>> {};
+struct ConvDecoder : Seq<Dense<16, 3136, Relu>, Reshape<64, 7, 7>, ConvTranspose2D<64, 3, 2, Same, Relu>,
+                         ConvTranspose2D<32, 3, 2, Same, Relu>, ConvTranspose2D<1, 3, 1, Same>> {};
+using ConvVaeModel = VAE<ConvEncoder, ConvDecoder, Bernoulli>;
+static_assert(ConvVaeModel::param_count == lb::conv_vae_parameters);
+
+// As the libtorch rows (bench_peers): a fresh model per repetition, conv_vae_warmup_steps untimed steps
+// on the first batches, then conv_vae_bench_steps timed steps of batch 128 on the first rows, in order;
+// final_loss is the mean loss of the timed steps.
+void bm_conv_vae_latent(benchmark::State& state) {
+  const auto threads = static_cast<std::size_t>(state.range(0));
+  const auto& x = fashion_train();
+  constexpr auto steps = static_cast<std::size_t>(lb::conv_vae_bench_steps);
+  constexpr std::size_t batch = lb::vae_batch;
+  double loss = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto model = std::make_unique<ConvVaeModel>(1);
+    model->set_threads(threads);
+    Adam opt(1e-3, 0.9, 0.999, 1e-8);
+    for (std::size_t w = 0; w < static_cast<std::size_t>(lb::conv_vae_warmup_steps); ++w)
+      model->train_batch(x.data() + w * batch * 784, batch, opt);
+    state.ResumeTiming();
+    double sum = 0;
+    for (std::size_t s = 0; s < steps; ++s) sum += model->train_batch(x.data() + s * batch * 784, batch, opt);
+    loss = sum / static_cast<double>(steps);
+  }
+  lb::set_training_counters(state, static_cast<double>(steps),
+                            static_cast<double>(steps * batch) * lb::conv_vae_flops_per_sample(), loss);
+  state.counters["threads"] = static_cast<double>(threads);
+}
+
+// Forward + backward (weight and input gradients) of one bound conv layer at batch 128: 3 × its
+// forward FLOPs (the first layer of the model needs no input gradient, but is timed with one here).
+template <class L>
+void bm_conv_layer(benchmark::State& state) {
+  constexpr std::size_t batch = 128;
+  aligned_buffer<float> p(L::param_count), g(L::param_count), x(batch * L::in_size), y(batch * L::out_size),
+      dy(batch * L::out_size), dx(batch * L::in_size);
+  Rng rng(1);
+  L::init(p.data(), rng);
+  for (auto& v : x) v = static_cast<float>(rng.uniform());
+  Context<float> ctx;
+  float* none = nullptr;
+  for (auto _ : state) {
+    L::forward(p.data(), x.data(), y.data(), none, batch, ctx);
+    for (std::size_t i = 0; i < batch * L::out_size; ++i) dy[i] = y[i] - 0.5f;
+    L::backward(p.data(), x.data(), y.data(), none, dy.data(), dx.data(), g.data(), none, batch, ctx);
+    benchmark::DoNotOptimize(g.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPs"] =
+      benchmark::Counter(3.0 * L::forward_flops * batch * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+#define LATENT_CONV(NAME, ...)                                                                                         \
+  BENCHMARK(bm_conv_layer<__VA_ARGS__>)                                                                                \
+      ->Name("conv-" NAME "-b128/" LATENT_BENCH_NAME)                                                                  \
+      ->Repetitions(5)                                                                                                 \
+      ->DisplayAggregatesOnly(true)                                                                                    \
+      ->Unit(benchmark::kMicrosecond)                                                                                  \
+      ->UseRealTime()
+LATENT_CONV("1x28x28-conv32", detail::conv2d_layer<shape<1, 28, 28>, 32, 3, 2, Same, Relu>);
+LATENT_CONV("32x14x14-conv64", detail::conv2d_layer<shape<32, 14, 14>, 64, 3, 2, Same, Relu>);
+LATENT_CONV("64x7x7-convT64", detail::conv_transpose2d_layer<shape<64, 7, 7>, 64, 3, 2, Same, Relu>);
+LATENT_CONV("64x14x14-convT32", detail::conv_transpose2d_layer<shape<64, 14, 14>, 32, 3, 2, Same, Relu>);
+LATENT_CONV("32x28x28-convT1", detail::conv_transpose2d_layer<shape<32, 28, 28>, 1, 3, 1, Same, Identity>);
+
 // ---- encoder latency --------------------------------------------------------------------------------
 template <class Model, std::size_t Batch>
 void bm_encode(benchmark::State& state) {
@@ -276,6 +346,16 @@ int main(int argc, char** argv) {
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(("vae/" LATENT_BENCH_NAME "-" + std::to_string(threads) + "t").c_str(),
                                    bm_vae_latent)
+          ->Arg(threads)
+          ->Iterations(1)
+          ->Repetitions(5)
+          ->MeasureProcessCPUTime()
+          ->ReportAggregatesOnly(true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(("convvae/" LATENT_BENCH_NAME "-" + std::to_string(threads) + "t").c_str(),
+                                   bm_conv_vae_latent)
           ->Arg(threads)
           ->Iterations(1)
           ->Repetitions(5)

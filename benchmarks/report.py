@@ -162,7 +162,8 @@ def main():
     canonical = ["seed", "dense-784x400-b128", "dense-400x40-b128", "dense-20x400-b128", "dense-400x784-b128",
                  "dense-100x20-b32", "dense-20x5-b32", "dense-5x20-b32", "dense-20x100-b32",
                  "infer-vae-encoder-1", "infer-vae-encoder-256", "infer-seed-encoder-1", "infer-seed-encoder-256",
-                 "vae", "convvae"]
+                 "vae", "convvae", "conv-1x28x28-conv32-b128", "conv-32x14x14-conv64-b128",
+                 "conv-64x7x7-convT64-b128", "conv-64x14x14-convT32-b128", "conv-32x28x28-convT1-b128"]
     workloads.sort(key=lambda w: (canonical.index(w) if w in canonical else len(canonical), w))
     for w in workloads:
         group = sorted((r for r in rows if r["workload"] == w), key=lambda r: r["seconds"])
@@ -180,6 +181,10 @@ def main():
     # the ceiling of two independent halves trained at once.
     by_name = {(r["workload"], r["peer"]): r for r in rows}
     for build in ("latent", "latent-avx2"):
+        one, two = by_name.get(("convvae", build + "-1t")), by_name.get(("convvae", build + "-2t"))
+        if one and two:
+            out.append(f"Two-core speed-up of the conv VAE's steps ({build}): {one['seconds'] / two['seconds']:.2f}×.")
+            out.append("")
         one, two = by_name.get(("vae", build + "-1t")), by_name.get(("vae", build + "-2t"))
         if one and two:
             line = f"Two-core speed-up of the VAE epoch ({build}): {one['seconds'] / two['seconds']:.2f}×"

@@ -136,6 +136,9 @@ TEST_CASE("Conv2D's forward pass is the convolution's definition, for every padd
   conv(bound<shape<1, 7, 7>, Conv2D<2, 2, 3, Pad<1>>>{});  // PyTorch padding, stride above the kernel
   conv(bound<shape<3, 5, 5>, Conv2D<2, 3, 2, Exact<Valid>>>{});
   conv(bound<shape<3, 9, 9>, Conv2D<17, 3, 1, Same>>{});   // more filters than a register holds
+  // The products with the positions as columns: few filters; one input channel (C·K·K = 9).
+  conv(bound<shape<2, 8, 8>, Conv2D<3, 3, 1, Same>>{});
+  conv(bound<shape<1, 9, 9>, Conv2D<16, 3, 2, Same>>{});
 }
 
 TEST_CASE("ConvTranspose2D's forward pass is the transposed convolution's definition") {
@@ -150,6 +153,9 @@ TEST_CASE("ConvTranspose2D's forward pass is the transposed convolution's defini
   convt(bound<shape<2, 3, 3>, ConvTranspose2D<1, 3, 1, Same>>{}, std::integral_constant<std::size_t, 3>{});
   convt(bound<shape<1, 4, 4>, ConvTranspose2D<2, 1, 3, Same>>{}, std::integral_constant<std::size_t, 1>{});
   convt(bound<shape<2, 4, 4>, ConvTranspose2D<3, 4, 2, Pad<1>>>{}, std::integral_constant<std::size_t, 4>{});
+  // One output channel (F·K·K = 9): the positions as columns.
+  convt(bound<shape<3, 5, 5>, ConvTranspose2D<1, 3, 1, Same>>{}, std::integral_constant<std::size_t, 3>{});
+  convt(bound<shape<2, 4, 4>, ConvTranspose2D<1, 3, 2, Pad<1, 1>>>{}, std::integral_constant<std::size_t, 3>{});
 }
 
 // ---- the laws -----------------------------------------------------------------------------------------
@@ -165,6 +171,15 @@ using TPad = Seq<Input<3, 3, 4>, ConvTranspose2D<2, 3, 2, Pad<1, 1>, Sigmoid>>;
 using TValid = Seq<Input<2, 3, 3>, ConvTranspose2D<2, 2, 1, Valid, Tanh>>;
 using TSame1 = Seq<Input<2, 3, 3>, ConvTranspose2D<1, 3, 1, Same>>;
 using TWide = Seq<Input<1, 4, 4>, ConvTranspose2D<2, 1, 3, Same, Tanh>>;
+// The products with the positions as columns (see layers/conv.hpp): few filters, one input channel,
+// one output channel of a transposed convolution, at stride 1 and 2.
+using ConvFewFilters = Seq<Input<2, 8, 8>, Conv2D<3, 3, 1, Same, Tanh>>;
+using ConvOneChannel = Seq<Input<1, 9, 9>, Conv2D<16, 3, 2, Same, Sigmoid>>;
+using TOneChannel = Seq<Input<3, 5, 5>, ConvTranspose2D<1, 3, 1, Same, Tanh>>;
+using TOneChannel2 = Seq<Input<2, 4, 4>, ConvTranspose2D<1, 3, 2, Pad<1, 1>>>;
+static_assert(ConvFewFilters::ops::layer<1>::by_positions && ConvOneChannel::ops::layer<1>::narrow_patch &&
+              TOneChannel::ops::layer<1>::by_positions && TOneChannel2::ops::layer<1>::by_positions);
+static_assert(!ConvSame2::ops::layer<1>::by_positions && !TSame2::ops::layer<1>::by_positions);
 // Shapes through a whole stack: Dense → Reshape → ConvTranspose2D → Conv2D → Flatten → Dense.
 using Stack = Seq<Dense<3, 18, Tanh>, Reshape<2, 3, 3>, ConvTranspose2D<2, 3, 2, Same, Tanh>, Conv2D<2, 3, 2, Same>,
                   Flatten, Dense<18, 2>>;
@@ -181,14 +196,19 @@ TYPE_TO_STRING(TValid);
 TYPE_TO_STRING(TSame1);
 TYPE_TO_STRING(TWide);
 TYPE_TO_STRING(Stack);
+TYPE_TO_STRING(ConvFewFilters);
+TYPE_TO_STRING(ConvOneChannel);
+TYPE_TO_STRING(TOneChannel);
+TYPE_TO_STRING(TOneChannel2);
 
 TEST_CASE_TEMPLATE("law: a convolution's gradient equals central differences in double", L, ConvSame2, ConvSame2Odd,
-                   ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack) {
+                   ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack,
+                   ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2) {
   LATENT_CHECK_RESULT(lt::gradient_check<L>());
 }
 
 TEST_CASE_TEMPLATE("law: a convolution's two-thread gradient equals its one-thread gradient", L, ConvSame2, ConvPad,
-                   TSame2, TPad, Stack) {
+                   TSame2, TPad, Stack, ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2) {
   REQUIRE(detail::thread_pool::instance().size() >= 2);
   LATENT_CHECK_RESULT(lt::thread_check<L>());
 }
