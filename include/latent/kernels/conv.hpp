@@ -269,7 +269,6 @@ void channel_sums(std::size_t count, const T* x, T* out, bool accumulate) noexce
   constexpr std::size_t W = V::size;
   for (std::size_t f = 0; f < F; ++f) {
     V s0(T(0)), s1(T(0));
-    T tail = T(0);
     for (std::size_t b = 0; b < count; ++b) {
       const T* v = x + b * F * P + f * P;
       std::size_t p = 0;
@@ -277,9 +276,10 @@ void channel_sums(std::size_t count, const T* x, T* out, bool accumulate) noexce
         s0 += V::load_unaligned(v + p);
         s1 += V::load_unaligned(v + p + W);
       }
-      for (; p < P; ++p) tail += v[p];
+      for (; p + W <= P; p += W) s0 += V::load_unaligned(v + p);
+      if (p < P) s1 += load_partial<T, Arch>(v + p, P - p);
     }
-    const T s = xsimd::hadd(s0 + s1) + tail;
+    const T s = xsimd::hadd(s0 + s1);
     out[f] = accumulate ? out[f] + s : s;
   }
 }

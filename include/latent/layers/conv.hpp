@@ -236,7 +236,8 @@ struct conv_transpose2d_layer {
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
       const std::size_t nb = std::min(block, n - s0);
       kernels::to_rows<C, P>(nb, x + s0 * in_size, xr);
-      // contributions[rows × NK] = X · W, scattered onto the outputs.
+      // contributions[rows × NK] = X · W, scattered onto the outputs. (X is made rows of channels
+      // first: read channel-first, each row tile would stride over more cache lines than L1 holds.)
       kernels::gemm<NK, T, A>(nb * P, C, xr, C, 1, params, NK, 1, kernels::zero_init{},
                               kernels::store_to<T>{contributions});
       for (std::size_t i = 0; i < nb; ++i)
@@ -274,14 +275,20 @@ struct conv_transpose2d_layer {
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
       const std::size_t nb = std::min(block, n - s0);
       for (std::size_t i = 0; i < nb; ++i) geometry::gather(dy + (s0 + i) * out_size, dpatches + i * P * NK);
-      kernels::to_rows<C, P>(nb, x + s0 * in_size, xr);
-      // dW[C × NK] (+)= Xᵀ · dpatches.
+      // dW[C × NK] (+)= Xᵀ · dpatches (X channel-first as it is when the block is one sample).
       using AN = kernels::arch_for<T, NK>;
+      const T* a = x + s0 * in_size;
+      std::size_t a_rs = P, a_cs = 1;
+      if constexpr (block != 1) {
+        kernels::to_rows<C, P>(nb, x + s0 * in_size, xr);
+        a = xr, a_rs = 1, a_cs = C;
+      }
       if (s0 == 0)
-        kernels::gemm<NK, T, AN>(C, nb * P, xr, 1, C, dpatches, NK, 1, kernels::zero_init{},
+        kernels::gemm<NK, T, AN>(C, nb * P, a, a_rs, a_cs, dpatches, NK, 1, kernels::zero_init{},
                                  kernels::store_to<T>{dparams});
       else
-        kernels::gemm<NK, T, AN>(C, nb * P, xr, 1, C, dpatches, NK, 1, kernels::zero_init{}, kernels::add_to<T>{dparams});
+        kernels::gemm<NK, T, AN>(C, nb * P, a, a_rs, a_cs, dpatches, NK, 1, kernels::zero_init{},
+                                 kernels::add_to<T>{dparams});
       // dX[rows × C] = dpatches · Wᵀ, B(k, c) = W[c·NK + k], stored channel-first.
       if (dx != nullptr)
         kernels::gemm<C, T, kernels::arch_for<T, C>>(nb * P, NK, dpatches, NK, 1, params, 1, NK, kernels::zero_init{},

@@ -305,9 +305,12 @@ inline constexpr bool seq_is_wired_v = detail::seq_is_wired<Ls...>();
 /// Parameters are the layers' parameters packed in order. Example: examples/keras_seed.cpp.
 namespace detail {
 // The first element of a chain knows its input size (a head or a shape head cannot start one).
-template <class First, class... Rest>
+template <class... Ls>
 constexpr bool seq_first_knows_input() {
-  return layer_sizes<First>;
+  if constexpr (sizeof...(Ls) == 0)
+    return false;
+  else
+    return layer_sizes<typename decltype(+boost::hana::at_c<0>(boost::hana::tuple_t<Ls...>))::type>;
 }
 
 // A Seq's in_shape and out_shape: its first layer's input shape and its last layer's output shape,
