@@ -238,6 +238,27 @@ TEST_CASE("a training step allocates nothing once the workspace has grown") {
   CHECK(allocations.load() == 0);
 }
 
+TEST_CASE("a convolutional VAE's training step allocates nothing once the workspaces have grown, on 1 and 2 threads") {
+  struct E : Seq<Input<1, 12, 12>, Conv2D<4, 3, 2, Same, Relu>, Flatten, Dense<144, 8, Relu>, Gaussian<2>> {};
+  struct D : Seq<Dense<2, 144, Relu>, Reshape<4, 6, 6>, ConvTranspose2D<1, 3, 2, Same>> {};
+  Rng rng(4);
+  xt::xtensor<float, 2> data = xt::xtensor<float, 2>::from_shape({64, 144});
+  for (auto& v : data) v = rng.uniform(0, 1) < 0.3 ? 1.0f : 0.0f;
+  for (std::size_t threads : {1, 2}) {
+    VAE<E, D, Bernoulli> model(1);
+    model.set_threads(threads);
+    Adam opt;
+    model.train_batch(data.data(), 32, opt);  // first step: workspaces, packing buffers and moments are sized
+    model.train_batch(data.data() + 32 * 144, 32, opt);
+    allocations = 0;
+    counting = true;
+    for (int i = 0; i < 50; ++i) model.train_batch(data.data() + (i % 2) * 32 * 144, 32, opt);
+    counting = false;
+    INFO("threads " << threads);
+    CHECK(allocations.load() == 0);
+  }
+}
+
 TEST_CASE("bad input gives latent:: exceptions that say what was expected and what was found") {
   SeedModel model(1);
   Adam opt;
