@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build cost (issue #4): one g++ -O2 compile+link of the seed example and of a 6-layer VAE, with the
+# Build cost (issues #4, #11): one g++ -O2 compile+link of the seed example, a 6-layer VAE and the conv VAE, with the
 # flags latent's own targets use (AVX2, and AVX-512 when this CPU has it); median of 3 runs of wall
 # time and of CPU time (user + system; the steadier figure on a shared machine).
 set -euo pipefail
@@ -24,6 +24,7 @@ echo "| translation unit | flags | wall s | CPU s |"
 echo "|---|---|---:|---:|"
 echo "| examples/keras_seed.cpp (seed example) | AVX2 | $(measure examples/keras_seed.cpp "${avx2[@]}") |"
 echo "| benchmarks/compile/vae_6_layers.cpp (6-layer VAE) | AVX2 | $(measure benchmarks/compile/vae_6_layers.cpp "${avx2[@]}") |"
+echo "| examples/conv_vae_fashion_mnist.cpp (conv VAE) | AVX2 | $(measure examples/conv_vae_fashion_mnist.cpp "${avx2[@]}") |"
 if grep -qw avx512bw /proc/cpuinfo; then
   # As CMake does: where 512-bit FMAs run at half rate, latent's targets also define
   # LATENT_AVX512_HALF_RATE (more kernel instantiations: some widths use 8-float registers).
@@ -34,4 +35,5 @@ if grep -qw avx512bw /proc/cpuinfo; then
   [[ " ${avx512[*]} " == *" -DLATENT_AVX512_HALF_RATE "* ]] && label="AVX-512, half rate"
   echo "| examples/keras_seed.cpp (seed example) | $label | $(measure examples/keras_seed.cpp "${avx512[@]}") |"
   echo "| benchmarks/compile/vae_6_layers.cpp (6-layer VAE) | $label | $(measure benchmarks/compile/vae_6_layers.cpp "${avx512[@]}") |"
+  echo "| examples/conv_vae_fashion_mnist.cpp (conv VAE) | $label | $(measure examples/conv_vae_fashion_mnist.cpp "${avx512[@]}") |"
 fi

@@ -305,28 +305,36 @@ struct gradient_packer {
   }
 };
 
-// One panel of Width columns starting at Col: pack it, then run every row tile over it.
-template <class T, class Arch, std::size_t N, std::size_t Col, std::size_t Width, class Packer, class Init, class Epi>
-inline void panel_columns(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
-                          const Packer& packer, T* buffer, const Init& init, const Epi& epi) noexcept {
+// One panel of Width columns starting at column `col`: pack it, then run every row tile over it.
+// (`col` is a run-time value, so that every full-width panel of a product shares one instantiation:
+// a wide product compiles once per panel width, not once per panel.)
+template <class T, class Arch, std::size_t N, std::size_t Width, class Packer, class Init, class Epi>
+inline void panel_columns(std::size_t col, std::size_t M, std::size_t K, const T* A, std::size_t a_rs,
+                          std::size_t a_cs, const Packer& packer, T* buffer, const Init& init, const Epi& epi) noexcept {
   constexpr std::size_t W = simd<T, Arch>::size;
   constexpr std::size_t NV = (Width + W - 1) / W;
   constexpr std::size_t MR = rows_for(NV);
-  packer.template pack<Arch, NV, Width>(Col, K, buffer);
+  packer.template pack<Arch, NV, Width>(col, K, buffer);
   std::size_t row = 0;
-  for (; row + MR <= M; row += MR) tile<T, Arch, N, MR, NV, Width>(row, Col, K, A, a_rs, a_cs, buffer, init, epi);
-  remainder_rows<T, Arch, N, MR - 1, NV, Width>(M - row, row, Col, K, A, a_rs, a_cs, buffer, init, epi);
+  for (; row + MR <= M; row += MR) tile<T, Arch, N, MR, NV, Width>(row, col, K, A, a_rs, a_cs, buffer, init, epi);
+  remainder_rows<T, Arch, N, MR - 1, NV, Width>(M - row, row, col, K, A, a_rs, a_cs, buffer, init, epi);
 }
 
-// Panels of three registers, generated at compile time from N; the last holds what is left.
-template <class T, class Arch, std::size_t N, std::size_t Col, class Packer, class Init, class Epi>
+// Panels of three registers across N; the last holds what is left.
+template <class T, class Arch, std::size_t N, class Packer, class Init, class Epi>
 inline void panels(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const Packer& packer,
                    T* buffer, const Init& init, const Epi& epi) noexcept {
   constexpr std::size_t W = simd<T, Arch>::size;
-  constexpr std::size_t left = N - Col;
-  constexpr std::size_t width = left >= 3 * W ? 3 * W : left;
-  panel_columns<T, Arch, N, Col, width>(M, K, A, a_rs, a_cs, packer, buffer, init, epi);
-  if constexpr (left > width) panels<T, Arch, N, Col + width>(M, K, A, a_rs, a_cs, packer, buffer, init, epi);
+  constexpr std::size_t wide = 3 * W;
+  constexpr std::size_t full = N / wide;
+  constexpr std::size_t rest = N % wide;
+  if constexpr (full == 1) {
+    panel_columns<T, Arch, N, wide>(0, M, K, A, a_rs, a_cs, packer, buffer, init, epi);
+  } else if constexpr (full > 1) {
+    for (std::size_t p = 0; p < full; ++p)
+      panel_columns<T, Arch, N, wide>(p * wide, M, K, A, a_rs, a_cs, packer, buffer, init, epi);
+  }
+  if constexpr (rest != 0) panel_columns<T, Arch, N, rest>(full * wide, M, K, A, a_rs, a_cs, packer, buffer, init, epi);
 }
 
 // One MR × NR tile of dot products for gemm_nt.
@@ -394,7 +402,7 @@ void gemm(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_
   if (M == 0) return;
   constexpr std::size_t W = simd<T, Arch>::size;
   T* buffer = detail::workspace<T>(K * 3 * W);
-  detail::panels<T, Arch, N, 0>(M, K, A, a_rs, a_cs, detail::strided_packer<T>{B, b_rs, b_cs}, buffer, init, epi);
+  detail::panels<T, Arch, N>(M, K, A, a_rs, a_cs, detail::strided_packer<T>{B, b_rs, b_cs}, buffer, init, epi);
 }
 
 /// The backward pass of a dense map z = x·W + b, y = Act(z), minus the input gradient, in one product:
@@ -410,7 +418,7 @@ void weight_gradient(std::size_t M, std::size_t K, const T* x, T* dy, const T* y
   if (M == 0) return;
   constexpr std::size_t W = simd<T, Arch>::size;
   T* buffer = detail::workspace<T>(K * 3 * W);
-  detail::panels<T, Arch, N, 0>(M, K, x, 1, M, detail::gradient_packer<T, Act, N>{dy, y, db}, buffer, zero_init{},
+  detail::panels<T, Arch, N>(M, K, x, 1, M, detail::gradient_packer<T, Act, N>{dy, y, db}, buffer, zero_init{},
                                 store_to<T>{dW});
 }
 
