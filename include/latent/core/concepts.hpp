@@ -26,6 +26,8 @@
 ///
 /// `backward` receives dL/dy in `dy` (it may overwrite it), writes dL/dparams to `dparams` (overwriting)
 /// and dL/dx to `dx` unless `dx` is null (the first layer of a model needs no input gradient).
+/// Optional shape members: `using in_shape = shape<C, H, W>`, `using out_shape = ...` (core/shape.hpp),
+/// and `static constexpr double forward_flops` (one sample's forward FLOPs; see `forward_flops`).
 /// A **head** (such as `Gaussian<Z>`) does not know its input size; it has `template <std::size_t In>
 /// using bind = ...;`, which a `Seq` instantiates with the previous layer's output size.
 /// Example of a user layer: examples/custom_layer.cpp.

@@ -442,6 +442,22 @@ struct reshape_changes_the_element_count<layer_index<I>, Layer, reshape_to<C, H,
   static constexpr bool value = true;
 };
 
+/// A conditional model with a shaped encoder takes the image's channels plus one constant plane per
+/// class: Input<C + Classes, H, W> for a decoder that gives C × H × W.
+template <std::size_t C, std::size_t H, std::size_t W>
+struct image_shape {};
+template <class DecoderGives, class Classes, class EncoderExpects, class Decoder, class Encoder>
+struct conditional_encoder_shape_is_not_image_plus_class_planes;
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t C2, std::size_t H2, std::size_t W2,
+          class Decoder, class Encoder>
+struct conditional_encoder_shape_is_not_image_plus_class_planes<image_shape<C, H, W>, plus_classes<K>,
+                                                                 expects_shape<C2, H2, W2>, Decoder, Encoder> {
+  static_assert(C + K == C2 && H == H2 && W == W2,
+                "latent: a conditional model's shaped encoder takes the image's channels plus one constant plane "
+                "per class: Input<C + Classes, H, W>");
+  static constexpr bool value = true;
+};
+
 /// When both are shaped, the decoder's output shape must equal the encoder's input shape.
 template <class DecoderGives, class EncoderExpects, class Decoder, class Encoder>
 struct decoder_output_shape_does_not_match_encoder_input_shape;

@@ -71,7 +71,13 @@ constexpr std::size_t condition_plane() {
 /// it is shaped).
 template <class Enc, class Dec, std::size_t Extra = 0, std::size_t ExtraChannels = 0>
 constexpr bool check_reconstruction() {
-  if constexpr (shaped_input<Enc> && shaped_output<Dec>) {
+  if constexpr (ExtraChannels > 0 && shaped_input<Enc> && shaped_output<Dec>) {
+    using i = typename Enc::in_shape;
+    using o = typename Dec::out_shape;
+    static_assert(diag::conditional_encoder_shape_is_not_image_plus_class_planes<
+                  diag::image_shape<o::channels, o::height, o::width>, diag::plus_classes<ExtraChannels>,
+                  diag::expects_shape<i::channels, i::height, i::width>, Dec, Enc>::value);
+  } else if constexpr (shaped_input<Enc> && shaped_output<Dec>) {
     using i = typename Enc::in_shape;
     using o = typename Dec::out_shape;
     static_assert(diag::decoder_output_shape_does_not_match_encoder_input_shape<
