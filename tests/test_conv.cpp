@@ -158,6 +158,19 @@ TEST_CASE("ConvTranspose2D's forward pass is the transposed convolution's defini
   convt(bound<shape<2, 4, 4>, ConvTranspose2D<1, 3, 2, Pad<1, 1>>>{}, std::integral_constant<std::size_t, 3>{});
 }
 
+TEST_CASE("AvgPool2D averages its windows and Upsample2D repeats each value, by their definitions") {
+  using P = bound<shape<1, 4, 4>, AvgPool2D<2>>;
+  using U = bound<shape<1, 2, 2>, Upsample2D<2>>;
+  const std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  std::vector<double> y(4), z(16);
+  Context<double> ctx{};
+  P::forward(static_cast<const double*>(nullptr), x.data(), y.data(), static_cast<double*>(nullptr), 1, ctx);
+  CHECK(y == std::vector<double>{3.5, 5.5, 11.5, 13.5});
+  const std::vector<double> small = {1, 2, 3, 4};
+  U::forward(static_cast<const double*>(nullptr), small.data(), z.data(), static_cast<double*>(nullptr), 1, ctx);
+  CHECK(z == std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
+}
+
 // ---- the laws -----------------------------------------------------------------------------------------
 namespace {
 using ConvSame2 = Seq<Input<2, 6, 6>, Conv2D<3, 3, 2, Same, Tanh>>;
@@ -180,6 +193,13 @@ using TOneChannel2 = Seq<Input<2, 4, 4>, ConvTranspose2D<1, 3, 2, Pad<1, 1>>>;
 static_assert(ConvFewFilters::ops::layer<1>::by_positions && ConvOneChannel::ops::layer<1>::narrow_patch &&
               TOneChannel::ops::layer<1>::by_positions && TOneChannel2::ops::layer<1>::by_positions);
 static_assert(!ConvSame2::ops::layer<1>::by_positions && !TSame2::ops::layer<1>::by_positions);
+// Average pooling and nearest-neighbour upsampling (layers/resample.hpp).
+using Pool = Seq<Input<2, 6, 7>, AvgPool2D<2>>;
+using PoolStride = Seq<Input<2, 7, 7>, AvgPool2D<3, 2>>;
+using Up = Seq<Input<2, 3, 4>, Upsample2D<2>>;
+using UpConv = Seq<Input<1, 3, 3>, Upsample2D<3>, Conv2D<2, 3, 1, Same, Tanh>, AvgPool2D<3>>;
+static_assert(std::is_same_v<Pool::out_shape, shape<2, 3, 3>> && std::is_same_v<PoolStride::out_shape, shape<2, 3, 3>>);
+static_assert(std::is_same_v<Up::out_shape, shape<2, 6, 8>> && std::is_same_v<UpConv::out_shape, shape<2, 3, 3>>);
 // Shapes through a whole stack: Dense → Reshape → ConvTranspose2D → Conv2D → Flatten → Dense.
 using Stack = Seq<Dense<3, 18, Tanh>, Reshape<2, 3, 3>, ConvTranspose2D<2, 3, 2, Same, Tanh>, Conv2D<2, 3, 2, Same>,
                   Flatten, Dense<18, 2>>;
@@ -200,15 +220,19 @@ TYPE_TO_STRING(ConvFewFilters);
 TYPE_TO_STRING(ConvOneChannel);
 TYPE_TO_STRING(TOneChannel);
 TYPE_TO_STRING(TOneChannel2);
+TYPE_TO_STRING(Pool);
+TYPE_TO_STRING(PoolStride);
+TYPE_TO_STRING(Up);
+TYPE_TO_STRING(UpConv);
 
 TEST_CASE_TEMPLATE("law: a convolution's gradient equals central differences in double", L, ConvSame2, ConvSame2Odd,
                    ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack,
-                   ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2) {
+                   ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2, Pool, PoolStride, Up, UpConv) {
   LATENT_CHECK_RESULT(lt::gradient_check<L>());
 }
 
 TEST_CASE_TEMPLATE("law: a convolution's two-thread gradient equals its one-thread gradient", L, ConvSame2, ConvPad,
-                   TSame2, TPad, Stack, ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2) {
+                   TSame2, TPad, Stack, ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2, UpConv) {
   REQUIRE(detail::thread_pool::instance().size() >= 2);
   LATENT_CHECK_RESULT(lt::thread_check<L>());
 }

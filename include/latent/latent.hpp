@@ -28,6 +28,7 @@
 #include "latent/layers/dense.hpp"
 #include "latent/layers/gaussian.hpp"
 #include "latent/layers/layer_traits.hpp"
+#include "latent/layers/resample.hpp"
 #include "latent/layers/seq.hpp"
 #include "latent/layers/shape_layers.hpp"
 #include "latent/layers/signature.hpp"

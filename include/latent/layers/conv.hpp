@@ -297,16 +297,6 @@ struct conv_transpose2d_layer {
   }
 };
 
-// What a shape head that got no shape was given, as the carriers print it.
-template <class In>
-struct what_it_receives {
-  using type = diag::receives_nothing;
-};
-template <std::size_t N>
-struct what_it_receives<flat<N>> {
-  using type = diag::receives_flat<N>;
-};
-
 // The rules shared by both convolutions, checked with the layer's position before it is bound.
 template <class At, class Layer, std::size_t F, std::size_t K, std::size_t S, class Padding, bool Transposed, class In>
 constexpr bool check_conv() {

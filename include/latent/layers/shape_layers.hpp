@@ -90,6 +90,16 @@ struct Reshape : detail::pass_through<C * H * W> {
 };
 
 namespace detail {
+// What a shape head that got no shape was given, as the carriers print it.
+template <class In>
+struct what_it_receives {
+  using type = diag::receives_nothing;
+};
+template <std::size_t N>
+struct what_it_receives<flat<N>> {
+  using type = diag::receives_flat<N>;
+};
+
 template <class L>
 inline constexpr bool is_reshape_v = requires { requires L::is_reshape; };
 template <class L>
