@@ -1,8 +1,9 @@
 // The pieces of the 64 → 32 transposed convolution of the conv VAE (14 → 28, stride 2, batch 128), timed
 // one by one: where a conv layer's time goes besides the products (README, design notes). Not built by
 // CMake; run it with the flags latent's own targets use on an AVX-512 half-rate machine (Zen 4):
-//   g++ -std=c++20 -O3 -DNDEBUG -mavx2 -mfma -mavx512f -mavx512cd -mavx512vl -mavx512bw -mavx512dq \
+//   g++ -std=c++20 -O3 -DNDEBUG -mavx2 -mfma -mavx512f -mavx512cd -mavx512vl -mavx512bw -mavx512dq
 //       -DLATENT_AVX512_HALF_RATE -Iinclude benchmarks/ab/conv_pieces.cpp -o /tmp/conv_pieces -lpng -lz -lpthread
+//   (one command)
 //   /tmp/conv_pieces
 // Prints the best of 5 timings of 10 repetitions, in ms for the whole batch.
 #include <latent/latent.hpp>
