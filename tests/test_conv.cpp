@@ -9,8 +9,9 @@
 #include "support/check_macros.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: the models' data
+#include <xtensor/xview.hpp>    // xt::row
 
-#include <cmath>    // std::abs
+#include <cmath>    // std::abs, std::isfinite
 #include <cstddef>  // std::size_t
 #include <string>   // std::string
 #include <vector>   // std::vector
@@ -323,4 +324,30 @@ TEST_CASE("a conditional VAE with a convolutional encoder takes its labels as co
   double difference = 0;
   for (std::size_t k = 0; k < 784; ++k) difference += std::abs(images(0, k) - images(1, k));
   CHECK(difference > 1.0);
+}
+
+TEST_CASE("a convolutional VAE's public calls take and give rows as the Dense models do") {
+  using Model = VAE<ConvVEnc, ConvVDec, Bernoulli>;
+  const xt::xtensor<float, 2> x = shapes_rows(16, 6);
+  Model model(2);
+  const xt::xtensor<float, 2> z = model.encode(x);
+  CHECK(z.shape()[0] == 16);
+  CHECK(z.shape()[1] == 4);
+  const xt::xtensor<float, 2> back = model.decode(z);
+  CHECK(back.shape()[1] == 784);
+  CHECK(xt::all(back >= 0.0f && back <= 1.0f));  // Bernoulli means
+  const xt::xtensor<float, 2> drawn = model.generate(5, 3);
+  CHECK(drawn.shape()[0] == 5);
+  CHECK(drawn.shape()[1] == 784);
+  const xt::xtensor<float, 1> one = model.encode(xt::xtensor<float, 1>(xt::row(x, 0)));
+  CHECK(one.size() == 4);
+  CHECK(std::abs(one(0) - z(0, 0)) < 1e-5f);
+  const double elbo = model.elbo(x, 1);
+  const double ll = model.log_likelihood(x, 20, 1);
+  CHECK(std::isfinite(elbo));
+  CHECK(std::isfinite(ll));
+  CHECK(elbo < 0);  // log-probabilities of binary-ish images under a Bernoulli likelihood
+  CHECK(ll < 0);
+  xt::xtensor<float, 2> narrow = xt::zeros<float>({2, 783});
+  CHECK_THROWS_AS(model.encode(narrow), shape_error);
 }

@@ -17,7 +17,8 @@
 ///    `output_padding = OP` (added after, OP < S). Conv2D: out = ⌊(N + 2P − K)/S⌋ + 1.
 ///    ConvTranspose2D: out = (N − 1)·S − 2P + K + OP.
 /// `Exact<Pad>` is `Pad` with one more rule: the stride must divide the padded extent exactly, so that
-/// no input row or column is silently dropped.
+/// no input row or column is silently dropped. (It concerns Conv2D; a ConvTranspose2D drops nothing,
+/// and takes `Exact<Pad>` as `Pad`.)
 
 #include <cstddef>      // std::size_t
 #include <type_traits>  // std::is_same_v

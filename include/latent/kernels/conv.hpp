@@ -162,7 +162,6 @@ void scatter_add_transposed(const T* rows, T* dst) noexcept {
           const T* rr = r + oh * OW + o0;
           const std::size_t count = o1 - o0;
           if constexpr (S == 1) {
-#pragma GCC ivdep
             for (std::size_t k = 0; k < count; ++k) dr[k] += rr[k];
           } else {
             for (std::size_t k = 0; k < count; ++k) dr[k * S] += rr[k];
