@@ -81,8 +81,8 @@ struct conv_family {
                        Dense<1568, Z, Identity>> {};
   struct Decoder : Seq<Dense<Z, 1568, Relu>, Reshape<32, 7, 7>, ConvTranspose2D<16, 3, 2, Same, Relu>,
                        ConvTranspose2D<1, 3, 2, Same>> {};
-  struct GaussianEncoder : Seq<Input<1, 28, 28>, Conv2D<16, 3, 2, Same, Relu>, Conv2D<32, 3, 2, Same, Relu>, Flatten,
-                               Gaussian<Z>> {};
+  struct GaussianEncoder
+      : Seq<Input<1, 28, 28>, Conv2D<16, 3, 2, Same, Relu>, Conv2D<32, 3, 2, Same, Relu>, Flatten, Gaussian<Z>> {};
   struct ConditionalEncoder : Seq<Input<1 + kClasses, 28, 28>, Conv2D<16, 3, 2, Same, Relu>,
                                   Conv2D<32, 3, 2, Same, Relu>, Flatten, Gaussian<Z>> {};
   struct ConditionalDecoder : Seq<Dense<Z + kClasses, 1568, Relu>, Reshape<32, 7, 7>,
@@ -537,9 +537,8 @@ std::string json_results(const std::vector<result>& rs, const options& o, const 
   std::ostringstream j;
   j << "{\n  \"data\": \"" << o.data << "\",\n  \"train_size\": " << b.train.size()
     << ",\n  \"test_size\": " << b.test.size() << ",\n  \"arch\": \"" << o.arch << "\",\n  \"latent\": " << o.latent
-    << ",\n  \"hidden\": " << kHidden
-    << ",\n  \"epochs\": " << o.epochs << ",\n  \"batch_size\": " << o.batch_size << ",\n  \"seed\": " << o.seed
-    << ",\n  \"nll_samples\": " << b.nll_x.shape()[0] << ",\n  \"nll_k\": " << o.nll_k
+    << ",\n  \"hidden\": " << kHidden << ",\n  \"epochs\": " << o.epochs << ",\n  \"batch_size\": " << o.batch_size
+    << ",\n  \"seed\": " << o.seed << ",\n  \"nll_samples\": " << b.nll_x.shape()[0] << ",\n  \"nll_k\": " << o.nll_k
     << ",\n  \"wall_seconds\": " << json_number(wall) << ",\n  \"models\": [\n";
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const auto& r = rs[i];
@@ -742,12 +741,12 @@ int main(int argc, char** argv) {
         o.arch == "conv" ? run_conv_for_latent(o.latent, b, showcase) : run_for_latent(o.latent, b, showcase);
 
     const std::string table = markdown_table(rs, o, b);
-    const std::string what = o.data + (o.arch == "conv" ? ", conv" : "") + ", Z = " + std::to_string(o.latent) + ", " + std::to_string(o.epochs) +
-                             (o.epochs == 1 ? " epoch" : " epochs");
+    const std::string what = o.data + (o.arch == "conv" ? ", conv" : "") + ", Z = " + std::to_string(o.latent) + ", " +
+                             std::to_string(o.epochs) + (o.epochs == 1 ? " epoch" : " epochs");
     std::printf("\n%s", table.c_str());
     std::ofstream(o.out + "/results.md") << "# latent: the " << (o.arch == "conv" ? "convolutional " : "")
-                                         << "autoencoder family on " << o.data << " (Z = " << o.latent
-                                         << ", " << o.epochs << " epochs)\n\n"
+                                         << "autoencoder family on " << o.data << " (Z = " << o.latent << ", "
+                                         << o.epochs << " epochs)\n\n"
                                          << table;
 
     const std::string dir = o.out + "/";

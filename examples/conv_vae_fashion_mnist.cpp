@@ -31,16 +31,16 @@
 
 using namespace latent;
 
-struct Encoder : Seq<Input<1, 28, 28>,                   // channels, height, width
-                     Conv2D<32, 3, 2, Same, Relu>,       // filters, kernel, stride, padding: → 32×14×14
-                     Conv2D<64, 3, 2, Same, Relu>,       // → 64×7×7
-                     Flatten,                             // → 3136
-                     Dense<3136, 16, Relu>,
-                     Gaussian<16>> {};
-struct Decoder : Seq<Dense<16, 3136, Relu>, Reshape<64, 7, 7>,
-                     ConvTranspose2D<64, 3, 2, Same, Relu>,   // → 64×14×14
-                     ConvTranspose2D<32, 3, 2, Same, Relu>,   // → 32×28×28
-                     ConvTranspose2D<1, 3, 1, Same>> {};      // → 1×28×28 logits
+// clang-format off: the layout of issue #11, one layer a line with its output shape
+struct Encoder : Seq<Input<1, 28, 28>,              // channels, height, width
+                     Conv2D<32, 3, 2, Same, Relu>,  // filters, kernel, stride, padding: → 32×14×14
+                     Conv2D<64, 3, 2, Same, Relu>,  // → 64×7×7
+                     Flatten,                       // → 3136
+                     Dense<3136, 16, Relu>, Gaussian<16>> {};
+struct Decoder : Seq<Dense<16, 3136, Relu>, Reshape<64, 7, 7>, ConvTranspose2D<64, 3, 2, Same, Relu>,  // → 64×14×14
+                     ConvTranspose2D<32, 3, 2, Same, Relu>,                                            // → 32×28×28
+                     ConvTranspose2D<1, 3, 1, Same>> {};  // → 1×28×28 logits
+// clang-format on
 using Model = VAE<Encoder, Decoder, Bernoulli>;
 static_assert(Model::param_count == 178545);
 
@@ -49,8 +49,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if ((arg == "--train-size" || arg == "--test-size" || arg == "--threads") && i + 1 < argc) {
-      (arg == "--train-size" ? train_size : arg == "--test-size" ? test_size : threads) =
-          std::strtoul(argv[++i], nullptr, 10);
+      (arg == "--train-size"  ? train_size
+       : arg == "--test-size" ? test_size
+                              : threads) = std::strtoul(argv[++i], nullptr, 10);
     } else if (arg == "--help" || arg == "-h") {
       std::printf("Usage: conv_vae_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N]\n");
       return 0;
@@ -77,8 +78,8 @@ int main(int argc, char** argv) {
   auto model = std::make_unique<Model>(/*seed=*/1);
   if (threads > 0) model->set_threads(threads);
   Adam opt(1e-3, 0.9, 0.999, 1e-8);  // PyTorch's defaults
-  std::printf("Conv VAE (Keras's, code 16) on Fashion-MNIST: %zu training, %zu test images, batch 128\n",
-              train.size(), test.size());
+  std::printf("Conv VAE (Keras's, code 16) on Fashion-MNIST: %zu training, %zu test images, batch 128\n", train.size(),
+              test.size());
   std::printf("%5s  %12s  %12s  %9s\n", "epoch", "train -ELBO", "test -ELBO", "seconds");
   double total = 0;
   for (std::size_t e = 1; e <= epochs; ++e) {

@@ -32,9 +32,12 @@ static_assert(detail::conv_axis<Pad<1>>(28, 3, 2).out == 14 && detail::conv_axis
 static_assert(!detail::conv_axis<Valid>(2, 3, 1).fits && detail::conv_axis<Pad<1>>(2, 3, 1).fits);
 static_assert(!detail::conv_axis<Exact<Valid>>(28, 3, 2).divides && detail::conv_axis<Exact<Valid>>(29, 3, 2).divides);
 // Transposed: Same gives n·s; Pad<p, op> gives (n − 1)s − 2p + k + op; Valid (n − 1)s + k.
-static_assert(detail::conv_transpose_axis<Same>(7, 3, 2).out == 14 && detail::conv_transpose_axis<Same>(7, 3, 2).before == 0);
-static_assert(detail::conv_transpose_axis<Same>(28, 3, 1).out == 28 && detail::conv_transpose_axis<Same>(28, 3, 1).before == 1);
-static_assert(detail::conv_transpose_axis<Pad<1, 1>>(7, 3, 2).out == 14 && detail::conv_transpose_axis<Pad<1, 1>>(7, 3, 2).before == 1);
+static_assert(detail::conv_transpose_axis<Same>(7, 3, 2).out == 14 &&
+              detail::conv_transpose_axis<Same>(7, 3, 2).before == 0);
+static_assert(detail::conv_transpose_axis<Same>(28, 3, 1).out == 28 &&
+              detail::conv_transpose_axis<Same>(28, 3, 1).before == 1);
+static_assert(detail::conv_transpose_axis<Pad<1, 1>>(7, 3, 2).out == 14 &&
+              detail::conv_transpose_axis<Pad<1, 1>>(7, 3, 2).before == 1);
 static_assert(detail::conv_transpose_axis<Valid>(7, 3, 2).out == 15);
 
 // The issue's model, as written: its shapes and PyTorch's parameter count.
@@ -44,7 +47,8 @@ struct Encoder : Seq<Input<1, 28, 28>, Conv2D<32, 3, 2, Same, Relu>, Conv2D<64, 
 struct Decoder : Seq<Dense<16, 3136, Relu>, Reshape<64, 7, 7>, ConvTranspose2D<64, 3, 2, Same, Relu>,
                      ConvTranspose2D<32, 3, 2, Same, Relu>, ConvTranspose2D<1, 3, 1, Same>> {};
 using Model = VAE<Encoder, Decoder, Bernoulli>;
-static_assert(std::is_same_v<Encoder::in_shape, shape<1, 28, 28>> && std::is_same_v<Decoder::out_shape, shape<1, 28, 28>>);
+static_assert(std::is_same_v<Encoder::in_shape, shape<1, 28, 28>> &&
+              std::is_same_v<Decoder::out_shape, shape<1, 28, 28>>);
 static_assert(Encoder::param_count + Decoder::param_count == 178545);
 static_assert(Model::input_size == 784 && Model::code_size == 16);
 }  // namespace keras
@@ -70,7 +74,8 @@ std::vector<double> conv_reference(const std::vector<double>& p, const double* x
               const long r = static_cast<long>(o * L::rows.stride + i) - static_cast<long>(L::rows.before);
               const long t = static_cast<long>(q * L::cols.stride + j) - static_cast<long>(L::cols.before);
               if (r < 0 || t < 0 || r >= static_cast<long>(H) || t >= static_cast<long>(W)) continue;
-              s += p[((f * C + c) * K1 + i) * K1 + j] * x[(c * H + static_cast<std::size_t>(r)) * W + static_cast<std::size_t>(t)];
+              s += p[((f * C + c) * K1 + i) * K1 + j] *
+                   x[(c * H + static_cast<std::size_t>(r)) * W + static_cast<std::size_t>(t)];
             }
         y[(f * Out::height + o) * Out::width + q] = s;
       }
@@ -85,7 +90,8 @@ std::vector<double> conv_transpose_reference(const std::vector<double>& p, const
   constexpr std::size_t C = In::channels, H = In::height, W = In::width, F = Out::channels;
   std::vector<double> y(Out::size);
   for (std::size_t f = 0; f < F; ++f)
-    for (std::size_t k = 0; k < Out::height * Out::width; ++k) y[f * Out::height * Out::width + k] = p[L::weight_count + f];
+    for (std::size_t k = 0; k < Out::height * Out::width; ++k)
+      y[f * Out::height * Out::width + k] = p[L::weight_count + f];
   for (std::size_t c = 0; c < C; ++c)
     for (std::size_t i = 0; i < H; ++i)
       for (std::size_t j = 0; j < W; ++j)
@@ -136,7 +142,7 @@ TEST_CASE("Conv2D's forward pass is the convolution's definition, for every padd
   conv(bound<shape<2, 6, 5>, Conv2D<4, 3, 1, Valid>>{});   // Valid, stride 1
   conv(bound<shape<1, 7, 7>, Conv2D<2, 2, 3, Pad<1>>>{});  // PyTorch padding, stride above the kernel
   conv(bound<shape<3, 5, 5>, Conv2D<2, 3, 2, Exact<Valid>>>{});
-  conv(bound<shape<3, 9, 9>, Conv2D<17, 3, 1, Same>>{});   // more filters than a register holds
+  conv(bound<shape<3, 9, 9>, Conv2D<17, 3, 1, Same>>{});  // more filters than a register holds
   // The products with the positions as columns: few filters; one input channel (C·K·K = 9).
   conv(bound<shape<2, 8, 8>, Conv2D<3, 3, 1, Same>>{});
   conv(bound<shape<1, 9, 9>, Conv2D<16, 3, 2, Same>>{});
@@ -146,7 +152,8 @@ TEST_CASE("ConvTranspose2D's forward pass is the transposed convolution's defini
   auto convt = [](auto layer, auto k) {
     using L = decltype(layer);
     constexpr std::size_t K = decltype(k)::value;
-    check_forward<L>([](const std::vector<double>& p, const double* x) { return conv_transpose_reference<L, K>(p, x); });
+    check_forward<L>(
+        [](const std::vector<double>& p, const double* x) { return conv_transpose_reference<L, K>(p, x); });
   };
   convt(bound<shape<3, 4, 4>, ConvTranspose2D<2, 3, 2, Same>>{}, std::integral_constant<std::size_t, 3>{});
   convt(bound<shape<3, 3, 4>, ConvTranspose2D<2, 3, 2, Pad<1, 1>>>{}, std::integral_constant<std::size_t, 3>{});
@@ -227,8 +234,8 @@ TYPE_TO_STRING(Up);
 TYPE_TO_STRING(UpConv);
 
 TEST_CASE_TEMPLATE("law: a convolution's gradient equals central differences in double", L, ConvSame2, ConvSame2Odd,
-                   ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack,
-                   ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2, Pool, PoolStride, Up, UpConv) {
+                   ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack, ConvFewFilters,
+                   ConvOneChannel, TOneChannel, TOneChannel2, Pool, PoolStride, Up, UpConv) {
   LATENT_CHECK_RESULT(lt::gradient_check<L>());
 }
 
@@ -241,8 +248,8 @@ TEST_CASE_TEMPLATE("law: a convolution's two-thread gradient equals its one-thre
 // ---- models on images -----------------------------------------------------------------------------------
 namespace {
 // A small convolutional autoencoder for 28 × 28 grey images: 8×14×14 → 16×7×7 → a code of 8.
-struct ConvEnc : Seq<Input<1, 28, 28>, Conv2D<8, 3, 2, Same, Relu>, Conv2D<16, 3, 2, Same, Relu>, Flatten,
-                     Dense<784, 8>> {};
+struct ConvEnc
+    : Seq<Input<1, 28, 28>, Conv2D<8, 3, 2, Same, Relu>, Conv2D<16, 3, 2, Same, Relu>, Flatten, Dense<784, 8>> {};
 struct ConvDec : Seq<Dense<8, 784, Relu>, Reshape<16, 7, 7>, ConvTranspose2D<8, 3, 2, Same, Relu>,
                      ConvTranspose2D<1, 3, 2, Same>> {};
 struct ConvVEnc : Seq<Input<1, 28, 28>, Conv2D<8, 3, 2, Same, Relu>, Conv2D<16, 3, 2, Pad<1>, Relu>, Flatten,

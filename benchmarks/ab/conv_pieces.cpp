@@ -6,25 +6,68 @@
 //   (one command)
 //   /tmp/conv_pieces
 // Prints the best of 5 timings of 10 repetitions, in ms for the whole batch.
-#include <latent/latent.hpp>
 #include <chrono>
 #include <cstdio>
+#include <latent/latent.hpp>
 #include <vector>
 using namespace latent;
 using L = detail::conv_transpose2d_layer<shape<64, 14, 14>, 32, 3, 2, Same, Relu>;
-template <class F> double tm(F&& f) { f(); double best = 1e9; for (int k = 0; k < 5; ++k) { auto t0 = std::chrono::steady_clock::now(); for (int r = 0; r < 10; ++r) f(); best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 10); } return best * 1e3; }
+template <class F>
+double tm(F&& f) {
+  f();
+  double best = 1e9;
+  for (int k = 0; k < 5; ++k) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < 10; ++r) f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 10);
+  }
+  return best * 1e3;
+}
 int main() {
   constexpr std::size_t n = 128, C = L::C, P = L::P, NK = L::NK, F = 32, Q = L::Q;
-  std::vector<float> p(L::param_count, 0.01f), x(n * L::in_size, 0.5f), y(n * L::out_size), dy(n * L::out_size, 0.1f), dx(n * L::in_size);
+  std::vector<float> p(L::param_count, 0.01f), x(n * L::in_size, 0.5f), y(n * L::out_size), dy(n * L::out_size, 0.1f),
+      dx(n * L::in_size);
   std::vector<float> xr(P * C), contr(P * NK);
-  std::printf("to_rows     %.2f ms\n", tm([&] { for (std::size_t s = 0; s < n; ++s) kernels::to_rows<C, P>(1, x.data() + s * C * P, xr.data()); }));
-  std::printf("gemm fwd    %.2f ms\n", tm([&] { for (std::size_t s = 0; s < n; ++s) kernels::gemm<NK, float, kernels::arch_for<float, NK>>(P, C, xr.data(), C, 1, p.data(), NK, 1, kernels::zero_init{}, kernels::store_to<float>{contr.data()}); }));
-  std::printf("scatter     %.2f ms\n", tm([&] { for (std::size_t s = 0; s < n; ++s) L::geometry::scatter_add(contr.data(), y.data() + s * L::out_size); }));
-  std::printf("fill+act    %.2f ms\n", tm([&] { kernels::fill_planes<F, Q>(n, p.data(), y.data()); kernels::apply_activation<Relu>(y.data(), y.data(), n * L::out_size); }));
-  std::printf("deriv+sums  %.2f ms\n", tm([&] { kernels::multiply_by_derivative<Relu>(dy.data(), y.data(), n * L::out_size); kernels::channel_sums<F, Q>(n, dy.data(), p.data(), false); }));
-  std::printf("gather      %.2f ms\n", tm([&] { for (std::size_t s = 0; s < n; ++s) L::geometry::gather(dy.data() + s * L::out_size, contr.data()); }));
+  std::printf("to_rows     %.2f ms\n", tm([&] {
+                for (std::size_t s = 0; s < n; ++s) kernels::to_rows<C, P>(1, x.data() + s * C * P, xr.data());
+              }));
+  std::printf("gemm fwd    %.2f ms\n", tm([&] {
+                for (std::size_t s = 0; s < n; ++s)
+                  kernels::gemm<NK, float, kernels::arch_for<float, NK>>(P, C, xr.data(), C, 1, p.data(), NK, 1,
+                                                                         kernels::zero_init{},
+                                                                         kernels::store_to<float>{contr.data()});
+              }));
+  std::printf("scatter     %.2f ms\n", tm([&] {
+                for (std::size_t s = 0; s < n; ++s) L::geometry::scatter_add(contr.data(), y.data() + s * L::out_size);
+              }));
+  std::printf("fill+act    %.2f ms\n", tm([&] {
+                kernels::fill_planes<F, Q>(n, p.data(), y.data());
+                kernels::apply_activation<Relu>(y.data(), y.data(), n * L::out_size);
+              }));
+  std::printf("deriv+sums  %.2f ms\n", tm([&] {
+                kernels::multiply_by_derivative<Relu>(dy.data(), y.data(), n * L::out_size);
+                kernels::channel_sums<F, Q>(n, dy.data(), p.data(), false);
+              }));
+  std::printf("gather      %.2f ms\n", tm([&] {
+                for (std::size_t s = 0; s < n; ++s) L::geometry::gather(dy.data() + s * L::out_size, contr.data());
+              }));
   std::vector<float> dw(C * NK);
-  std::printf("gemm dW     %.2f ms\n", tm([&] { for (std::size_t s = 0; s < n; ++s) kernels::gemm<NK, float, kernels::arch_for<float, NK>>(C, P, xr.data(), 1, C, contr.data(), NK, 1, kernels::zero_init{}, kernels::add_to<float>{dw.data()}); }));
-  std::printf("gemm dx     %.2f ms\n", tm([&] { for (std::size_t s = 0; s < n; ++s) kernels::gemm<C, float, kernels::arch_for<float, C>>(P, NK, contr.data(), NK, 1, p.data(), 1, NK, kernels::zero_init{}, kernels::channel_first_store<void, float, C, P>{dx.data() + s * L::in_size}); }));
-  std::printf("gemm dx st  %.2f ms\n", tm([&] { for (std::size_t s = 0; s < n; ++s) kernels::gemm<C, float, kernels::arch_for<float, C>>(P, NK, contr.data(), NK, 1, p.data(), 1, NK, kernels::zero_init{}, kernels::store_to<float>{dx.data() + s * L::in_size}); }));
+  std::printf("gemm dW     %.2f ms\n", tm([&] {
+                for (std::size_t s = 0; s < n; ++s)
+                  kernels::gemm<NK, float, kernels::arch_for<float, NK>>(C, P, xr.data(), 1, C, contr.data(), NK, 1,
+                                                                         kernels::zero_init{},
+                                                                         kernels::add_to<float>{dw.data()});
+              }));
+  std::printf("gemm dx     %.2f ms\n", tm([&] {
+                for (std::size_t s = 0; s < n; ++s)
+                  kernels::gemm<C, float, kernels::arch_for<float, C>>(
+                      P, NK, contr.data(), NK, 1, p.data(), 1, NK, kernels::zero_init{},
+                      kernels::channel_first_store<void, float, C, P>{dx.data() + s * L::in_size});
+              }));
+  std::printf("gemm dx st  %.2f ms\n", tm([&] {
+                for (std::size_t s = 0; s < n; ++s)
+                  kernels::gemm<C, float, kernels::arch_for<float, C>>(
+                      P, NK, contr.data(), NK, 1, p.data(), 1, NK, kernels::zero_init{},
+                      kernels::store_to<float>{dx.data() + s * L::in_size});
+              }));
 }

@@ -1,7 +1,7 @@
 // Seed-model training steps timed in one process: benchmarks/ab/run.sh builds it against two commits.
-#include <latent/latent.hpp>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
+#include <latent/latent.hpp>
 using namespace latent;
 struct Enc : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
 struct Dec : Seq<Dense<5, 20, Relu>, Dense<20, 100, Sigmoid>> {};
@@ -12,6 +12,8 @@ int main() {
   Autoencoder<Enc, Dec, MSE> m(42);
   Adam opt(1e-3f);
   double s = 0;
-  auto t0 = std::chrono::steady_clock::now(); for (int i = 0; i < 20000; ++i) s += m.train_batch(x.data() + (i % 32) * 32 * 100, 32, opt);
-  auto t1 = std::chrono::steady_clock::now(); std::printf("%.3f us/step %g\n", std::chrono::duration<double, std::micro>(t1 - t0).count() / 20000, s);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20000; ++i) s += m.train_batch(x.data() + (i % 32) * 32 * 100, 32, opt);
+  auto t1 = std::chrono::steady_clock::now();
+  std::printf("%.3f us/step %g\n", std::chrono::duration<double, std::micro>(t1 - t0).count() / 20000, s);
 }

@@ -1,4 +1,5 @@
-// A convolution needs at least one filter, kernel and stride. With LATENT_SHOULD_FAIL it has 0 filters. Valid as written.
+// A convolution needs at least one filter, kernel and stride. With LATENT_SHOULD_FAIL it has 0 filters. Valid as
+// written.
 #include "latent/latent.hpp"
 
 #include <cstddef>  // std::size_t

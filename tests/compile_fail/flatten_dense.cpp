@@ -12,8 +12,9 @@ inline constexpr std::size_t flat = 3000;
 inline constexpr std::size_t flat = 3136;
 #endif
 
-using Chain = latent::Seq<latent::Input<1, 28, 28>, latent::Conv2D<32, 3, 2, latent::Same, latent::Relu>,
-                           latent::Conv2D<64, 3, 2, latent::Same, latent::Relu>, latent::Flatten, latent::Dense<flat, 16>>;
+using Chain =
+    latent::Seq<latent::Input<1, 28, 28>, latent::Conv2D<32, 3, 2, latent::Same, latent::Relu>,
+                latent::Conv2D<64, 3, 2, latent::Same, latent::Relu>, latent::Flatten, latent::Dense<flat, 16>>;
 
 inline int case_flatten_dense() { return Chain::out_size == 16 ? 0 : 1; }
 

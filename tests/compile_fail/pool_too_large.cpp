@@ -12,8 +12,8 @@ inline constexpr std::size_t window = 4;
 inline constexpr std::size_t window = 3;
 #endif
 
-using Chain = latent::Seq<latent::Input<1, 6, 6>, latent::Conv2D<2, 3, 2, latent::Same, latent::Relu>,
-                          latent::AvgPool2D<window>>;
+using Chain =
+    latent::Seq<latent::Input<1, 6, 6>, latent::Conv2D<2, 3, 2, latent::Same, latent::Relu>, latent::AvgPool2D<window>>;
 
 inline int case_pool_too_large() { return Chain::out_size == 2 ? 0 : 1; }
 

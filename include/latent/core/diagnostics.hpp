@@ -381,9 +381,8 @@ struct conv_kernel_is_larger_than_its_padded_input {
 /// With `Exact<Padding>`, the stride must divide (padded input − kernel): no row or column is dropped.
 template <class At, class Layer, class Padded, class Kernel, class Stride, bool Divides>
 struct conv_stride_drops_input_rows_or_columns {
-  static_assert(Divides,
-                "latent: Exact padding: (padded input - kernel) must be a multiple of the stride, or the last "
-                "rows or columns of the input are silently dropped");
+  static_assert(Divides, "latent: Exact padding: (padded input - kernel) must be a multiple of the stride, or the last "
+                         "rows or columns of the input are silently dropped");
   static constexpr bool value = true;
 };
 
@@ -391,9 +390,8 @@ struct conv_stride_drops_input_rows_or_columns {
 /// Conv2D has none.
 template <class At, class Layer, class OutputPadding, class Stride, bool Ok>
 struct output_padding_is_not_smaller_than_the_stride {
-  static_assert(Ok,
-                "latent: output_padding (the second argument of Pad<P, OP>) must be smaller than the stride, and "
-                "only ConvTranspose2D has one");
+  static_assert(Ok, "latent: output_padding (the second argument of Pad<P, OP>) must be smaller than the stride, and "
+                    "only ConvTranspose2D has one");
   static constexpr bool value = true;
 };
 
@@ -451,7 +449,7 @@ struct conditional_encoder_shape_is_not_image_plus_class_planes;
 template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t C2, std::size_t H2, std::size_t W2,
           class Decoder, class Encoder>
 struct conditional_encoder_shape_is_not_image_plus_class_planes<image_shape<C, H, W>, plus_classes<K>,
-                                                                 expects_shape<C2, H2, W2>, Decoder, Encoder> {
+                                                                expects_shape<C2, H2, W2>, Decoder, Encoder> {
   static_assert(C + K == C2 && H == H2 && W == W2,
                 "latent: a conditional model's shaped encoder takes the image's channels plus one constant plane "
                 "per class: Input<C + Classes, H, W>");
@@ -463,8 +461,8 @@ template <class DecoderGives, class EncoderExpects, class Decoder, class Encoder
 struct decoder_output_shape_does_not_match_encoder_input_shape;
 template <std::size_t C, std::size_t H, std::size_t W, std::size_t C2, std::size_t H2, std::size_t W2, class Decoder,
           class Encoder>
-struct decoder_output_shape_does_not_match_encoder_input_shape<gives_shape<C, H, W>, expects_shape<C2, H2, W2>,
-                                                                Decoder, Encoder> {
+struct decoder_output_shape_does_not_match_encoder_input_shape<gives_shape<C, H, W>, expects_shape<C2, H2, W2>, Decoder,
+                                                               Encoder> {
   static_assert(C == C2 && H == H2 && W == W2,
                 "latent: the decoder's output shape must equal the encoder's input shape (a reconstruction has "
                 "the input's shape)");

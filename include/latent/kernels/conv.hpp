@@ -73,8 +73,7 @@ struct patches {
                 continue;
               }
               const T* sr = s + (oh * S + ki - PT) * W;
-              for (std::size_t kj = 0; kj < K; ++kj)
-                dr[kj] = kj >= j0 && kj < j1 ? sr[ow * S + kj - PL] : T(0);
+              for (std::size_t kj = 0; kj < K; ++kj) dr[kj] = kj >= j0 && kj < j1 ? sr[ow * S + kj - PL] : T(0);
             }
           }
         }

@@ -309,8 +309,8 @@ struct gradient_packer {
 // (`col` is a run-time value, so that every full-width panel of a product shares one instantiation:
 // a wide product compiles once per panel width, not once per panel.)
 template <class T, class Arch, std::size_t N, std::size_t Width, class Packer, class Init, class Epi>
-inline void panel_columns(std::size_t col, std::size_t M, std::size_t K, const T* A, std::size_t a_rs,
-                          std::size_t a_cs, const Packer& packer, T* buffer, const Init& init, const Epi& epi) noexcept {
+inline void panel_columns(std::size_t col, std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
+                          const Packer& packer, T* buffer, const Init& init, const Epi& epi) noexcept {
   constexpr std::size_t W = simd<T, Arch>::size;
   constexpr std::size_t NV = (Width + W - 1) / W;
   constexpr std::size_t MR = rows_for(NV);
@@ -419,7 +419,7 @@ void weight_gradient(std::size_t M, std::size_t K, const T* x, T* dy, const T* y
   constexpr std::size_t W = simd<T, Arch>::size;
   T* buffer = detail::workspace<T>(K * 3 * W);
   detail::panels<T, Arch, N>(M, K, x, 1, M, detail::gradient_packer<T, Act, N>{dy, y, db}, buffer, zero_init{},
-                                store_to<T>{dW});
+                             store_to<T>{dW});
 }
 
 /// Rows [r0, r1) of dW[M×N] = xᵀ·dz, where x is K×M and dz K×N (row-major): stored, or added to what

@@ -73,8 +73,8 @@ struct keeper {
   using V = simd<T, Arch>;
   T* old;
   std::size_t count;
-  bool stream = Keep && count * sizeof(T) >= streaming_threshold_bytes &&
-                reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
+  bool stream =
+      Keep && count * sizeof(T) >= streaming_threshold_bytes && reinterpret_cast<std::uintptr_t>(old) % sizeof(V) == 0;
   V bad = V(T(0));
   void operator()(std::size_t i, const V& previous, const V& next) noexcept {
     if constexpr (Keep) {

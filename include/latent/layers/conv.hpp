@@ -74,7 +74,7 @@ struct conv2d_layer {
   static constexpr std::size_t weight_count = F * KK;
   static constexpr std::size_t param_count = weight_count + F;
   static constexpr double forward_flops = 2.0 * P * KK * F;  // a multiply-add per weight and position
-  static constexpr std::size_t cache_size = 0;  // the derivative needs only y; patches are gathered again
+  static constexpr std::size_t cache_size = 0;               // the derivative needs only y; patches are gathered again
   static constexpr std::size_t scratch_size = 0;
 
   /// "Conv2D<in 1x28x28,32,3,2,Same,Relu>": the input shape and the template's arguments.
@@ -104,9 +104,9 @@ struct conv2d_layer {
       T* pt = kernels::detail::workspace<T, conv_patch_slot>(P * KK);
       for (std::size_t s = 0; s < n; ++s) {
         kernels::gather_transposed<C, H, W, K, S, rows.before, cols.before, OH, OW>(x + s * in_size, pt);
-        kernels::gemm<P, T, kernels::arch_for<T, P>>(F, KK, params, KK, 1, pt, P, 1, kernels::zero_init{},
-                                                     kernels::row_bias_store<Act, T, P>{y + s * out_size,
-                                                                                        params + weight_count});
+        kernels::gemm<P, T, kernels::arch_for<T, P>>(
+            F, KK, params, KK, 1, pt, P, 1, kernels::zero_init{},
+            kernels::row_bias_store<Act, T, P>{y + s * out_size, params + weight_count});
       }
       return;
     }
@@ -160,15 +160,14 @@ struct conv2d_layer {
           for (std::size_t i = 0; i < nb; ++i) {
             kernels::gemm<P, T, kernels::arch_for<T, P>>(KK, F, params, 1, KK, dy + (s0 + i) * out_size, P, 1,
                                                          kernels::zero_init{}, kernels::store_to<T>{dpatches});
-            kernels::scatter_add_transposed<C, H, W, K, S, rows.before, cols.before, OH, OW>(
-                dpatches, dx + (s0 + i) * in_size);
+            kernels::scatter_add_transposed<C, H, W, K, S, rows.before, cols.before, OH, OW>(dpatches,
+                                                                                             dx + (s0 + i) * in_size);
           }
         } else {
           // dpatches[rows × KK] = dZ · W, then scattered back onto each image.
           kernels::gemm<KK, T, AK>(nb * P, F, dz, F, 1, params, KK, 1, kernels::zero_init{},
                                    kernels::store_to<T>{dpatches});
-          for (std::size_t i = 0; i < nb; ++i)
-            geometry::scatter_add(dpatches + i * P * KK, dx + (s0 + i) * in_size);
+          for (std::size_t i = 0; i < nb; ++i) geometry::scatter_add(dpatches + i * P * KK, dx + (s0 + i) * in_size);
         }
       }
     }
@@ -240,8 +239,7 @@ struct conv_transpose2d_layer {
       // first: read channel-first, each row tile would stride over more cache lines than L1 holds.)
       kernels::gemm<NK, T, A>(nb * P, C, xr, C, 1, params, NK, 1, kernels::zero_init{},
                               kernels::store_to<T>{contributions});
-      for (std::size_t i = 0; i < nb; ++i)
-        geometry::scatter_add(contributions + i * P * NK, y + (s0 + i) * out_size);
+      for (std::size_t i = 0; i < nb; ++i) geometry::scatter_add(contributions + i * P * NK, y + (s0 + i) * out_size);
     }
     if constexpr (!std::is_same_v<Act, Identity>) kernels::apply_activation<Act>(y, y, n * out_size);
   }
@@ -315,23 +313,24 @@ constexpr bool check_conv() {
       else
         return std::size_t{0};
     }();
-    static_assert(diag::output_padding_is_not_smaller_than_the_stride<At, Layer, diag::output_padding<op>,
-                                                                      diag::stride<S>,
-                                                                      (Transposed ? op < S : op == 0)>::value);
+    static_assert(
+        diag::output_padding_is_not_smaller_than_the_stride<At, Layer, diag::output_padding<op>, diag::stride<S>,
+                                                            (Transposed ? op < S : op == 0)>::value);
     using input = diag::input_shape<In::channels, In::height, In::width>;
     if constexpr (Transposed) {
-      constexpr axis r = conv_transpose_axis<Padding>(In::height, K, S), c = conv_transpose_axis<Padding>(In::width, K, S);
-      static_assert(diag::transposed_conv_output_is_empty<At, Layer, input, r.fits && c.fits>::value);
+      constexpr axis r = conv_transpose_axis<Padding>(In::height, K, S),
+                     c = conv_transpose_axis<Padding>(In::width, K, S);
+      static_assert(diag::transposed_conv_output_is_empty<At, Layer, input, (r.fits && c.fits)>::value);
       return r.fits && c.fits && (op < S);
     } else {
       constexpr axis r = conv_axis<Padding>(In::height, K, S), c = conv_axis<Padding>(In::width, K, S);
-      static_assert(diag::conv_kernel_is_larger_than_its_padded_input<At, Layer, diag::kernel<K>,
-                                                                      diag::padded_input<r.padded, c.padded>, input,
-                                                                      r.fits && c.fits>::value);
+      static_assert(
+          diag::conv_kernel_is_larger_than_its_padded_input<
+              At, Layer, diag::kernel<K>, diag::padded_input<r.padded, c.padded>, input, (r.fits && c.fits)>::value);
       if constexpr (padding_traits<Padding>::exact && r.fits && c.fits)
         static_assert(diag::conv_stride_drops_input_rows_or_columns<At, Layer, diag::padded_input<r.padded, c.padded>,
                                                                     diag::kernel<K>, diag::stride<S>,
-                                                                    r.divides && c.divides>::value);
+                                                                    (r.divides && c.divides)>::value);
       return r.fits && c.fits && op == 0 && (!padding_traits<Padding>::exact || (r.divides && c.divides));
     }
   }

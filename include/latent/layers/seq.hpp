@@ -142,19 +142,17 @@ struct seq_ops<type_list<Rs...>> {
     using prev = layer<I>;
     if constexpr (is_reshape_v<next>) {
       using to = typename next::out_shape;
-      return diag::reshape_changes_the_element_count<diag::layer_index<I + 1>, next,
-                                                     diag::reshape_to<to::channels, to::height, to::width>,
-                                                     diag::reshape_size<ins[I + 1]>,
-                                                     diag::receives_outputs<outs[I]>>::value;
+      return diag::reshape_changes_the_element_count<
+          diag::layer_index<I + 1>, next, diag::reshape_to<to::channels, to::height, to::width>,
+          diag::reshape_size<ins[I + 1]>, diag::receives_outputs<outs[I]>>::value;
     } else if constexpr (flattens_a_shape<prev>) {
       using from = typename prev::flattened_from;
       return diag::layer_input_size_does_not_match_flattened_shape<
           diag::layer_index<I + 1>, next, diag::expects_inputs<ins[I + 1]>,
           diag::flattened_shape<from::channels, from::height, from::width>, diag::flattened_size<outs[I]>>::value;
     } else {
-      return diag::layer_input_size_does_not_match_previous_output<diag::layer_index<I + 1>, next,
-                                                                   diag::expects_inputs<ins[I + 1]>,
-                                                                   diag::receives_outputs<outs[I]>>::value;
+      return diag::layer_input_size_does_not_match_previous_output<
+          diag::layer_index<I + 1>, next, diag::expects_inputs<ins[I + 1]>, diag::receives_outputs<outs[I]>>::value;
     }
   }
   template <std::size_t... I>
@@ -318,8 +316,8 @@ constexpr bool seq_first_knows_input() {
 template <class List>
 struct seq_shapes {};
 template <class R0, class... Rs>
-  requires(shaped_input<R0> && !shaped_output<typename decltype(+boost::hana::at_c<sizeof...(Rs)>(
-                                   boost::hana::tuple_t<R0, Rs...>))::type>)
+  requires(shaped_input<R0> &&
+           !shaped_output<typename decltype(+boost::hana::at_c<sizeof...(Rs)>(boost::hana::tuple_t<R0, Rs...>))::type>)
 struct seq_shapes<type_list<R0, Rs...>> {
   using in_shape = typename R0::in_shape;
 };
@@ -341,9 +339,8 @@ struct seq_shapes<type_list<R0, Rs...>> {
 }  // namespace detail
 
 template <class... Ls>
-struct Seq : detail::seq_shapes<typename detail::seq_layers<(LayerSpec<Ls> && ...) && sizeof...(Ls) != 0 &&
-                                                                 detail::seq_first_knows_input<Ls...>(),
-                                                             Ls...>::type> {
+struct Seq : detail::seq_shapes<typename detail::seq_layers<
+                 (LayerSpec<Ls> && ...) && sizeof...(Ls) != 0 && detail::seq_first_knows_input<Ls...>(), Ls...>::type> {
   static_assert(diag::seq_has_no_layers<sizeof...(Ls)>::value);
   static_assert(detail::seq_elements_are_layers<std::index_sequence_for<Ls...>, Ls...>::value);
 
@@ -374,7 +371,7 @@ struct Seq : detail::seq_shapes<typename detail::seq_layers<(LayerSpec<Ls> && ..
       return true;
   }();
   static_assert(diag::first_layer_does_not_know_its_input_size<diag::layer_index<0>, first,
-                                                               first_knows_input || first_is_shape_head>::value);
+                                                               (first_knows_input || first_is_shape_head)>::value);
 
  public:
   /// The layers with heads bound to their input sizes, as `detail::type_list<...>`.

@@ -72,8 +72,8 @@ struct Flatten {
   using bind_shape = bound<In>;
   template <class At, class In>
   static constexpr bool check() {
-    static_assert(diag::first_layer_does_not_know_its_input_size<
-                  At, Flatten, !std::is_same_v<In, diag::receives_nothing>>::value);
+    static_assert(diag::first_layer_does_not_know_its_input_size<At, Flatten,
+                                                                 !std::is_same_v<In, diag::receives_nothing>>::value);
     return !std::is_same_v<In, diag::receives_nothing>;
   }
 };

@@ -84,9 +84,9 @@ constexpr bool check_reconstruction() {
                   diag::gives_shape<o::channels + ExtraChannels, o::height, o::width>,
                   diag::expects_shape<i::channels, i::height, i::width>, Dec, Enc>::value);
   } else {
-    static_assert(diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size + Extra>,
-                                                                         diag::expects_inputs<Enc::in_size>, Dec,
-                                                                         Enc>::value);
+    static_assert(
+        diag::decoder_output_size_does_not_match_encoder_input<diag::gives_outputs<Dec::out_size + Extra>,
+                                                               diag::expects_inputs<Enc::in_size>, Dec, Enc>::value);
   }
   return true;
 }
