@@ -1,15 +1,27 @@
 // Tests of training/metrics.hpp: kNN accuracy, PCA projection and the per-sample reconstruction errors,
-// each against answers known in closed form or computed by hand; and of data/one_hot.hpp.
+// each against answers known in closed form or computed by hand; of data/one_hot.hpp; and of the
+// ground-truth factors of data/shapes.hpp and the disentanglement scores of analysis/ on constructed
+// codes whose answers are known.
 #include <doctest/doctest.h>
 
 #include <cmath>    // std::log, std::log1p, std::sqrt, std::abs, NAN
 #include <cstddef>  // std::size_t
 #include <cstdint>  // std::int32_t, std::uint64_t
 
+#include "latent/analysis/beta_vae_score.hpp"
+#include "latent/analysis/disentanglement_report.hpp"
+#include "latent/analysis/factor_vae_score.hpp"
+#include "latent/analysis/factor_votes.hpp"
+#include "latent/analysis/heat_map.hpp"
+#include "latent/analysis/interpolation.hpp"
+#include "latent/analysis/mig.hpp"
+#include "latent/analysis/mutual_information.hpp"
+#include "latent/analysis/traversal.hpp"
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
 #include "latent/data/one_hot.hpp"
+#include "latent/data/shapes.hpp"
 #include "latent/training/metrics.hpp"
 
 namespace {
@@ -273,4 +285,295 @@ TEST_CASE("one_hot and detail::one_hot_buffer: hand-checked rows and errors nami
                        doctest::Contains("fit (validation labels): expected labels in [0, 3), found -1 in row 0"),
                        latent::data_error);
   CHECK_THROWS_WITH_AS(latent::one_hot(negative, 3), doctest::Contains("found -1 in row 0"), latent::data_error);
+}
+
+// ---- ground-truth factors and disentanglement scores --------------------------------------------
+
+namespace {
+
+// n rows of K independent factors, each uniform on [0, 1).
+xt::xtensor<double, 2> uniform_factors(std::size_t n, std::size_t k, std::uint64_t seed) {
+  latent::Rng rng(seed);
+  auto f = matrix<double>(n, k);
+  for (auto& v : f) v = rng.uniform();
+  return f;
+}
+
+// The synthetic sampler of the classifier scores: `n` rows of 4 uniform factors sharing one random
+// value of factor `k`.
+constexpr std::size_t kFactors = 4;
+xt::xtensor<double, 2> sample_sharing(std::size_t k, std::size_t n, std::uint64_t seed) {
+  xt::xtensor<double, 2> f = uniform_factors(n, kFactors, seed * 7919 + 1);
+  latent::Rng rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  const double v = rng.uniform();
+  for (std::size_t r = 0; r < n; ++r) f(r, k) = v;
+  return f;
+}
+
+// Codes: a perfect code scaled per unit (z_j = (2 + j)·v_j − 1) and a constant, collapsed fifth unit.
+xt::xtensor<double, 2> perfect_code(const xt::xtensor<double, 2>& f) {
+  auto z = matrix<double>(f.shape()[0], f.shape()[1] + 1);
+  for (std::size_t r = 0; r < f.shape()[0]; ++r) {
+    for (std::size_t j = 0; j < f.shape()[1]; ++j) z(r, j) = (2.0 + static_cast<double>(j)) * f(r, j) - 1;
+    z(r, f.shape()[1]) = 0.25;
+  }
+  return z;
+}
+
+// A code that ignores the factors: fresh normal noise per call.
+struct noise_code {
+  latent::Rng rng{77};
+  xt::xtensor<double, 2> operator()(const xt::xtensor<double, 2>& f) {
+    auto z = matrix<double>(f.shape()[0], 5);
+    for (auto& v : z) v = rng.normal();
+    return z;
+  }
+};
+
+// The perfect code with its first two units turned by 45°: each carries half of factors 0 and 1.
+xt::xtensor<double, 2> rotated_code(const xt::xtensor<double, 2>& f) {
+  xt::xtensor<double, 2> z = f;
+  for (std::size_t r = 0; r < f.shape()[0]; ++r) {
+    z(r, 0) = (f(r, 0) + f(r, 1)) / std::sqrt(2.0);
+    z(r, 1) = (f(r, 0) - f(r, 1)) / std::sqrt(2.0);
+  }
+  return z;
+}
+
+// A model whose code is its input (code_size 3) and whose decoder doubles it: enough to check the
+// traversal's and the interpolation's bookkeeping, and the report's use of kl_per_unit.
+struct identity_model {
+  static constexpr std::size_t code_size = 3;
+  xt::xtensor<double, 2> encode(const xt::xtensor<double, 2>& x) const { return x; }
+  xt::xtensor<double, 2> decode(const xt::xtensor<double, 2>& z) const { return 2.0 * z; }
+};
+struct identity_vae : identity_model {
+  // KL increasing with the unit's index, so the report orders the units 2, 1, 0.
+  xt::xtensor<double, 1> kl_per_unit(const xt::xtensor<double, 2>&) const { return {0.1, 0.5, 2.0}; }
+};
+
+}  // namespace
+
+TEST_CASE("shapes factors: the images are make_shapes' bit for bit, the factors in their ranges") {
+  const latent::FactorDataset f = latent::make_shapes_with_factors(500, 11);
+  const latent::Dataset d = latent::make_shapes(500, 11);
+  REQUIRE(f.factors.shape()[0] == 500);
+  REQUIRE(f.factors.shape()[1] == latent::shapes_factor::count);
+  REQUIRE(f.info.size() == latent::shapes_factor::count);
+  CHECK(f.data.x == d.x);
+  CHECK(f.data.labels == d.labels);
+  for (std::size_t r = 0; r < 500; ++r) {
+    CHECK(f.factors(r, latent::shapes_factor::shape) == static_cast<double>(d.labels(r)));
+    for (std::size_t k = 0; k < latent::shapes_factor::count; ++k) {
+      CHECK(f.factors(r, k) >= f.info[k].low);
+      CHECK(f.factors(r, k) <= f.info[k].high);
+    }
+  }
+  const auto [train, test] = latent::make_shapes_split_with_factors(200, 100, 3);
+  const auto [train0, test0] = latent::make_shapes_split(200, 100, 3);
+  CHECK(train.data.x == train0.x);
+  CHECK(test.data.x == test0.x);
+  CHECK(f.info[latent::shapes_factor::rotation].name == "rotation");
+  // Nothing held: the images of make_shapes; one factor held: that column is constant, the others vary.
+  CHECK(latent::make_shapes_fixed(50, std::vector<std::optional<double>>(latent::shapes_factor::count), 11).data.x ==
+        latent::make_shapes(50, 11).x);
+  std::vector<std::optional<double>> fixed(latent::shapes_factor::count);
+  fixed[latent::shapes_factor::size] = 7.25;
+  fixed[latent::shapes_factor::shape] = 4;
+  const latent::FactorDataset held = latent::make_shapes_fixed(100, fixed, 5);
+  double lo_x = 1e9, hi_x = -1e9;
+  for (std::size_t r = 0; r < 100; ++r) {
+    CHECK(held.factors(r, latent::shapes_factor::size) == 7.25);
+    CHECK(held.data.labels(r) == 4);
+    lo_x = std::min(lo_x, held.factors(r, latent::shapes_factor::x));
+    hi_x = std::max(hi_x, held.factors(r, latent::shapes_factor::x));
+  }
+  CHECK(hi_x - lo_x > 5.0);  // 100 uniform draws on a range of 7 px leave gaps of ~0.07 px at the ends
+  // Held position: the shape's bright pixels are centred where the factor says (±0.5 px).
+  fixed.assign(latent::shapes_factor::count, std::nullopt);
+  fixed[latent::shapes_factor::shape] = 0;  // a disk
+  fixed[latent::shapes_factor::x] = 3.0;
+  fixed[latent::shapes_factor::y] = -2.0;
+  const latent::FactorDataset disk = latent::make_shapes_fixed(1, fixed, 9);
+  double sx = 0, sy = 0, sw = 0;
+  for (std::size_t p = 0; p < 784; ++p) {
+    const double w = disk.data.x(0, p) > 0.5 ? 1.0 : 0.0;
+    sx += w * (static_cast<double>(p % 28) + 0.5), sy += w * (static_cast<double>(p / 28) + 0.5), sw += w;
+  }
+  CHECK(sx / sw == doctest::Approx(17.0).epsilon(0.03));
+  CHECK(sy / sw == doctest::Approx(12.0).epsilon(0.04));
+  const latent::FactorDataset shared = latent::make_shapes_sharing(latent::shapes_factor::rotation, 40, 2);
+  for (std::size_t r = 1; r < 40; ++r)
+    CHECK(shared.factors(r, latent::shapes_factor::rotation) == shared.factors(0, latent::shapes_factor::rotation));
+}
+
+TEST_CASE("shapes factors: bad held factors are refused with what was expected") {
+  using latent::shapes_factor::count;
+  CHECK_THROWS_WITH_AS(latent::make_shapes_fixed(3, std::vector<std::optional<double>>(3)),
+                       "latent: make_shapes_fixed: expected one entry per shapes factor (7), found 3",
+                       latent::shape_error);
+  std::vector<std::optional<double>> fixed(count);
+  fixed[latent::shapes_factor::size] = 20.0;
+  CHECK_THROWS_WITH_AS(latent::make_shapes_fixed(3, fixed),
+                       "latent: make_shapes_fixed: expected factor size in [6.500000, 10.500000], found 20.000000",
+                       latent::option_error);
+  fixed.assign(count, std::nullopt);
+  fixed[latent::shapes_factor::shape] = 2.5;
+  CHECK_THROWS_AS(latent::make_shapes_fixed(3, fixed), latent::option_error);
+  CHECK_THROWS_WITH_AS(latent::make_shapes_sharing(7, 3), "latent: make_shapes_sharing: expected a factor index below 7, found 7",
+                       latent::option_error);
+}
+
+TEST_CASE("mutual_information: hand-computed cases and the entropy of a uniform factor") {
+  // Two units against two factors over 4 rows: unit 0 copies factor 0 (I = log 2), is independent of
+  // factor 1 (I = 0); unit 1 is constant (I = 0 with both).
+  xt::xtensor<double, 2> z = {{0, 5}, {0, 5}, {1, 5}, {1, 5}};
+  xt::xtensor<double, 2> v = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+  const latent::MutualInformation m = latent::mutual_information(z, v, 2);
+  CHECK(m.mi(0, 0) == doctest::Approx(std::log(2.0)));
+  CHECK(m.mi(0, 1) == doctest::Approx(0.0));
+  CHECK(m.mi(1, 0) == doctest::Approx(0.0));
+  CHECK(m.factor_entropy(0) == doctest::Approx(std::log(2.0)));
+  CHECK(m.normalised()(0, 0) == doctest::Approx(1.0));
+  // 10 000 uniform draws in 20 bins: H = log 20 less a plug-in bias of about 19/(2·10 000) nats.
+  const xt::xtensor<double, 2> f = uniform_factors(10000, 1, 3);
+  CHECK(latent::mutual_information(f, f).factor_entropy(0) == doctest::Approx(std::log(20.0)).epsilon(0.002));
+}
+
+TEST_CASE("mutual_information_gap: a copied factor per unit scores about 1, noise about 0, a rotation less") {
+  const xt::xtensor<double, 2> f = uniform_factors(10000, 3, 4);
+  // Each unit an affine function of one factor falls in the same bins: gap = (H − bias) / H. The
+  // other units are independent of it, their MI only the plug-in bias, (20 − 1)² / (2·10 000) = 0.018
+  // nats against H = log 20 = 3.0: a gap of 0.994.
+  xt::xtensor<double, 2> z = f;
+  for (std::size_t r = 0; r < 10000; ++r) z(r, 1) = 3 * f(r, 1) + 2, z(r, 2) = 0.5 - 4 * f(r, 2);
+  const latent::Mig perfect = latent::mutual_information_gap(z, f);
+  CHECK(perfect.score > 0.98);
+  CHECK(perfect.score <= 1.0);
+  REQUIRE(perfect.per_factor.size() == 3);
+  // A code of noise: every MI is bias, and the gap between two biases is below 0.01 of H.
+  const xt::xtensor<double, 2> noise = uniform_factors(10000, 4, 5);
+  CHECK(latent::mutual_information_gap(noise, f).score < 0.01);
+  // Factors 0 and 1 turned by 45° into units 0 and 1: each of those factors is shared equally by two
+  // units (gap ≈ 0), factor 2 keeps its own (≈ 1): MIG ≈ 1/3.
+  const latent::Mig rotated = latent::mutual_information_gap(rotated_code(f), f);
+  CHECK(rotated.score < perfect.score - 0.5);
+  CHECK(rotated.score == doctest::Approx(1.0 / 3).epsilon(0.1));
+  CHECK(rotated.per_factor[0] < 0.1);
+  CHECK(rotated.per_factor[2] > 0.98);
+}
+
+TEST_CASE("mutual_information_gap: bad input is refused with what was expected") {
+  const xt::xtensor<double, 2> f = uniform_factors(10, 2, 1);
+  CHECK_THROWS_WITH_AS(latent::mutual_information(matrix<double>(9, 3), f),
+                       "latent: mutual_information: expected one row of factors per row of codes (9), found 10",
+                       latent::shape_error);
+  CHECK_THROWS_WITH_AS(latent::mutual_information(f, f, 0), "latent: mutual_information: expected at least 1 bin, found 0",
+                       latent::option_error);
+  CHECK_THROWS_AS(latent::mutual_information(matrix<double>(0, 3), matrix<double>(0, 2)), latent::data_error);
+  xt::xtensor<double, 2> nan = f;
+  nan(3, 1) = NAN;
+  CHECK_THROWS_AS(latent::mutual_information(nan, f), latent::data_error);
+  xt::xtensor<double, 2> constant = f;
+  for (std::size_t r = 0; r < 10; ++r) constant(r, 1) = 1;
+  CHECK_THROWS_WITH_AS(latent::mutual_information_gap(f, constant),
+                       "latent: mutual_information_gap: expected every factor to vary, found factor 1 constant (entropy 0)",
+                       latent::data_error);
+}
+
+TEST_CASE("factor_vae_score and beta_vae_score: a perfect code scores 1, noise chance (1/K)") {
+  const latent::FactorVotes votes =
+      latent::sample_factor_votes(sample_sharing, kFactors, {.batch_size = 32, .train_votes = 400, .eval_votes = 400});
+  REQUIRE(votes.train.size() == 400);
+  REQUIRE(votes.eval.size() == 400);
+  CHECK(votes.train[5].factor == 1);  // vote b holds factor b mod K
+  const xt::xtensor<double, 2> reference = perfect_code(uniform_factors(2000, kFactors, 8));
+  // The held factor's unit has variance exactly 0 in its batch: the argmin is always right. (The
+  // constant fifth unit is pruned: it would divide by a zero variance.)
+  CHECK(latent::factor_vae_score(votes, perfect_code, reference) == 1.0);
+  // The held unit's mean |difference| is 0, the others' about 1/3 of their scale: separable.
+  CHECK(latent::beta_vae_score(votes, perfect_code) >= 0.99);
+  // Noise: each vote's index is independent of its factor, so any classifier is right 1/4 of the time;
+  // 400 evaluation votes give a standard deviation of 0.022, and the tolerance is 4 of them.
+  noise_code noise;
+  const xt::xtensor<double, 2> noise_reference = noise(matrix<double>(2000, kFactors));
+  CHECK(latent::factor_vae_score(votes, noise, noise_reference) == doctest::Approx(0.25).epsilon(0.36));
+  CHECK(latent::beta_vae_score(votes, noise) == doctest::Approx(0.25).epsilon(0.36));
+  // The reference codes set the scale of each unit (and which are collapsed), not the answer.
+  CHECK(latent::factor_vae_score(votes, perfect_code, xt::xtensor<double, 2>(3.0 * reference)) == 1.0);
+  // Every unit collapsed: nothing to vote with.
+  xt::xtensor<double, 2> flat = matrix<double>(10, 5);
+  flat.fill(1.0);
+  CHECK(latent::factor_vae_score(votes, perfect_code, flat) == 0.0);
+}
+
+TEST_CASE("factor votes and the classifier scores: bad input is refused with what was expected") {
+  CHECK_THROWS_WITH_AS(latent::sample_factor_votes(sample_sharing, kFactors, {.batch_size = 33}),
+                       "latent: sample_factor_votes: expected an even batch size of at least 2, found 33",
+                       latent::option_error);
+  CHECK_THROWS_AS(latent::sample_factor_votes(sample_sharing, 0), latent::option_error);
+  const latent::FactorVotes votes =
+      latent::sample_factor_votes(sample_sharing, kFactors, {.batch_size = 8, .train_votes = 8, .eval_votes = 4});
+  const xt::xtensor<double, 2> wide = matrix<double>(20, 6);
+  CHECK_THROWS_WITH_AS(latent::factor_vae_score(votes, perfect_code, wide),
+                       "latent: factor_vae_score: expected codes of 6 units (the reference codes' width), found 5",
+                       latent::shape_error);
+  latent::FactorVotes<xt::xtensor<double, 2>> empty{kFactors, {}, {}};
+  CHECK_THROWS_WITH_AS(latent::beta_vae_score(empty, perfect_code),
+                       "latent: beta_vae_score: expected at least one training and one evaluation vote, found 0 and 0",
+                       latent::option_error);
+  CHECK_THROWS_AS(latent::beta_vae_score(votes, perfect_code, {.steps = 0}), latent::option_error);
+}
+
+TEST_CASE("latent_traversal, latent_interpolation and disentanglement_report on an identity model") {
+  const identity_model m;
+  const xt::xtensor<double, 2> seeds = {{1, 2, 3}, {4, 5, 6}};
+  const xt::xtensor<double, 2> grid = latent::latent_traversal(m, seeds, {2, 0}, {-1.0, 0.5});
+  REQUIRE(grid.shape()[0] == 2 * 2 * 2);
+  // Row (s·U + u)·V + v: seed 1, unit 0 (the second listed), value 0.5 → 2·(0.5, 5, 6).
+  CHECK(grid(7, 0) == 1.0);
+  CHECK(grid(7, 1) == 10.0);
+  CHECK(grid(0, 2) == -2.0);  // seed 0, unit 2, value −1
+  CHECK(grid(0, 0) == 2.0);
+  CHECK_THROWS_WITH_AS(latent::latent_traversal(m, seeds, {3}, {0.0}),
+                       "latent: latent_traversal: expected unit indices below the code size 3, found 3",
+                       latent::option_error);
+  const xt::xtensor<double, 2> line = latent::latent_interpolation(m, seeds, xt::xtensor<double, 2>(seeds + 3.0), 4);
+  REQUIRE(line.shape()[0] == 8);
+  CHECK(line(0, 0) == doctest::Approx(2.0));  // t = 0: the start
+  CHECK(line(1, 0) == doctest::Approx(4.0));  // t = 1/3: 2·(1 + 1)
+  CHECK(line(7, 2) == doctest::Approx(18.0));  // t = 1: 2·(6 + 3)
+  CHECK_THROWS_AS(latent::latent_interpolation(m, seeds, seeds, 1), latent::option_error);
+
+  // The report: the identity code of 3 factors is perfect; the VAE's units are ordered by their KL.
+  const xt::xtensor<double, 2> f = uniform_factors(3000, 3, 21);
+  auto sample3 = [](std::size_t k, std::size_t n, std::uint64_t seed) {
+    xt::xtensor<double, 2> s = uniform_factors(n, 3, seed + 100);
+    for (std::size_t r = 0; r < n; ++r) s(r, k) = s(0, k);
+    return s;
+  };
+  const auto votes = latent::sample_factor_votes(sample3, 3, {.batch_size = 16, .train_votes = 60, .eval_votes = 60});
+  const latent::DisentanglementReport r = latent::disentanglement_report(identity_vae{}, f, f, votes);
+  CHECK(r.mig.score > 0.97);
+  CHECK(r.factor_vae == 1.0);
+  CHECK(r.beta_vae >= 0.95);
+  CHECK(r.active_units == 3);  // variance 1/12 > 0.01
+  CHECK(r.unit_order == std::vector<std::size_t>{2, 1, 0});
+  CHECK(r.kl_per_unit.size() == 3);
+  const latent::DisentanglementReport plain = latent::disentanglement_report(m, f, f, votes);
+  CHECK(plain.kl_per_unit.size() == 0);
+  CHECK(plain.variance[0] == doctest::Approx(1.0 / 12).epsilon(0.05));
+}
+
+TEST_CASE("draw_heat_map: cells shaded by value, one label per row and column") {
+  latent::Canvas cv(200, 100);
+  const xt::xtensor<double, 2> v = {{0.0, 1.0}};
+  const auto [w, h] = latent::draw_heat_map(cv, 0, 0, v, {"z0"}, {"a", "b"}, 30);
+  CHECK(w == latent::Canvas::text_width("z0") + 6 + 60);
+  CHECK(h == 14 + 30);
+  const std::size_t left = w - 60;
+  // A corner of each cell (away from the printed value): white for 0, dark blue for 1.
+  CHECK(cv.pixels()(15, left + 1, 0) == doctest::Approx(1.0f));
+  CHECK(cv.pixels()(15, left + 31, 2) == doctest::Approx(0.42f));
+  CHECK_THROWS_AS(latent::draw_heat_map(cv, 0, 0, v, {"z0", "z1"}, {"a", "b"}), latent::shape_error);
 }
