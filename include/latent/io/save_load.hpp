@@ -14,7 +14,9 @@
 #include <cstdint>    // std::uint8_t, std::uint32_t, std::uint64_t
 #include <span>       // std::span
 #include <string>     // std::string, std::to_string
+#include <type_traits>  // std::decay_t, std::is_same_v
 #include <utility>    // std::move
+#include <variant>    // std::visit
 #include <vector>     // std::vector
 
 namespace latent {
@@ -72,8 +74,127 @@ void put_optional_array(byte_writer& w, std::span<const T> a) {
 
 // The optimiser section begins with the optimiser's name and, from layout 2 on, "/<layout>": layout 1
 // ("Adam", "SGD") lacked the clip norm and Nesterov's flag; it still loads, with clipping off and
-// Nesterov off (what such a file's optimiser could not have recorded).
-inline constexpr std::uint32_t optimizer_layout = 2;
+// Nesterov off (what such a file's optimiser could not have recorded). Layout 3 adds, after the
+// fields of layout 2, the weight decay, whether biases decay, and the learning-rate schedule with its
+// state; layouts 1 and 2 load with neither (what their optimisers had).
+inline constexpr std::uint32_t optimizer_layout = 3;
+
+// The weight decay and the schedule (layout 3): λ, the bias flag, the schedule's index, its fields
+// as doubles, and the plateau's state.
+inline void put_decay_and_schedule(byte_writer& w, const detail::optimizer_common& opt) {
+  w.put(opt.weight_decay());
+  w.put(static_cast<std::uint8_t>(opt.decays_biases() ? 1 : 0));
+  const Schedule& s = opt.schedule();
+  w.put(static_cast<std::uint32_t>(s.kind().index()));
+  std::visit(
+      [&](const auto& k) {
+        using K = std::decay_t<decltype(k)>;
+        if constexpr (std::is_same_v<K, StepDecay>) {
+          w.put(static_cast<std::uint64_t>(k.every));
+          w.put(k.factor);
+        } else if constexpr (std::is_same_v<K, ExponentialDecay>) {
+          w.put(static_cast<std::uint64_t>(k.steps));
+          w.put(k.rate);
+          w.put(static_cast<std::uint8_t>(k.staircase ? 1 : 0));
+        } else if constexpr (std::is_same_v<K, CosineDecay>) {
+          w.put(static_cast<std::uint64_t>(k.steps));
+          w.put(static_cast<std::uint64_t>(k.warmup));
+          w.put(k.min_lr);
+        } else if constexpr (std::is_same_v<K, ReduceLROnPlateau>) {
+          w.put(k.factor);
+          w.put(static_cast<std::uint64_t>(k.patience));
+          w.put(k.min_delta);
+          w.put(static_cast<std::uint64_t>(k.cooldown));
+          w.put(k.min_lr);
+        }
+      },
+      s.kind());
+  const Schedule::State st = s.state();
+  w.put(st.scale);
+  w.put(st.best);
+  w.put(static_cast<std::uint64_t>(st.wait));
+  w.put(static_cast<std::uint64_t>(st.cooldown_left));
+}
+
+struct decay_and_schedule {
+  double weight_decay = 0;
+  bool decay_biases = true;
+  Schedule schedule{};
+};
+
+// Reads what `put_decay_and_schedule` wrote; a schedule the constructors refuse is a corrupt file.
+inline decay_and_schedule get_decay_and_schedule(byte_reader& r) {
+  decay_and_schedule d;
+  d.weight_decay = r.get<double>();
+  d.decay_biases = r.get_flag("the bias-decay flag");
+  const auto kind = r.get<std::uint32_t>();
+  const auto count = [&] { return static_cast<std::size_t>(r.get<std::uint64_t>()); };
+  try {
+    switch (kind) {
+      case 0:
+        break;
+      case 1: {
+        StepDecay k;
+        k.every = count();
+        k.factor = r.get<double>();
+        d.schedule = k;
+        break;
+      }
+      case 2: {
+        ExponentialDecay k;
+        k.steps = count();
+        k.rate = r.get<double>();
+        k.staircase = r.get_flag("the staircase flag");
+        d.schedule = k;
+        break;
+      }
+      case 3: {
+        CosineDecay k;
+        k.steps = count();
+        k.warmup = count();
+        k.min_lr = r.get<double>();
+        d.schedule = k;
+        break;
+      }
+      case 4: {
+        ReduceLROnPlateau k;
+        k.factor = r.get<double>();
+        k.patience = count();
+        k.min_delta = r.get<double>();
+        k.cooldown = count();
+        k.min_lr = r.get<double>();
+        d.schedule = k;
+        break;
+      }
+      default:
+        throw format_error(r.what() + ": expected a learning-rate schedule of kind 0 to 4, found " +
+                           std::to_string(kind));
+    }
+  } catch (const option_error& e) {
+    std::string why = e.what();
+    if (why.rfind("latent: ", 0) == 0) why.erase(0, 8);
+    throw format_error(r.what() + ": " + why);
+  }
+  Schedule::State st;
+  st.scale = r.get<double>();
+  st.best = r.get<double>();
+  st.wait = count();
+  st.cooldown_left = count();
+  if (!(st.scale > 0 && st.scale <= 1) || std::isnan(st.best))
+    throw format_error(r.what() + ": expected a schedule scale in (0, 1] and a best loss that is a number, found " +
+                       std::to_string(st.scale) + " and " + std::to_string(st.best));
+  d.schedule.set_state(st);
+  return d;
+}
+
+// Gives a restored optimiser the weight decay and schedule read from its section.
+template <class Opt>
+void set_decay_and_schedule(Opt& opt, const decay_and_schedule& d, const byte_reader& r) {
+  if (!(d.weight_decay >= 0) || !std::isfinite(d.weight_decay))
+    throw format_error(r.what() + ": expected a finite weight decay >= 0, found " + std::to_string(d.weight_decay));
+  opt.set_weight_decay(d.weight_decay, d.decay_biases);
+  opt.set_schedule(d.schedule);
+}
 
 inline std::string optimizer_bytes(const Adam& opt) {
   byte_writer w;
@@ -88,6 +209,7 @@ inline std::string optimizer_bytes(const Adam& opt) {
   put_optional_array(w, opt.state<float>(1));
   put_optional_array(w, opt.state<double>(0));
   put_optional_array(w, opt.state<double>(1));
+  put_decay_and_schedule(w, opt);
   return w.bytes();
 }
 
@@ -101,6 +223,7 @@ inline std::string optimizer_bytes(const SGD& opt) {
   w.put(static_cast<std::uint64_t>(opt.iterations()));
   put_optional_array(w, opt.velocity_state<float>());
   put_optional_array(w, opt.velocity_state<double>());
+  put_decay_and_schedule(w, opt);
   return w.bytes();
 }
 
@@ -118,10 +241,10 @@ inline std::uint32_t optimizer_layout_of(byte_reader& r, const std::string& name
   if (found != name) throw format_error(r.what() + " holds the state of " + escape_bytes(found) + ", not of " + name);
   if (slash == std::string::npos) return 1;
   const std::string layout = kind.substr(slash + 1);
-  if (layout != std::to_string(optimizer_layout))
-    throw format_error(r.what() + ": expected " + name + "'s state in layout 1 or " + std::to_string(optimizer_layout) +
-                       ", found layout " + escape_bytes(layout) + " (written by a newer latent?)");
-  return optimizer_layout;
+  for (std::uint32_t known = 2; known <= optimizer_layout; ++known)
+    if (layout == std::to_string(known)) return known;
+  throw format_error(r.what() + ": expected " + name + "'s state in layout 1 to " + std::to_string(optimizer_layout) +
+                     ", found layout " + escape_bytes(layout) + " (written by a newer latent?)");
 }
 
 // Builds an optimiser from saved hyperparameters: what its constructor refuses is a corrupt file here.
@@ -144,6 +267,7 @@ inline void restore_optimizer(Adam& opt, const std::string& bytes, const std::st
   const auto t = r.get<std::uint64_t>();
   auto mf = get_any_array<float>(r), vf = get_any_array<float>(r);
   auto md = get_any_array<double>(r), vd = get_any_array<double>(r);
+  const decay_and_schedule extra = layout >= 3 ? get_decay_and_schedule(r) : decay_and_schedule{};
   r.expect_end();
   if (mf.size() != vf.size() || md.size() != vd.size())
     throw format_error(r.what() + ": expected Adam's two moment estimates of one size, found " +
@@ -159,6 +283,7 @@ inline void restore_optimizer(Adam& opt, const std::string& bytes, const std::st
   Adam restored = build_optimizer(r, [&] {
     Adam a(lr, b1, b2, eps);
     a.set_clip_norm(clip);
+    set_decay_and_schedule(a, extra, r);
     return a;
   });
   restored.restore(static_cast<std::size_t>(t), std::span<const float>(mf), std::span<const float>(vf),
@@ -175,12 +300,14 @@ inline void restore_optimizer(SGD& opt, const std::string& bytes, const std::str
   const auto t = r.get<std::uint64_t>();
   auto uf = get_any_array<float>(r);
   auto ud = get_any_array<double>(r);
+  const decay_and_schedule extra = layout >= 3 ? get_decay_and_schedule(r) : decay_and_schedule{};
   r.expect_end();
   check_finite(uf, r.what(), "velocities");
   check_finite(ud, r.what(), "velocities");
   SGD restored = build_optimizer(r, [&] {
     SGD s(lr, momentum, nesterov);
     s.set_clip_norm(clip);
+    set_decay_and_schedule(s, extra, r);
     return s;
   });
   restored.restore(static_cast<std::size_t>(t), std::span<const float>(uf), std::span<const double>(ud));

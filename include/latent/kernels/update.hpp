@@ -102,12 +102,15 @@ struct keeper {
 // copy of its last good weights, made in the same pass rather than in one of its own), and the loop
 // returns whether every new parameter is finite; without it the loop is the plain update and
 // returns true. The new values are the same either way.
-template <class T, class Arch, bool Keep>
+//
+// With `Decay`, weight decay applies too: Adam's parameters shrink by the factor `decay` before the
+// update (decoupled, AdamW), SGD's gradient gains `decay`·p (L2). Without it the loops are unchanged.
+template <class T, class Arch, bool Keep, bool Decay>
 [[gnu::noinline]] bool adam_vectors(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps,
-                                    T* old) noexcept {
+                                    T decay, T* old) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
-  const V b1(beta1), b2(beta2), c1(T(1) - beta1), c2(T(1) - beta2), lr(lr_t), e(eps);
+  const V b1(beta1), b2(beta2), c1(T(1) - beta1), c2(T(1) - beta2), lr(lr_t), e(eps), keep_factor(decay);
   keeper<T, Arch, Keep> keep{old, count};
   for (std::size_t i = 0; i < count; i += W) {
     const V gi = V::load_unaligned(g + i);
@@ -116,26 +119,31 @@ template <class T, class Arch, bool Keep>
     mi.store_unaligned(m + i);
     vi.store_unaligned(v + i);
     const V pi = V::load_unaligned(p + i);
-    const V next = pi - lr * mi / (xsimd::sqrt(vi) + e);
+    V next;
+    if constexpr (Decay)
+      next = pi * keep_factor - lr * mi / (xsimd::sqrt(vi) + e);
+    else
+      next = pi - lr * mi / (xsimd::sqrt(vi) + e);
     keep(i, pi, next);
     next.store_unaligned(p + i);
   }
   return keep.finish();
 }
 
-template <class T, class Arch, bool Keep>
-[[gnu::noinline]] bool sgd_vectors(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov,
+template <class T, class Arch, bool Keep, bool Decay>
+[[gnu::noinline]] bool sgd_vectors(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov, T decay,
                                    T* old) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
-  const V mu(momentum), l(lr);
+  const V mu(momentum), l(lr), lambda(decay);
   keeper<T, Arch, Keep> keep{old, count};
   for (std::size_t i = 0; i < count; i += W) {
-    const V gi = V::load_unaligned(g + i);
+    const V pi = V::load_unaligned(p + i);
+    V gi = V::load_unaligned(g + i);
+    if constexpr (Decay) gi = xsimd::fma(lambda, pi, gi);
     const V ui = mu * V::load_unaligned(u + i) - l * gi;
     ui.store_unaligned(u + i);
     const V step = nesterov ? mu * ui - l * gi : ui;
-    const V pi = V::load_unaligned(p + i);
     const V next = pi + step;
     keep(i, pi, next);
     next.store_unaligned(p + i);
@@ -168,42 +176,58 @@ bool by_vectors(std::size_t count, const T* g, T* const (&arrays)[Arrays], const
 }  // namespace detail
 
 /// Adam in Keras's form: m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr_t·m / (√v + ε),
-/// with the bias correction folded into `lr_t` = lr·√(1−β2ᵗ)/(1−β1ᵗ). Bit-identical however a
+/// with the bias correction folded into `lr_t` = lr·√(1−β2ᵗ)/(1−β1ᵗ). With `decay` ≠ 1 (decoupled
+/// weight decay, AdamW: decay = 1 − lr·λ), p ← p·decay − lr_t·m / (√v + ε). Bit-identical however a
 /// parameter vector is split into calls.
 template <class T, class Arch = default_arch>
-void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps) noexcept {
+void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps,
+                 T decay = T(1)) noexcept {
   T* const arrays[3] = {p, m, v};
   detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[3]) {
-    return detail::adam_vectors<T, Arch, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, nullptr);
+    return decay != T(1)
+               ? detail::adam_vectors<T, Arch, false, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay,
+                                                            nullptr)
+               : detail::adam_vectors<T, Arch, false, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay,
+                                                             nullptr);
   });
 }
 /// The same update, storing each parameter's value before it to `old[i]` in the same pass; returns
 /// whether every new parameter is finite. The new values are those of `adam_update`.
 template <class T, class Arch = default_arch>
-bool adam_update_keeping(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps,
-                         T* old) noexcept {
+bool adam_update_keeping(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps, T* old,
+                         T decay = T(1)) noexcept {
   T* const arrays[4] = {p, m, v, old};
   return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[4]) {
-    return detail::adam_vectors<T, Arch, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, a[3]);
+    return decay != T(1)
+               ? detail::adam_vectors<T, Arch, true, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay, a[3])
+               : detail::adam_vectors<T, Arch, true, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay,
+                                                            a[3]);
   });
 }
 
 /// SGD with momentum in Keras's form: u ← μ·u − lr·g; p ← p + u (plain SGD when μ = 0).
-/// With `nesterov`, p ← p + μ·u − lr·g. Bit-identical however a parameter vector is split into calls.
+/// With `nesterov`, p ← p + μ·u − lr·g. With `decay` = λ > 0 (L2 weight decay), g ← g + λ·p first.
+/// Bit-identical however a parameter vector is split into calls.
 template <class T, class Arch = default_arch>
-void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov) noexcept {
+void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov, T decay = T(0)) noexcept {
   T* const arrays[2] = {p, u};
   detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[2]) {
-    return detail::sgd_vectors<T, Arch, false>(n, a[0], gi, a[1], lr, momentum, nesterov, nullptr);
+    return decay != T(0) ? detail::sgd_vectors<T, Arch, false, true>(n, a[0], gi, a[1], lr, momentum, nesterov, decay,
+                                                                     nullptr)
+                         : detail::sgd_vectors<T, Arch, false, false>(n, a[0], gi, a[1], lr, momentum, nesterov,
+                                                                      decay, nullptr);
   });
 }
 /// The same update, storing each parameter's value before it to `old[i]`; returns whether every new
 /// parameter is finite.
 template <class T, class Arch = default_arch>
-bool sgd_update_keeping(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov, T* old) noexcept {
+bool sgd_update_keeping(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov, T* old,
+                        T decay = T(0)) noexcept {
   T* const arrays[3] = {p, u, old};
   return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[3]) {
-    return detail::sgd_vectors<T, Arch, true>(n, a[0], gi, a[1], lr, momentum, nesterov, a[2]);
+    return decay != T(0)
+               ? detail::sgd_vectors<T, Arch, true, true>(n, a[0], gi, a[1], lr, momentum, nesterov, decay, a[2])
+               : detail::sgd_vectors<T, Arch, true, false>(n, a[0], gi, a[1], lr, momentum, nesterov, decay, a[2]);
   });
 }
 

@@ -56,6 +56,8 @@ struct Dense {
   static constexpr std::size_t out_size = Out;
   static constexpr std::size_t weight_count = In * Out;
   static constexpr std::size_t param_count = In * Out + Out;
+  /// The last `bias_count` parameters are biases (weight decay may spare them).
+  static constexpr std::size_t bias_count = Out;
   static constexpr std::size_t cache_size = 0;  // the derivative needs only the output y
   static constexpr std::size_t scratch_size = 0;
 

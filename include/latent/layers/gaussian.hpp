@@ -35,6 +35,7 @@ struct GaussianHead {
   static constexpr std::size_t code_size = Z;
   static constexpr std::size_t weight_count = In * 2 * Z;
   static constexpr std::size_t param_count = weight_count + 2 * Z;
+  static constexpr std::size_t bias_count = 2 * Z;  ///< the last 2Z parameters are biases
   static constexpr std::size_t cache_size = 3 * Z;
   static constexpr std::size_t scratch_size = 2 * Z;
   static constexpr const char* name = "Gaussian";

@@ -12,12 +12,29 @@
 #include <concepts>     // std::convertible_to
 #include <cstddef>      // std::size_t
 #include <type_traits>  // std::void_t, std::false_type
+#include <utility>      // std::pair, std::make_index_sequence
+#include <vector>       // std::vector
 
 namespace latent {
 
 namespace detail {
 template <class L>
 concept chain = requires { typename L::layers; };
+
+/// Appends the ranges of `L`'s biases among parameters packed from `offset`: a layer that declares
+/// `bias_count` has its last `bias_count` parameters as biases; a `Seq` has its layers' biases; any
+/// other layer (a user's without `bias_count`) has none, and weight decay applies to all of it.
+template <class L>
+void append_bias_ranges(std::vector<std::pair<std::size_t, std::size_t>>& out, std::size_t offset) {
+  if constexpr (requires { L::ops::param_offsets; }) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (append_bias_ranges<typename L::ops::template layer<I>>(out, offset + L::ops::param_offsets[I]), ...);
+    }(std::make_index_sequence<L::ops::count>{});
+  } else if constexpr (requires { L::bias_count; }) {
+    static_assert(L::bias_count <= L::param_count, "latent: a layer's bias_count exceeds its param_count");
+    if constexpr (L::bias_count > 0) out.emplace_back(offset + L::param_count - L::bias_count, offset + L::param_count);
+  }
+}
 
 template <class L>
 struct last_layer {

@@ -128,6 +128,23 @@ class ConditionalVAE : public detail::vae_model<Enc, Dec, Lik, T, Classes, 1> {
     return this->active_units_rows(x.data(), c.data(), x.shape()[0], threshold);
   }
 
+  /// The loss of each row on its own, given its label (n values; see `VAE::loss_per_sample`).
+  xt::xtensor<double, 1> loss_per_sample(const xt::xtensor<T, 2>& x, const labels_t& labels) const {
+    detail::check_samples(x, D, "loss_per_sample");
+    const aligned_buffer<T> c = conditions(labels, x.shape()[0], "loss_per_sample");
+    return core::per_row(x.shape()[0],
+                         [&](std::size_t r) { return this->loss_rows(x.data() + r * D, c.data() + r * Classes, 1); });
+  }
+  /// The ELBO of each row on its own, given its label (n values; see `VAE::elbo_per_sample`).
+  xt::xtensor<double, 1> elbo_per_sample(const xt::xtensor<T, 2>& x, const labels_t& labels,
+                                         std::uint64_t seed = 0) const {
+    detail::check_samples(x, D, "elbo_per_sample");
+    const aligned_buffer<T> c = conditions(labels, x.shape()[0], "elbo_per_sample");
+    return core::per_row(x.shape()[0], [&](std::size_t r) {
+      return this->evaluate_elbo(x.data() + r * D, c.data() + r * Classes, 1, 1.0, seed).elbo;
+    });
+  }
+
   // Anything but a batch where a batch is expected is refused at compile time (not converted).
   template <detail::not_a_batch E>
   double loss(const E&, const labels_t&) const {

@@ -21,13 +21,15 @@ namespace latent {
 /// p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + ε). (PyTorch adds ε to the bias-corrected √v̂ instead; the
 /// two agree up to the scaling of ε.) One vectorised pass over the model's packed parameters.
 ///
+/// Options shared by every optimiser: `set_schedule` (a learning-rate schedule), `set_weight_decay`
+/// (decoupled, AdamW), `set_clip_norm`; see `detail::optimizer_common`.
+///
 /// The moment estimates are sized on the first `step` for the model it is used with (float or double);
 /// use one `Adam` per model. Example: examples/keras_seed.cpp.
 class Adam : public detail::optimizer_common {
  public:
   explicit Adam(double learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
-      : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
-    check_learning_rate(learning_rate);
+      : optimizer_common("Adam", learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
     if (!(beta1 >= 0 && beta1 < 1)) throw option_error("Adam: expected 0 <= beta1 < 1, found " + std::to_string(beta1));
     if (!(beta2 >= 0 && beta2 < 1)) throw option_error("Adam: expected 0 <= beta2 < 1, found " + std::to_string(beta2));
     if (!(epsilon > 0) || !std::isfinite(epsilon))
@@ -75,10 +77,15 @@ class Adam : public detail::optimizer_common {
   template <class T>
   bool update_range_keeping(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last,
                             T* old) noexcept {
-    return kernels::adam_update_keeping(last - first, params.data() + first, grads.data() + first,
-                                        moments<T>(0).data() + first, moments<T>(1).data() + first,
-                                        static_cast<T>(lr_t_), static_cast<T>(beta1_), static_cast<T>(beta2_),
-                                        static_cast<T>(epsilon_), old + first);
+    bool finite = true;
+    by_decay(first, last, [&](std::size_t a, std::size_t b, bool decay) {
+      finite = kernels::adam_update_keeping(b - a, params.data() + a, grads.data() + a, moments<T>(0).data() + a,
+                                            moments<T>(1).data() + a, static_cast<T>(lr_t_), static_cast<T>(beta1_),
+                                            static_cast<T>(beta2_), static_cast<T>(epsilon_), old + a,
+                                            decay_factor<T>(decay)) &&
+               finite;
+    });
+    return finite;
   }
 
   /// Forgets the moments and the step count.
@@ -88,13 +95,6 @@ class Adam : public detail::optimizer_common {
     md_[0] = md_[1] = aligned_buffer<double>();
   }
 
-  double learning_rate() const noexcept { return learning_rate_; }
-  /// Changes the learning rate (for schedules); the moments are kept. Throws `option_error`, as the
-  /// constructor does, unless `lr` is finite and > 0.
-  void set_learning_rate(double lr) {
-    check_learning_rate(lr);
-    learning_rate_ = lr;
-  }
   double beta1() const noexcept { return beta1_; }
   double beta2() const noexcept { return beta2_; }
   double epsilon() const noexcept { return epsilon_; }
@@ -120,10 +120,6 @@ class Adam : public detail::optimizer_common {
   }
 
  private:
-  static void check_learning_rate(double lr) {
-    if (!(lr > 0) || !std::isfinite(lr))
-      throw option_error("Adam: expected a finite learning rate > 0, found " + std::to_string(lr));
-  }
   template <class T>
   static aligned_buffer<T> copy_of(std::span<const T> s) {
     aligned_buffer<T> b(s.size());
@@ -148,22 +144,41 @@ class Adam : public detail::optimizer_common {
       moments<T>(1) = aligned_buffer<T>(params);
     }
   }
-  // The step size of step t_, with the bias correction folded in.
+  // The step size of step t_ (at the scheduled rate), with the bias correction folded in.
   void set_step_rate() noexcept {
     const double td = static_cast<double>(t_);
-    lr_t_ = learning_rate_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td));
+    lr_t_ = lr_now_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td));
+  }
+  // The factor p is multiplied by before the update: 1 − lr·λ where weight decay applies, else 1.
+  template <class T>
+  T decay_factor(bool decay) const noexcept {
+    return decay ? static_cast<T>(1 - lr_now_ * weight_decay_) : T(1);
   }
   template <class T>
   void update(T* p, const T* g, std::size_t first, std::size_t last) noexcept {
-    kernels::adam_update(last - first, p + first, g + first, moments<T>(0).data() + first, moments<T>(1).data() + first,
-                         static_cast<T>(lr_t_), static_cast<T>(beta1_), static_cast<T>(beta2_),
-                         static_cast<T>(epsilon_));
+    by_decay(first, last, [&](std::size_t a, std::size_t b, bool decay) {
+      kernels::adam_update(b - a, p + a, g + a, moments<T>(0).data() + a, moments<T>(1).data() + a, static_cast<T>(lr_t_),
+                           static_cast<T>(beta1_), static_cast<T>(beta2_), static_cast<T>(epsilon_),
+                           decay_factor<T>(decay));
+    });
   }
 
-  double learning_rate_, beta1_, beta2_, epsilon_;
+  double beta1_, beta2_, epsilon_;
   double lr_t_ = 0;
   aligned_buffer<float> mf_[2];
   aligned_buffer<double> md_[2];
+};
+
+/// AdamW (Loshchilov & Hutter, 2019): `Adam` with decoupled weight decay λ, PyTorch's default λ = 0.01:
+/// p ← p·(1 − lr·λ) − lr_t·m/(√v + ε). The same as `Adam` with `set_weight_decay(λ, decay_biases)`; it
+/// saves and loads as an `Adam`.
+class AdamW : public Adam {
+ public:
+  explicit AdamW(double learning_rate = 1e-3, double weight_decay = 0.01, bool decay_biases = true,
+                 double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+      : Adam(learning_rate, beta1, beta2, epsilon) {
+    set_weight_decay(weight_decay, decay_biases);
+  }
 };
 
 }  // namespace latent

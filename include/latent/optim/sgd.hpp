@@ -17,12 +17,13 @@
 namespace latent {
 
 /// SGD in Keras's form: u ← μ·u − lr·g, p ← p + u (Nesterov: p ← p + μ·u − lr·g). Defaults as Keras:
-/// lr 0.01, momentum 0. Example: tests/test_core.cpp (hand-computed updates).
+/// lr 0.01, momentum 0. `set_weight_decay(λ)` adds L2 decay (g ← g + λ·p, PyTorch's `weight_decay`);
+/// `set_schedule` a learning-rate schedule (see `detail::optimizer_common`). Example: tests/test_core.cpp
+/// (hand-computed updates).
 class SGD : public detail::optimizer_common {
  public:
   explicit SGD(double learning_rate = 0.01, double momentum = 0.0, bool nesterov = false)
-      : learning_rate_(learning_rate), momentum_(momentum), nesterov_(nesterov) {
-    check_learning_rate(learning_rate);
+      : optimizer_common("SGD", learning_rate), momentum_(momentum), nesterov_(nesterov) {
     if (!(momentum >= 0 && momentum < 1))
       throw option_error("SGD: expected 0 <= momentum < 1, found " + std::to_string(momentum));
   }
@@ -60,22 +61,20 @@ class SGD : public detail::optimizer_common {
   template <class T>
   bool update_range_keeping(std::span<T> params, std::span<const T> grads, std::size_t first, std::size_t last,
                             T* old) noexcept {
-    return kernels::sgd_update_keeping(last - first, params.data() + first, grads.data() + first,
-                                       velocity<T>().data() + first, static_cast<T>(learning_rate_),
-                                       static_cast<T>(momentum_), nesterov_, old + first);
+    bool finite = true;
+    by_decay(first, last, [&](std::size_t a, std::size_t b, bool decay) {
+      finite = kernels::sgd_update_keeping(b - a, params.data() + a, grads.data() + a, velocity<T>().data() + a,
+                                           static_cast<T>(lr_now_), static_cast<T>(momentum_), nesterov_, old + a,
+                                           decay ? static_cast<T>(weight_decay_) : T(0)) &&
+               finite;
+    });
+    return finite;
   }
 
   void reset() noexcept {
     t_ = 0;
     uf_ = aligned_buffer<float>();
     ud_ = aligned_buffer<double>();
-  }
-  double learning_rate() const noexcept { return learning_rate_; }
-  /// Changes the learning rate (for schedules); the velocity is kept. Throws `option_error`, as the
-  /// constructor does, unless `lr` is finite and > 0.
-  void set_learning_rate(double lr) {
-    check_learning_rate(lr);
-    learning_rate_ = lr;
   }
   double momentum() const noexcept { return momentum_; }
   bool nesterov() const noexcept { return nesterov_; }
@@ -98,10 +97,6 @@ class SGD : public detail::optimizer_common {
   }
 
  private:
-  static void check_learning_rate(double lr) {
-    if (!(lr > 0) || !std::isfinite(lr))
-      throw option_error("SGD: expected a finite learning rate > 0, found " + std::to_string(lr));
-  }
   template <class T>
   aligned_buffer<T>& velocity() noexcept {
     if constexpr (std::is_same_v<T, float>)
@@ -117,11 +112,13 @@ class SGD : public detail::optimizer_common {
   }
   template <class T>
   void update(T* p, const T* g, std::size_t first, std::size_t last) noexcept {
-    kernels::sgd_update(last - first, p + first, g + first, velocity<T>().data() + first,
-                        static_cast<T>(learning_rate_), static_cast<T>(momentum_), nesterov_);
+    by_decay(first, last, [&](std::size_t a, std::size_t b, bool decay) {
+      kernels::sgd_update(b - a, p + a, g + a, velocity<T>().data() + a, static_cast<T>(lr_now_),
+                          static_cast<T>(momentum_), nesterov_, decay ? static_cast<T>(weight_decay_) : T(0));
+    });
   }
 
-  double learning_rate_, momentum_;
+  double momentum_;
   bool nesterov_;
   aligned_buffer<float> uf_;
   aligned_buffer<double> ud_;

@@ -4,22 +4,26 @@
 
 #include "latent/core/aligned_buffer.hpp"
 #include "latent/core/checks.hpp"
+#include "latent/core/convert.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
+#include "latent/data/dataset.hpp"
 #include "latent/data/one_hot.hpp"
 #include "latent/io/binary_file.hpp"
 #include "latent/io/save_load.hpp"
 #include "latent/models/detail/model_base.hpp"
+#include "latent/training/callbacks.hpp"
 #include "latent/training/fit_options.hpp"
 #include "latent/training/history.hpp"
 #include "latent/training/progress_reporter.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor
 
-#include <algorithm>    // std::min
+#include <algorithm>    // std::min, std::sort, std::copy
+#include <any>          // std::any: the model's snapshot for callbacks
 #include <chrono>       // std::chrono::steady_clock
-#include <cmath>        // NAN
-#include <cstddef>      // std::size_t
+#include <cmath>        // std::floor
+#include <cstddef>      // std::size_t, std::ptrdiff_t
 #include <cstdint>      // std::int32_t
 #include <filesystem>   // std::filesystem::exists
 #include <limits>       // std::numeric_limits
@@ -27,6 +31,7 @@
 #include <numeric>      // std::iota
 #include <string>       // std::to_string
 #include <type_traits>  // std::conditional_t
+#include <typeinfo>     // typeid: the model's type for `FitState::model`
 #include <utility>      // std::swap
 #include <vector>       // std::vector
 
@@ -36,7 +41,10 @@ namespace detail {
 template <class Model>
 concept conditional_model = requires { Model::condition_size; } && (Model::condition_size > 0);
 
-// A checkpoint: the model, the optimiser (when it can be saved) and fit's own state.
+// A checkpoint: the model, the optimiser (when it can be saved) and fit's own state. The fit section
+// holds the epoch, the shuffle generator and the history's losses and times; since the callbacks it
+// also holds the learning rates and how the run ended (older checkpoints end before those and load
+// with none).
 template <class Model, class Opt>
 void save_checkpoint(const std::string& path, const Model& model, const Opt& opt, const Rng& shuffle,
                      const History& history, std::size_t epoch) {
@@ -46,6 +54,10 @@ void save_checkpoint(const std::string& path, const Model& model, const Opt& opt
   w.put_array(history.loss.data(), history.loss.size());
   w.put_array(history.val_loss.data(), history.val_loss.size());
   w.put_array(history.seconds.data(), history.seconds.size());
+  w.put_array(history.learning_rate.data(), history.learning_rate.size());
+  w.put_string(history.stop_reason);
+  w.put(static_cast<std::uint64_t>(history.stopped_epoch));
+  w.put(static_cast<std::uint64_t>(history.best_epoch));
   std::map<std::uint32_t, std::string> sections{{model_section, model_bytes(model)}, {fit_section, w.bytes()}};
   if constexpr (saved_optimizer<Opt>) sections[optimizer_section] = optimizer_bytes(opt);
   write_sections(path, sections);
@@ -65,12 +77,22 @@ std::size_t resume_from(const std::string& path, Model& model, Opt& opt, Rng& sh
   h.loss = get_any_array<double>(r);
   h.val_loss = get_any_array<double>(r);
   h.seconds = get_any_array<double>(r);
+  if (!r.at_end()) {
+    h.learning_rate = get_any_array<double>(r);
+    h.stop_reason = r.get_string(4096);
+    h.stopped_epoch = static_cast<std::size_t>(r.get<std::uint64_t>());
+    h.best_epoch = static_cast<std::size_t>(r.get<std::uint64_t>());
+  }
   r.expect_end();
-  // The history holds one entry per finished epoch (validation losses only when there was validation).
-  if (h.loss.size() != epoch || h.seconds.size() != epoch || (!h.val_loss.empty() && h.val_loss.size() != epoch))
+  // The history holds one entry per finished epoch (validation losses and rates only when there were).
+  const auto fits = [&](const std::vector<double>& v) { return v.empty() || v.size() == epoch; };
+  if (h.loss.size() != epoch || h.seconds.size() != epoch || !fits(h.val_loss) || !fits(h.learning_rate) ||
+      h.stopped_epoch > epoch || h.best_epoch > epoch)
     throw format_error("fit: " + path + ": a checkpoint after epoch " + std::to_string(epoch) + " holds " +
                        std::to_string(h.loss.size()) + " losses, " + std::to_string(h.val_loss.size()) +
-                       " validation losses and " + std::to_string(h.seconds.size()) + " times");
+                       " validation losses, " + std::to_string(h.learning_rate.size()) + " rates and " +
+                       std::to_string(h.seconds.size()) + " times, stopped after epoch " +
+                       std::to_string(h.stopped_epoch) + ", best epoch " + std::to_string(h.best_epoch));
   Model candidate_check = model;  // restore into a copy first: a failure leaves `model` as it was
   restore_model(candidate_check, sections.at(model_section), path);
   if constexpr (saved_optimizer<Opt>) {
@@ -80,6 +102,59 @@ std::size_t resume_from(const std::string& path, Model& model, Opt& opt, Rng& sh
   shuffle.set_state(state);
   history = std::move(h);
   return static_cast<std::size_t>(epoch);
+}
+
+// The type-independent access a callback has to the model (see `FitState`).
+template <class Model>
+FitState fit_state(Model& model, History& history, std::size_t epochs) {
+  using T = typename Model::scalar_type;
+  return FitState(
+      &model, typeid(Model), [](void* m, const std::string& path) { save(*static_cast<const Model*>(m), path); },
+      [](const void* m) {
+        const auto p = static_cast<const Model*>(m)->parameters();
+        return std::any(std::vector<T>(p.begin(), p.end()));
+      },
+      [](void* m, const std::any& a) {
+        const auto& v = std::any_cast<const std::vector<T>&>(a);
+        std::copy(v.begin(), v.end(), static_cast<Model*>(m)->parameters().begin());
+      },
+      history, epochs);
+}
+
+// The rows held out by `validation_split`: which rows (sorted), from the option and the data's size.
+inline std::vector<std::size_t> held_out_rows(const FitOptions& o, std::size_t n, bool explicit_validation) {
+  if (o.validation_split == 0) return {};
+  if (!(o.validation_split > 0 && o.validation_split < 1))
+    throw option_error("fit: expected a validation_split in [0, 1), found " + std::to_string(o.validation_split));
+  if (explicit_validation)
+    throw option_error("fit: expected validation data or a validation_split, found both (validation_split " +
+                       std::to_string(o.validation_split) + ")");
+  const auto train = static_cast<std::size_t>(std::floor(static_cast<double>(n) * (1 - o.validation_split)));
+  const std::size_t held = n - std::min(train, n);
+  if (held == 0 || held == n)
+    throw option_error("fit: a validation_split of " + std::to_string(o.validation_split) + " of " +
+                       std::to_string(n) + " rows leaves " + std::to_string(n - held) + " rows to train on and " +
+                       std::to_string(held) + " to validate on; expected at least one of each");
+  std::vector<std::size_t> rows(n);
+  std::iota(rows.begin(), rows.end(), std::size_t{0});
+  if (o.random_split) {  // the first `held` of a seeded shuffle
+    Rng rng(o.seed ^ 0x5b17ULL);
+    for (std::size_t i = 0; i < held; ++i) std::swap(rows[i], rows[i + rng.below(n - i)]);
+    rows.resize(held);
+    std::sort(rows.begin(), rows.end());
+  } else {
+    rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n - held));
+  }
+  return rows;
+}
+
+template <class T>
+xt::xtensor<T, 2> gather_rows(const xt::xtensor<T, 2>& x, const std::vector<std::size_t>& rows) {
+  const std::size_t w = x.shape()[1];
+  xt::xtensor<T, 2> out = xt::xtensor<T, 2>::from_shape({rows.size(), w});
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::copy(x.data() + rows[i] * w, x.data() + (rows[i] + 1) * w, out.data() + i * w);
+  return out;
 }
 
 template <class Model, class Opt>
@@ -94,6 +169,9 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   if (!options.checkpoint.empty() && options.checkpoint_every == 0)
     throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options.checkpoint +
                        "), found 0");
+  for (std::size_t i = 0; i < options.callbacks.size(); ++i)
+    if (!options.callbacks[i])
+      throw option_error("fit: expected callable callbacks, found an empty one at index " + std::to_string(i));
   check_samples(data, width, "fit");
   if (validation != nullptr) check_samples(*validation, width, "fit (validation data)");
   constexpr std::size_t classes = [] {
@@ -109,9 +187,36 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
       one_hot_buffer<T>(*validation_labels, validation->shape()[0], classes, "fit (validation labels)");
   }
 
-  const std::size_t n = data.shape()[0];
+  // Rows held out for validation (`validation_split`), and the rows trained on: [0, n) in place, or
+  // the rows `train_rows` lists.
+  const std::vector<std::size_t> held = held_out_rows(options, data.shape()[0], validation != nullptr);
+  std::vector<std::size_t> train_rows;
+  xt::xtensor<T, 2> held_x;
+  xt::xtensor<std::int32_t, 1> held_labels;
+  std::size_t n = data.shape()[0];
+  if (!held.empty()) {
+    held_x = gather_rows(data, held);
+    validation = &held_x;
+    if constexpr (classes > 0) {
+      held_labels = xt::xtensor<std::int32_t, 1>::from_shape({held.size()});
+      for (std::size_t i = 0; i < held.size(); ++i) held_labels(i) = (*labels)(held[i]);
+      validation_labels = &held_labels;
+    }
+    n -= held.size();
+    if (options.random_split) {
+      train_rows.reserve(n);
+      for (std::size_t r = 0, h = 0; r < data.shape()[0]; ++r) {
+        if (h < held.size() && held[h] == r)
+          ++h;
+        else
+          train_rows.push_back(r);
+      }
+    }
+  }
+
   const std::size_t batch = std::min(options.batch_size, n);  // a batch larger than the data is one batch
   const std::size_t steps = (n + batch - 1) / batch;
+  const bool by_index = options.shuffle || !train_rows.empty();
   std::vector<std::size_t> order(n);
   Rng shuffle_rng(options.seed);
   ProgressReporter progress(options.progress, options.epochs, steps);
@@ -127,6 +232,12 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   std::size_t first_epoch = 1;
   if (!options.checkpoint.empty() && options.resume && std::filesystem::exists(options.checkpoint))
     first_epoch = resume_from(options.checkpoint, model, opt, shuffle_rng, history) + 1;
+  if (history.stopped_early()) return history;  // a resumed run that had stopped early
+
+  std::vector<Callback> callbacks = options.callbacks;  // this run's copies, with their own state
+  FitState state = fit_state(model, history, options.epochs);
+  BatchState batch_state;
+  batch_state.batches = steps;
 
   for (std::size_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -135,31 +246,42 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
     std::iota(order.begin(), order.end(), std::size_t{0});
     if (options.shuffle)
       for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.below(i + 1)]);
+    if (!train_rows.empty())
+      for (std::size_t& o : order) o = train_rows[o];
     double sum = 0;
+    std::size_t seen = 0;
     for (std::size_t s = 0; s < steps; ++s) {
       const std::size_t first = s * batch, rows = std::min(batch, n - first);
       // The batch's rows: the shuffled order's next `rows` (each thread of the step gathers its own
       // slice of them), or the next `rows` rows in place.
-      const std::size_t* index = options.shuffle ? order.data() + first : nullptr;
-      const std::size_t offset = options.shuffle ? 0 : first;
+      const std::size_t* index = by_index ? order.data() + first : nullptr;
+      const std::size_t offset = by_index ? 0 : first;
       const T* x = data.data() + offset * width;
+      double step_loss = 0;
       try {
         if constexpr (classes > 0) {
           const T* c = conditions.data() + offset * classes;
-          sum += (index ? model.train_rows(x, c, index, rows, opt) : model.train_batch(x, c, rows, opt)) *
-                 static_cast<double>(rows);
+          step_loss = index ? model.train_rows(x, c, index, rows, opt) : model.train_batch(x, c, rows, opt);
         } else {
-          sum += (index ? model.train_rows(x, index, rows, opt) : model.train_batch(x, rows, opt)) *
-                 static_cast<double>(rows);
+          step_loss = index ? model.train_rows(x, index, rows, opt) : model.train_batch(x, rows, opt);
         }
       } catch (const numerical_error& e) {
         throw numerical_error("fit: training diverged at epoch " + std::to_string(epoch) + ", batch " +
                               std::to_string(s + 1) + " of " + std::to_string(steps) + " (" + e.what() +
                               "); the model keeps the weights of the last good step");
       }
-      progress.step(epoch, s + 1, sum / static_cast<double>(first + rows));
+      sum += step_loss * static_cast<double>(rows);
+      seen = first + rows;
+      progress.step(epoch, s + 1, sum / static_cast<double>(seen));
+      if (options.on_batch) {
+        batch_state.epoch = epoch;
+        batch_state.batch = s + 1;
+        batch_state.loss = step_loss;
+        options.on_batch(batch_state);
+        if (batch_state.stop_requested) break;
+      }
     }
-    const double loss = sum / static_cast<double>(n);
+    const double loss = sum / static_cast<double>(seen);
     double val = std::numeric_limits<double>::quiet_NaN();
     if (validation != nullptr) {
       if constexpr (classes > 0)
@@ -170,11 +292,25 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.loss.push_back(loss);
     if (validation != nullptr) history.val_loss.push_back(val);
+    if constexpr (requires { opt.last_learning_rate(); }) history.learning_rate.push_back(opt.last_learning_rate());
     history.seconds.push_back(seconds);
+    // ReduceLROnPlateau reads the epoch's monitored loss: the validation loss, else the training loss.
+    if constexpr (requires { opt.end_epoch(0.0); }) opt.end_epoch(validation != nullptr ? val : loss);
     progress.epoch(epoch, loss, val, seconds);
-    if (!options.checkpoint.empty() && options.checkpoint_every > 0 &&
-        (epoch % options.checkpoint_every == 0 || epoch == options.epochs))
+
+    state.begin_epoch_end(epoch);
+    if (batch_state.stop_requested) state.stop(batch_state.stop_reason);
+    for (Callback& c : callbacks) c(state);
+    const bool stopping = state.stop_requested();
+    if (stopping) {
+      history.stop_reason = state.stop_reason();
+      history.stopped_epoch = epoch;
+      progress.note("stopped after epoch " + std::to_string(epoch) + ": " + history.stop_reason);
+    }
+    if (!options.checkpoint.empty() &&
+        (epoch % options.checkpoint_every == 0 || epoch == options.epochs || stopping))
       save_checkpoint(options.checkpoint, model, opt, shuffle_rng, history, epoch);
+    if (stopping) break;
   }
   return history;
 }
@@ -222,6 +358,61 @@ History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& dat
             const xt::xtensor<typename Model::scalar_type, 2>& validation,
             const xt::xtensor<std::int32_t, 1>& validation_labels) {
   return detail::fit_impl(model, data, opt, options, &validation, &labels, &validation_labels);
+}
+
+/// As above, with the validation rows and labels as one `Dataset` (e.g. `load_fashion_mnist`'s test
+/// split; its float rows are converted once for a double model).
+template <class Model, class Opt>
+  requires detail::conditional_model<Model>
+History fit(Model& model, const xt::xtensor<typename Model::scalar_type, 2>& data,
+            const xt::xtensor<std::int32_t, 1>& labels, Opt& opt, const FitOptions& options,
+            const Dataset& validation) {
+  xt::xtensor<typename Model::scalar_type, 2> storage;
+  const auto& vx = detail::scalar_ref(validation.x, storage);
+  return detail::fit_impl(model, data, opt, options, &vx, &labels, &validation.labels);
+}
+
+/// Trains on a `Dataset`: its rows, and for a conditional model its labels (the rows are converted
+/// once for a double model). With a `validation` Dataset, as the forms above with validation data.
+template <class Model, class Opt>
+History fit(Model& model, const Dataset& train, Opt& opt, const FitOptions& options = {}) {
+  xt::xtensor<typename Model::scalar_type, 2> storage;
+  const auto& x = detail::scalar_ref(train.x, storage);
+  if constexpr (detail::conditional_model<Model>)
+    return detail::fit_impl(model, x, opt, options, nullptr, &train.labels);
+  else
+    return detail::fit_impl(model, x, opt, options, nullptr);
+}
+template <class Model, class Opt>
+History fit(Model& model, const Dataset& train, Opt& opt, const FitOptions& options, const Dataset& validation) {
+  xt::xtensor<typename Model::scalar_type, 2> storage, validation_storage;
+  const auto& x = detail::scalar_ref(train.x, storage);
+  const auto& vx = detail::scalar_ref(validation.x, validation_storage);
+  if constexpr (detail::conditional_model<Model>)
+    return detail::fit_impl(model, x, opt, options, &vx, &train.labels, &validation.labels);
+  else
+    return detail::fit_impl(model, x, opt, options, &vx);
+}
+
+/// Data of the other floating-point type (float rows for a double model, or the other way round) is
+/// converted once to the model's scalar type (`as_scalar`), then trained on as above.
+template <class Model, detail::other_scalar<typename Model::scalar_type> U, class Opt>
+  requires(!detail::conditional_model<Model>)
+History fit(Model& model, const xt::xtensor<U, 2>& data, Opt& opt, const FitOptions& options = {}) {
+  return fit(model, as_scalar<typename Model::scalar_type>(data), opt, options);
+}
+template <class Model, detail::other_scalar<typename Model::scalar_type> U, class Opt>
+  requires(!detail::conditional_model<Model>)
+History fit(Model& model, const xt::xtensor<U, 2>& data, Opt& opt, const FitOptions& options,
+            const xt::xtensor<U, 2>& validation) {
+  using T = typename Model::scalar_type;
+  return fit(model, as_scalar<T>(data), opt, options, as_scalar<T>(validation));
+}
+template <class Model, detail::other_scalar<typename Model::scalar_type> U, class Opt>
+  requires detail::conditional_model<Model>
+History fit(Model& model, const xt::xtensor<U, 2>& data, const xt::xtensor<std::int32_t, 1>& labels, Opt& opt,
+            const FitOptions& options = {}) {
+  return fit(model, as_scalar<typename Model::scalar_type>(data), labels, opt, options);
 }
 
 /// The mean loss of `model` over the rows of `data` (no training noise).

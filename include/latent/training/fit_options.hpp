@@ -2,9 +2,12 @@
 /// \file
 /// `latent::FitOptions` and `latent::Progress`: how `fit` trains.
 
+#include "latent/training/callbacks.hpp"
+
 #include <cstddef>  // std::size_t
 #include <cstdint>  // std::uint64_t
 #include <string>   // std::string
+#include <vector>   // std::vector
 
 namespace latent {
 
@@ -34,6 +37,18 @@ struct FitOptions {
   /// Continue from `checkpoint` if it exists: a run stopped and resumed ends with weights bit-identical
   /// to an uninterrupted run with the same options. Without the file, training starts afresh.
   bool resume = false;
+  /// Holds out this fraction of the rows as validation data (Keras's `validation_split`): the last
+  /// ⌈fraction·n⌉ rows (as Keras does, before any shuffling), or with `random_split` a random set of
+  /// rows drawn from `seed`; the rest are trained on. 0 (the default) holds out nothing. Refused
+  /// (`option_error`) outside [0, 1), together with explicit validation data, or when either part
+  /// would be empty.
+  double validation_split = 0;
+  bool random_split = false;
+  /// Called in order after each epoch (see training/callbacks.hpp): `EarlyStopping`, `SaveBestModel`,
+  /// `HistoryLogger` or any callable taking `FitState&`.
+  std::vector<Callback> callbacks = {};
+  /// Called after each training step (empty: none); it may stop training.
+  BatchCallback on_batch = {};
 };
 
 }  // namespace latent

@@ -308,4 +308,38 @@ double mean_bce_per_sample(const xt::xtensor<T, 2>& probabilities, const xt::xte
   return detail::mean_of(bce_per_sample(probabilities, x));
 }
 
+/// The area under the ROC curve of `scores` for telling the rows with `positive[i]` true (e.g.
+/// anomalies) from the others, higher scores meaning "more positive": the probability that a random
+/// positive scores above a random negative, ties counting one half (the Mann–Whitney U statistic over
+/// P·N; 1 is a perfect ranking, 0.5 chance). Throws `shape_error` when the sizes differ and
+/// `data_error` for a NaN score or when either class is empty.
+inline double roc_auc(const xt::xtensor<double, 1>& scores, const std::vector<bool>& positive) {
+  const std::size_t n = scores.size();
+  if (positive.size() != n)
+    throw shape_error("roc_auc: expected one flag per score (" + std::to_string(n) + "), found " +
+                      std::to_string(positive.size()));
+  std::size_t p = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(scores(i))) throw data_error("roc_auc: expected scores that are numbers, found NaN at " + std::to_string(i));
+    p += positive[i] ? 1 : 0;
+  }
+  if (p == 0 || p == n)
+    throw data_error("roc_auc: expected both positive and negative rows, found " + std::to_string(p) +
+                     " positive of " + std::to_string(n));
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores(a) < scores(b); });
+  double positive_ranks = 0;  // ranks from 1, tied scores sharing their mean rank
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j < n && scores(order[j]) == scores(order[i])) ++j;
+    const double rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2;
+    for (std::size_t k = i; k < j; ++k)
+      if (positive[order[k]]) positive_ranks += rank;
+    i = j;
+  }
+  const double pd = static_cast<double>(p), nd = static_cast<double>(n - p);
+  return (positive_ranks - pd * (pd + 1) / 2) / (pd * nd);
+}
+
 }  // namespace latent

@@ -10,6 +10,7 @@
 #include <cmath>    // std::isnan
 #include <cstddef>  // std::size_t
 #include <cstdio>   // std::fprintf, stderr
+#include <string>   // std::string
 
 namespace latent {
 
@@ -45,6 +46,13 @@ class ProgressReporter {
     std::fprintf(stderr, "epoch %zu/%zu: loss %.6g", epoch, epochs_, loss);
     if (!std::isnan(val_loss)) std::fprintf(stderr, "  val_loss %.6g", val_loss);
     std::fprintf(stderr, "  (%.3g s)%s\n", seconds, mode_ == Progress::bar ? "                              " : "");
+    std::fflush(stderr);
+  }
+
+  /// A line of its own (how training ended early), unless quiet.
+  void note(const std::string& text) {
+    if (mode_ == Progress::quiet) return;
+    std::fprintf(stderr, "%s\n", text.c_str());
     std::fflush(stderr);
   }
 

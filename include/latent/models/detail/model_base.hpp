@@ -6,6 +6,7 @@
 
 #include "latent/core/checks.hpp"
 #include "latent/core/concepts.hpp"
+#include "latent/core/convert.hpp"
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/error.hpp"
 #include "latent/layers/layer_traits.hpp"
@@ -17,7 +18,10 @@
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
 #include <string>       // std::string
+#include <span>         // std::span
 #include <type_traits>  // std::remove_cvref_t, std::is_floating_point_v
+#include <utility>      // std::pair
+#include <vector>       // std::vector
 
 namespace latent::detail {
 
@@ -182,6 +186,21 @@ class model_base : public model_storage<T, P> {
     return one_through(x, input_size, [&](const T* in, T* out) { self().reconstruct_rows(in, nullptr, 1, out); });
   }
 
+  /// Which packed parameters are biases, as sorted [first, last) ranges: the layers' biases (see
+  /// `detail::append_bias_ranges`) and the parameters after the encoder's and decoder's (a likelihood's
+  /// own, such as a learned variance). Optimisers read it to spare biases from weight decay.
+  static std::span<const std::pair<std::size_t, std::size_t>> bias_ranges() {
+    static const std::vector<std::pair<std::size_t, std::size_t>> ranges = [] {
+      std::vector<std::pair<std::size_t, std::size_t>> r;
+      constexpr std::size_t enc = param_count_or_zero<Enc>(), dec = param_count_or_zero<Dec>();
+      append_bias_ranges<Enc>(r, 0);
+      append_bias_ranges<Dec>(r, enc);
+      if constexpr (P > enc + dec) r.emplace_back(enc + dec, P);
+      return r;
+    }();
+    return ranges;
+  }
+
   /// The mean loss over the rows of `x`, without training noise (for a VAE: −ELBO, reproducibly).
   double loss(const xt::xtensor<T, 2>& x) const {
     check_samples(x, input_size, "loss");
@@ -191,6 +210,38 @@ class model_base : public model_storage<T, P> {
   template <not_a_batch E>
   double loss(const E&) const {
     return refuse_non_batch<E>();
+  }
+
+  /// The loss of each row of `x` on its own (n values, without training noise; their mean is
+  /// `loss(x)` for a model without sampling): rank rows by it to find anomalies. Each row is evaluated
+  /// as a batch of one, so this costs more per row than `loss`.
+  xt::xtensor<double, 1> loss_per_sample(const xt::xtensor<T, 2>& x) const {
+    check_samples(x, input_size, "loss_per_sample");
+    return per_row(x.shape()[0], [&](std::size_t r) { return self().loss_rows(x.data() + r * D, nullptr, 1); });
+  }
+
+  // ---- data of the other scalar type ---------------------------------------------------------------
+  /// Each call above also takes data of the other floating-point type (float rows for a double
+  /// model): it is converted once with `as_scalar<T>` (a copy), and results are in the model's type.
+  template <other_scalar<T> U, std::size_t N>
+  xt::xtensor<T, N> encode(const xt::xtensor<U, N>& x) const {
+    return encode(as_scalar<T>(x));
+  }
+  template <other_scalar<T> U, std::size_t N>
+  xt::xtensor<T, N> decode(const xt::xtensor<U, N>& z) const {
+    return decode(as_scalar<T>(z));
+  }
+  template <other_scalar<T> U, std::size_t N>
+  xt::xtensor<T, N> reconstruct(const xt::xtensor<U, N>& x) const {
+    return reconstruct(as_scalar<T>(x));
+  }
+  template <other_scalar<T> U>
+  double loss(const xt::xtensor<U, 2>& x) const {
+    return loss(as_scalar<T>(x));
+  }
+  template <other_scalar<T> U>
+  xt::xtensor<double, 1> loss_per_sample(const xt::xtensor<U, 2>& x) const {
+    return loss_per_sample(as_scalar<T>(x));
   }
 
  protected:
@@ -203,10 +254,19 @@ class model_base : public model_storage<T, P> {
   template <class Opt>
   double train_impl(const char* where, const T* x, const T* c, const std::size_t* index, std::size_t n, Opt& opt) {
     static_assert(check_optimizer<Opt, T>());
+    if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
     return this->train_step(where, n, Derived::flops_per_row, self().splittable(), slices(x, c, index, n), opt);
   }
   double gradient_impl(const char* where, const T* x, const T* c, const std::size_t* index, std::size_t n) {
     return this->gradient_step(where, n, Derived::flops_per_row, self().splittable(), slices(x, c, index, n));
+  }
+
+  // fn(r) for each row r, into n values.
+  template <class F>
+  static xt::xtensor<double, 1> per_row(std::size_t n, const F& fn) {
+    xt::xtensor<double, 1> out = xt::xtensor<double, 1>::from_shape({n});
+    for (std::size_t r = 0; r < n; ++r) out(r) = fn(r);
+    return out;
   }
 
   // Runs fn(in, m, out) over the rows of `in` into a new n × width matrix.

@@ -162,6 +162,43 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     check_samples(x, D, "active_units");
     return active_units_rows(x.data(), nullptr, x.shape()[0], threshold);
   }
+  /// The ELBO of each row on its own (n values; one draw from Rng(seed) per row, as `elbo` of that
+  /// row alone): low values are the rows the model explains worst.
+  xt::xtensor<double, 1> elbo_per_sample(const xt::xtensor<T, 2>& x, std::uint64_t seed = 0) const {
+    check_samples(x, D, "elbo_per_sample");
+    return base::per_row(x.shape()[0],
+                         [&](std::size_t r) { return evaluate_elbo(x.data() + r * D, nullptr, 1, 1.0, seed).elbo; });
+  }
+  /// The calls above with data of the other floating-point type, converted once (see `model_base`).
+  template <other_scalar<T> U>
+  xt::xtensor<T, 2> encode_sample(const xt::xtensor<U, 2>& x, std::uint64_t seed = 0) const {
+    return encode_sample(as_scalar<T>(x), seed);
+  }
+  template <other_scalar<T> U>
+  double elbo(const xt::xtensor<U, 2>& x, std::uint64_t seed = 0) const {
+    return elbo(as_scalar<T>(x), seed);
+  }
+  template <other_scalar<T> U>
+  std::pair<double, double> elbo_terms(const xt::xtensor<U, 2>& x, std::uint64_t seed = 0) const {
+    return elbo_terms(as_scalar<T>(x), seed);
+  }
+  template <other_scalar<T> U>
+  double log_likelihood(const xt::xtensor<U, 2>& x, std::size_t k = 100, std::uint64_t seed = 0) const {
+    return log_likelihood(as_scalar<T>(x), k, seed);
+  }
+  template <other_scalar<T> U>
+  xt::xtensor<double, 1> kl_per_unit(const xt::xtensor<U, 2>& x) const {
+    return kl_per_unit(as_scalar<T>(x));
+  }
+  template <other_scalar<T> U>
+  std::size_t active_units(const xt::xtensor<U, 2>& x, double threshold = 0.01) const {
+    return active_units(as_scalar<T>(x), threshold);
+  }
+  template <other_scalar<T> U>
+  xt::xtensor<double, 1> elbo_per_sample(const xt::xtensor<U, 2>& x, std::uint64_t seed = 0) const {
+    return elbo_per_sample(as_scalar<T>(x), seed);
+  }
+
   // Anything but a batch where a batch is expected is refused at compile time (not converted).
   template <not_a_batch E>
   double elbo(const E&, std::uint64_t = 0) const {
