@@ -1269,7 +1269,37 @@ TEST_SUITE("save_load") {
     latent::Adam ok;
     latent::load(ok, path);  // the forger is right
     CHECK(ok.learning_rate() == 1e-2);
-    refused(adam("Adam/3", 1e-2, {0.5f}, ""), "found layout 3");
+    refused(adam("Adam/4", 1e-2, {0.5f}, ""), "found layout 4");
+    // Layout 3: weight decay, the bias flag, the schedule (kind, fields) and the plateau's state.
+    auto extra = [](double wd, std::uint32_t kind, const std::string& fields, double scale) {
+      std::string t;
+      le(t, wd);
+      le(t, std::uint8_t{1});
+      le(t, kind);
+      t += fields;
+      le(t, scale);
+      le(t, std::numeric_limits<double>::infinity());
+      le(t, std::uint64_t{0});
+      le(t, std::uint64_t{0});
+      return t;
+    };
+    std::string step_fields;
+    le(step_fields, std::uint64_t{10});
+    le(step_fields, 0.5);
+    write_file(path, adam("Adam/3", 1e-2, {0.5f}, extra(0.01, 1, step_fields, 0.5)));
+    latent::Adam ok3;
+    latent::load(ok3, path);
+    CHECK(ok3.weight_decay() == 0.01);
+    CHECK(std::string(ok3.schedule().name()) == "StepDecay");
+    CHECK(ok3.schedule().state().scale == 0.5);
+    refused(adam("Adam/3", 1e-2, {0.5f}, extra(-1, 0, "", 1)), "expected a finite weight decay >= 0, found -1");
+    refused(adam("Adam/3", 1e-2, {0.5f}, extra(0, 7, "", 1)), "expected a learning-rate schedule of kind 0 to 4, found 7");
+    std::string zero_every;
+    le(zero_every, std::uint64_t{0});
+    le(zero_every, 0.5);
+    refused(adam("Adam/3", 1e-2, {0.5f}, extra(0, 1, zero_every, 1)), "StepDecay: expected every >= 1 step, found 0");
+    refused(adam("Adam/3", 1e-2, {0.5f}, extra(0, 0, "", 0)), "expected a schedule scale in (0, 1]");
+    refused(adam("Adam/3", 1e-2, {0.5f}, extra(0, 1, step_fields, 1).substr(0, 20)), "truncated");
     refused(adam("Adam/2", std::numeric_limits<double>::quiet_NaN(), {0.5f}, ""), "expected a finite learning rate");
     refused(adam("Adam/2", 1e-2, {-0.5f}, ""), "expected second moments >= 0");
     refused(adam("Adam/2", 1e-2, {std::numeric_limits<float>::infinity()}, ""), "expected finite second moments");

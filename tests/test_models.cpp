@@ -259,6 +259,35 @@ TEST_CASE("a convolutional VAE's training step allocates nothing once the worksp
   }
 }
 
+TEST_CASE("a schedule and weight decay sparing the biases add no allocation to a step, on 1 and 2 threads") {
+  xt::xtensor<float, 2> data = manifold(256, 5);
+  struct VEnc : Seq<Dense<100, 96, Relu>, Gaussian<8>> {};
+  struct VDec : Seq<Dense<8, 96, Relu>, Dense<96, 100, Identity>> {};
+  for (std::size_t threads : {1, 2}) {
+    VAE<VEnc, VDec, UnitGaussian> vae(2);
+    vae.set_threads(threads);
+    AdamW opt(1e-3, 0.01, /*decay_biases=*/false);
+    opt.set_schedule(CosineDecay{.steps = 100, .warmup = 10});
+    SGD sgd(1e-3, 0.9);
+    sgd.set_weight_decay(1e-4, false);
+    sgd.set_schedule(StepDecay{.every = 10, .factor = 0.5});
+    vae.train_batch(data.data(), 128, opt);
+    VAE<VEnc, VDec, UnitGaussian> vae2(3);
+    vae2.set_threads(threads);
+    vae2.train_batch(data.data(), 128, sgd);
+    allocations = 0;
+    counting = true;
+    for (int i = 0; i < 30; ++i) {
+      vae.train_batch(data.data() + (i % 2) * 128 * 100, 128, opt);
+      vae2.train_batch(data.data() + (i % 2) * 128 * 100, 128, sgd);
+    }
+    counting = false;
+    INFO("threads " << threads);
+    CHECK(allocations.load() == 0);
+    CHECK(opt.last_learning_rate() < opt.learning_rate());  // the schedule was read
+  }
+}
+
 TEST_CASE("bad input gives latent:: exceptions that say what was expected and what was found") {
   SeedModel model(1);
   Adam opt;

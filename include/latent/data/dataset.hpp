@@ -89,6 +89,29 @@ inline Dataset take(const Dataset& d, std::size_t begin, std::size_t count) {
   return detail::dataset_rows(d, index);
 }
 
+/// The rows of `d` whose label is one of `classes`, in their order (labels and metadata follow), e.g.
+/// the "normal" classes to train an anomaly detector on. Throws `option_error` for unlabelled data or
+/// a class outside [0, num_classes).
+inline Dataset select_classes(const Dataset& d, const std::vector<std::int32_t>& classes) {
+  if (d.labels.size() != d.size() || d.size() == 0)
+    throw option_error("select_classes: expected a labelled data set, found " + std::to_string(d.labels.size()) +
+                       " labels for " + std::to_string(d.size()) + " rows");
+  std::vector<bool> wanted(d.num_classes, false);
+  for (const std::int32_t c : classes) {
+    if (c < 0 || static_cast<std::size_t>(c) >= d.num_classes)
+      throw option_error("select_classes: expected classes in [0, " + std::to_string(d.num_classes) + "), found " +
+                         std::to_string(c));
+    wanted[static_cast<std::size_t>(c)] = true;
+  }
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    const std::int32_t c = d.labels(i);
+    if (c >= 0 && static_cast<std::size_t>(c) < wanted.size() && wanted[static_cast<std::size_t>(c)])
+      index.push_back(i);
+  }
+  return detail::dataset_rows(d, index);
+}
+
 /// Shuffles the rows of `d` with `seed` and splits them into (train, test), where train holds
 /// `round(train_fraction * d.size())` rows. Deterministic: the same seed gives the same split on
 /// every platform. Throws `option_error` unless 0 <= train_fraction <= 1.
