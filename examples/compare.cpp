@@ -1,5 +1,8 @@
 // The whole autoencoder family on the same data, with the same layer sizes and the same budget:
 // a Markdown table of test figures and pictures of reconstructions, samples, codes and training curves.
+// On the shapes data, whose true factors are known, a second table scores each code's disentanglement
+// (MIG, FactorVAE and β-VAE scores, KL per unit) with β-VAEs at several β (--betas), and pictures of
+// latent traversals, interpolations and the unit × factor mutual information.
 //
 //   compare                                  built-in shapes data, Z = 8, < 1 minute on 2 cores
 //   compare --data fashion-mnist --epochs 10 Fashion-MNIST (Debian's dataset-fashion-mnist)
@@ -12,6 +15,10 @@
 #include <latent/data/fashion_mnist.hpp>
 #include <latent/data/shapes.hpp>
 #include <latent/io/png.hpp>
+#include <latent/analysis/disentanglement_report.hpp>
+#include <latent/analysis/heat_map.hpp>
+#include <latent/analysis/interpolation.hpp>
+#include <latent/analysis/traversal.hpp>
 #include <latent/latent.hpp>
 #include <latent/models/contractive_autoencoder.hpp>
 #include <latent/plot/canvas.hpp>
@@ -100,7 +107,11 @@ struct conv_family {
 constexpr Noise kDenoising{.gaussian_stddev = 0.2, .mask_fraction = 0.1};
 constexpr Sparsity kSparsity{.l1 = 1e-3, .target = 0.05, .kl_weight = 0};  // L1: the code is linear
 constexpr Contraction kContraction{.weight = 1e-2};
-constexpr double kBeta = 4;
+constexpr double kBeta = 4;  // the β-VAE's β on Fashion-MNIST; the shapes data compares several (--betas)
+constexpr double kShapesBetas[] = {2, 4, 8, 16};
+// The FactorVAE and β-VAE scores' votes: 64 images sharing one factor each, 500 to fit the
+// classifiers and 300 to measure them (the same images for every model).
+constexpr VoteOptions kVotes{.batch_size = 64, .train_votes = 500, .eval_votes = 300, .seed = 12345};
 
 // ---- options ------------------------------------------------------------------------------------
 
@@ -133,6 +144,7 @@ struct options {
   std::size_t nll_samples = 500;
   std::size_t nll_k = 100;
   std::uint64_t seed = 1;
+  std::vector<double> betas;  // the β-VAE rows; empty: the data set's default
   bool quiet = false;
 };
 
@@ -151,8 +163,12 @@ void print_help() {
       "  --latent Z                   code size, one of 2, 8, 16, 32 (default 8); with 2 the latent\n"
       "                               pictures show the code itself, else its first two principal components\n"
       "  --models LIST                comma-separated subset of ae,dae,sae,cae,vae,bvae,iwae,cvae (default all)\n"
+      "  --betas LIST                 comma-separated beta values, one bvae row each (default 2,4,8,16 on shapes,\n"
+      "                               4 on fashion-mnist)\n"
       "  --out DIR                    output directory (default compare-out): results.md, results.json,\n"
-      "                               reconstructions.png, samples.png, latent.png, latent-<model>.png, curves.png\n"
+      "                               reconstructions.png, samples.png, latent.png, latent-<model>.png, curves.png;\n"
+      "                               on shapes also disentanglement.md, mutual-information.png, interpolations.png,\n"
+      "                               traversal-<model>.png\n"
       "  --train-size N               use the first N training images (default: all of them)\n"
       "  --test-size N                use the first N test images (default: all of them)\n"
       "  --batch-size N               samples per step (default 128)\n"
@@ -232,6 +248,16 @@ bool parse(int argc, char** argv, options& o) {
         if (std::none_of(std::begin(kModels), std::end(kModels), [&](const model_spec& s) { return m == s.key; }))
           throw option_error("--models: expected names among ae,dae,sae,cae,vae,bvae,iwae,cvae, found \"" + m + "\"");
       if (models.empty()) throw option_error("--models: expected at least one model");
+    } else if (arg == "--betas") {
+      o.betas.clear();
+      for (const auto& t : split_list(value)) {
+        char* end = nullptr;
+        const double beta = std::strtod(t.c_str(), &end);
+        if (*end != '\0' || !(beta > 0) || !std::isfinite(beta))
+          throw option_error("--betas: expected positive numbers, found \"" + t + "\"");
+        o.betas.push_back(beta);
+      }
+      if (o.betas.empty()) throw option_error("--betas: expected at least one value");
     } else if (arg == "--out") {
       o.out = value;
     } else if (arg == "--train-size") {
@@ -263,6 +289,12 @@ bool parse(int argc, char** argv, options& o) {
     if ((models.empty() && !(o.arch == "conv" && std::string(s.key) == "cae")) ||
         std::find(models.begin(), models.end(), s.key) != models.end())
       o.models.push_back(s.key);
+  if (o.betas.empty()) {
+    if (o.data == "shapes")
+      o.betas.assign(std::begin(kShapesBetas), std::end(kShapesBetas));
+    else
+      o.betas = {kBeta};
+  }
   return true;
 }
 
@@ -270,8 +302,13 @@ bool parse(int argc, char** argv, options& o) {
 
 constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
 
+// A row's names: a model_spec's, or a β-VAE's with its β.
+struct row_spec {
+  std::string key, label, name;
+};
+
 struct result {
-  model_spec spec;
+  row_spec spec;
   bool vae_family = false, conditional = false;
   std::vector<double> loss_per_image;  // the training loss per epoch, in nats per image
   double train_seconds = 0, eval_seconds = 0, samples_per_second = 0;
@@ -280,14 +317,29 @@ struct result {
   xt::xtensor<float, 2> reconstructions;  // of the showcase images
   xt::xtensor<float, 2> samples;          // from the prior (VAE family); CVAE: 8 per class
   xt::xtensor<float, 2> codes2;           // the test codes in 2-D (or their first two principal components)
+  // On data with known factors (the shapes data): the scores, a traversal grid (VAE family) and
+  // interpolations between test images.
+  bool scored = false;
+  DisentanglementReport report;
+  xt::xtensor<float, 2> traversal, interpolation;
 };
 
 struct bench {
   Dataset train, test;
   xt::xtensor<float, 2> nll_x;     // the subset for the importance-sampled NLL
   xt::xtensor<float, 2> showcase;  // one test image per class
+  // The shapes data's ground truth: the test images' factors, the votes of the classifier scores,
+  // the traversals' seed images and the interpolations' ends.
+  bool has_factors = false;
+  xt::xtensor<double, 2> test_factors;
+  std::vector<std::string> factor_names;
+  FactorVotes<xt::xtensor<float, 2>> votes;
+  xt::xtensor<float, 2> traversal_seeds, interpolate_from, interpolate_to;
   const options* opt = nullptr;
 };
+
+// The traversals' values of a unit, in the prior's units.
+const std::vector<double> kTraversalValues = {-3, -2, -1, 0, 1, 2, 3};
 
 template <class M>
 concept vae_family_model = requires { typename M::likelihood_type; };
@@ -321,9 +373,16 @@ std::size_t active_units_of(const xt::xtensor<float, 2>& codes, double threshold
   return active;
 }
 
+// A β as the table prints it: "4", "0.5".
+std::string fixed_beta(double beta) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", beta);
+  return buf;
+}
+
 // Trains `model` with the shared budget, then measures it on the test set.
 template <class M>
-result run_model(const model_spec& spec, M& model, const bench& b, const std::vector<std::size_t>& showcase_rows) {
+result run_model(const row_spec& spec, M& model, const bench& b, const std::vector<std::size_t>& showcase_rows) {
   const options& o = *b.opt;
   constexpr bool vae = vae_family_model<M>;
   constexpr bool cond = conditional_model<M>;
@@ -334,7 +393,7 @@ result run_model(const model_spec& spec, M& model, const bench& b, const std::ve
   r.code_size = M::code_size;
   r.params = M::param_count;
   if (!o.quiet) {
-    std::fprintf(stderr, "  %-9s training %zu epochs ...", spec.label, o.epochs);
+    std::fprintf(stderr, "  %-14s training %zu epochs ...", spec.label.c_str(), o.epochs);
     std::fflush(stderr);
   }
 
@@ -399,6 +458,14 @@ result run_model(const model_spec& spec, M& model, const bench& b, const std::ve
   } else {
     r.active = active_units_of(codes_test);
   }
+  if constexpr (!cond) {
+    if (b.has_factors) {
+      r.scored = true;
+      r.report = disentanglement_report(model, test.x, b.test_factors, b.votes);
+      if constexpr (vae) r.traversal = latent_traversal(model, b.traversal_seeds, r.report.unit_order, kTraversalValues);
+      r.interpolation = latent_interpolation(model, b.interpolate_from, b.interpolate_to, 8);
+    }
+  }
   r.eval_seconds = seconds_since(t1);
   if (!o.quiet) std::fprintf(stderr, " %.1f s\n", r.eval_seconds);
   return r;
@@ -410,8 +477,9 @@ std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& s
   const options& o = *b.opt;
   std::vector<result> results;
   for (const auto& key : o.models) {
-    const model_spec& spec =
+    const model_spec& fixed =
         *std::find_if(std::begin(kModels), std::end(kModels), [&](const model_spec& s) { return key == s.key; });
+    const row_spec spec{fixed.key, fixed.label, fixed.name};
     // Each model is built on the heap: its parameters, gradients and workspaces are large.
     if (key == "ae") {
       auto m = std::make_unique<typename F::AE>(o.seed);
@@ -431,9 +499,14 @@ std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& s
       auto m = std::make_unique<typename F::VAE_>(o.seed);
       results.push_back(run_model(spec, *m, b, showcase_rows));
     } else if (key == "bvae") {
-      auto m = std::make_unique<typename F::VAE_>(o.seed);
-      m->set_beta(kBeta);
-      results.push_back(run_model(spec, *m, b, showcase_rows));
+      for (const double beta : o.betas) {  // one row per β; β = 4 keeps the plain key
+        const std::string text = fixed_beta(beta);
+        const row_spec row{beta == kBeta ? "bvae" : "bvae" + text, "beta-VAE (b=" + text + ")",
+                           "β-VAE (β = " + text + ")"};
+        auto m = std::make_unique<typename F::VAE_>(o.seed);
+        m->set_beta(beta);
+        results.push_back(run_model(row, *m, b, showcase_rows));
+      }
     } else if (key == "iwae") {
       auto m = std::make_unique<typename F::IWAE_>(o.seed);
       results.push_back(run_model(spec, *m, b, showcase_rows));
@@ -482,6 +555,12 @@ std::string grouped(std::size_t v) {
   return out;
 }
 
+std::string betas_text(const std::vector<double>& betas) {
+  std::string t;
+  for (double beta : betas) t += (t.empty() ? "" : ", ") + fixed_beta(beta);
+  return t;
+}
+
 std::string markdown_table(const std::vector<result>& rs, const options& o, const bench& b) {
   std::ostringstream t;
   t << "| model | MSE / image | BCE / image | −ELBO | NLL (IS) | kNN acc. | active units | params | train s | "
@@ -518,11 +597,50 @@ std::string markdown_table(const std::vector<result>& rs, const options& o, cons
        "label does not explain (so a low kNN accuracy is expected); its NLL is −log p(x | label).\n";
   t << "- Settings: denoising: Gaussian noise σ = " << kDenoising.gaussian_stddev << " and "
     << kDenoising.mask_fraction * 100 << "% masking; sparse: L1 penalty " << kSparsity.l1
-    << "·Σ|h| per image; contractive: λ = " << kContraction.weight << "; β-VAE: β = " << kBeta
+    << "·Σ|h| per image; contractive: λ = " << kContraction.weight << "; β-VAE: β = " << betas_text(o.betas)
     << "; IWAE: K = 5 (so 5× the work per step).\n";
   t << "- Pictures: `reconstructions.png`, `samples.png`, `latent.png` (and `latent-<model>.png`), `curves.png`: the "
        "training loss per epoch in nats per image (the autoencoders' per-pixel loss × 784), each model's own objective "
        "(penalties, noise, β·KL and the K-sample bound included), so the curves show progress, not a ranking.\n";
+  return t.str();
+}
+
+// The second table on data with known factors: how each code relates to them.
+std::string disentanglement_table(const std::vector<result>& rs, const bench& b) {
+  std::ostringstream t;
+  t << "| model | MSE / image | −ELBO | MIG | FactorVAE score | β-VAE score | active units | KL per unit (nats, "
+       "largest first) |\n";
+  t << "|---|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& r : rs) {
+    if (!r.scored) continue;
+    std::string kl;
+    for (std::size_t u : r.report.unit_order)
+      if (r.report.kl_per_unit.size() > 0) kl.append(kl.empty() ? "" : " ").append(fixed(r.report.kl_per_unit(u), 2));
+    t << "| " << r.spec.name << " | " << fixed(r.mse, 2) << " | " << fixed(r.neg_elbo, 1) << " | "
+      << fixed(r.report.mig.score, 3) << " | " << fixed(r.report.factor_vae, 3) << " | " << fixed(r.report.beta_vae, 3)
+      << " | " << r.active << " / " << r.code_size << " | " << (kl.empty() ? "—" : kl) << " |\n";
+  }
+  const std::size_t k = b.factor_names.size();
+  t << "\nScored on the " << b.test.size() << " test images and their " << k << " true factors (";
+  for (std::size_t i = 0; i < k; ++i) t << (i ? ", " : "") << b.factor_names[i];
+  t << "; `make_shapes_with_factors`); the classifier scores on " << kVotes.train_votes << " + " << kVotes.eval_votes
+    << " batches of " << kVotes.batch_size << " images sharing one factor (`make_shapes_sharing`).\n\n";
+  t << "- **MIG** (Chen et al. 2018): mean over the factors of the gap between the two largest I(z_j; v_k), over "
+       "H(v_k); 20 equal-width bins per unit and per factor. 1: each factor has one unit to itself; 0: none.\n"
+       "- **FactorVAE score** (Kim & Mnih 2018): accuracy of the majority vote from the unit of least variance "
+       "(units divided by their std over the test set, collapsed units left out) to the factor held fixed; chance "
+       "is 1/"
+    << k << " = " << fixed(1.0 / static_cast<double>(k), 3)
+    << ".\n"
+       "- **β-VAE score** (Higgins et al. 2017): accuracy of a logistic regression from the mean |z − z'| of 32 "
+       "pairs sharing a factor to that factor; chance 1/"
+    << k
+    << ".\n"
+       "- **KL per unit**: the mean KL(q(z_j|x) ‖ N(0, 1)) of each unit over the test set (VAE family), largest "
+       "first: the units in use.\n"
+       "- Pictures: `mutual-information.png` (I(z_j; v_k) / H(v_k), units in KL order), `traversal-<model>.png` "
+       "(one unit of a test image's code set to −3 … 3), `interpolations.png` (decoded straight lines between the "
+       "codes of test images).\n";
   return t.str();
 }
 
@@ -549,7 +667,16 @@ std::string json_results(const std::vector<result>& rs, const options& o, const 
       << ", \"code_size\": " << r.code_size << ", \"params\": " << r.params
       << ", \"train_seconds\": " << json_number(r.train_seconds)
       << ", \"eval_seconds\": " << json_number(r.eval_seconds)
-      << ", \"samples_per_second\": " << json_number(r.samples_per_second) << ", \"loss_per_image\": [";
+      << ", \"samples_per_second\": " << json_number(r.samples_per_second);
+    if (r.scored) {
+      j << ", \"mig\": " << json_number(r.report.mig.score) << ", \"factor_vae_score\": "
+        << json_number(r.report.factor_vae) << ", \"beta_vae_score\": " << json_number(r.report.beta_vae)
+        << ", \"kl_per_unit\": [";
+      for (std::size_t u = 0; u < r.report.kl_per_unit.size(); ++u)
+        j << (u ? ", " : "") << json_number(r.report.kl_per_unit(u));
+      j << "]";
+    }
+    j << ", \"loss_per_image\": [";
     for (std::size_t e = 0; e < r.loss_per_image.size(); ++e) j << (e ? ", " : "") << json_number(r.loss_per_image[e]);
     j << "]}" << (i + 1 < rs.size() ? "," : "") << "\n";
   }
@@ -693,6 +820,86 @@ void latent_png(const std::string& path, const std::vector<result>& rs, const xt
   cv.save(path);
 }
 
+// "z3". (Appending rather than "z" + std::string: g++ 12's -Wrestrict misfires on the latter.)
+std::string unit_name(std::size_t u) { return std::string("z").append(std::to_string(u)); }
+
+// Each scored model's normalised unit × factor mutual information, units in KL (or variance) order.
+void mutual_information_png(const std::string& path, const std::vector<result>& rs, const bench& b,
+                            const std::string& heading) {
+  std::vector<const result*> ss;
+  for (const auto& r : rs)
+    if (r.scored) ss.push_back(&r);
+  if (ss.empty()) return;
+  constexpr std::size_t cell = 34, margin = 16, title_h = 22, top = 40, cols = 3;
+  auto labels_of = [](const result& r) {
+    std::vector<std::string> l;
+    for (std::size_t u : r.report.unit_order) l.push_back(unit_name(u));
+    return l;
+  };
+  const auto [w, h] = heat_map_extent(ss[0]->code_size, b.factor_names.size(), labels_of(*ss[0]), cell);
+  const std::size_t nc = std::min(cols, ss.size()), nr = (ss.size() + cols - 1) / cols;
+  Canvas cv(std::max(margin + nc * (w + 2 * margin), margin + Canvas::text_width(heading, 2) + margin),
+            top + nr * (title_h + h + margin));
+  cv.text(pd(margin), 12, heading, kInk, 2);
+  for (std::size_t i = 0; i < ss.size(); ++i) {
+    const result& r = *ss[i];
+    const std::size_t x = margin + (i % cols) * (w + 2 * margin), y = top + (i / cols) * (title_h + h + margin);
+    cv.text(pd(x), pd(y), r.spec.label + ": MIG " + fixed(r.report.mig.score, 2), kInk, 2);
+    const xt::xtensor<double, 2> all = r.report.mutual_information.normalised();
+    xt::xtensor<double, 2> ordered = xt::xtensor<double, 2>::from_shape(all.shape());
+    for (std::size_t u = 0; u < all.shape()[0]; ++u)
+      for (std::size_t k = 0; k < all.shape()[1]; ++k) ordered(u, k) = all(r.report.unit_order[u], k);
+    draw_heat_map(cv, pd(x), pd(y + title_h), ordered, labels_of(r), b.factor_names, cell);
+  }
+  cv.save(path);
+}
+
+// A VAE's traversals: one panel per seed image, a row per unit (largest KL first), a column per value.
+void traversal_png(const std::string& path, const result& r, std::size_t seeds, const std::string& heading) {
+  const std::size_t units = r.code_size, nv = kTraversalValues.size(), scale = 2, margin = 16, top = 40, head_h = 16;
+  const std::size_t label_w = Canvas::text_width("z0 KL 00.00") + 8;
+  const std::size_t grid_w = (nv * 29 + 1) * scale, grid_h = (units * 29 + 1) * scale;
+  Canvas cv(std::max(margin + seeds * (label_w + grid_w + margin), margin + Canvas::text_width(heading, 2) + margin),
+            top + head_h + grid_h + margin);
+  cv.text(pd(margin), 12, heading, kInk, 2);
+  for (std::size_t s = 0; s < seeds; ++s) {
+    const std::size_t x = margin + s * (label_w + grid_w + margin) + label_w, y = top + head_h;
+    xt::xtensor<float, 2> block = xt::xtensor<float, 2>::from_shape({units * nv, kPixels});
+    std::copy_n(r.traversal.data() + s * units * nv * kPixels, units * nv * kPixels, block.data());
+    cv.blit(image_grid(block, 28, 28, nv, 1, 1.0f), pd(x), pd(y), scale);
+    for (std::size_t v = 0; v < nv; ++v) {
+      const std::string t = fixed(kTraversalValues[v], 0);
+      cv.text(pd(x + (v * 29 + 15) * scale - Canvas::text_width(t) / 2), pd(top + 2), t, kInk);
+    }
+    for (std::size_t u = 0; u < units; ++u) {
+      const std::size_t unit = r.report.unit_order[u];
+      const std::string t = unit_name(unit).append(" KL ").append(fixed(r.report.kl_per_unit(unit), 2));
+      cv.text(pd(x - label_w), pd(y + (u * 29 + 15) * scale - 3), t, kInk);
+    }
+  }
+  save_gray(cv, path);
+}
+
+// Every scored model's interpolations, one panel each: a row per pair of test images.
+void interpolations_png(const std::string& path, const std::vector<result>& rs, const std::string& heading) {
+  std::vector<const result*> ss;
+  for (const auto& r : rs)
+    if (r.scored) ss.push_back(&r);
+  if (ss.empty()) return;
+  const std::size_t steps = 8, pairs = ss[0]->interpolation.shape()[0] / steps, scale = 2, margin = 16, title_h = 22;
+  const std::size_t top = 40, cols = 3, grid_w = (steps * 29 + 1) * scale, grid_h = (pairs * 29 + 1) * scale;
+  const std::size_t nc = std::min(cols, ss.size()), nr = (ss.size() + cols - 1) / cols;
+  Canvas cv(std::max(margin + nc * (grid_w + margin), margin + Canvas::text_width(heading, 2) + margin),
+            top + nr * (title_h + grid_h + margin));
+  cv.text(pd(margin), 12, heading, kInk, 2);
+  for (std::size_t i = 0; i < ss.size(); ++i) {
+    const std::size_t x = margin + (i % cols) * (grid_w + margin), y = top + (i / cols) * (title_h + grid_h + margin);
+    cv.text(pd(x), pd(y), ss[i]->spec.label, kInk, 2);
+    cv.blit(image_grid(ss[i]->interpolation, 28, 28, steps, 1, 1.0f), pd(x), pd(y + title_h), scale);
+  }
+  save_gray(cv, path);
+}
+
 // ---- data ---------------------------------------------------------------------------------------
 
 Dataset first_rows(const Dataset& d, std::size_t n) { return n == 0 || n >= d.size() ? d : take(d, 0, n); }
@@ -702,9 +909,16 @@ bench load(const options& o) {
   b.opt = &o;
   if (o.data == "shapes") {
     const std::size_t n_train = o.train_size ? o.train_size : 10000, n_test = o.test_size ? o.test_size : 2000;
-    auto [train, test] = make_shapes_split(n_train, n_test, o.seed);
-    b.train = std::move(train);
-    b.test = std::move(test);
+    // The images of make_shapes_split, with their true factors.
+    auto [train, test] = make_shapes_split_with_factors(n_train, n_test, o.seed);
+    b.train = std::move(train.data);
+    b.test = std::move(test.data);
+    b.has_factors = true;
+    b.test_factors = std::move(test.factors);
+    for (const auto& f : test.info) b.factor_names.push_back(f.name);
+    b.votes = sample_factor_votes(
+        [](std::size_t k, std::size_t n, std::uint64_t seed) { return make_shapes_sharing(k, n, seed).data.x; },
+        shapes_factor::count, kVotes);
   } else {
     b.train = first_rows(load_fashion_mnist("train"), o.train_size);
     b.test = first_rows(load_fashion_mnist("test"), o.test_size);
@@ -713,6 +927,24 @@ bench load(const options& o) {
   if (b.test.size() < 1) throw option_error("--test-size: expected at least 1 test image");
   const std::size_t nll = std::min(o.nll_samples, b.test.size());
   b.nll_x = take(b.test, 0, nll > 0 ? nll : 1).x;
+  if (b.has_factors) {
+    // Traversals of three test images (the first square, triangle and ellipse); interpolations
+    // between test images 0 and 1, 2 and 3, ... (4 pairs, or fewer on a small test set).
+    std::vector<std::size_t> seeds;
+    for (std::int32_t c : {2, 4, 9})
+      for (std::size_t i = 0; i < b.test.size(); ++i)
+        if (b.test.labels(i) == c) {
+          seeds.push_back(i);
+          break;
+        }
+    if (seeds.empty()) seeds.push_back(0);
+    b.traversal_seeds = rows_of(b.test.x, seeds);
+    std::vector<std::size_t> from, to;
+    for (std::size_t p = 0; p < 4 && 2 * p + 1 < b.test.size(); ++p) from.push_back(2 * p), to.push_back(2 * p + 1);
+    if (from.empty()) from.push_back(0), to.push_back(0);
+    b.interpolate_from = rows_of(b.test.x, from);
+    b.interpolate_to = rows_of(b.test.x, to);
+  }
   return b;
 }
 
@@ -762,6 +994,20 @@ int main(int argc, char** argv) {
     for (const auto& r : rs) curves.emplace_back(r.spec.label, r.loss_per_image);
     line_plot(dir + "curves.png", curves, "Training loss per epoch - " + what, "epoch", "nats per image", 900, 560);
 
+    if (b.has_factors) {
+      const std::string dtable = disentanglement_table(rs, b);
+      std::printf("\n%s", dtable.c_str());
+      std::ofstream(o.out + "/disentanglement.md") << "# latent: disentanglement on the shapes factors (Z = " << o.latent
+                                                   << ", " << o.epochs << " epochs)\n\n"
+                                                   << dtable;
+      mutual_information_png(dir + "mutual-information.png", rs, b,
+                             "I(unit; factor) / H(factor), units in KL order - " + what);
+      interpolations_png(dir + "interpolations.png", rs, "Interpolations between test images - " + what);
+      for (const auto& r : rs)
+        if (r.scored && r.traversal.size() > 0)
+          traversal_png(dir + "traversal-" + r.spec.key + ".png", r, b.traversal_seeds.shape()[0],
+                        std::string(r.spec.label) + ": one unit from -3 to 3, units by KL - " + what);
+    }
     const double wall = seconds_since(t0);
     std::ofstream(o.out + "/results.json") << json_results(rs, o, b, wall);
     std::printf("\nWrote %sresults.md, results.json, reconstructions.png, samples.png, latent.png, latent-<model>.png, "

@@ -61,9 +61,14 @@ DisentanglementReport disentanglement_report(const Model& model, const xt::xtens
   DisentanglementReport r;
   r.mutual_information = mutual_information(codes, factors, options.bins);
   r.mig = mutual_information_gap(r.mutual_information);
-  auto encode = [&](const X& batch) { return model.encode(batch); };
-  r.factor_vae = factor_vae_score(votes, encode, codes, options.prune_variance);
-  r.beta_vae = beta_vae_score(votes, encode, options.beta_vae);
+  // Each vote encoded once, for both scores.
+  FactorVotes<xt::xtensor<T, 2>> coded;
+  coded.num_factors = votes.num_factors;
+  for (const auto& b : votes.train) coded.train.push_back({b.factor, model.encode(b.x)});
+  for (const auto& b : votes.eval) coded.eval.push_back({b.factor, model.encode(b.x)});
+  auto same = [](const xt::xtensor<T, 2>& c) -> const xt::xtensor<T, 2>& { return c; };
+  r.factor_vae = factor_vae_score(coded, same, codes, options.prune_variance);
+  r.beta_vae = beta_vae_score(coded, same, options.beta_vae);
   std::vector<double> mean;
   detail::column_moments(codes, mean, r.variance);
   for (double v : r.variance) r.active_units += v > options.active_threshold ? 1 : 0;
