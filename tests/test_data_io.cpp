@@ -1293,7 +1293,8 @@ TEST_SUITE("save_load") {
     CHECK(std::string(ok3.schedule().name()) == "StepDecay");
     CHECK(ok3.schedule().state().scale == 0.5);
     refused(adam("Adam/3", 1e-2, {0.5f}, extra(-1, 0, "", 1)), "expected a finite weight decay >= 0, found -1");
-    refused(adam("Adam/3", 1e-2, {0.5f}, extra(0, 7, "", 1)), "expected a learning-rate schedule of kind 0 to 4, found 7");
+    refused(adam("Adam/3", 1e-2, {0.5f}, extra(0, 7, "", 1)),
+            "expected a learning-rate schedule of kind 0 to 4, found 7");
     std::string zero_every;
     le(zero_every, std::uint64_t{0});
     le(zero_every, 0.5);

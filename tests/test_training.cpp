@@ -69,7 +69,7 @@ TEST_CASE("schedules: each value against the hand-computed one") {
   CHECK(stair.rate(2.0, 15) == 1.0);
 
   const Schedule cos = CosineDecay{.steps = 10, .warmup = 2, .min_lr = 0.1};
-  CHECK(cos.rate(1.0, 0) == doctest::Approx(0.5));   // warm-up: lr·(k+1)/warmup
+  CHECK(cos.rate(1.0, 0) == doctest::Approx(0.5));  // warm-up: lr·(k+1)/warmup
   CHECK(cos.rate(1.0, 1) == doctest::Approx(1.0));
   CHECK(cos.rate(1.0, 2) == doctest::Approx(1.0));   // p = 0
   CHECK(cos.rate(1.0, 6) == doctest::Approx(0.55));  // p = 1/2: 0.1 + 0.9·(1 + cos(π/2))/2
@@ -97,8 +97,7 @@ TEST_CASE("schedules: each value against the hand-computed one") {
                        option_error);
   CHECK_THROWS_WITH_AS(Schedule(ExponentialDecay{.steps = 5, .rate = 1.5}), doctest::Contains("0 < rate <= 1"),
                        option_error);
-  CHECK_THROWS_WITH_AS(Schedule(ReduceLROnPlateau{.factor = 1.0}), doctest::Contains("0 < factor < 1"),
-                       option_error);
+  CHECK_THROWS_WITH_AS(Schedule(ReduceLROnPlateau{.factor = 1.0}), doctest::Contains("0 < factor < 1"), option_error);
 }
 
 TEST_CASE("an optimiser reads its schedule at every step; fit records the rates and feeds the plateau") {
@@ -221,7 +220,10 @@ TEST_CASE("early stopping restores exactly the best epoch's weights and says why
     Adam opt(1e-2);
     std::vector<std::vector<float>> seen;
     const History h = fit(model, x, opt,
-                          {.epochs = 20, .batch_size = 32, .progress = Progress::quiet, .validation_split = 0.25,
+                          {.epochs = 20,
+                           .batch_size = 32,
+                           .progress = Progress::quiet,
+                           .validation_split = 0.25,
                            .callbacks = {[&](FitState& s) { seen.push_back(params_of(s.model<AE>())); },
                                          EarlyStopping{.patience = 3, .min_delta = 1e9}}});
     CHECK(h.epochs() == 4);
@@ -238,12 +240,15 @@ TEST_CASE("early stopping restores exactly the best epoch's weights and says why
     AE model(2);
     Adam opt(3e-2);
     std::vector<std::vector<float>> seen;
-    const History h = fit(model, x, opt,
-                          {.epochs = 40, .batch_size = 16, .progress = Progress::quiet, .validation_split = 0.3,
-                           .callbacks = {[&](FitState& s) { seen.push_back(params_of(s.model<AE>())); },
-                                         EarlyStopping{.patience = 4}}});
-    const auto best = static_cast<std::size_t>(std::min_element(h.val_loss.begin(), h.val_loss.end()) -
-                                               h.val_loss.begin()) + 1;
+    const History h = fit(
+        model, x, opt,
+        {.epochs = 40,
+         .batch_size = 16,
+         .progress = Progress::quiet,
+         .validation_split = 0.3,
+         .callbacks = {[&](FitState& s) { seen.push_back(params_of(s.model<AE>())); }, EarlyStopping{.patience = 4}}});
+    const auto best =
+        static_cast<std::size_t>(std::min_element(h.val_loss.begin(), h.val_loss.end()) - h.val_loss.begin()) + 1;
     CHECK(h.best_epoch == best);
     CHECK(params_of(model) == seen[best - 1]);
     if (h.stopped_early()) CHECK(h.epochs() == best + 4);
@@ -253,10 +258,14 @@ TEST_CASE("early stopping restores exactly the best epoch's weights and says why
     AE model(1);
     Adam opt(1e-2);
     std::vector<float> last;
-    const History h = fit(model, x, opt,
-                          {.epochs = 20, .batch_size = 32, .progress = Progress::quiet, .validation_split = 0.25,
-                           .callbacks = {[&](FitState& s) { last = params_of(s.model<AE>()); },
-                                         EarlyStopping{.patience = 2, .min_delta = 1e9, .restore_best_weights = false}}});
+    const History h =
+        fit(model, x, opt,
+            {.epochs = 20,
+             .batch_size = 32,
+             .progress = Progress::quiet,
+             .validation_split = 0.25,
+             .callbacks = {[&](FitState& s) { last = params_of(s.model<AE>()); },
+                           EarlyStopping{.patience = 2, .min_delta = 1e9, .restore_best_weights = false}}});
     CHECK(h.epochs() == 3);
     CHECK(h.best_epoch == 0);
     CHECK(params_of(model) == last);
@@ -264,15 +273,14 @@ TEST_CASE("early stopping restores exactly the best epoch's weights and says why
   SUBCASE("errors: monitoring val_loss without validation, patience 0, a wrong model type, an empty callback") {
     AE model(1);
     Adam opt;
-    CHECK_THROWS_WITH_AS(fit(model, x, opt,
-                             {.progress = Progress::quiet,
-                              .callbacks = {EarlyStopping{.monitor = Monitor::val_loss}}}),
-                         doctest::Contains("EarlyStopping: expected validation data to monitor val_loss, found none"),
-                         option_error);
+    CHECK_THROWS_WITH_AS(
+        fit(model, x, opt, {.progress = Progress::quiet, .callbacks = {EarlyStopping{.monitor = Monitor::val_loss}}}),
+        doctest::Contains("EarlyStopping: expected validation data to monitor val_loss, found none"), option_error);
     CHECK_THROWS_WITH_AS(fit(model, x, opt, {.progress = Progress::quiet, .callbacks = {EarlyStopping{.patience = 0}}}),
                          doctest::Contains("expected patience >= 1 epoch, found 0"), option_error);
     CHECK_THROWS_WITH_AS(
-        fit(model, x, opt, {.progress = Progress::quiet, .callbacks = {[](FitState& s) { (void)s.model<GaussVAE>(); }}}),
+        fit(model, x, opt,
+            {.progress = Progress::quiet, .callbacks = {[](FitState& s) { (void)s.model<GaussVAE>(); }}}),
         doctest::Contains("FitState::model: the model being trained is a"), option_error);
     CHECK_THROWS_WITH_AS(fit(model, x, opt, {.progress = Progress::quiet, .callbacks = {Callback{}}}),
                          doctest::Contains("found an empty one at index 0"), option_error);
@@ -284,12 +292,12 @@ TEST_CASE("callbacks and batch callbacks stop training; SaveBestModel and Histor
   SUBCASE("an epoch callback") {
     AE model(1);
     Adam opt;
-    const History h = fit(model, x, opt,
-                          {.epochs = 10, .progress = Progress::quiet, .callbacks = {[](FitState& s) {
-                             CHECK(s.epochs() == 10);
-                             CHECK(s.history().epochs() == s.epoch());
-                             if (s.epoch() == 3) s.stop("enough");
-                           }}});
+    const History h =
+        fit(model, x, opt, {.epochs = 10, .progress = Progress::quiet, .callbacks = {[](FitState& s) {
+                                                                         CHECK(s.epochs() == 10);
+                                                                         CHECK(s.history().epochs() == s.epoch());
+                                                                         if (s.epoch() == 3) s.stop("enough");
+                                                                       }}});
     CHECK(h.epochs() == 3);
     CHECK(h.stop_reason == "enough");
     CHECK(h.stopped_epoch == 3);
@@ -299,13 +307,13 @@ TEST_CASE("callbacks and batch callbacks stop training; SaveBestModel and Histor
     AE twin(1);
     Adam opt, opt2;
     std::size_t calls = 0;
-    const History h = fit(model, x, opt,
-                          {.epochs = 5, .batch_size = 32, .shuffle = false, .progress = Progress::quiet,
-                           .on_batch = [&](BatchState& b) {
-                             ++calls;
-                             CHECK(b.batches == 4);
-                             if (b.epoch == 2 && b.batch == 2) b.stop("two batches of epoch 2");
-                           }});
+    const History h = fit(
+        model, x, opt,
+        {.epochs = 5, .batch_size = 32, .shuffle = false, .progress = Progress::quiet, .on_batch = [&](BatchState& b) {
+           ++calls;
+           CHECK(b.batches == 4);
+           if (b.epoch == 2 && b.batch == 2) b.stop("two batches of epoch 2");
+         }});
     CHECK(calls == 6);
     CHECK(h.epochs() == 2);
     CHECK(h.stopped_epoch == 2);
@@ -326,11 +334,14 @@ TEST_CASE("callbacks and batch callbacks stop training; SaveBestModel and Histor
     Adam opt(3e-2);
     std::vector<std::vector<float>> seen;
     const History h = fit(model, x, opt,
-                          {.epochs = 12, .batch_size = 16, .progress = Progress::quiet, .validation_split = 0.25,
+                          {.epochs = 12,
+                           .batch_size = 16,
+                           .progress = Progress::quiet,
+                           .validation_split = 0.25,
                            .callbacks = {[&](FitState& s) { seen.push_back(params_of(s.model<AE>())); },
                                          SaveBestModel{best}, HistoryLogger{csv}, HistoryLogger{json}}});
-    const auto at = static_cast<std::size_t>(std::min_element(h.val_loss.begin(), h.val_loss.end()) -
-                                             h.val_loss.begin());
+    const auto at =
+        static_cast<std::size_t>(std::min_element(h.val_loss.begin(), h.val_loss.end()) - h.val_loss.begin());
     AE loaded(9);
     load(loaded, best);
     CHECK(params_of(loaded) == seen[at]);
@@ -367,8 +378,8 @@ TEST_CASE("validation_split: the last rows or a seeded random set, and its error
   const auto run = [&](std::uint64_t seed) {
     AE m(1);
     Adam o;
-    return fit(m, x, o, {.epochs = 1, .seed = seed, .progress = Progress::quiet, .validation_split = 0.2,
-                         .random_split = true})
+    return fit(m, x, o,
+               {.epochs = 1, .seed = seed, .progress = Progress::quiet, .validation_split = 0.2, .random_split = true})
         .val_loss[0];
   };
   CHECK(run(3) == run(3));
@@ -428,10 +439,11 @@ TEST_CASE("a resumed run with a schedule and weight decay is bit-identical to an
   std::filesystem::remove(path);
   AE model(1);
   Adam opt;
-  FitOptions stop{.epochs = 10, .progress = Progress::quiet, .checkpoint = path, .resume = true,
-                  .callbacks = {[](FitState& s) {
-                    if (s.epoch() == 2) s.stop("two");
-                  }}};
+  FitOptions stop{
+      .epochs = 10, .progress = Progress::quiet, .checkpoint = path, .resume = true, .callbacks = {[](FitState& s) {
+                                                                                       if (s.epoch() == 2)
+                                                                                         s.stop("two");
+                                                                                     }}};
   fit(model, x, opt, stop);
   const std::vector<float> after = params_of(model);
   const History again = fit(model, x, opt, stop);
@@ -502,7 +514,8 @@ TEST_CASE("per-sample losses rank anomalies; roc_auc against hand-computed value
   CHECK(roc_auc(xt::xtensor<double, 1>{3, 2, 1}, {false, false, true}) == 0.0);
   CHECK(roc_auc(xt::xtensor<double, 1>{1, 1, 1, 1}, {false, true, false, true}) == 0.5);  // ties count 1/2
   CHECK_THROWS_WITH_AS(roc_auc(xt::xtensor<double, 1>{1, 2}, {true, true}),
-                       doctest::Contains("expected both positive and negative rows, found 2 positive of 2"), data_error);
+                       doctest::Contains("expected both positive and negative rows, found 2 positive of 2"),
+                       data_error);
   CHECK_THROWS_AS(roc_auc(xt::xtensor<double, 1>{1, 2}, {true}), shape_error);
   CHECK_THROWS_AS(roc_auc(xt::xtensor<double, 1>{1, std::nan("")}, {true, false}), data_error);
 

@@ -8,16 +8,16 @@
 #include "latent/optim/adam.hpp"
 #include "latent/optim/sgd.hpp"
 
-#include <algorithm>  // std::any_of, std::copy
-#include <cmath>      // std::isfinite
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::uint8_t, std::uint32_t, std::uint64_t
-#include <span>       // std::span
-#include <string>     // std::string, std::to_string
+#include <algorithm>    // std::any_of, std::copy
+#include <cmath>        // std::isfinite
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint8_t, std::uint32_t, std::uint64_t
+#include <span>         // std::span
+#include <string>       // std::string, std::to_string
 #include <type_traits>  // std::decay_t, std::is_same_v
-#include <utility>    // std::move
-#include <variant>    // std::visit
-#include <vector>     // std::vector
+#include <utility>      // std::move
+#include <variant>      // std::visit
+#include <vector>       // std::vector
 
 namespace latent {
 
@@ -131,8 +131,7 @@ inline decay_and_schedule get_decay_and_schedule(byte_reader& r) {
   const auto count = [&] { return static_cast<std::size_t>(r.get<std::uint64_t>()); };
   try {
     switch (kind) {
-      case 0:
-        break;
+      case 0: break;
       case 1: {
         StepDecay k;
         k.every = count();

@@ -184,11 +184,10 @@ void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta
                  T decay = T(1)) noexcept {
   T* const arrays[3] = {p, m, v};
   detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[3]) {
-    return decay != T(1)
-               ? detail::adam_vectors<T, Arch, false, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay,
-                                                            nullptr)
-               : detail::adam_vectors<T, Arch, false, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay,
-                                                             nullptr);
+    return decay != T(1) ? detail::adam_vectors<T, Arch, false, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps,
+                                                                      decay, nullptr)
+                         : detail::adam_vectors<T, Arch, false, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps,
+                                                                       decay, nullptr);
   });
 }
 /// The same update, storing each parameter's value before it to `old[i]` in the same pass; returns
@@ -198,10 +197,10 @@ bool adam_update_keeping(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t
                          T decay = T(1)) noexcept {
   T* const arrays[4] = {p, m, v, old};
   return detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[4]) {
-    return decay != T(1)
-               ? detail::adam_vectors<T, Arch, true, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay, a[3])
-               : detail::adam_vectors<T, Arch, true, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps, decay,
-                                                            a[3]);
+    return decay != T(1) ? detail::adam_vectors<T, Arch, true, true>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps,
+                                                                     decay, a[3])
+                         : detail::adam_vectors<T, Arch, true, false>(n, a[0], gi, a[1], a[2], lr_t, beta1, beta2, eps,
+                                                                      decay, a[3]);
   });
 }
 
@@ -212,10 +211,9 @@ template <class T, class Arch = default_arch>
 void sgd_update(std::size_t count, T* p, const T* g, T* u, T lr, T momentum, bool nesterov, T decay = T(0)) noexcept {
   T* const arrays[2] = {p, u};
   detail::by_vectors<simd<T, Arch>::size>(count, g, arrays, [&](std::size_t n, const T* gi, T* const(&a)[2]) {
-    return decay != T(0) ? detail::sgd_vectors<T, Arch, false, true>(n, a[0], gi, a[1], lr, momentum, nesterov, decay,
-                                                                     nullptr)
-                         : detail::sgd_vectors<T, Arch, false, false>(n, a[0], gi, a[1], lr, momentum, nesterov,
-                                                                      decay, nullptr);
+    return decay != T(0)
+               ? detail::sgd_vectors<T, Arch, false, true>(n, a[0], gi, a[1], lr, momentum, nesterov, decay, nullptr)
+               : detail::sgd_vectors<T, Arch, false, false>(n, a[0], gi, a[1], lr, momentum, nesterov, decay, nullptr);
   });
 }
 /// The same update, storing each parameter's value before it to `old[i]`; returns whether every new

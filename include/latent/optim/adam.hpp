@@ -157,9 +157,9 @@ class Adam : public detail::optimizer_common {
   template <class T>
   void update(T* p, const T* g, std::size_t first, std::size_t last) noexcept {
     by_decay(first, last, [&](std::size_t a, std::size_t b, bool decay) {
-      kernels::adam_update(b - a, p + a, g + a, moments<T>(0).data() + a, moments<T>(1).data() + a, static_cast<T>(lr_t_),
-                           static_cast<T>(beta1_), static_cast<T>(beta2_), static_cast<T>(epsilon_),
-                           decay_factor<T>(decay));
+      kernels::adam_update(b - a, p + a, g + a, moments<T>(0).data() + a, moments<T>(1).data() + a,
+                           static_cast<T>(lr_t_), static_cast<T>(beta1_), static_cast<T>(beta2_),
+                           static_cast<T>(epsilon_), decay_factor<T>(decay));
     });
   }
 
@@ -174,8 +174,8 @@ class Adam : public detail::optimizer_common {
 /// saves and loads as an `Adam`.
 class AdamW : public Adam {
  public:
-  explicit AdamW(double learning_rate = 1e-3, double weight_decay = 0.01, bool decay_biases = true,
-                 double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+  explicit AdamW(double learning_rate = 1e-3, double weight_decay = 0.01, bool decay_biases = true, double beta1 = 0.9,
+                 double beta2 = 0.999, double epsilon = 1e-7)
       : Adam(learning_rate, beta1, beta2, epsilon) {
     set_weight_decay(weight_decay, decay_biases);
   }

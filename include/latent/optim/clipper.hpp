@@ -95,8 +95,7 @@ class optimizer_common {
   /// hand (`step`) decays every parameter unless told the biases with `set_bias_ranges`.
   void set_weight_decay(double lambda, bool decay_biases = true) {
     if (!(lambda >= 0) || !std::isfinite(lambda))
-      throw option_error(std::string(name_) + ": expected a finite weight decay >= 0, found " +
-                         std::to_string(lambda));
+      throw option_error(std::string(name_) + ": expected a finite weight decay >= 0, found " + std::to_string(lambda));
     weight_decay_ = lambda;
     decay_biases_ = decay_biases;
   }

@@ -10,15 +10,15 @@
 
 #include "latent/core/error.hpp"
 
-#include <algorithm>  // std::max, std::min
-#include <cmath>      // std::pow, std::cos, std::floor, std::isfinite
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::uint8_t
-#include <limits>     // std::numeric_limits
-#include <numbers>    // std::numbers::pi
-#include <string>     // std::string, std::to_string
+#include <algorithm>    // std::max, std::min
+#include <cmath>        // std::pow, std::cos, std::floor, std::isfinite
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint8_t
+#include <limits>       // std::numeric_limits
+#include <numbers>      // std::numbers::pi
+#include <string>       // std::string, std::to_string
 #include <type_traits>  // std::is_constructible_v
-#include <variant>    // std::variant
+#include <variant>      // std::variant
 
 namespace latent {
 

@@ -76,8 +76,7 @@ class FitState {
   }
   /// The rate of the optimiser's last step (NaN when the optimiser does not say).
   double learning_rate() const noexcept {
-    return history_->learning_rate.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                           : history_->learning_rate.back();
+    return history_->learning_rate.empty() ? std::numeric_limits<double>::quiet_NaN() : history_->learning_rate.back();
   }
 
   /// The model being trained; throws `option_error` if it is not a `Model`.
@@ -119,7 +118,12 @@ class FitState {
   using restore_fn = void (*)(void*, const std::any&);
   FitState(void* model, const std::type_info& type, save_fn save, snapshot_fn snapshot, restore_fn restore,
            History& history, std::size_t epochs)
-      : model_(model), type_(&type), save_(save), snapshot_(snapshot), restore_(restore), history_(&history),
+      : model_(model),
+        type_(&type),
+        save_(save),
+        snapshot_(snapshot),
+        restore_(restore),
+        history_(&history),
         epochs_(epochs) {}
   void begin_epoch_end(std::size_t epoch) noexcept { epoch_ = epoch; }
   const std::string& stop_reason() const noexcept { return stop_reason_; }

@@ -132,9 +132,9 @@ inline std::vector<std::size_t> held_out_rows(const FitOptions& o, std::size_t n
   const auto train = static_cast<std::size_t>(std::floor(static_cast<double>(n) * (1 - o.validation_split)));
   const std::size_t held = n - std::min(train, n);
   if (held == 0 || held == n)
-    throw option_error("fit: a validation_split of " + std::to_string(o.validation_split) + " of " +
-                       std::to_string(n) + " rows leaves " + std::to_string(n - held) + " rows to train on and " +
-                       std::to_string(held) + " to validate on; expected at least one of each");
+    throw option_error("fit: a validation_split of " + std::to_string(o.validation_split) + " of " + std::to_string(n) +
+                       " rows leaves " + std::to_string(n - held) + " rows to train on and " + std::to_string(held) +
+                       " to validate on; expected at least one of each");
   std::vector<std::size_t> rows(n);
   std::iota(rows.begin(), rows.end(), std::size_t{0});
   if (o.random_split) {  // the first `held` of a seeded shuffle
@@ -307,8 +307,7 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
       history.stopped_epoch = epoch;
       progress.note("stopped after epoch " + std::to_string(epoch) + ": " + history.stop_reason);
     }
-    if (!options.checkpoint.empty() &&
-        (epoch % options.checkpoint_every == 0 || epoch == options.epochs || stopping))
+    if (!options.checkpoint.empty() && (epoch % options.checkpoint_every == 0 || epoch == options.epochs || stopping))
       save_checkpoint(options.checkpoint, model, opt, shuffle_rng, history, epoch);
     if (stopping) break;
   }

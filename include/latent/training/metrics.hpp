@@ -320,12 +320,13 @@ inline double roc_auc(const xt::xtensor<double, 1>& scores, const std::vector<bo
                       std::to_string(positive.size()));
   std::size_t p = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (std::isnan(scores(i))) throw data_error("roc_auc: expected scores that are numbers, found NaN at " + std::to_string(i));
+    if (std::isnan(scores(i)))
+      throw data_error("roc_auc: expected scores that are numbers, found NaN at " + std::to_string(i));
     p += positive[i] ? 1 : 0;
   }
   if (p == 0 || p == n)
-    throw data_error("roc_auc: expected both positive and negative rows, found " + std::to_string(p) +
-                     " positive of " + std::to_string(n));
+    throw data_error("roc_auc: expected both positive and negative rows, found " + std::to_string(p) + " positive of " +
+                     std::to_string(n));
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores(a) < scores(b); });

@@ -17,8 +17,8 @@
 
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
-#include <string>       // std::string
 #include <span>         // std::span
+#include <string>       // std::string
 #include <type_traits>  // std::remove_cvref_t, std::is_floating_point_v
 #include <utility>      // std::pair
 #include <vector>       // std::vector
