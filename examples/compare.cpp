@@ -836,7 +836,8 @@ void mutual_information_png(const std::string& path, const std::vector<result>& 
     for (std::size_t u : r.report.unit_order) l.push_back(unit_name(u));
     return l;
   };
-  const auto [w, h] = heat_map_extent(ss[0]->code_size, b.factor_names.size(), labels_of(*ss[0]), cell);
+  auto [w, h] = heat_map_extent(ss[0]->code_size, b.factor_names.size(), labels_of(*ss[0]), cell);
+  for (const result* r : ss) w = std::max(w, Canvas::text_width(r->spec.label + ": MIG 0.00", 2));
   const std::size_t nc = std::min(cols, ss.size()), nr = (ss.size() + cols - 1) / cols;
   Canvas cv(std::max(margin + nc * (w + 2 * margin), margin + Canvas::text_width(heading, 2) + margin),
             top + nr * (title_h + h + margin));
