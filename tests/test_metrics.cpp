@@ -514,7 +514,7 @@ TEST_CASE("factor votes and the classifier scores: bad input is refused with wha
   CHECK_THROWS_AS(latent::sample_factor_votes(sample_sharing, 0), latent::option_error);
   const latent::FactorVotes votes =
       latent::sample_factor_votes(sample_sharing, kFactors, {.batch_size = 8, .train_votes = 8, .eval_votes = 4});
-  const xt::xtensor<double, 2> wide = matrix<double>(20, 6);
+  const xt::xtensor<double, 2> wide = uniform_factors(20, 6, 2);  // six varying units; the code has five
   CHECK_THROWS_WITH_AS(latent::factor_vae_score(votes, perfect_code, wide),
                        "latent: factor_vae_score: expected codes of 6 units (the reference codes' width), found 5",
                        latent::shape_error);
