@@ -5,7 +5,7 @@
 #   scripts/deps.sh --format  also clang-format 16, which scripts/format.sh runs
 set -euo pipefail
 pkgs=(g++ cmake make clang libclang-rt-14-dev libboost-dev libxsimd-dev xtensor-dev doctest-dev libbenchmark-dev
-      zlib1g-dev libpng-dev dataset-fashion-mnist)
+      zlib1g-dev libpng-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 # --peers, for benchmarks/: libtorch C++, PyTorch from Python, OpenBLAS so PyTorch is configured fairly
 for arg in "$@"; do
   case "$arg" in

@@ -51,6 +51,13 @@ class numerical_error : public error {
   using error::error;
 };
 
+/// Another process of a data-parallel run failed (it threw, or its data or model did not match): the
+/// message names its rank and its own error. (The failing process itself throws its own error.)
+class distributed_error : public error {
+ public:
+  using error::error;
+};
+
 namespace detail {
 /// Bytes read from a file, made safe to quote in a message: printable ASCII is kept, a backslash is
 /// doubled, every other byte (control bytes, bytes of other encodings) becomes `\xNN`. A raw control

@@ -55,6 +55,9 @@ class FitState {
  public:
   /// The epoch just finished, from 1.
   std::size_t epoch() const noexcept { return epoch_; }
+  /// This process's rank in a data-parallel run (`FitOptions::communicator`; 0 otherwise). Callbacks
+  /// run on every rank with the same history; the built-in ones write files on rank 0 only.
+  std::size_t rank() const noexcept { return rank_; }
   /// The epochs `fit` was asked for.
   std::size_t epochs() const noexcept { return epochs_; }
   /// Every finished epoch's losses, rates and times, this epoch's last.
@@ -117,14 +120,15 @@ class FitState {
   using snapshot_fn = std::any (*)(const void*);
   using restore_fn = void (*)(void*, const std::any&);
   FitState(void* model, const std::type_info& type, save_fn save, snapshot_fn snapshot, restore_fn restore,
-           History& history, std::size_t epochs)
+           History& history, std::size_t epochs, std::size_t rank = 0)
       : model_(model),
         type_(&type),
         save_(save),
         snapshot_(snapshot),
         restore_(restore),
         history_(&history),
-        epochs_(epochs) {}
+        epochs_(epochs),
+        rank_(rank) {}
   void begin_epoch_end(std::size_t epoch) noexcept { epoch_ = epoch; }
   const std::string& stop_reason() const noexcept { return stop_reason_; }
 
@@ -136,6 +140,7 @@ class FitState {
   restore_fn restore_;
   History* history_;
   std::size_t epochs_;
+  std::size_t rank_;
   std::size_t epoch_ = 0;
   bool stop_requested_ = false;
   std::string stop_reason_;
@@ -228,7 +233,8 @@ struct SaveBestModel {
 
   void operator()(FitState& s) const {
     if (path.empty()) throw option_error("SaveBestModel: expected a path, found an empty one");
-    if (detail::best_epoch(s, monitor, min_delta, "SaveBestModel").first == s.epoch()) s.save_model(path);
+    if (detail::best_epoch(s, monitor, min_delta, "SaveBestModel").first == s.epoch() && s.rank() == 0)
+      s.save_model(path);
   }
 };
 
@@ -241,6 +247,7 @@ struct HistoryLogger {
 
   void operator()(FitState& s) const {
     if (path.empty()) throw option_error("HistoryLogger: expected a path, found an empty one");
+    if (s.rank() != 0) return;
     detail::write_file_atomically(path, text(s.history(), path.ends_with(".json")), "HistoryLogger");
   }
 

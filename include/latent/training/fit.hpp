@@ -13,6 +13,7 @@
 #include "latent/io/save_load.hpp"
 #include "latent/models/detail/model_base.hpp"
 #include "latent/training/callbacks.hpp"
+#include "latent/training/distributed.hpp"
 #include "latent/training/fit_options.hpp"
 #include "latent/training/history.hpp"
 #include "latent/training/progress_reporter.hpp"
@@ -25,10 +26,12 @@
 #include <cmath>        // std::floor
 #include <cstddef>      // std::size_t, std::ptrdiff_t
 #include <cstdint>      // std::int32_t
+#include <exception>    // std::exception_ptr
 #include <filesystem>   // std::filesystem::exists
 #include <limits>       // std::numeric_limits
 #include <map>          // std::map
 #include <numeric>      // std::iota
+#include <optional>     // std::optional
 #include <string>       // std::to_string
 #include <type_traits>  // std::conditional_t
 #include <typeinfo>     // typeid: the model's type for `FitState::model`
@@ -106,7 +109,7 @@ std::size_t resume_from(const std::string& path, Model& model, Opt& opt, Rng& sh
 
 // The type-independent access a callback has to the model (see `FitState`).
 template <class Model>
-FitState fit_state(Model& model, History& history, std::size_t epochs) {
+FitState fit_state(Model& model, History& history, std::size_t epochs, std::size_t rank) {
   using T = typename Model::scalar_type;
   return FitState(
       &model, typeid(Model), [](void* m, const std::string& path) { save(*static_cast<const Model*>(m), path); },
@@ -118,7 +121,7 @@ FitState fit_state(Model& model, History& history, std::size_t epochs) {
         const auto& v = std::any_cast<const std::vector<T>&>(a);
         std::copy(v.begin(), v.end(), static_cast<Model*>(m)->parameters().begin());
       },
-      history, epochs);
+      history, epochs, rank);
 }
 
 // The rows held out by `validation_split`: which rows (sorted), from the option and the data's size.
@@ -165,61 +168,109 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   using T = typename Model::scalar_type;
   static_assert(check_optimizer<Opt, T>());
   constexpr std::size_t width = Model::input_size;
-  if (options.batch_size == 0) throw option_error("fit: expected a batch size of at least 1, found 0");
-  if (!options.checkpoint.empty() && options.checkpoint_every == 0)
-    throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options.checkpoint +
-                       "), found 0");
-  for (std::size_t i = 0; i < options.callbacks.size(); ++i)
-    if (!options.callbacks[i])
-      throw option_error("fit: expected callable callbacks, found an empty one at index " + std::to_string(i));
-  check_samples(data, width, "fit");
-  if (validation != nullptr) check_samples(*validation, width, "fit (validation data)");
   constexpr std::size_t classes = [] {
     if constexpr (conditional_model<Model>)
       return Model::condition_size;
     else
       return std::size_t{0};
   }();
-  aligned_buffer<T> conditions;
-  if constexpr (classes > 0) {
-    conditions = one_hot_buffer<T>(*labels, data.shape()[0], classes, "fit");
-    if (validation != nullptr)
-      one_hot_buffer<T>(*validation_labels, validation->shape()[0], classes, "fit (validation labels)");
-  }
+  // Data-parallel over the communicator's ranks (one rank is the plain run).
+  Communicator* const comm =
+      options.communicator != nullptr && options.communicator->size() > 1 ? options.communicator : nullptr;
+  const std::size_t rank = comm ? comm->rank() : 0;
 
-  // Rows held out for validation (`validation_split`), and the rows trained on: [0, n) in place, or
-  // the rows `train_rows` lists.
-  const std::vector<std::size_t> held = held_out_rows(options, data.shape()[0], validation != nullptr);
+  // The checks, the validation rows held out (`validation_split`) and the rows trained on: [0, n) in
+  // place, or the rows `train_rows` lists. With a communicator, a failure on one rank is reported to
+  // all (`agree`) before anything else happens.
+  aligned_buffer<T> conditions;
   std::vector<std::size_t> train_rows;
   xt::xtensor<T, 2> held_x;
   xt::xtensor<std::int32_t, 1> held_labels;
-  std::size_t n = data.shape()[0];
-  if (!held.empty()) {
-    held_x = gather_rows(data, held);
-    validation = &held_x;
+  std::size_t n = 0;
+  const auto prepare = [&] {
+    if (options.batch_size == 0) throw option_error("fit: expected a batch size of at least 1, found 0");
+    if (!options.checkpoint.empty() && options.checkpoint_every == 0)
+      throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options.checkpoint +
+                         "), found 0");
+    for (std::size_t i = 0; i < options.callbacks.size(); ++i)
+      if (!options.callbacks[i])
+        throw option_error("fit: expected callable callbacks, found an empty one at index " + std::to_string(i));
+    if (comm && options.batch_size < comm->size())
+      throw option_error("fit: expected a global batch_size of at least the " + std::to_string(comm->size()) +
+                         " ranks, found " + std::to_string(options.batch_size));
+    check_samples(data, width, "fit");
+    if (validation != nullptr) check_samples(*validation, width, "fit (validation data)");
     if constexpr (classes > 0) {
-      held_labels = xt::xtensor<std::int32_t, 1>::from_shape({held.size()});
-      for (std::size_t i = 0; i < held.size(); ++i) held_labels(i) = (*labels)(held[i]);
-      validation_labels = &held_labels;
+      conditions = one_hot_buffer<T>(*labels, data.shape()[0], classes, "fit");
+      if (validation != nullptr)
+        one_hot_buffer<T>(*validation_labels, validation->shape()[0], classes, "fit (validation labels)");
     }
-    n -= held.size();
-    if (options.random_split) {
-      train_rows.reserve(n);
-      for (std::size_t r = 0, h = 0; r < data.shape()[0]; ++r) {
-        if (h < held.size() && held[h] == r)
-          ++h;
-        else
-          train_rows.push_back(r);
+    const std::vector<std::size_t> held = held_out_rows(options, data.shape()[0], validation != nullptr);
+    n = data.shape()[0];
+    if (!held.empty()) {
+      held_x = gather_rows(data, held);
+      validation = &held_x;
+      if constexpr (classes > 0) {
+        held_labels = xt::xtensor<std::int32_t, 1>::from_shape({held.size()});
+        for (std::size_t i = 0; i < held.size(); ++i) held_labels(i) = (*labels)(held[i]);
+        validation_labels = &held_labels;
+      }
+      n -= held.size();
+      if (options.random_split) {
+        train_rows.reserve(n);
+        for (std::size_t r = 0, h = 0; r < data.shape()[0]; ++r) {
+          if (h < held.size() && held[h] == r)
+            ++h;
+          else
+            train_rows.push_back(r);
+        }
       }
     }
+  };
+  distributed_plan plan;
+  std::optional<exchange<T>> ex;
+  if (!comm) {
+    prepare();
+  } else {
+    std::string status;
+    std::exception_ptr failure;
+    try {
+      prepare();
+    } catch (const std::exception& e) {
+      status = e.what();
+      failure = std::current_exception();
+    }
+    // Architecture and parameter count must match everywhere; the rows may differ when sharded.
+    const std::string identity = Model::architecture() + " (" + std::to_string(Model::param_count) + " parameters)";
+    const auto ids = agree(*comm, status, failure, identity + "|" + std::to_string(n));
+    plan.rank = rank;
+    plan.ranks = comm->size();
+    plan.batch = options.batch_size;
+    plan.sharded = options.sharded;
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+      const std::size_t bar = ids[r].rfind('|');
+      if (ids[r].substr(0, bar) != identity)
+        throw option_error("fit: rank " + std::to_string(r) + " trains " + ids[r].substr(0, bar) + ", but rank " +
+                           std::to_string(rank) + " trains " + identity + "; every rank needs the same model");
+      plan.rows.push_back(static_cast<std::size_t>(std::stoull(ids[r].substr(bar + 1))));
+      if (!plan.sharded && plan.rows[r] != n)
+        throw option_error("fit: expected every rank to pass the same rows (sharded = false), found " +
+                           std::to_string(plan.rows[r]) + " rows on rank " + std::to_string(r) + " and " +
+                           std::to_string(n) + " on rank " + std::to_string(rank));
+    }
+    // Rank 0's weights everywhere.
+    std::string weights(reinterpret_cast<const char*>(model.parameters().data()), Model::param_count * sizeof(T));
+    comm->broadcast(weights, 0);
+    std::copy_n(reinterpret_cast<const T*>(weights.data()), Model::param_count, model.parameters().begin());
+    ex.emplace(*comm, Model::param_count);
   }
 
   const std::size_t batch = std::min(options.batch_size, n);  // a batch larger than the data is one batch
-  const std::size_t steps = (n + batch - 1) / batch;
-  const bool by_index = options.shuffle || !train_rows.empty();
+  const std::size_t steps = comm ? plan.steps() : (n + batch - 1) / batch;
+  const bool by_index = options.shuffle || !train_rows.empty() || comm != nullptr;
   std::vector<std::size_t> order(n);
   Rng shuffle_rng(options.seed);
-  ProgressReporter progress(options.progress, options.epochs, steps);
+  ProgressReporter progress(rank == 0 ? options.progress : Progress::quiet, options.epochs, steps);
   History history;
   // The run's thread count, restored afterwards (also when training throws).
   struct thread_setting {
@@ -230,84 +281,165 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
   if (options.threads != 0) model.set_threads(options.threads);
 
   std::size_t first_epoch = 1;
-  if (!options.checkpoint.empty() && options.resume && std::filesystem::exists(options.checkpoint))
-    first_epoch = resume_from(options.checkpoint, model, opt, shuffle_rng, history) + 1;
+  if (!options.checkpoint.empty() && options.resume) {
+    // Every rank resumes from the file (rank 0 writes it); with a communicator, a rank that cannot read
+    // it stops them all.
+    std::string status;
+    std::exception_ptr failure;
+    try {
+      if (std::filesystem::exists(options.checkpoint))
+        first_epoch = resume_from(options.checkpoint, model, opt, shuffle_rng, history) + 1;
+    } catch (const std::exception& e) {
+      if (!comm) throw;
+      status = e.what();
+      failure = std::current_exception();
+    }
+    if (comm) {
+      const auto epochs_done = agree(*comm, status, failure, std::to_string(first_epoch));
+      for (std::size_t r = 0; r < epochs_done.size(); ++r)
+        if (epochs_done[r] != std::to_string(first_epoch))
+          throw distributed_error("fit: rank " + std::to_string(r) + " resumes before epoch " + epochs_done[r] +
+                                  ", rank " + std::to_string(rank) + " before epoch " + std::to_string(first_epoch) +
+                                  ": expected one checkpoint for all ranks (" + options.checkpoint + ")");
+    }
+  }
   if (history.stopped_early()) return history;  // a resumed run that had stopped early
 
   std::vector<Callback> callbacks = options.callbacks;  // this run's copies, with their own state
-  FitState state = fit_state(model, history, options.epochs);
+  FitState state = fit_state(model, history, options.epochs, rank);
   BatchState batch_state;
   batch_state.batches = steps;
 
   for (std::size_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     // Each epoch shuffles the identity afresh, so the order depends only on the generator's state
-    // (what a checkpoint restores).
+    // (what a checkpoint restores). Distributed and sharded, each rank and epoch has a generator of its
+    // own, so resuming needs no rank's state; not sharded, every rank runs rank 0's generator.
     std::iota(order.begin(), order.end(), std::size_t{0});
+    if (comm && options.sharded) shuffle_rng = Rng(mix_seed(options.seed, rank, epoch));
     if (options.shuffle)
       for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.below(i + 1)]);
     if (!train_rows.empty())
       for (std::size_t& o : order) o = train_rows[o];
     double sum = 0;
     std::size_t seen = 0;
-    for (std::size_t s = 0; s < steps; ++s) {
-      const std::size_t first = s * batch, rows = std::min(batch, n - first);
-      // The batch's rows: the shuffled order's next `rows` (each thread of the step gathers its own
-      // slice of them), or the next `rows` rows in place.
-      const std::size_t* index = by_index ? order.data() + first : nullptr;
-      const std::size_t offset = by_index ? 0 : first;
-      const T* x = data.data() + offset * width;
-      double step_loss = 0;
-      try {
-        if constexpr (classes > 0) {
-          const T* c = conditions.data() + offset * classes;
-          step_loss = index ? model.train_rows(x, c, index, rows, opt) : model.train_batch(x, c, rows, opt);
-        } else {
-          step_loss = index ? model.train_rows(x, index, rows, opt) : model.train_batch(x, rows, opt);
+    bool stopped_in_step = false;
+    std::size_t s = 0;
+    try {
+      for (; s < steps; ++s) {
+        const auto [first, rows] = comm ? plan.local(s) : std::pair{s * batch, std::min(batch, n - s * batch)};
+        const std::size_t global_rows = comm ? plan.global(s) : rows;
+        // The batch's rows: the shuffled order's next `rows` (each thread of the step gathers its own
+        // slice of them), or the next `rows` rows in place.
+        const std::size_t* index = by_index ? order.data() + first : nullptr;
+        const std::size_t offset = by_index ? 0 : first;
+        const T* x = data.data() + offset * width;
+        const T* c = classes > 0 ? conditions.data() + offset * classes : nullptr;
+        double step_loss = 0;
+        try {
+          if (comm) {
+            // The step's noise from (seed, rank, epoch, step): resuming needs no generator's state.
+            model.set_noise_seed(mix_seed(options.seed ^ 0x6e6f697365ULL, rank, epoch, s));
+            const bool stop = batch_state.stop_requested;
+            step_loss = model.train_rows_reduced(x, c, index, stop ? 0 : rows, global_rows, opt,
+                                                 [&](std::span<T> g, double loss) { return ex->step(g, loss, stop); });
+          } else if constexpr (classes > 0) {
+            step_loss = index ? model.train_rows(x, c, index, rows, opt) : model.train_batch(x, c, rows, opt);
+          } else {
+            step_loss = index ? model.train_rows(x, index, rows, opt) : model.train_batch(x, rows, opt);
+          }
+        } catch (const numerical_error& e) {
+          throw numerical_error("fit: training diverged at epoch " + std::to_string(epoch) + ", batch " +
+                                std::to_string(s + 1) + " of " + std::to_string(steps) + " (" + e.what() +
+                                "); the model keeps the weights of the last good step");
         }
-      } catch (const numerical_error& e) {
-        throw numerical_error("fit: training diverged at epoch " + std::to_string(epoch) + ", batch " +
-                              std::to_string(s + 1) + " of " + std::to_string(steps) + " (" + e.what() +
-                              "); the model keeps the weights of the last good step");
+        sum += step_loss * static_cast<double>(global_rows);
+        seen += global_rows;
+        progress.step(epoch, s + 1, sum / static_cast<double>(seen));
+        if (options.on_batch) {
+          batch_state.epoch = epoch;
+          batch_state.batch = s + 1;
+          batch_state.loss = step_loss;
+          options.on_batch(batch_state);
+          if (batch_state.stop_requested && !comm) break;  // distributed: agreed in the next exchange
+        }
       }
-      sum += step_loss * static_cast<double>(rows);
-      seen = first + rows;
-      progress.step(epoch, s + 1, sum / static_cast<double>(seen));
-      if (options.on_batch) {
-        batch_state.epoch = epoch;
-        batch_state.batch = s + 1;
-        batch_state.loss = step_loss;
-        options.on_batch(batch_state);
-        if (batch_state.stop_requested) break;
-      }
+    } catch (const stop_signal&) {
+      stopped_in_step = true;  // a rank's batch callback stopped every rank before step s
+    } catch (const numerical_error&) {
+      throw;  // every rank saw the same global loss
+    } catch (const distributed_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (!comm) throw;
+      ex->fail("at epoch " + std::to_string(epoch) + ", batch " + std::to_string(s + 1) + ": " + e.what(),
+               std::current_exception());
     }
-    const double loss = sum / static_cast<double>(seen);
     double val = std::numeric_limits<double>::quiet_NaN();
-    if (validation != nullptr) {
-      if constexpr (classes > 0)
-        val = model.loss(*validation, *validation_labels);
-      else
-        val = model.loss(*validation);
+    bool has_validation = validation != nullptr;
+    std::string stop_reason;
+    try {
+      if (validation != nullptr) {
+        if constexpr (classes > 0)
+          val = model.loss(*validation, *validation_labels);
+        else
+          val = model.loss(*validation);
+      }
+      if (comm) {
+        // The mean over every rank's validation rows; a stop after the epoch's last step agreed.
+        const double rows = validation != nullptr ? static_cast<double>(validation->shape()[0]) : 0.0;
+        const auto t = ex->values(validation != nullptr ? val * rows : 0.0, rows, batch_state.stop_requested);
+        has_validation = t[1] > 0;  // validation rows on any rank: a validation loss for all
+        val = has_validation ? t[0] / t[1] : std::numeric_limits<double>::quiet_NaN();
+        stopped_in_step = stopped_in_step || t[2] != 0;
+      }
+    } catch (const distributed_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (!comm) throw;
+      ex->fail("after epoch " + std::to_string(epoch) + ": " + e.what(), std::current_exception());
     }
+    if (seen == 0) break;  // stopped before the epoch's first step: nothing to record
+    const double loss = sum / static_cast<double>(seen);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.loss.push_back(loss);
-    if (validation != nullptr) history.val_loss.push_back(val);
+    if (has_validation) history.val_loss.push_back(val);
     if constexpr (requires { opt.last_learning_rate(); }) history.learning_rate.push_back(opt.last_learning_rate());
     history.seconds.push_back(seconds);
     // ReduceLROnPlateau reads the epoch's monitored loss: the validation loss, else the training loss.
-    if constexpr (requires { opt.end_epoch(0.0); }) opt.end_epoch(validation != nullptr ? val : loss);
+    if constexpr (requires { opt.end_epoch(0.0); }) opt.end_epoch(has_validation ? val : loss);
     progress.epoch(epoch, loss, val, seconds);
 
     state.begin_epoch_end(epoch);
-    if (batch_state.stop_requested) state.stop(batch_state.stop_reason);
-    for (Callback& c : callbacks) c(state);
+    if (batch_state.stop_requested || stopped_in_step) state.stop(batch_state.stop_reason);
+    try {
+      for (Callback& cb : callbacks) cb(state);
+      if (comm) {
+        // Every rank stops when one does, with the reason of the first that did.
+        if (ex->values(0, 0, state.stop_requested())[2] != 0) {
+          const auto reasons = comm->all_gather(state.stop_requested() ? state.stop_reason() : std::string());
+          for (std::size_t r = 0; r < reasons.size(); ++r)
+            if (!reasons[r].empty()) {
+              stop_reason = r == 0 ? reasons[r] : "rank " + std::to_string(r) + ": " + reasons[r];
+              break;
+            }
+          state.stop(stop_reason);
+        }
+      }
+    } catch (const distributed_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (!comm) throw;
+      ex->fail("in a callback after epoch " + std::to_string(epoch) + ": " + e.what(), std::current_exception());
+    }
     const bool stopping = state.stop_requested();
     if (stopping) {
-      history.stop_reason = state.stop_reason();
+      history.stop_reason = stop_reason.empty() ? state.stop_reason() : stop_reason;
       history.stopped_epoch = epoch;
       progress.note("stopped after epoch " + std::to_string(epoch) + ": " + history.stop_reason);
     }
-    if (!options.checkpoint.empty() && (epoch % options.checkpoint_every == 0 || epoch == options.epochs || stopping))
+    if (!options.checkpoint.empty() && rank == 0 &&
+        (epoch % options.checkpoint_every == 0 || epoch == options.epochs || stopping))
       save_checkpoint(options.checkpoint, model, opt, shuffle_rng, history, epoch);
     if (stopping) break;
   }

@@ -2,6 +2,7 @@
 /// \file
 /// `latent::FitOptions` and `latent::Progress`: how `fit` trains.
 
+#include "latent/core/communicator.hpp"
 #include "latent/training/callbacks.hpp"
 
 #include <cstddef>  // std::size_t
@@ -49,6 +50,16 @@ struct FitOptions {
   std::vector<Callback> callbacks = {};
   /// Called after each training step (empty: none); it may stop training.
   BatchCallback on_batch = {};
+  /// Data-parallel training over the ranks of a communicator (`mpi::Session::world()` from
+  /// latent/mpi.hpp; null, or one rank: this process alone). `batch_size` is then the global batch,
+  /// split evenly over the ranks; gradients and losses are summed in one exchange per step, in a fixed
+  /// order, so every rank holds the same parameters after every step (see the README's "Beyond one
+  /// machine").
+  Communicator* communicator = nullptr;
+  /// With a communicator: true when each rank passes its own rows (a shard; sizes may differ), false
+  /// when every rank passes the same rows (each step then trains on the global batch one process
+  /// would take, split over the ranks).
+  bool sharded = true;
 };
 
 }  // namespace latent

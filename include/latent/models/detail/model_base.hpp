@@ -149,6 +149,18 @@ class model_base : public model_storage<T, P> {
   double train_rows(const T* data, const std::size_t* rows, std::size_t n, Opt& opt) {
     return train_impl("train_rows", data, nullptr, rows, n, opt);
   }
+  /// One data-parallel step (what `fit` does with a communicator): this process's rows rows[0..n) of
+  /// `data` (and their conditions at `c`, or null), of a global batch of `global_n` rows; `reduce`
+  /// sums the gradient and loss over the processes (see `model_storage::train_step_reduced`).
+  template <class Opt, class Reduce>
+  double train_rows_reduced(const T* data, const T* c, const std::size_t* rows, std::size_t n, std::size_t global_n,
+                            Opt& opt, Reduce&& reduce) {
+    static_assert(check_optimizer<Opt, T>());
+    if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
+    return this->train_step_reduced("fit", n, global_n, Derived::flops_per_row, self().splittable(),
+                                    slices(data, c, rows, global_n), opt, reduce);
+  }
+
   /// The gradient of the mean training loss over the n rows at `x` into `gradients()` (with training
   /// noise, if the model has any); returns the mean loss. `option_error` for n = 0.
   double gradient(const T* x, std::size_t n) { return gradient_impl("gradient", x, nullptr, nullptr, n); }

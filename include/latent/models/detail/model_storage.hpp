@@ -11,7 +11,7 @@
 #include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
 
-#include <algorithm>    // std::min, std::copy, std::sort
+#include <algorithm>    // std::min, std::copy, std::sort, std::fill
 #include <atomic>       // std::atomic: a non-finite update seen by any thread
 #include <cmath>        // std::isfinite
 #include <concepts>     // std::convertible_to
@@ -163,6 +163,40 @@ class model_storage {
     backup_valid_ = true;
     ++steps_;
     return r.total / static_cast<double>(n);
+  }
+
+  /// A data-parallel step (see `fit` with a communicator): the gradient of this process's n rows of a
+  /// global batch of `global_n` (fn's slices scale by 1/global_n; n may be 0, a zero gradient), then
+  /// reduce(gradient, local loss sum) — which sums both over the processes, in place and in a fixed
+  /// order, and returns the global loss sum — then `opt` once, as `train_step` does. Every process
+  /// sees the same global loss, so a non-finite one throws `numerical_error` on all of them. Returns
+  /// the global batch's mean loss.
+  template <class F, class Opt, class Reduce>
+  double train_step_reduced(std::string_view where, std::size_t n, std::size_t global_n, double flops_per_row,
+                            bool splittable, F&& fn, Opt& opt, Reduce&& reduce) {
+    check_batch(where, global_n);
+    double total = 0;
+    if (n > 0)
+      total = parallel_gradient(n, flops_per_row, splittable, fn, static_cast<no_optimizer*>(nullptr)).total;
+    else
+      std::fill(grads_.data(), grads_.data() + ParamCount, T(0));
+    total = reduce(std::span<T>(grads_.data(), ParamCount), total);
+    if (!std::isfinite(total)) {
+      const bool restored = restore_last_good();
+      throw numerical_error(std::string(where) + ": the training loss over all processes is " +
+                            describe_non_finite(total) +
+                            (restored ? "; the parameters are those before the last update (the last finite loss)"
+                                      : "; the parameters are unchanged"));
+    }
+    if (!apply_update(opt)) {
+      std::copy(backup_.data(), backup_.data() + ParamCount, params_.data());
+      throw numerical_error(std::string(where) +
+                            ": the optimiser's update made parameters non-finite (is the "
+                            "learning rate too large for the scalar type?); the update was undone");
+    }
+    backup_valid_ = true;
+    ++steps_;
+    return total / static_cast<double>(global_n);
   }
 
   /// The gradient of the batch's mean loss into `gradients()`, without an update; returns the mean loss.
