@@ -12,13 +12,13 @@
 // only in what they add (noise, a penalty, a Gaussian head, importance samples, a label). The models
 // are types, so the code size is a template argument: the program instantiates the family once per
 // supported size (kSupportedLatents) and picks one at run time.
-#include <latent/data/fashion_mnist.hpp>
-#include <latent/data/shapes.hpp>
-#include <latent/io/png.hpp>
 #include <latent/analysis/disentanglement_report.hpp>
 #include <latent/analysis/heat_map.hpp>
 #include <latent/analysis/interpolation.hpp>
 #include <latent/analysis/traversal.hpp>
+#include <latent/data/fashion_mnist.hpp>
+#include <latent/data/shapes.hpp>
+#include <latent/io/png.hpp>
 #include <latent/latent.hpp>
 #include <latent/models/contractive_autoencoder.hpp>
 #include <latent/plot/canvas.hpp>
@@ -462,7 +462,8 @@ result run_model(const row_spec& spec, M& model, const bench& b, const std::vect
     if (b.has_factors) {
       r.scored = true;
       r.report = disentanglement_report(model, test.x, b.test_factors, b.votes);
-      if constexpr (vae) r.traversal = latent_traversal(model, b.traversal_seeds, r.report.unit_order, kTraversalValues);
+      if constexpr (vae)
+        r.traversal = latent_traversal(model, b.traversal_seeds, r.report.unit_order, kTraversalValues);
       r.interpolation = latent_interpolation(model, b.interpolate_from, b.interpolate_to, 8);
     }
   }
@@ -669,9 +670,9 @@ std::string json_results(const std::vector<result>& rs, const options& o, const 
       << ", \"eval_seconds\": " << json_number(r.eval_seconds)
       << ", \"samples_per_second\": " << json_number(r.samples_per_second);
     if (r.scored) {
-      j << ", \"mig\": " << json_number(r.report.mig.score) << ", \"factor_vae_score\": "
-        << json_number(r.report.factor_vae) << ", \"beta_vae_score\": " << json_number(r.report.beta_vae)
-        << ", \"kl_per_unit\": [";
+      j << ", \"mig\": " << json_number(r.report.mig.score)
+        << ", \"factor_vae_score\": " << json_number(r.report.factor_vae)
+        << ", \"beta_vae_score\": " << json_number(r.report.beta_vae) << ", \"kl_per_unit\": [";
       for (std::size_t u = 0; u < r.report.kl_per_unit.size(); ++u)
         j << (u ? ", " : "") << json_number(r.report.kl_per_unit(u));
       j << "]";
@@ -998,9 +999,9 @@ int main(int argc, char** argv) {
     if (b.has_factors) {
       const std::string dtable = disentanglement_table(rs, b);
       std::printf("\n%s", dtable.c_str());
-      std::ofstream(o.out + "/disentanglement.md") << "# latent: disentanglement on the shapes factors (Z = " << o.latent
-                                                   << ", " << o.epochs << " epochs)\n\n"
-                                                   << dtable;
+      std::ofstream(o.out + "/disentanglement.md")
+          << "# latent: disentanglement on the shapes factors (Z = " << o.latent << ", " << o.epochs << " epochs)\n\n"
+          << dtable;
       mutual_information_png(dir + "mutual-information.png", rs, b,
                              "I(unit; factor) / H(factor), units in KL order - " + what);
       interpolations_png(dir + "interpolations.png", rs, "Interpolations between test images - " + what);

@@ -420,8 +420,8 @@ TEST_CASE("shapes factors: bad held factors are refused with what was expected")
   fixed.assign(count, std::nullopt);
   fixed[latent::shapes_factor::shape] = 2.5;
   CHECK_THROWS_AS(latent::make_shapes_fixed(3, fixed), latent::option_error);
-  CHECK_THROWS_WITH_AS(latent::make_shapes_sharing(7, 3), "latent: make_shapes_sharing: expected a factor index below 7, found 7",
-                       latent::option_error);
+  CHECK_THROWS_WITH_AS(latent::make_shapes_sharing(7, 3),
+                       "latent: make_shapes_sharing: expected a factor index below 7, found 7", latent::option_error);
 }
 
 TEST_CASE("mutual_information: hand-computed cases and the entropy of a uniform factor") {
@@ -468,17 +468,18 @@ TEST_CASE("mutual_information_gap: bad input is refused with what was expected")
   CHECK_THROWS_WITH_AS(latent::mutual_information(matrix<double>(9, 3), f),
                        "latent: mutual_information: expected one row of factors per row of codes (9), found 10",
                        latent::shape_error);
-  CHECK_THROWS_WITH_AS(latent::mutual_information(f, f, 0), "latent: mutual_information: expected at least 1 bin, found 0",
-                       latent::option_error);
+  CHECK_THROWS_WITH_AS(latent::mutual_information(f, f, 0),
+                       "latent: mutual_information: expected at least 1 bin, found 0", latent::option_error);
   CHECK_THROWS_AS(latent::mutual_information(matrix<double>(0, 3), matrix<double>(0, 2)), latent::data_error);
   xt::xtensor<double, 2> nan = f;
   nan(3, 1) = NAN;
   CHECK_THROWS_AS(latent::mutual_information(nan, f), latent::data_error);
   xt::xtensor<double, 2> constant = f;
   for (std::size_t r = 0; r < 10; ++r) constant(r, 1) = 1;
-  CHECK_THROWS_WITH_AS(latent::mutual_information_gap(f, constant),
-                       "latent: mutual_information_gap: expected every factor to vary, found factor 1 constant (entropy 0)",
-                       latent::data_error);
+  CHECK_THROWS_WITH_AS(
+      latent::mutual_information_gap(f, constant),
+      "latent: mutual_information_gap: expected every factor to vary, found factor 1 constant (entropy 0)",
+      latent::data_error);
 }
 
 TEST_CASE("factor_vae_score and beta_vae_score: a perfect code scores 1, noise chance (1/K)") {
@@ -540,8 +541,8 @@ TEST_CASE("latent_traversal, latent_interpolation and disentanglement_report on 
                        latent::option_error);
   const xt::xtensor<double, 2> line = latent::latent_interpolation(m, seeds, xt::xtensor<double, 2>(seeds + 3.0), 4);
   REQUIRE(line.shape()[0] == 8);
-  CHECK(line(0, 0) == doctest::Approx(2.0));  // t = 0: the start
-  CHECK(line(1, 0) == doctest::Approx(4.0));  // t = 1/3: 2·(1 + 1)
+  CHECK(line(0, 0) == doctest::Approx(2.0));   // t = 0: the start
+  CHECK(line(1, 0) == doctest::Approx(4.0));   // t = 1/3: 2·(1 + 1)
   CHECK(line(7, 2) == doctest::Approx(18.0));  // t = 1: 2·(6 + 3)
   CHECK_THROWS_AS(latent::latent_interpolation(m, seeds, seeds, 1), latent::option_error);
 

@@ -48,8 +48,9 @@ inline std::pair<std::size_t, std::size_t> draw_heat_map(Canvas& canvas, std::pt
   constexpr Color ink{0.1f, 0.1f, 0.1f}, white{1.0f, 1.0f, 1.0f}, dark{0.03f, 0.19f, 0.42f};
   for (std::size_t k = 0; k < cols; ++k) {
     const std::string l = col_labels[k].substr(0, (cell + 1) / 6);
-    canvas.text(left + static_cast<std::ptrdiff_t>(k) * c + (c - static_cast<std::ptrdiff_t>(Canvas::text_width(l))) / 2,
-                y + 2, l, ink);
+    canvas.text(
+        left + static_cast<std::ptrdiff_t>(k) * c + (c - static_cast<std::ptrdiff_t>(Canvas::text_width(l))) / 2, y + 2,
+        l, ink);
   }
   for (std::size_t r = 0; r < rows; ++r) {
     const std::ptrdiff_t ry = top + static_cast<std::ptrdiff_t>(r) * c;

@@ -33,7 +33,8 @@ xt::xtensor<T, 2> latent_interpolation(const Model& model, const xt::xtensor<T, 
     for (std::size_t s = 0; s < steps; ++s) {
       const double t = static_cast<double>(s) / static_cast<double>(steps - 1);
       for (std::size_t j = 0; j < z; ++j)
-        codes(p * steps + s, j) = static_cast<T>((1 - t) * static_cast<double>(a(p, j)) + t * static_cast<double>(b(p, j)));
+        codes(p * steps + s, j) =
+            static_cast<T>((1 - t) * static_cast<double>(a(p, j)) + t * static_cast<double>(b(p, j)));
     }
   return model.decode(codes);
 }

@@ -33,7 +33,8 @@ struct Mig {
 /// carry).
 inline Mig mutual_information_gap(const MutualInformation& m) {
   const std::size_t nz = m.mi.shape()[0], nv = m.mi.shape()[1];
-  if (nz == 0 || nv == 0) throw data_error("mutual_information_gap: expected at least one unit and one factor, found 0");
+  if (nz == 0 || nv == 0)
+    throw data_error("mutual_information_gap: expected at least one unit and one factor, found 0");
   Mig out;
   for (std::size_t k = 0; k < nv; ++k) {
     if (!(m.factor_entropy(k) > 0))

@@ -179,8 +179,8 @@ inline constexpr std::size_t count = 7;      ///< number of factors
 /// The seven ground-truth factors of the shapes data, in column order (`shapes_factor`), each
 /// drawn independently and uniformly from its interval.
 inline std::vector<FactorInfo> shapes_factors() {
-  return {{"shape", 0, 9, true},       {"x", -3.5, 3.5, false},     {"y", -3.5, 3.5, false},
-          {"size", 6.5, 10.5, false},  {"rotation", -1, 1, false},  {"stroke", 1.6, 3.2, false},
+  return {{"shape", 0, 9, true},         {"x", -3.5, 3.5, false},    {"y", -3.5, 3.5, false},
+          {"size", 6.5, 10.5, false},    {"rotation", -1, 1, false}, {"stroke", 1.6, 3.2, false},
           {"intensity", 0.6, 1.0, false}};
 }
 
