@@ -62,10 +62,10 @@ xt::xtensor<float, 2> shard() {
   return rank() == 0 ? rows_of(all, 0, 90) : rows_of(all, 90, 60);
 }
 std::string shared_path(const std::string& name) {
-  std::string p = rank() == 0 ? (std::filesystem::temp_directory_path() /
-                                 ("latent-mpi-" + std::to_string(::getpid()) + "-" + name))
-                                    .string()
-                              : std::string();
+  std::string p =
+      rank() == 0 ? (std::filesystem::temp_directory_path() / ("latent-mpi-" + std::to_string(::getpid()) + "-" + name))
+                        .string()
+                  : std::string();
   world().broadcast(p, 0);
   return p;
 }
@@ -79,12 +79,16 @@ TEST_CASE("two ranks, shards of unequal size: the same parameters everywhere aft
   std::size_t steps = 0;
   bool all_same = true;
   const History h = fit(model, x, opt,
-                        {.epochs = 8, .batch_size = 32, .seed = 3, .progress = Progress::quiet,
-                         .on_batch = [&](BatchState& b) {
-                           ++steps;
-                           CHECK(b.batches == 6);  // 16 rows a step from each rank: ⌈90 / 16⌉
-                           all_same = all_same && same_everywhere(model.parameters());
-                         },
+                        {.epochs = 8,
+                         .batch_size = 32,
+                         .seed = 3,
+                         .progress = Progress::quiet,
+                         .on_batch =
+                             [&](BatchState& b) {
+                               ++steps;
+                               CHECK(b.batches == 6);  // 16 rows a step from each rank: ⌈90 / 16⌉
+                               all_same = all_same && same_everywhere(model.parameters());
+                             },
                          .communicator = session->world()});
   CHECK(steps == 48);
   CHECK(all_same);
@@ -93,8 +97,8 @@ TEST_CASE("two ranks, shards of unequal size: the same parameters everywhere aft
   // The same seed, ranks and threads: the same bits, run after run.
   AE again(1);
   Adam opt2(1e-2);
-  fit(again, x, opt2, {.epochs = 8, .batch_size = 32, .seed = 3, .progress = Progress::quiet,
-                       .communicator = session->world()});
+  fit(again, x, opt2,
+      {.epochs = 8, .batch_size = 32, .seed = 3, .progress = Progress::quiet, .communicator = session->world()});
   CHECK(std::equal(model.parameters().begin(), model.parameters().end(), again.parameters().begin()));
 }
 
@@ -102,8 +106,13 @@ TEST_CASE("not sharded: every rank passes all rows, and the run equals one proce
   const auto x = curve(128, 2);
   AE model(1), alone(1);
   Adam o1(1e-2), o2(1e-2);
-  const History h = fit(model, x, o1, {.epochs = 3, .batch_size = 32, .seed = 4, .progress = Progress::quiet,
-                                       .communicator = session->world(), .sharded = false});
+  const History h = fit(model, x, o1,
+                        {.epochs = 3,
+                         .batch_size = 32,
+                         .seed = 4,
+                         .progress = Progress::quiet,
+                         .communicator = session->world(),
+                         .sharded = false});
   const History one = fit(alone, x, o2, {.epochs = 3, .batch_size = 32, .seed = 4, .progress = Progress::quiet});
   // Not bitwise: each rank sums its half of a batch's gradient, then the halves are added, where one
   // process sums the whole batch in one product; float rounding differs in the last bits.
@@ -128,9 +137,9 @@ TEST_CASE("the validation loss is the mean over every rank's validation rows") {
   const auto v0 = curve(20, 7), v1 = curve(10, 8);
   AE model(1);
   Adam opt(1e-2);
-  const History h = fit(model, x, opt, {.epochs = 2, .batch_size = 32, .progress = Progress::quiet,
-                                        .communicator = session->world()},
-                        rank() == 0 ? v0 : v1);
+  const History h =
+      fit(model, x, opt, {.epochs = 2, .batch_size = 32, .progress = Progress::quiet, .communicator = session->world()},
+          rank() == 0 ? v0 : v1);
   xt::xtensor<float, 2> both = xt::xtensor<float, 2>::from_shape({30, 12});
   std::copy(v0.begin(), v0.end(), both.begin());
   std::copy(v1.begin(), v1.end(), both.begin() + 20 * 12);
@@ -142,8 +151,8 @@ TEST_CASE("the validation loss is the mean over every rank's validation rows") {
 TEST_CASE("a checkpoint written by rank 0 and resumed by all equals an uninterrupted run, bit for bit") {
   const auto x = shard();
   const std::string path = shared_path("resume.ckpt");
-  FitOptions options{.epochs = 4, .batch_size = 32, .seed = 5, .progress = Progress::quiet,
-                     .communicator = session->world()};
+  FitOptions options{
+      .epochs = 4, .batch_size = 32, .seed = 5, .progress = Progress::quiet, .communicator = session->world()};
   GaussVAE straight(1);
   AdamW o1(1e-2, 0.01);
   o1.set_schedule(CosineDecay{.steps = 24, .warmup = 3});
@@ -175,15 +184,17 @@ TEST_CASE("a rank that throws mid-epoch stops every rank with an error naming it
     if (rank() == 1 && b.epoch == 2 && b.batch == 3) throw std::runtime_error("boom on rank 1");
   };
   if (rank() == 1) {
-    CHECK_THROWS_WITH_AS(fit(model, x, opt, {.epochs = 4, .progress = Progress::quiet, .on_batch = boom,
-                                             .communicator = session->world()}),
-                         "boom on rank 1", std::runtime_error);
+    CHECK_THROWS_WITH_AS(
+        fit(model, x, opt,
+            {.epochs = 4, .progress = Progress::quiet, .on_batch = boom, .communicator = session->world()}),
+        "boom on rank 1", std::runtime_error);
   } else {
-    CHECK_THROWS_WITH_AS(fit(model, x, opt, {.epochs = 4, .progress = Progress::quiet, .on_batch = boom,
-                                             .communicator = session->world()}),
-                         doctest::Contains("fit: rank 1 of 2 failed, so training stops on every rank: at epoch 2, "
-                                           "batch 3: boom on rank 1"),
-                         distributed_error);
+    CHECK_THROWS_WITH_AS(
+        fit(model, x, opt,
+            {.epochs = 4, .progress = Progress::quiet, .on_batch = boom, .communicator = session->world()}),
+        doctest::Contains("fit: rank 1 of 2 failed, so training stops on every rank: at epoch 2, "
+                          "batch 3: boom on rank 1"),
+        distributed_error);
   }
   // An epoch callback on rank 0 that throws: rank 1 learns it.
   const auto callback = [](FitState& s) {
@@ -192,15 +203,17 @@ TEST_CASE("a rank that throws mid-epoch stops every rank with an error naming it
   AE m2(1);
   Adam o2;
   if (rank() == 0)
-    CHECK_THROWS_AS(fit(m2, x, o2, {.epochs = 3, .progress = Progress::quiet, .callbacks = {callback},
-                                    .communicator = session->world()}),
-                    option_error);
+    CHECK_THROWS_AS(
+        fit(m2, x, o2,
+            {.epochs = 3, .progress = Progress::quiet, .callbacks = {callback}, .communicator = session->world()}),
+        option_error);
   else
-    CHECK_THROWS_WITH_AS(fit(m2, x, o2, {.epochs = 3, .progress = Progress::quiet, .callbacks = {callback},
-                                         .communicator = session->world()}),
-                         doctest::Contains("rank 0 of 2 failed, so training stops on every rank: in a callback "
-                                           "after epoch 1: latent: a callback's complaint"),
-                         distributed_error);
+    CHECK_THROWS_WITH_AS(
+        fit(m2, x, o2,
+            {.epochs = 3, .progress = Progress::quiet, .callbacks = {callback}, .communicator = session->world()}),
+        doctest::Contains("rank 0 of 2 failed, so training stops on every rank: in a callback "
+                          "after epoch 1: latent: a callback's complaint"),
+        distributed_error);
   // Training goes on afterwards: the ranks are in step again.
   AE m3(1);
   Adam o3;
@@ -219,8 +232,7 @@ TEST_CASE("mismatched models, bad data and a diverging loss end every rank with 
   } else {
     OtherAE b(1);
     CHECK_THROWS_WITH_AS(fit(b, x, opt, {.progress = Progress::quiet, .communicator = session->world()}),
-                         doctest::Contains("fit: rank 0 trains Autoencoder<Seq<Dense<12,8,Relu>"),
-                         option_error);
+                         doctest::Contains("fit: rank 0 trains Autoencoder<Seq<Dense<12,8,Relu>"), option_error);
   }
   // A NaN in rank 1's rows: rank 1 says where, rank 0 that rank 1 failed before training.
   auto bad = x;
@@ -231,8 +243,7 @@ TEST_CASE("mismatched models, bad data and a diverging loss end every rank with 
                          doctest::Contains("row 7"), data_error);
   else
     CHECK_THROWS_WITH_AS(fit(m, bad, opt, {.progress = Progress::quiet, .communicator = session->world()}),
-                         doctest::Contains("rank 1 of 2 failed before training, so no rank trains"),
-                         distributed_error);
+                         doctest::Contains("rank 1 of 2 failed before training, so no rank trains"), distributed_error);
   // A learning rate that diverges: the global loss is the same everywhere, so is the error.
   AE d(1);
   SGD wild(1e30);
@@ -246,10 +257,13 @@ TEST_CASE("a batch callback that stops on one rank stops all; early stopping agr
   AE model(1);
   Adam opt;
   const History h = fit(model, x, opt,
-                        {.epochs = 5, .batch_size = 32, .progress = Progress::quiet,
-                         .on_batch = [](BatchState& b) {
-                           if (rank() == 1 && b.epoch == 2 && b.batch == 2) b.stop("rank 1 has seen enough");
-                         },
+                        {.epochs = 5,
+                         .batch_size = 32,
+                         .progress = Progress::quiet,
+                         .on_batch =
+                             [](BatchState& b) {
+                               if (rank() == 1 && b.epoch == 2 && b.batch == 2) b.stop("rank 1 has seen enough");
+                             },
                          .communicator = session->world()});
   CHECK(h.epochs() == 2);
   CHECK(h.stopped_epoch == 2);
@@ -257,9 +271,12 @@ TEST_CASE("a batch callback that stops on one rank stops all; early stopping agr
   CHECK(same_everywhere(model.parameters()));
   AE m2(1);
   Adam o2(5e-2);
-  const History e = fit(m2, x, o2, {.epochs = 30, .batch_size = 16, .progress = Progress::quiet,
-                                    .callbacks = {EarlyStopping{.patience = 2, .min_delta = 1e9}},
-                                    .communicator = session->world()},
+  const History e = fit(m2, x, o2,
+                        {.epochs = 30,
+                         .batch_size = 16,
+                         .progress = Progress::quiet,
+                         .callbacks = {EarlyStopping{.patience = 2, .min_delta = 1e9}},
+                         .communicator = session->world()},
                         rank() == 0 ? curve(20, 7) : curve(10, 8));
   CHECK(e.epochs() == 3);
   CHECK(e.best_epoch == 1);
@@ -274,8 +291,8 @@ TEST_CASE("the conditional VAE trains on sharded rows and labels") {
   struct CDec : Seq<Dense<5, 8, Relu>, Dense<8, 12>> {};
   ConditionalVAE<CEnc, CDec, 3, UnitGaussian> model(1);
   Adam opt(1e-2);
-  const History h = fit(model, x, labels, opt, {.epochs = 6, .batch_size = 32, .progress = Progress::quiet,
-                                                .communicator = session->world()});
+  const History h = fit(model, x, labels, opt,
+                        {.epochs = 6, .batch_size = 32, .progress = Progress::quiet, .communicator = session->world()});
   CHECK(h.loss.back() < h.loss.front());
   CHECK(same_everywhere(model.parameters()));
 }

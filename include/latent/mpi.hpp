@@ -94,19 +94,18 @@ class Communicator final : public latent::Communicator {
     const int right = static_cast<int>((rank_ + 1) % R), left = static_cast<int>((rank_ + R - 1) % R);
     for (std::size_t k = 0; k + 1 < R; ++k) {
       const std::size_t send = (rank_ + R - k) % R, recv = (rank_ + 2 * R - k - 1) % R;
-      detail::check(MPI_Sendrecv(v.data() + begin(send), static_cast<int>(length(send)), type, right, 0,
-                                 scratch.data(), static_cast<int>(length(recv)), type, left, 0, comm_,
-                                 MPI_STATUS_IGNORE),
+      detail::check(MPI_Sendrecv(v.data() + begin(send), static_cast<int>(length(send)), type, right, 0, scratch.data(),
+                                 static_cast<int>(length(recv)), type, left, 0, comm_, MPI_STATUS_IGNORE),
                     "MPI_Sendrecv");
       T* dst = v.data() + begin(recv);
       for (std::size_t i = 0; i < length(recv); ++i) dst[i] += scratch[i];
     }
     for (std::size_t k = 0; k + 1 < R; ++k) {
       const std::size_t send = (rank_ + 1 + R - k) % R, recv = (rank_ + R - k) % R;
-      detail::check(MPI_Sendrecv(v.data() + begin(send), static_cast<int>(length(send)), type, right, 1,
-                                 v.data() + begin(recv), static_cast<int>(length(recv)), type, left, 1, comm_,
-                                 MPI_STATUS_IGNORE),
-                    "MPI_Sendrecv");
+      detail::check(
+          MPI_Sendrecv(v.data() + begin(send), static_cast<int>(length(send)), type, right, 1, v.data() + begin(recv),
+                       static_cast<int>(length(recv)), type, left, 1, comm_, MPI_STATUS_IGNORE),
+          "MPI_Sendrecv");
     }
   }
 
