@@ -6,8 +6,9 @@
 //   mpirun -np 8 --hostfile hosts build/examples/mpi_fashion_mnist   eight ranks on the hosts listed
 //   (as root add --allow-run-as-root; on a 2-core machine --oversubscribe --bind-to none)
 //
-// Usage: mpi_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N]
-// (default 10 epochs, all data, the model's automatic threads per rank). Exits 0 with a message when
+// Usage: mpi_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N] [--save PATH]
+// (default 10 epochs, all data, the model's automatic threads per rank; --save: rank 0 saves the
+// trained model there). Exits 0 with a message when
 // Fashion-MNIST is not installed.
 #include <latent/data/fashion_mnist.hpp>
 #include <latent/latent.hpp>
@@ -29,15 +30,20 @@ using Model = VAE<Encoder, Decoder, Bernoulli>;
 int main(int argc, char** argv) {
   mpi::Session mpi(argc, argv);
   std::size_t epochs = 10, train_size = 0, test_size = 0, threads = 0;
+  std::string save_path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--save" && i + 1 < argc) {
+      save_path = argv[++i];
+      continue;
+    }
     if ((arg == "--train-size" || arg == "--test-size" || arg == "--threads") && i + 1 < argc) {
       (arg == "--train-size"  ? train_size
        : arg == "--test-size" ? test_size
                               : threads) = std::strtoul(argv[++i], nullptr, 10);
     } else if (arg == "--help" || arg == "-h") {
       if (mpi.rank() == 0)
-        std::printf("Usage: mpi_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N]\n");
+        std::printf("Usage: mpi_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N] [--save PATH]\n");
       return 0;
     } else {
       epochs = std::strtoul(arg.c_str(), nullptr, 10);
@@ -88,6 +94,6 @@ int main(int argc, char** argv) {
           return s[s.size() / 2];
         }(),
         -model->elbo(test.x, 1));
-    save(*model, "mpi_fashion_mnist.latent");
+    if (!save_path.empty()) save(*model, save_path);
   }
 }
