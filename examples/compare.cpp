@@ -1012,9 +1012,12 @@ int main(int argc, char** argv) {
     }
     const double wall = seconds_since(t0);
     std::ofstream(o.out + "/results.json") << json_results(rs, o, b, wall);
-    std::printf("\nWrote %sresults.md, results.json, reconstructions.png, samples.png, latent.png, latent-<model>.png, "
-                "curves.png (%.1f s in all)\n",
-                dir.c_str(), wall);
+    std::printf(
+        "\nWrote %sresults.md, results.json, reconstructions.png, samples.png, latent.png, latent-<model>.png, "
+        "curves.png%s (%.1f s in all)\n",
+        dir.c_str(),
+        b.has_factors ? ", disentanglement.md, mutual-information.png, interpolations.png, traversal-<model>.png" : "",
+        wall);
   } catch (const latent::error& e) {
     std::fprintf(stderr, "compare: %s\n", e.what());
     return 1;
