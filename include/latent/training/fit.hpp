@@ -552,6 +552,12 @@ double evaluate(const Model& model, const xt::xtensor<typename Model::scalar_typ
   return model.loss(data);
 }
 
+/// The same for data of the other floating-point type, converted once (`as_scalar`).
+template <class Model, detail::other_scalar<typename Model::scalar_type> U>
+double evaluate(const Model& model, const xt::xtensor<U, 2>& data) {
+  return model.loss(as_scalar<typename Model::scalar_type>(data));
+}
+
 /// `fit` and `evaluate` take a batch (rows are samples): anything else, such as one sample as an
 /// `xt::xtensor<T, 1>`, is refused at compile time instead of being converted to a garbage shape.
 template <class Model, detail::not_a_batch E, class Opt>
