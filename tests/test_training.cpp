@@ -461,6 +461,7 @@ TEST_CASE("a double model takes the float data the readers return, and the other
   CHECK(md.encode(xf) == md.encode(xd));
   CHECK(md.reconstruct(xf) == md.reconstruct(xd));
   CHECK(md.loss(xf) == md.loss(xd));
+  CHECK(evaluate(md, xf) == md.loss(xd));
   const xt::xtensor<float, 1> one = xt::view(xf, 0, xt::all());
   CHECK(md.encode(one).shape()[0] == 2);
   Autoencoder<Enc, Dec, MSE, double> md2(1);
