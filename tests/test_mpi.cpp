@@ -71,6 +71,31 @@ std::string shared_path(const std::string& name) {
 }
 }  // namespace
 
+TEST_CASE("the all-reduce: the exact sum, the same bits on every rank, any length") {
+  // Run with 2 ranks (MPI's all-reduce: one addition a value) and with 3 (the ring), by ctest.
+  const std::size_t R = session->size();
+  for (const std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{1000}, std::size_t{65537}}) {
+    std::vector<float> ints(n), noise(n);
+    Rng rng(rank() + 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      ints[i] = static_cast<float>((i % 97) * (rank() + 1));  // small integers: every order sums exactly
+      noise[i] = static_cast<float>(rng.normal());
+    }
+    std::vector<double> d(n, static_cast<double>(rank() + 1) / 3);
+    world().all_reduce_sum(std::span<float>(ints));
+    world().all_reduce_sum(std::span<float>(noise));
+    world().all_reduce_sum(std::span<double>(d));
+    bool exact = true;
+    for (std::size_t i = 0; i < n; ++i)
+      exact = exact && ints[i] == static_cast<float>((i % 97) * R * (R + 1) / 2);
+    INFO("n = " << n << ", ranks " << R);
+    CHECK(exact);
+    CHECK(same_everywhere(std::span<float>(noise)));
+    CHECK(same_everywhere(std::span<double>(d)));
+    CHECK(d[0] == doctest::Approx(static_cast<double>(R * (R + 1) / 2) / 3));
+  }
+}
+
 TEST_CASE("two ranks, shards of unequal size: the same parameters everywhere after every step, learning") {
   REQUIRE(session->size() == 2);
   const auto x = shard();
