@@ -86,8 +86,7 @@ TEST_CASE("the all-reduce: the exact sum, the same bits on every rank, any lengt
     world().all_reduce_sum(std::span<float>(noise));
     world().all_reduce_sum(std::span<double>(d));
     bool exact = true;
-    for (std::size_t i = 0; i < n; ++i)
-      exact = exact && ints[i] == static_cast<float>((i % 97) * R * (R + 1) / 2);
+    for (std::size_t i = 0; i < n; ++i) exact = exact && ints[i] == static_cast<float>((i % 97) * R * (R + 1) / 2);
     INFO("n = " << n << ", ranks " << R);
     CHECK(exact);
     CHECK(same_everywhere(std::span<float>(noise)));

@@ -73,7 +73,7 @@ struct conv2d_layer {
   static constexpr std::size_t out_size = F * P;
   static constexpr std::size_t weight_count = F * KK;
   static constexpr std::size_t param_count = weight_count + F;
-  static constexpr std::size_t bias_count = F;  ///< the last F parameters are biases
+  static constexpr std::size_t bias_count = F;               ///< the last F parameters are biases
   static constexpr double forward_flops = 2.0 * P * KK * F;  // a multiply-add per weight and position
   static constexpr std::size_t cache_size = 0;               // the derivative needs only y; patches are gathered again
   static constexpr std::size_t scratch_size = 0;
