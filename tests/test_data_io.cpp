@@ -1153,6 +1153,49 @@ TEST_SUITE("atomic writer") {
 }
 
 TEST_SUITE("save_load") {
+  TEST_CASE("inspect reads a file's architecture, scalar type and sizes without a model") {
+    temp_dir dir;
+    PModel m(5);
+    const auto data = persistence_data(16);
+    latent::Adam opt;
+    for (int i = 0; i < 3; ++i) m.train_batch(data.data(), 16, opt);
+    latent::save(m, dir.file("m.bin"));
+    const latent::FileInfo a = latent::inspect(dir.file("m.bin"));
+    CHECK(a.has_model);
+    CHECK(a.architecture == PModel::architecture());
+    CHECK(a.scalar_type == "float");
+    CHECK(a.parameters == PModel::param_count);
+    CHECK(a.training_steps == 3);
+    CHECK(a.optimizer.empty());
+    CHECK(!a.is_checkpoint);
+    latent::Autoencoder<PEnc, PDec, latent::MSE, double> md(1);
+    latent::save(md, dir.file("d.bin"));
+    CHECK(latent::inspect(dir.file("d.bin")).scalar_type == "double");
+    latent::save(opt, dir.file("o.bin"));
+    const latent::FileInfo o = latent::inspect(dir.file("o.bin"));
+    CHECK(!o.has_model);
+    CHECK(o.optimizer == "Adam");
+    CHECK(o.optimizer_steps == 3);
+    latent::SGD sgd(0.1, 0.5, true);
+    // A checkpoint: model, optimiser and the epoch.
+    PModel c(2);
+    const auto x = persistence_data(40);
+    latent::fit(c, x, sgd,
+                {.epochs = 2, .batch_size = 20, .progress = latent::Progress::quiet, .checkpoint = dir.file("c.ckpt")});
+    const latent::FileInfo k = latent::inspect(dir.file("c.ckpt"));
+    CHECK(k.is_checkpoint);
+    CHECK(k.epochs_done == 2);
+    CHECK(k.optimizer == "SGD");
+    CHECK(k.optimizer_steps == 4);
+    CHECK(k.training_steps == 4);
+    // What load refuses, inspect refuses too.
+    CHECK_THROWS_AS(latent::inspect(dir.file("missing.bin")), latent::io_error);
+    std::string bytes = read_file(dir.file("m.bin"));
+    bytes[40] = static_cast<char>(bytes[40] ^ 0x5a);
+    write_file(dir.file("bad.bin"), bytes);
+    CHECK_THROWS_WITH_AS(latent::inspect(dir.file("bad.bin")), doctest::Contains("checksum"), latent::format_error);
+  }
+
   TEST_CASE("the same model saved twice gives the same bytes, with no undefined padding") {
     temp_dir dir;
     PModel m(5);

@@ -368,4 +368,58 @@ void load(Opt& opt, const std::string& path) {
   detail::restore_optimizer(opt, it->second, path);
 }
 
+/// What a latent file holds, read without a model (`inspect`): enough for a tool to decide which type
+/// to instantiate before it calls `load`.
+struct FileInfo {
+  bool has_model = false;      ///< a model section (written by `save(model)` or a checkpoint)
+  std::string architecture;    ///< the model's type, e.g. "VAE<Seq<Dense<784,400,Relu>,Gaussian<20>>,...,float>"
+  std::string scalar_type;     ///< "float" or "double"
+  std::size_t parameters = 0;  ///< the model's parameter count
+  std::size_t training_steps = 0;
+  std::string optimizer;  ///< "Adam", "SGD", or empty without an optimiser section
+  std::size_t optimizer_steps = 0;
+  bool is_checkpoint = false;   ///< written by `fit` with `FitOptions::checkpoint`
+  std::size_t epochs_done = 0;  ///< a checkpoint's epoch
+};
+
+/// Reads `path`'s architecture, scalar type and sizes (the whole file is read and its checksum
+/// checked, as by `load`, but nothing is restored). Throws as `load` does: `io_error` if it cannot be
+/// read, `format_error` if it is not a well-formed latent file.
+inline FileInfo inspect(const std::string& path) {
+  const auto sections = detail::read_sections(path);
+  FileInfo info;
+  if (const auto m = sections.find(detail::model_section); m != sections.end()) {
+    detail::byte_reader r(m->second, "inspect: " + path);
+    info.has_model = true;
+    info.architecture = r.get_string();
+    const auto size = r.get<std::uint32_t>();
+    if (size != 4 && size != 8)
+      throw format_error("inspect: " + path + ": expected 4- or 8-byte scalars, found " + std::to_string(size) +
+                         "-byte");
+    info.scalar_type = size == 4 ? "float" : "double";
+    info.parameters = size == 4 ? r.get_any_array<float>().size() : r.get_any_array<double>().size();
+    (void)r.get<Rng::State>();
+    info.training_steps = static_cast<std::size_t>(r.get<std::uint64_t>());
+    r.expect_end();
+  }
+  if (const auto o = sections.find(detail::optimizer_section); o != sections.end()) {
+    detail::byte_reader r(o->second, "inspect: " + path);
+    const std::string kind = r.get_string(256);
+    info.optimizer = kind.substr(0, kind.find('/'));
+    if (info.optimizer != "Adam" && info.optimizer != "SGD")
+      throw format_error("inspect: " + path + " holds the state of an unknown optimiser " + detail::escape_bytes(kind));
+    const std::size_t skip = info.optimizer == "Adam" ? 4 : 2;  // the hyperparameters before the count
+    const bool layout1 = kind.find('/') == std::string::npos;
+    for (std::size_t i = 0; i < skip + (layout1 ? 0 : 1); ++i) (void)r.get<double>();
+    if (!layout1 && info.optimizer == "SGD") (void)r.get<std::uint8_t>();
+    info.optimizer_steps = static_cast<std::size_t>(r.get<std::uint64_t>());
+  }
+  if (const auto f = sections.find(detail::fit_section); f != sections.end()) {
+    detail::byte_reader r(f->second, "inspect: " + path);
+    info.is_checkpoint = true;
+    info.epochs_done = static_cast<std::size_t>(r.get<std::uint64_t>());
+  }
+  return info;
+}
+
 }  // namespace latent
