@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages latent needs, only those that are missing (run as root).
 #   scripts/deps.sh           build, tests, examples
-#   scripts/deps.sh --peers   also the benchmark peers: libtorch, PyTorch for Python, OpenBLAS
+#   scripts/deps.sh --peers   also the peers: libtorch, PyTorch for Python, OpenBLAS, NumPy and onnx (the
+#                             benchmarks, and the tests that check interchange with PyTorch and ONNX)
 #   scripts/deps.sh --format  also clang-format 16, which scripts/format.sh runs
 set -euo pipefail
 pkgs=(g++ cmake make clang libclang-rt-14-dev libboost-dev libxsimd-dev xtensor-dev doctest-dev libbenchmark-dev
@@ -9,7 +10,7 @@ pkgs=(g++ cmake make clang libclang-rt-14-dev libboost-dev libxsimd-dev xtensor-
 # --peers, for benchmarks/: libtorch C++, PyTorch from Python, OpenBLAS so PyTorch is configured fairly
 for arg in "$@"; do
   case "$arg" in
-    --peers) pkgs+=(libtorch-dev python3-torch libopenblas0-pthread) ;;
+    --peers) pkgs+=(libtorch-dev python3-torch python3-numpy python3-onnx libopenblas0-pthread) ;;
     --format) pkgs+=(clang-format-16) ;;
     *) echo "deps.sh: unknown option $arg (expected --peers or --format)" >&2; exit 2 ;;
   esac
