@@ -13,7 +13,8 @@
 ///  - `onnx_part::encoder`: input "x", outputs "code" or "mu" and "log_var"; `onnx_part::decoder`:
 ///    input "z" [N, code_size], output "reconstruction" or "mean" (= `decode(z)`).
 /// Ops: Gemm, Relu, Sigmoid, Tanh, LeakyRelu (Mul + Max for double), Elu, Softplus, Clip, Conv,
-/// ConvTranspose, AveragePool, Resize (nearest), Reshape; Concat and Expand for a conditional model.
+/// ConvTranspose, AveragePool, Reshape, Expand (Upsample2D: Reshape, Expand, Reshape), Identity (to
+/// name an output); Concat for a conditional model.
 /// A layer, activation or loss without an export rule (a user's own) does not compile: the first
 /// lines name it (`onnx_export_has_no_rule_for_layer<Layer>`, ...).
 ///
@@ -150,14 +151,14 @@ inline constexpr int opset_domain = 1, opset_version = 2;
 inline constexpr int graph_node = 1, graph_name = 2, graph_initializer = 5, graph_doc = 10, graph_input = 11,
                      graph_output = 12;
 inline constexpr int node_input = 1, node_output = 2, node_name = 3, node_op_type = 4, node_attribute = 5;
-inline constexpr int attr_name = 1, attr_f = 2, attr_i = 3, attr_s = 4, attr_ints = 8, attr_type = 20;
+inline constexpr int attr_name = 1, attr_f = 2, attr_i = 3, attr_ints = 8, attr_type = 20;
 inline constexpr int tensor_dims = 1, tensor_data_type = 2, tensor_name = 8, tensor_raw_data = 9;
 inline constexpr int value_info_name = 1, value_info_type = 2;
 inline constexpr int type_tensor_type = 1, type_tensor_elem_type = 1, type_tensor_shape = 2;
 inline constexpr int shape_dim = 1, dim_value = 1, dim_param = 2;
 }  // namespace field
 // AttributeProto.AttributeType and TensorProto.DataType values.
-inline constexpr int attr_float = 1, attr_int = 2, attr_string = 3, attr_int_list = 7;
+inline constexpr int attr_float = 1, attr_int = 2, attr_int_list = 7;
 inline constexpr int elem_float = 1, elem_int64 = 7, elem_double = 11;
 inline constexpr std::int64_t ir_version = 8, opset = 17;
 
@@ -173,11 +174,6 @@ inline message attribute_int(std::string_view name, std::int64_t v) {
 inline message attribute_float(std::string_view name, float v) {
   message a;
   a.bytes(field::attr_name, name).real(field::attr_f, v).integer(field::attr_type, attr_float);
-  return a;
-}
-inline message attribute_string(std::string_view name, std::string_view v) {
-  message a;
-  a.bytes(field::attr_name, name).bytes(field::attr_s, v).integer(field::attr_type, attr_string);
   return a;
 }
 inline message attribute_ints(std::string_view name, const std::vector<std::int64_t>& v) {
@@ -236,13 +232,6 @@ class graph {
   }
   /// A scalar (rank-0) initializer of `T`.
   std::string scalar(std::string name, T v) { return tensor(std::move(name), {}, &v); }
-  /// A 1-D float initializer (Resize's scales are float whatever the data's type).
-  std::string floats(std::string name, const std::vector<float>& v) {
-    std::string raw;
-    for (const float f : v) message::append_little_endian(raw, std::bit_cast<std::uint32_t>(f), 4);
-    add_initializer(name, {static_cast<std::int64_t>(v.size())}, elem_float, raw);
-    return name;
-  }
   /// A 1-D int64 initializer (shapes).
   std::string int64s(std::string name, const std::vector<std::int64_t>& v) {
     std::string raw;
@@ -440,18 +429,22 @@ struct layer_rule<avg_pool2d_layer<In, K, S>> {
     return value{y, L::out_size, true, In::channels, L::OH, L::OW};
   }
 };
+/// Nearest-neighbour upsampling as a copy: [N, C, H, W] → [N, C, H, 1, W, 1], expanded to
+/// [N, C, H, F, W, F] (output (i, j) reads input (i / F, j / F)) → [N, C, H·F, W·F]. Not Resize: its
+/// shape inference in onnx 1.12 loses the symbolic batch size N (it multiplies N by a float scale),
+/// and an exact copy leaves no coordinate rule for a runtime to read differently.
 template <class In, std::size_t F>
 struct layer_rule<upsample2d_layer<In, F>> {
   using L = upsample2d_layer<In, F>;
   static constexpr bool known = true;
   template <class T>
   static value emit(graph<T>& g, const value& x, const T*, const std::string& prefix) {
-    // Output pixel i reads input i / F (rounded down): asymmetric coordinates, floor.
-    const std::string scales = g.floats(prefix + ".scales", {1.0f, 1.0f, float(F), float(F)});
-    const std::string y =
-        g.node("Resize", {g.template images<In>(x).name, "", scales},
-               {attribute_string("mode", "nearest"), attribute_string("coordinate_transformation_mode", "asymmetric"),
-                attribute_string("nearest_mode", "floor")});
+    constexpr auto c = static_cast<std::int64_t>(In::channels), h = static_cast<std::int64_t>(In::height),
+                   w = static_cast<std::int64_t>(In::width), f = static_cast<std::int64_t>(F);
+    const std::string x6 =
+        g.node("Reshape", {g.template images<In>(x).name, g.int64s(prefix + ".split", {0, c, h, 1, w, 1})});
+    const std::string big = g.node("Expand", {x6, g.int64s(prefix + ".repeat", {1, 1, 1, f, 1, f})});
+    const std::string y = g.node("Reshape", {big, g.int64s(prefix + ".join", {0, c, h * f, w * f})});
     return value{y, L::out_size, true, In::channels, L::OH, L::OW};
   }
 };

@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+"""Checks the ONNX files tests/test_onnx.cpp wrote (latent's export_onnx) against latent's own outputs.
+
+    /usr/bin/python3 check_onnx.py DIR
+
+DIR holds manifest.txt (one case a line) and, per case, <case>.onnx, its inputs <case>.<input>.npy and
+latent's outputs <case>.<output>.npy. For every case:
+  1. onnx.checker.check_model(full_check=True) and onnx.shape_inference.infer_shapes(strict_mode=True);
+     the inferred shape of every output (from a copy whose outputs declare no shape) must be [N, width]
+     with the symbolic batch N, and every shape inferred for an intermediate value must agree with the
+     array the interpreter below computes for it;
+  2. the graph is evaluated by the small NumPy interpreter below, in float64, of exactly the ops latent
+     emits, written from the ONNX operator specification (onnx/docs/Operators.md, opset 17), not from
+     latent's code: Conv and ConvTranspose as sums over kernel offsets with explicit pads, strides and
+     output_padding;
+  3. each output must equal latent's: max |Δ| ≤ tol · max(1, max |latent's|), tol = 1e-5 for float
+     models and 1e-9 for double ones (latent computes in the model's type, the interpreter in float64).
+     The comparison is then shown to fail on latent's output moved by 10·tol at one element.
+Exit status 0 when every case passes; otherwise 1, with one line per failure. (Debian 12's onnx 1.12
+has no reference evaluator and there is no onnxruntime: hence the interpreter.)
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper, shape_inference
+
+TOLERANCE = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-9}
+ELEM_DTYPE = {onnx.TensorProto.FLOAT: np.dtype(np.float32), onnx.TensorProto.DOUBLE: np.dtype(np.float64)}
+
+
+class CheckError(Exception):
+    pass
+
+
+# ---- the interpreter -----------------------------------------------------------------------------------
+
+def attributes(node):
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def as_text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def conv(x, w, b, a):
+    """Conv: y[n, m, i, j] = b[m] + Σ_{c, p, q} xpad[n, c, i·s + p·d, j·s + q·d] · w[m, c, p, q]."""
+    if as_text(a.get("auto_pad", "NOTSET")) != "NOTSET" or a.get("group", 1) != 1:
+        raise CheckError("Conv: only explicit pads and group 1 are interpreted")
+    kh, kw = w.shape[2], w.shape[3]
+    if list(a.get("kernel_shape", [kh, kw])) != [kh, kw]:
+        raise CheckError("Conv: kernel_shape differs from the weight's")
+    sh, sw = a.get("strides", [1, 1])
+    dh, dw = a.get("dilations", [1, 1])
+    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    oh = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((x.shape[0], w.shape[0], oh, ow))
+    for p in range(kh):
+        for q in range(kw):
+            window = xp[:, :, p * dh: p * dh + sh * (oh - 1) + 1: sh, q * dw: q * dw + sw * (ow - 1) + 1: sw]
+            y += np.einsum("nchw,mc->nmhw", window, w[:, :, p, q])
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+def conv_transpose(x, w, b, a):
+    """ConvTranspose: every input pixel (i, j) adds w[c, m, p, q]·x[n, c, i, j] at full[i·s + p·d, j·s + q·d];
+    the full result (extended by output_padding at the end) is cropped by pads: output[o] = full[o + pad_begin],
+    output size s·(in − 1) + output_padding + (k − 1)·d + 1 − pad_begin − pad_end."""
+    if as_text(a.get("auto_pad", "NOTSET")) != "NOTSET" or a.get("group", 1) != 1 or "output_shape" in a:
+        raise CheckError("ConvTranspose: only explicit pads, group 1 and no output_shape are interpreted")
+    kh, kw = w.shape[2], w.shape[3]
+    sh, sw = a.get("strides", [1, 1])
+    dh, dw = a.get("dilations", [1, 1])
+    oph, opw = a.get("output_padding", [0, 0])
+    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
+    n, _, h, wd = x.shape
+    fh, fw = sh * (h - 1) + dh * (kh - 1) + 1 + oph, sw * (wd - 1) + dw * (kw - 1) + 1 + opw
+    full = np.zeros((n, w.shape[1], fh, fw))
+    for p in range(kh):
+        for q in range(kw):
+            full[:, :, p * dh: p * dh + sh * (h - 1) + 1: sh, q * dw: q * dw + sw * (wd - 1) + 1: sw] += np.einsum(
+                "nchw,cm->nmhw", x, w[:, :, p, q])
+    y = full[:, :, pt: fh - pb, pl: fw - pr]
+    if b is not None:
+        y = y + b.reshape(1, -1, 1, 1)
+    return y
+
+
+def average_pool(x, a):
+    """AveragePool: the mean over each window; with count_include_pad = 0 (the default) the padding is
+    not counted."""
+    if as_text(a.get("auto_pad", "NOTSET")) != "NOTSET" or a.get("ceil_mode", 0) != 0:
+        raise CheckError("AveragePool: only explicit pads and ceil_mode 0 are interpreted")
+    kh, kw = a["kernel_shape"]
+    sh, sw = a.get("strides", [1, 1])
+    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    ones = np.pad(np.ones(x.shape[2:]), ((pt, pb), (pl, pr)))
+    if a.get("count_include_pad", 0):
+        ones = np.ones_like(ones)
+    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    total = np.zeros((x.shape[0], x.shape[1], oh, ow))
+    count = np.zeros((oh, ow))
+    for p in range(kh):
+        for q in range(kw):
+            total += xp[:, :, p: p + sh * (oh - 1) + 1: sh, q: q + sw * (ow - 1) + 1: sw]
+            count += ones[p: p + sh * (oh - 1) + 1: sh, q: q + sw * (ow - 1) + 1: sw]
+    return total / count
+
+
+def reshape(x, shape, a):
+    """Reshape: 0 copies the input's dimension (allowzero = 0), −1 is inferred."""
+    if a.get("allowzero", 0):
+        raise CheckError("Reshape: allowzero is not interpreted")
+    target = [x.shape[i] if int(d) == 0 else int(d) for i, d in enumerate(shape)]
+    return x.reshape(target)
+
+
+def run_node(node, inputs):
+    op, a = node.op_type, attributes(node)
+    get = lambda i: inputs[i] if i < len(inputs) else None
+    if op == "Gemm":
+        A, B, C = get(0), get(1), get(2)
+        A = A.T if a.get("transA", 0) else A
+        B = B.T if a.get("transB", 0) else B
+        y = a.get("alpha", 1.0) * (A @ B)
+        return y + a.get("beta", 1.0) * C if C is not None else y
+    if op == "Relu":
+        return np.maximum(get(0), 0)
+    if op == "Sigmoid":
+        return 1 / (1 + np.exp(-get(0)))
+    if op == "Tanh":
+        return np.tanh(get(0))
+    if op == "LeakyRelu":
+        x, alpha = get(0), a.get("alpha", 0.01)
+        return np.where(x >= 0, x, alpha * x)
+    if op == "Elu":
+        x, alpha = get(0), a.get("alpha", 1.0)
+        return np.where(x >= 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))
+    if op == "Softplus":
+        return np.logaddexp(0, get(0))  # ln(exp(x) + 1), without the overflow
+    if op == "Clip":
+        x, lo, hi = get(0), get(1), get(2)
+        x = np.maximum(x, lo) if lo is not None else x
+        return np.minimum(x, hi) if hi is not None else x
+    if op == "Max":
+        return np.maximum.reduce([i for i in inputs])
+    if op == "Mul":
+        return get(0) * get(1)
+    if op == "Identity":
+        return get(0)
+    if op == "Reshape":
+        return reshape(get(0), get(1), a)
+    if op == "Concat":
+        return np.concatenate(inputs, axis=a["axis"])
+    if op == "Expand":
+        shape = [int(d) for d in get(1)]
+        return np.broadcast_to(get(0), np.broadcast_shapes(get(0).shape, tuple(shape))).copy()
+    if op == "Conv":
+        return conv(get(0), get(1), get(2), a)
+    if op == "ConvTranspose":
+        return conv_transpose(get(0), get(1), get(2), a)
+    if op == "AveragePool":
+        return average_pool(get(0), a)
+    raise CheckError("the interpreter has no rule for op %s" % op)
+
+
+def evaluate(model, feeds):
+    """Every value of the graph, float64 (shapes and scales keep their own types)."""
+    values = {}
+    for t in model.graph.initializer:
+        arr = numpy_helper.to_array(t)
+        values[t.name] = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+    for name, arr in feeds.items():
+        values[name] = arr.astype(np.float64)
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise CheckError("node %s is in domain %s" % (node.name, node.domain))
+        ins = [values[i] if i else None for i in node.input]
+        while ins and ins[-1] is None:
+            ins.pop()
+        if len(node.output) != 1:
+            raise CheckError("node %s has %d outputs" % (node.name, len(node.output)))
+        values[node.output[0]] = np.asarray(run_node(node, ins))
+    return values
+
+
+# ---- the checks ---------------------------------------------------------------------------------------
+
+def dims(value_info):
+    return [d.dim_param if d.HasField("dim_param") else (d.dim_value if d.HasField("dim_value") else None)
+            for d in value_info.type.tensor_type.shape.dim]
+
+
+def within(ref, got, tol):
+    """(ok, max |Δ|, bound): max |Δ| ≤ tol · max(1, max |ref|), and both finite."""
+    if ref.shape != got.shape:
+        return False, float("inf"), 0.0
+    bound = tol * max(1.0, float(np.max(np.abs(ref))) if ref.size else 1.0)
+    if not (np.all(np.isfinite(ref)) and np.all(np.isfinite(got))):
+        return False, float("nan"), bound
+    delta = float(np.max(np.abs(ref.astype(np.float64) - got))) if ref.size else 0.0
+    return delta <= bound, delta, bound
+
+
+def check_case(folder, case):
+    path = os.path.join(folder, case + ".onnx")
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    if model.ir_version != 8 or [(o.domain, o.version) for o in model.opset_import] != [("", 17)]:
+        raise CheckError("expected IR version 8 and opset 17, found %d and %s" %
+                         (model.ir_version, [(o.domain, o.version) for o in model.opset_import]))
+    inferred = shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+
+    # The output shapes shape inference derives on its own: from a copy whose outputs declare none.
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model)
+    for o in bare.graph.output:
+        o.type.tensor_type.ClearField("shape")
+    bare = shape_inference.infer_shapes(bare, check_type=True, strict_mode=True)
+    declared = {o.name: dims(o) for o in model.graph.output}
+    for o in bare.graph.output:
+        if dims(o) != declared[o.name] or dims(o)[0] != "N" or len(dims(o)) != 2:
+            raise CheckError("output %s: shape inference gives %s, the file declares %s" %
+                             (o.name, dims(o), declared[o.name]))
+
+    feeds, dtype = {}, None
+    for i in model.graph.input:
+        arr = np.load(os.path.join(folder, "%s.%s.npy" % (case, i.name)))
+        want = ELEM_DTYPE[i.type.tensor_type.elem_type]
+        if arr.dtype != want:
+            raise CheckError("input %s: the file's type is %s, latent's data is %s" % (i.name, want, arr.dtype))
+        if dims(i) != ["N", arr.shape[1]]:
+            raise CheckError("input %s: declared %s for data of shape %s" % (i.name, dims(i), arr.shape))
+        feeds[i.name], dtype = arr, want
+    values = evaluate(model, feeds)
+
+    # Every shape shape inference found must be the shape of the array computed for that value.
+    batch = next(iter(feeds.values())).shape[0]
+    for v in list(inferred.graph.value_info) + list(inferred.graph.output):
+        d = dims(v)
+        if not d:
+            raise CheckError("shape inference found no shape for %s" % v.name)
+        got = values[v.name].shape
+        expect = [batch if x == "N" else x for x in d]
+        if len(got) != len(expect) or any(e is not None and e != g for e, g in zip(expect, got)):
+            raise CheckError("value %s: shape inference gives %s, the interpreter computes %s" % (v.name, d, got))
+
+    lines = []
+    for o in model.graph.output:
+        ref = np.load(os.path.join(folder, "%s.%s.npy" % (case, o.name)))
+        if ref.dtype != dtype:
+            raise CheckError("output %s: latent's is %s, the graph's input %s" % (o.name, ref.dtype, dtype))
+        tol = TOLERANCE[dtype]
+        ok, delta, bound = within(ref, values[o.name], tol)
+        if not ok:
+            raise CheckError("output %s: max |Δ| = %.3g > %.3g (shapes %s and %s)" %
+                             (o.name, delta, bound, ref.shape, values[o.name].shape))
+        # The comparison can fail: one element of latent's output moved by 10 bounds must be caught.
+        moved = ref.astype(np.float64).copy()
+        moved.flat[moved.size // 2] += 10 * bound
+        if within(moved, values[o.name], tol)[0]:
+            raise CheckError("output %s: the comparison does not see a change of 10 bounds" % o.name)
+        lines.append("%s %s max|Δ| %.2e (bound %.1e)" % (o.name, list(ref.shape), delta, bound))
+    ops = sorted({n.op_type for n in model.graph.node})
+    return "%s: %s; ops %s" % (case, "; ".join(lines), " ".join(ops))
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    folder = argv[1]
+    try:
+        with open(os.path.join(folder, "manifest.txt")) as f:
+            cases = [line.strip() for line in f if line.strip()]
+    except OSError as e:
+        print("check_onnx: cannot read the manifest: %s" % e, file=sys.stderr)
+        return 1
+    files = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".onnx"))
+    failures = []
+    if not cases:
+        failures.append("the manifest lists no case")
+    if sorted(cases) != files:
+        failures.append("the manifest lists %s, the folder holds %s" % (sorted(cases), files))
+    for case in cases:
+        try:
+            print(check_case(folder, case))
+        except Exception as e:  # a checker's ValidationError, a missing file, a CheckError
+            failures.append("%s: %s: %s" % (case, type(e).__name__, e))
+    for f in failures:
+        print("FAILED " + f, file=sys.stderr)
+    print("check_onnx: %d cases, %d failed (onnx %s, numpy %s)" %
+          (len(cases), len(failures), onnx.__version__, np.__version__))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
