@@ -1,0 +1,527 @@
+// Weights in and out (#12): the safetensors and .npz readers and writers against hand-built, forged,
+// truncated and lying files; the model-level mapping (layouts, the Gaussian head's two Linear layers,
+// Keras's channel-last flattening), its all-or-nothing errors with their exact messages; and, when
+// ctest runs them with LATENT_WEIGHTS_DIR (tests/weights/CMakeLists.txt), the PyTorch cases: every
+// layer's output of three PyTorch networks against latent's with their weights loaded (≤ 1e-5), and
+// the export that scripts/torch_weights.py loads back into PyTorch.
+#include <doctest/doctest.h>
+#include <latent/io/weights.hpp>
+#include <latent/latent.hpp>
+
+#include <zlib.h>  // deflate: .npz members as numpy.savez_compressed writes them
+
+#include <algorithm>   // std::max, std::reverse
+#include <cmath>       // std::abs, std::nan
+#include <cstdint>     // std::uint32_t
+#include <cstdlib>     // std::getenv
+#include <cstring>     // std::memcpy
+#include <filesystem>  // std::filesystem::temp_directory_path
+#include <fstream>     // std::ofstream: hand-built files
+#include <memory>      // std::make_unique: the large models live on the heap
+#include <string>      // std::string
+#include <vector>      // std::vector
+
+using namespace latent;
+
+namespace {
+
+// ---- the models of the PyTorch tests (scripts/torch_weights.py builds the same networks) --------------
+struct SeedEncoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
+struct SeedDecoder : Seq<Dense<5, 20, Relu>, Dense<20, 100, Sigmoid>> {};
+using SeedModel = Autoencoder<SeedEncoder, SeedDecoder, MSE>;
+
+struct VaeEncoder : Seq<Dense<784, 400, Relu>, Gaussian<20>> {};
+struct VaeDecoder : Seq<Dense<20, 400, Relu>, Dense<400, 784>> {};
+using VaeModel = VAE<VaeEncoder, VaeDecoder, Bernoulli>;
+
+struct ConvEncoder : Seq<Input<1, 28, 28>, Conv2D<32, 3, 2, Pad<1>, Relu>, Conv2D<64, 3, 2, Pad<1>, Relu>, Flatten,
+                         Dense<3136, 16, Relu>, Gaussian<16>> {};
+struct ConvDecoder : Seq<Dense<16, 3136, Relu>, Reshape<64, 7, 7>, ConvTranspose2D<64, 3, 2, Pad<1, 1>, Relu>,
+                         ConvTranspose2D<32, 3, 2, Pad<1, 1>, Relu>, ConvTranspose2D<1, 3, 1, Pad<1>>> {};
+using ConvModel = VAE<ConvEncoder, ConvDecoder, Bernoulli>;
+
+// ---- small models of the C++ cases --------------------------------------------------------------------
+struct TinyEncoder : Seq<Dense<3, 2, Relu>> {};
+struct TinyDecoder : Seq<Dense<2, 3>> {};
+using Tiny = Autoencoder<TinyEncoder, TinyDecoder, MSE>;
+
+// A 2×2×2 image through a convolution, flattened into a Dense; a Dense reshaped into a transposed one.
+struct SmallConvEncoder : Seq<Input<1, 3, 3>, Conv2D<2, 2, 1, Valid, Relu>, Flatten, Dense<8, 3, Relu>, Gaussian<2>> {};
+struct SmallConvDecoder : Seq<Dense<2, 8, Relu>, Reshape<2, 2, 2>, ConvTranspose2D<1, 2, 1, Valid>> {};
+using SmallConv = VAE<SmallConvEncoder, SmallConvDecoder, Bernoulli>;
+
+using Learned = VAE<Seq<Dense<4, 3, Relu>, Gaussian<2>>, Seq<Dense<2, 4>>, LearnedGaussian>;
+
+std::string scratch(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / "latent_test_weights";
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+// The message of the latent::error `f` throws ("" if it throws none).
+template <class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const latent::error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::string le64(std::uint64_t v) {
+  std::string s;
+  for (int i = 0; i < 8; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+  return s;
+}
+
+// A safetensors file of the header `json` and `data` bytes.
+std::string safetensors_file(const std::string& json, const std::string& data) {
+  return le64(json.size()) + json + data;
+}
+
+std::string floats(std::vector<float> v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+NamedTensor tensor(std::string name, std::vector<std::size_t> shape, std::vector<double> values) {
+  return NamedTensor{std::move(name), std::move(shape), std::move(values), ""};
+}
+
+template <class Model>
+std::vector<float> params_of(const Model& m) {
+  return {m.parameters().begin(), m.parameters().end()};
+}
+
+// A zip archive of one member (`method` 0 or 8, `stored` the bytes as written), for forged archives.
+std::string zip_of(const std::string& member, const std::string& content, const std::string& stored, int method,
+                   std::uint32_t crc) {
+  std::string out, dir;
+  auto put = [](std::string& s, std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  put(out, 0x04034b50, 4), put(out, 20, 2), put(out, 0, 2), put(out, static_cast<std::uint64_t>(method), 2);
+  put(out, 0, 4), put(out, crc, 4), put(out, stored.size(), 4), put(out, content.size(), 4);
+  put(out, member.size(), 2), put(out, 0, 2);
+  out += member + stored;
+  put(dir, 0x02014b50, 4), put(dir, 20, 2), put(dir, 20, 2), put(dir, 0, 2),
+      put(dir, static_cast<std::uint64_t>(method), 2);
+  put(dir, 0, 4), put(dir, crc, 4), put(dir, stored.size(), 4), put(dir, content.size(), 4);
+  put(dir, member.size(), 2), put(dir, 0, 2), put(dir, 0, 2), put(dir, 0, 2), put(dir, 0, 2), put(dir, 0, 4);
+  put(dir, 0, 4);
+  dir += member;
+  const std::size_t at = out.size();
+  out += dir;
+  put(out, 0x06054b50, 4), put(out, 0, 2), put(out, 0, 2), put(out, 1, 2), put(out, 1, 2);
+  put(out, dir.size(), 4), put(out, at, 4), put(out, 0, 2);
+  return out;
+}
+
+std::uint32_t crc_of(const std::string& s) {
+  return static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(s.data()), s.size()));
+}
+
+std::string raw_deflate(const std::string& s) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, s.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
+  z.avail_in = static_cast<uInt>(s.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string npy_header(const std::string& dict) {
+  std::string h = dict;
+  while ((10 + h.size() + 1) % 64 != 0) h += ' ';
+  h += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(h.size() & 0xff);
+  out += static_cast<char>(h.size() >> 8);
+  return out + h;
+}
+
+}  // namespace
+
+// ---- safetensors ----------------------------------------------------------------------------------------
+TEST_CASE("safetensors: written tensors read back in their order, with their shapes, values and metadata") {
+  const std::vector<NamedTensor> in = {tensor("z.weight", {2, 3}, {1, 2, 3, 4, 5, 6.5}),
+                                       tensor("a.bias", {2}, {-1, 0.25}), tensor("scalar", {}, {7})};
+  for (const std::string dtype : {"F32", "F64"}) {
+    const std::string path = scratch("roundtrip.safetensors");
+    write_safetensors(path, in, dtype, {{"format", "pt"}});
+    std::vector<std::pair<std::string, std::string>> metadata;
+    const auto out = parse_safetensors(detail::read_whole_file(path, "test"), "test", &metadata);
+    REQUIRE(out.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(out[i].name == in[i].name);
+      CHECK(out[i].shape == in[i].shape);
+      CHECK(out[i].values == in[i].values);
+      CHECK(out[i].dtype == dtype);
+    }
+    REQUIRE(metadata.size() == 1);
+    CHECK(metadata[0].second == "pt");
+  }
+}
+
+TEST_CASE("safetensors: F16 and BF16 convert exactly; integer types are refused by name") {
+  // F16 1.0 = 0x3C00, -2.5 = 0xC100, 2^-24 = 0x0001; BF16 1.0 = 0x3F80, -0.5 = 0xBF00.
+  const std::string half("\x00\x3c\x00\xc1\x01\x00", 6), bf("\x80\x3f\x00\xbf", 4);
+  const auto t = parse_safetensors(
+      safetensors_file(
+          R"({"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[6,10]}})",
+          half + bf),
+      "t");
+  REQUIRE(t.size() == 2);
+  CHECK(t[0].values == std::vector<double>{1.0, -2.5, std::ldexp(1.0, -24)});
+  CHECK(t[1].values == std::vector<double>{1.0, -0.5});
+  CHECK(message_of([] {
+          parse_safetensors(safetensors_file(R"({"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", le64(1)),
+                            "t");
+        }) == "latent: t: tensor 'i': expected dtype F32, F64, F16 or BF16, found 'I64'");
+}
+
+TEST_CASE("safetensors: forged, truncated and lying files are refused before anything is allocated") {
+  const std::string good_header = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  const std::string data = floats({1, 2});
+  auto msg = [](const std::string& bytes) { return message_of([&] { parse_safetensors(bytes, "f"); }); };
+  CHECK(msg(safetensors_file(good_header, data)).empty());
+  CHECK(msg("abc") ==
+        "latent: f: expected a safetensors file (8 bytes of header length, then the header), found 3 bytes");
+  // A header length of 2^60: refused by comparison with the file, nothing allocated.
+  CHECK(contains(msg(le64(std::uint64_t(1) << 60) + good_header), "expected a header length of at most"));
+  CHECK(contains(msg(safetensors_file(good_header, data).substr(0, 30)), "expected a header length of at most"));
+  CHECK(contains(msg(safetensors_file("[1,2]", "")), "expected a safetensors header starting with '{'"));
+  CHECK(contains(msg(safetensors_file(good_header + "x", data)), "expected the end of the header"));
+  CHECK(contains(msg(safetensors_file(R"({"w":1,"w":2})", "")), "'w' repeats"));
+  CHECK(contains(msg(safetensors_file(R"({"a":[[[[[[[[[[1]]]]]]]]]]})", "")), "levels of nesting"));
+  CHECK(contains(msg(safetensors_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", data)),
+                 "expected '}'"));
+  CHECK(contains(msg(safetensors_file("{\"w\x01\":1}", "")), "no control byte"));
+  // Truncated data: the offsets lie past the end.
+  CHECK(msg(safetensors_file(good_header, data.substr(0, 4))) ==
+        "latent: f: tensor 'w': expected a shape whose bytes fit in the file's 4 data bytes, found [2] of F32");
+  CHECK(msg(safetensors_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,12]}})", data)) ==
+        "latent: f: tensor 'w': expected data_offsets within the 8 data bytes, found [4, 12]");
+  // A shape whose product overflows, and one whose bytes disagree with its offsets.
+  CHECK(contains(
+      msg(safetensors_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", data)),
+      "expected a shape whose bytes fit"));
+  CHECK(msg(safetensors_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", data)) ==
+        "latent: f: tensor 'w': expected 4 bytes for [1] of F32, found data_offsets [0, 8] (8 bytes)");
+  // Overlapping tensors, and a hole.
+  CHECK(
+      msg(safetensors_file(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          data)) ==
+      "latent: f: tensor 'b': expected data_offsets that overlap no other tensor's, found [4, 8] overlapping 'a'");
+  CHECK(msg(safetensors_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data)) ==
+        "latent: f: expected the tensors to cover the data without holes, found bytes [0, 4) that no tensor uses");
+  CHECK(contains(msg(safetensors_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", data)),
+                 "expected only dtype, shape and data_offsets, found 'x'"));
+  CHECK(contains(msg(safetensors_file(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data)),
+                 "expected shape entries to be integers"));
+  CHECK(contains(msg(safetensors_file(R"({"__metadata__":{"k":1}})", "")), "expected __metadata__ 'k' to be a string"));
+  // Escaped names decode; a quoted name is escaped in messages.
+  const auto t = parse_safetensors(
+      safetensors_file(R"({"\u00e9\n":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data), "f");
+  CHECK(t[0].name == "\xc3\xa9\n");
+}
+
+// ---- .npz -------------------------------------------------------------------------------------------------
+TEST_CASE("npz: written arrays read back in order; deflated members and Fortran order are read") {
+  const std::vector<NamedTensor> in = {tensor("fc1.weight", {2, 3}, {1, 2, 3, 4, 5, 6}),
+                                       tensor("fc1.bias", {2}, {-1, 2}), tensor("s", {}, {3})};
+  for (const std::string dtype : {"<f4", "<f8"}) {
+    const std::string path = scratch("roundtrip.npz");
+    write_npz(path, in, dtype);
+    const auto out = read_npz(path);
+    REQUIRE(out.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(out[i].name == in[i].name);
+      CHECK(out[i].shape == in[i].shape);
+      CHECK(out[i].values == in[i].values);
+    }
+  }
+  // A deflated member, as numpy.savez_compressed writes it, in Fortran order: [[1, 2, 3], [4, 5, 6]]
+  // is stored column by column.
+  const std::string npy =
+      npy_header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }") + floats({1, 4, 2, 5, 3, 6});
+  const auto t = parse_npz(zip_of("w.npy", npy, raw_deflate(npy), 8, crc_of(npy)), "z");
+  REQUIRE(t.size() == 1);
+  CHECK(t[0].name == "w");
+  CHECK(t[0].shape == std::vector<std::size_t>{2, 3});
+  CHECK(t[0].values == std::vector<double>{1, 2, 3, 4, 5, 6});
+}
+
+TEST_CASE("npz: a bad CRC, a lying size, other types and broken archives are refused") {
+  const std::string npy = npy_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }") + floats({1, 2});
+  auto msg = [](const std::string& bytes) { return message_of([&] { parse_npz(bytes, "z"); }); };
+  CHECK(msg(zip_of("w.npy", npy, npy, 0, crc_of(npy))).empty());
+  CHECK(contains(msg(zip_of("w.npy", npy, npy, 0, crc_of(npy) ^ 1)), "member 'w.npy': expected CRC-32"));
+  std::string corrupt = npy;
+  corrupt[corrupt.size() - 1] ^= 0x40;
+  CHECK(contains(msg(zip_of("w.npy", npy, corrupt, 0, crc_of(npy))), "(the member is corrupted)"));
+  CHECK(contains(msg(zip_of("w.npy", npy, raw_deflate(npy), 8, crc_of(npy)).substr(0, 40)),
+                 "found no end-of-central-directory record"));
+  CHECK(contains(msg(zip_of("w.npy", npy, npy, 12, crc_of(npy))), "found compression method 12"));
+  // A deflated member that claims 100 MB: refused before allocating.
+  {
+    const std::string deflated = raw_deflate(npy);
+    std::string z = zip_of("w.npy", npy, deflated, 8, crc_of(npy));
+    const std::size_t cd = z.size() - 22 - (46 + 5);
+    const std::uint32_t claim = 100'000'000;
+    std::memcpy(&z[cd + 24], &claim, 4);
+    CHECK(contains(msg(z), "expected an uncompressed size of at most 1032 times"));
+  }
+  const std::string be = npy_header("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }") + floats({1, 2});
+  CHECK(contains(msg(zip_of("w.npy", be, be, 0, crc_of(be))), "expected descr '<f4', '<f8' or '<f2', found '>f4'"));
+  const std::string i8 = npy_header("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }") + le64(1);
+  CHECK(contains(msg(zip_of("w.npy", i8, i8, 0, crc_of(i8))), "found '<i8'"));
+  const std::string shortdata =
+      npy_header("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }") + floats({1, 2});
+  CHECK(contains(msg(zip_of("w.npy", shortdata, shortdata, 0, crc_of(shortdata))),
+                 "expected [3] of <f4 to fill the 8 data bytes exactly"));
+  CHECK(contains(msg(zip_of("w.txt", npy, npy, 0, crc_of(npy))), "expected a .npy member"));
+  CHECK(contains(msg("PK\x05\x06"), "expected a zip archive"));
+}
+
+// ---- the model-level mapping -----------------------------------------------------------------------------
+TEST_CASE("weights: PyTorch layout of a Dense is out x in, Keras's in x out; save and load round-trip") {
+  Tiny m(1);
+  const auto slots = weight_slots<Tiny>(weight_layout::pytorch);
+  REQUIRE(slots.size() == 4);
+  CHECK(slots[0].name == "encoder.0.weight");
+  CHECK(slots[0].shape == std::vector<std::size_t>{2, 3});
+  CHECK(slots[0].layer == "layer 0 (Dense<3,2,Relu>) weight");
+  CHECK(weight_slots<Tiny>(weight_layout::keras)[0].shape == std::vector<std::size_t>{3, 2});
+  // PyTorch's weight[o][i] is latent's W[i][o] (In x Out row-major): element (o=1, i=2) of the file is
+  // parameter 2*2 + 1.
+  const auto t = weight_tensors(m, {});
+  CHECK(t[0].values[1 * 3 + 2] == m.parameters()[2 * 2 + 1]);
+  for (const std::string ext : {".safetensors", ".npz"})
+    for (weight_layout layout : {weight_layout::pytorch, weight_layout::keras}) {
+      const std::string path = scratch("tiny" + ext);
+      save_weights(m, path, {.layout = layout});
+      Tiny other(2);
+      CHECK(params_of(other) != params_of(m));
+      load_weights(other, path, {.layout = layout});
+      CHECK(params_of(other) == params_of(m));
+    }
+  Learned lg(3);
+  lg.parameters()[Learned::param_count - 1] = 0.5f;
+  const auto ls = weight_slots<Learned>(weight_layout::pytorch);
+  CHECK(ls.back().shape == std::vector<std::size_t>{4});
+  save_weights(lg, scratch("learned.safetensors"));
+  Learned lg2(4);
+  load_weights(lg2, scratch("learned.safetensors"));
+  CHECK(params_of(lg2) == params_of(lg));
+}
+
+TEST_CASE("weights: missing, unused and mis-shaped tensors are errors naming them and both shapes; nothing loads") {
+  Tiny m(1);
+  const std::vector<float> before = params_of(m);
+  auto good = weight_tensors(Tiny(5), {});
+  auto msg = [&](const std::vector<NamedTensor>& t, WeightOptions o = {}) {
+    return message_of([&] { assign_weights(m, t, o, "load_weights: f.safetensors"); });
+  };
+  auto transposed = good;
+  transposed[0].shape = {3, 2};
+  CHECK(msg(transposed) ==
+        "latent: load_weights: f.safetensors: tensor 'encoder.0.weight' for layer 0 (Dense<3,2,Relu>) weight: expected "
+        "[2, 3], found [3, 2] (nothing was loaded)");
+  auto missing = good;
+  missing.pop_back();
+  CHECK(msg(missing) ==
+        "latent: load_weights: f.safetensors: missing tensor #3 for layer 1 (Dense<2,3,Identity>) bias: expected [3], "
+        "found none (nothing was loaded)");
+  auto extra = good;
+  extra.push_back(tensor("head.bias", {7}, std::vector<double>(7, 0)));
+  CHECK(msg(extra) == "latent: load_weights: f.safetensors: unused tensor 'head.bias' [7]: expected no more tensors "
+                      "(the model takes 4), "
+                      "found 5 in the file (nothing was loaded)");
+  // Several problems are all listed.
+  CHECK(
+      contains(msg(std::vector<NamedTensor>{good[1], good[0]}),
+               "tensor 'encoder.0.bias' for layer 0 (Dense<3,2,Relu>) weight: expected [2, 3], found [2]; tensor "
+               "'encoder.0.weight' for layer 0 (Dense<3,2,Relu>) bias: expected [2], found [2, 3]; missing tensor #2"));
+  auto nan = good;
+  nan[2].values[1] = std::nan("");
+  CHECK(contains(msg(nan), "tensor 'decoder.0.weight' for layer 1 (Dense<2,3,Identity>) weight: expected finite "
+                           "values, found nan at element 1"));
+  auto huge = good;
+  huge[0].values[0] = 1e300;  // finite in the file, infinite as float
+  CHECK(contains(msg(huge), "expected finite values"));
+  // With explicit names: by name, whatever the file's order; a name the file lacks is missing.
+  const std::vector<std::string> names = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+  auto named = good;
+  for (std::size_t i = 0; i < 4; ++i) named[i].name = names[i];
+  std::reverse(named.begin(), named.end());
+  CHECK(contains(msg(named, {.names = {"fc1.weight", "fc1.bias", "fc2.weight", "fc9.bias"}}),
+                 "missing tensor 'fc9.bias' for layer 1 (Dense<2,3,Identity>) bias: expected [3], found none; unused "
+                 "tensor 'fc2.bias' [3]"));
+  CHECK(contains(msg(named, {.names = {"a"}}), "expected 4 names in WeightOptions::names"));
+  CHECK(params_of(m) == before);
+  assign_weights(m, named, {.names = names});
+  CHECK(params_of(m) == params_of(Tiny(5)));
+  // A file: unchanged model after a failed load; extensions decide the format.
+  Tiny n(1);
+  write_safetensors(scratch("transposed.safetensors"), transposed);
+  CHECK(contains(message_of([&] { load_weights(n, scratch("transposed.safetensors")); }),
+                 "expected [2, 3], found [3, 2]"));
+  CHECK(params_of(n) == before);
+  CHECK(contains(message_of([&] { load_weights(n, scratch("x.bin")); }),
+                 "expected a name ending in .safetensors or .npz"));
+  CHECK(contains(message_of([&] { load_weights(n, scratch("absent.npz")); }), "No such file or directory"));
+  CHECK(contains(message_of([&] { load_weights(n, std::filesystem::temp_directory_path().string() + "/.npz"); }),
+                 "cannot open"));
+}
+
+TEST_CASE("weights: conv kernels and Keras's channel-last flattening map element by element") {
+  SmallConv m(7);
+  const auto pt = weight_slots<SmallConv>(weight_layout::pytorch);
+  const auto ks = weight_slots<SmallConv>(weight_layout::keras);
+  // conv [F=2][C=1][2][2]; Dense 8→3; Gaussian μ, log σ²; Dense 2→8; ConvTranspose [C=2][F=1][2][2].
+  REQUIRE(pt.size() == 12);
+  CHECK(pt[0].shape == std::vector<std::size_t>{2, 1, 2, 2});
+  CHECK(ks[0].shape == std::vector<std::size_t>{2, 2, 1, 2});
+  CHECK(pt[4].name == "encoder.4.mu.weight");
+  CHECK(pt[4].shape == std::vector<std::size_t>{2, 3});
+  CHECK(pt[6].name == "encoder.4.log_var.weight");
+  CHECK(pt[10].shape == std::vector<std::size_t>{2, 1, 2, 2});
+  CHECK(ks[10].shape == std::vector<std::size_t>{2, 2, 1, 2});
+  // Conv2D: Keras kernel[ki][kj][c][f] is latent's W[f][c][ki][kj]: (ki=1, kj=0, c=0, f=1).
+  const std::size_t conv = 0;
+  CHECK(ks[0].index(((1 * 2 + 0) * 1 + 0) * 2 + 1) == conv + ((1 * 1 + 0) * 2 + 1) * 2 + 0);
+  // ConvTranspose2D: Keras kernel[ki][kj][f][c] is latent's W[c][f][ki][kj]: (ki=0, kj=1, f=0, c=1).
+  CHECK(ks[10].index(((0 * 2 + 1) * 1 + 0) * 2 + 1) == ks[10].index(0) + ((1 * 1 + 0) * 2 + 0) * 2 + 1);
+  // The Dense after Flatten of 2×2×2: Keras row (h, w, c) = (0, 1, 1) is (h·2 + w)·2 + c = 3; latent
+  // row c·4 + h·2 + w = 5. Column 2 of 3.
+  const std::size_t dense = pt[2].index(0);
+  CHECK(ks[2].index(3 * 3 + 2) == dense + 5 * 3 + 2);
+  CHECK(pt[2].index(2 * 8 + 5) == dense + 5 * 3 + 2);
+  // The Dense before Reshape<2, 2, 2>: Keras column 3 is latent column 5, and so is the bias.
+  const std::size_t dec = pt[8].index(0);
+  CHECK(ks[8].index(1 * 8 + 3) == dec + 1 * 8 + 5);
+  CHECK(ks[9].index(3) == pt[9].index(5));
+  // Every parameter is in exactly one tensor, in both layouts.
+  for (const auto* slots : {&pt, &ks}) {
+    std::vector<int> hits(SmallConv::param_count, 0);
+    for (const auto& s : *slots)
+      for (std::size_t e = 0; e < s.count; ++e) ++hits[s.index(e)];
+    CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
+  }
+  for (weight_layout layout : {weight_layout::pytorch, weight_layout::keras}) {
+    save_weights(m, scratch("small_conv.npz"), {.layout = layout});
+    SmallConv other(8);
+    load_weights(other, scratch("small_conv.npz"), {.layout = layout});
+    CHECK(params_of(other) == params_of(m));
+  }
+}
+
+// ---- PyTorch (run by ctest with LATENT_WEIGHTS_DIR; see tests/weights/CMakeLists.txt) -------------------
+namespace {
+
+std::string torch_dir() {
+  const char* dir = std::getenv("LATENT_WEIGHTS_DIR");
+  REQUIRE_MESSAGE(dir != nullptr, "set LATENT_WEIGHTS_DIR to the folder scripts/torch_weights.py wrote");
+  return dir;
+}
+
+const NamedTensor& find(const std::vector<NamedTensor>& ts, const std::string& name) {
+  for (const auto& t : ts)
+    if (t.name == name) return t;
+  FAIL("no array " << name);
+  throw 0;
+}
+
+// The output of every leaf layer of `m` on the rows `x` (n × input_size), in for_each_layer order, the
+// decoder fed with the encoder's μ; a Gaussian head's output is [μ | log σ²].
+template <class Model>
+std::vector<std::vector<float>> leaf_outputs(const Model& m, std::vector<float> x, std::size_t n) {
+  std::vector<std::vector<float>> outs;
+  for_each_layer<Model>([&](auto slot) {
+    using L = typename decltype(slot)::layer;
+    const float* p = m.parameters().data() + slot.offset;
+    std::vector<float> y(n * L::out_size), cache(n * L::cache_size + 1);
+    Context<float> ctx;
+    L::forward(p, x.data(), y.data(), cache.data(), n, ctx);
+    if constexpr (detail::is_gaussian_head_layer<L>::value) {
+      std::vector<float> stats(n * 2 * L::code_size);
+      L::statistics(p, x.data(), stats.data(), n);
+      outs.push_back(stats);
+    } else {
+      outs.push_back(y);
+    }
+    x = std::move(y);
+  });
+  return outs;
+}
+
+template <class Model>
+double compare_with_torch(const std::string& net, const std::string& file, weight_layout layout) {
+  const std::string dir = torch_dir();
+  const auto io = read_npz(dir + "/" + net + "_io.npz");
+  const NamedTensor& x = find(io, "x");
+  auto m = std::make_unique<Model>(99);
+  load_weights(*m, dir + "/" + file, {.layout = layout});
+  const std::size_t n = x.shape[0];
+  const auto outs = leaf_outputs(*m, std::vector<float>(x.values.begin(), x.values.end()), n);
+  double worst = 0;
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    const NamedTensor& want = find(io, "out_" + std::to_string(i));
+    REQUIRE(want.values.size() == outs[i].size());
+    double layer = 0;
+    for (std::size_t k = 0; k < outs[i].size(); ++k) layer = std::max(layer, std::abs(outs[i][k] - want.values[k]));
+    CHECK_MESSAGE(layer <= 1e-5, net << " from " << file << ": layer " << i << " differs by " << layer);
+    worst = std::max(worst, layer);
+  }
+  MESSAGE(net << " from " << file << ": max |latent - PyTorch| over " << outs.size() << " layers = " << worst);
+  return worst;
+}
+
+template <class Model>
+void export_for_torch(const std::string& net, std::uint64_t seed) {
+  const std::string dir = torch_dir();
+  const auto io = read_npz(dir + "/" + net + "_io.npz");
+  const NamedTensor& x = find(io, "x");
+  auto m = std::make_unique<Model>(seed);
+  save_weights(*m, dir + "/" + net + "_latent.safetensors");
+  save_weights(*m, dir + "/" + net + "_latent.npz");
+  std::vector<NamedTensor> out = {x};
+  const auto outs = leaf_outputs(*m, std::vector<float>(x.values.begin(), x.values.end()), x.shape[0]);
+  for (std::size_t i = 0; i < outs.size(); ++i)
+    out.push_back(tensor("out_" + std::to_string(i), {x.shape[0], outs[i].size() / x.shape[0]},
+                         std::vector<double>(outs[i].begin(), outs[i].end())));
+  write_npz(dir + "/" + net + "_latent_io.npz", out);
+}
+
+}  // namespace
+
+TEST_CASE("torch: every layer of three PyTorch networks matches latent with their weights loaded" * doctest::skip()) {
+  for (const std::string suffix : {".safetensors", ".npz", "_deflated.npz"}) {
+    compare_with_torch<SeedModel>("seed", "seed" + suffix, weight_layout::pytorch);
+    compare_with_torch<VaeModel>("vae", "vae" + suffix, weight_layout::pytorch);
+    compare_with_torch<ConvModel>("conv_vae", "conv_vae" + suffix, weight_layout::pytorch);
+  }
+  compare_with_torch<SeedModel>("seed", "seed_keras.npz", weight_layout::keras);
+  compare_with_torch<VaeModel>("vae", "vae_keras.npz", weight_layout::keras);
+  compare_with_torch<ConvModel>("conv_vae", "conv_vae_keras.npz", weight_layout::keras);
+  // The Keras file read with the PyTorch layout is refused, naming the first transposed tensor.
+  VaeModel m(1);
+  CHECK(
+      contains(message_of([&] { load_weights(m, torch_dir() + "/vae_keras.npz"); }),
+               "tensor 'fc1.kernel' for layer 0 (Dense<784,400,Relu>) weight: expected [400, 784], found [784, 400]"));
+}
+
+TEST_CASE("torch: export of latent models for scripts/torch_weights.py check" * doctest::skip()) {
+  export_for_torch<SeedModel>("seed", 11);
+  export_for_torch<VaeModel>("vae", 12);
+  export_for_torch<ConvModel>("conv_vae", 13);
+}
