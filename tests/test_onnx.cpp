@@ -102,7 +102,7 @@ struct CondConvDecoder : Seq<Dense<2 + 2, 18, Relu>, Reshape<2, 3, 3>, ConvTrans
 using CondConvVae = ConditionalVAE<CondConvEncoder, CondConvDecoder, 2, Bernoulli>;
 
 // ---- writing a case -----------------------------------------------------------------------------------
-constexpr std::size_t batch = 3;
+constexpr std::size_t batch = 8;  // enough rows that few ReLU units are dead for all of them
 
 template <class Model>
 constexpr bool variational_v = requires { typename Model::likelihood_type; };

@@ -16,6 +16,8 @@ latent's outputs <case>.<output>.npy. For every case:
   3. each output must equal latent's: max |Δ| ≤ tol · max(1, max |latent's|), tol = 1e-5 for float
      models and 1e-9 for double ones (latent computes in the model's type, the interpreter in float64).
      The comparison is then shown to fail on latent's output moved by 10·tol at one element.
+Before the cases, when PyTorch imports, the interpreter's Conv, ConvTranspose and AveragePool are
+checked against torch.nn.functional on random data (asymmetric pads, output_padding).
 Exit status 0 when every case passes; otherwise 1, with one line per failure. (Debian 12's onnx 1.12
 has no reference evaluator and there is no onnxruntime: hence the interpreter.)
 """
@@ -191,6 +193,45 @@ def evaluate(model, feeds):
     return values
 
 
+def self_test():
+    """The interpreter's convolutions and pooling against PyTorch's (when Debian's python3-torch is
+    there): a third implementation, so that the interpreter and latent cannot share a misreading of the
+    padding rules unnoticed. Returns a line to print."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return "self-test: no torch, the interpreter's convolutions are not cross-checked"
+    rng = np.random.default_rng(0)
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
+    count = 0
+    for k, s, pads in [(3, 2, (0, 0, 1, 1)), (3, 1, (1, 1, 1, 1)), (2, 1, (0, 0, 0, 0)), (4, 2, (1, 2, 2, 1)),
+                       (3, 2, (1, 1, 1, 1))]:
+        x, w, b = rng.normal(size=(2, 3, 7, 8)), rng.normal(size=(4, 3, k, k)), rng.normal(size=4)
+        want = F.conv2d(F.pad(t(x), (pads[1], pads[3], pads[0], pads[2])), t(w), t(b), stride=s).numpy()
+        got = conv(x, w, b, {"kernel_shape": [k, k], "strides": [s, s], "pads": list(pads)})
+        if got.shape != want.shape or np.max(np.abs(got - want)) > 1e-9:
+            raise CheckError("self-test: Conv k %d s %d pads %s differs from torch's" % (k, s, pads))
+        count += 1
+    for k, s, p, op in [(3, 2, 1, 1), (3, 2, 0, 0), (1, 2, 0, 1), (4, 2, 1, 0), (3, 1, 1, 0), (3, 3, 2, 2)]:
+        x, w, b = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(3, 2, k, k)), rng.normal(size=2)
+        want = F.conv_transpose2d(t(x), t(w), t(b), stride=s, padding=p, output_padding=op).numpy()
+        got = conv_transpose(x, w, b, {"kernel_shape": [k, k], "strides": [s, s], "pads": [p, p, p, p],
+                                       "output_padding": [op, op]})
+        if got.shape != want.shape or np.max(np.abs(got - want)) > 1e-9:
+            raise CheckError("self-test: ConvTranspose k %d s %d pad %d output_padding %d differs from torch's" %
+                             (k, s, p, op))
+        count += 1
+    for k, s in [(2, 2), (3, 1), (3, 2)]:
+        x = rng.normal(size=(2, 3, 7, 6))
+        want = F.avg_pool2d(t(x), k, s).numpy()
+        got = average_pool(x, {"kernel_shape": [k, k], "strides": [s, s]})
+        if got.shape != want.shape or np.max(np.abs(got - want)) > 1e-9:
+            raise CheckError("self-test: AveragePool k %d s %d differs from torch's" % (k, s))
+        count += 1
+    return "self-test: %d convolutions and poolings of the interpreter agree with torch %s" % (count, torch.__version__)
+
+
 # ---- the checks ---------------------------------------------------------------------------------------
 
 def dims(value_info):
@@ -285,6 +326,10 @@ def main(argv):
         return 1
     files = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".onnx"))
     failures = []
+    try:
+        print(self_test())
+    except CheckError as e:
+        failures.append(str(e))
     if not cases:
         failures.append("the manifest lists no case")
     if sorted(cases) != files:
