@@ -150,7 +150,7 @@ std::string npy_header(const std::string& dict) {
 }  // namespace
 
 // ---- safetensors ----------------------------------------------------------------------------------------
-TEST_CASE("safetensors: written tensors read back in their order, with their shapes, values and metadata") {
+TEST_CASE("weights: safetensors written tensors read back in their order, with their shapes, values and metadata") {
   const std::vector<NamedTensor> in = {tensor("z.weight", {2, 3}, {1, 2, 3, 4, 5, 6.5}),
                                        tensor("a.bias", {2}, {-1, 0.25}), tensor("scalar", {}, {7})};
   for (const std::string dtype : {"F32", "F64"}) {
@@ -170,7 +170,7 @@ TEST_CASE("safetensors: written tensors read back in their order, with their sha
   }
 }
 
-TEST_CASE("safetensors: F16 and BF16 convert exactly; integer types are refused by name") {
+TEST_CASE("weights: safetensors F16 and BF16 convert exactly, integer types are refused by name") {
   // F16 1.0 = 0x3C00, -2.5 = 0xC100, 2^-24 = 0x0001; BF16 1.0 = 0x3F80, -0.5 = 0xBF00.
   const std::string half("\x00\x3c\x00\xc1\x01\x00", 6), bf("\x80\x3f\x00\xbf", 4);
   const auto t = parse_safetensors(
@@ -187,7 +187,7 @@ TEST_CASE("safetensors: F16 and BF16 convert exactly; integer types are refused 
         }) == "latent: t: tensor 'i': expected dtype F32, F64, F16 or BF16, found 'I64'");
 }
 
-TEST_CASE("safetensors: forged, truncated and lying files are refused before anything is allocated") {
+TEST_CASE("weights: safetensors forged, truncated and lying files are refused before anything is allocated") {
   const std::string good_header = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   const std::string data = floats({1, 2});
   auto msg = [](const std::string& bytes) { return message_of([&] { parse_safetensors(bytes, "f"); }); };
@@ -235,7 +235,7 @@ TEST_CASE("safetensors: forged, truncated and lying files are refused before any
 }
 
 // ---- .npz -------------------------------------------------------------------------------------------------
-TEST_CASE("npz: written arrays read back in order; deflated members and Fortran order are read") {
+TEST_CASE("weights: npz written arrays read back in order, deflated members and Fortran order are read") {
   const std::vector<NamedTensor> in = {tensor("fc1.weight", {2, 3}, {1, 2, 3, 4, 5, 6}),
                                        tensor("fc1.bias", {2}, {-1, 2}), tensor("s", {}, {3})};
   for (const std::string dtype : {"<f4", "<f8"}) {
@@ -260,7 +260,7 @@ TEST_CASE("npz: written arrays read back in order; deflated members and Fortran 
   CHECK(t[0].values == std::vector<double>{1, 2, 3, 4, 5, 6});
 }
 
-TEST_CASE("npz: a bad CRC, a lying size, other types and broken archives are refused") {
+TEST_CASE("weights: npz with a bad CRC, a lying size, other types and broken archives are refused") {
   const std::string npy = npy_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }") + floats({1, 2});
   auto msg = [](const std::string& bytes) { return message_of([&] { parse_npz(bytes, "z"); }); };
   CHECK(msg(zip_of("w.npy", npy, npy, 0, crc_of(npy))).empty());
@@ -293,7 +293,7 @@ TEST_CASE("npz: a bad CRC, a lying size, other types and broken archives are ref
 }
 
 // ---- the model-level mapping -----------------------------------------------------------------------------
-TEST_CASE("weights: PyTorch layout of a Dense is out x in, Keras's in x out; save and load round-trip") {
+TEST_CASE("weights: PyTorch layout of a Dense is out x in, Keras's in x out, save and load round-trip") {
   Tiny m(1);
   const auto slots = weight_slots<Tiny>(weight_layout::pytorch);
   REQUIRE(slots.size() == 4);
@@ -324,7 +324,7 @@ TEST_CASE("weights: PyTorch layout of a Dense is out x in, Keras's in x out; sav
   CHECK(params_of(lg2) == params_of(lg));
 }
 
-TEST_CASE("weights: missing, unused and mis-shaped tensors are errors naming them and both shapes; nothing loads") {
+TEST_CASE("weights: missing, unused and mis-shaped tensors are errors naming them and both shapes, nothing loads") {
   Tiny m(1);
   const std::vector<float> before = params_of(m);
   auto good = weight_tensors(Tiny(5), {});
