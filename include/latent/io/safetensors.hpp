@@ -39,10 +39,12 @@ namespace detail {
 /// text so that an unknown metadata value cannot break the reader.
 struct json_value {
   enum kind_t { object, array, string, integer, other } kind = other;
-  std::vector<std::pair<std::string, json_value>> members;  // object
-  std::vector<json_value> items;                            // array
-  std::string text;                                         // string (unescaped) or other (raw)
-  std::uint64_t number = 0;                                 // integer
+  // An object's member names; its values, and an array's, in `items` (a vector of pairs would need
+  // json_value complete here, which libstdc++ refuses under clang).
+  std::vector<std::string> keys;
+  std::vector<json_value> items;
+  std::string text;          // string (unescaped) or other (raw)
+  std::uint64_t number = 0;  // integer
 };
 
 /// A strict parser of RFC 8259 JSON for the safetensors header. Errors are `format_error`s that give
@@ -98,7 +100,8 @@ class json_parser {
         std::string key = string();
         if (!seen.insert(key).second) fail("expected distinct member names, '" + escape_bytes(key) + "' repeats");
         expect(':');
-        v.members.emplace_back(std::move(key), value(depth + 1));
+        v.keys.push_back(std::move(key));
+        v.items.push_back(value(depth + 1));
       } while (take(','));
       expect('}');
     } else if (c == '[') {
@@ -282,12 +285,16 @@ inline std::vector<NamedTensor> parse_safetensors(
 
   std::vector<NamedTensor> tensors;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // data_offsets, for the overlap check
-  for (const auto& [name, v] : root.members) {
+  for (std::size_t m = 0; m < root.keys.size(); ++m) {
+    const std::string& name = root.keys[m];
+    const detail::json_value& v = root.items[m];
     const std::string where = context + ": tensor '" + detail::escape_bytes(name) + "'";
     if (name == "__metadata__") {
       if (v.kind != detail::json_value::object)
         throw format_error(context + ": expected __metadata__ to be an object of strings");
-      for (const auto& [key, value] : v.members) {
+      for (std::size_t k = 0; k < v.keys.size(); ++k) {
+        const std::string& key = v.keys[k];
+        const detail::json_value& value = v.items[k];
         if (value.kind != detail::json_value::string)
           throw format_error(context + ": expected __metadata__ '" + detail::escape_bytes(key) + "' to be a string");
         if (metadata != nullptr) metadata->emplace_back(key, value.text);
@@ -297,7 +304,9 @@ inline std::vector<NamedTensor> parse_safetensors(
     if (v.kind != detail::json_value::object)
       throw format_error(where + ": expected an object with dtype, shape and data_offsets");
     const detail::json_value *dtype = nullptr, *shape = nullptr, *offsets = nullptr;
-    for (const auto& [key, field] : v.members) {
+    for (std::size_t k = 0; k < v.keys.size(); ++k) {
+      const std::string& key = v.keys[k];
+      const detail::json_value& field = v.items[k];
       if (key == "dtype")
         dtype = &field;
       else if (key == "shape")
