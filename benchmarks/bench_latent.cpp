@@ -2,11 +2,15 @@
 // its peers from bench_peers: the seed workload (100 epochs) through the public API and as one
 // hand-wired function calling the same layer primitives (the cost of composition), one VAE epoch on
 // Fashion-MNIST at 1 and 2 threads, forward+backward of every Dense shape of both workloads (fraction
-// of peak), and encoder latency for one sample and a batch of 256.
+// of peak), and inference (the Predictor beside the model's call and a hand-written pre-packed loop) at
+// batches of 1, 8 and 256.
 
 #include "bench_common.hpp"
+#include "hand_inference.hpp"
 
 #include <latent/latent.hpp>
+
+#include <xtensor/xview.hpp>  // xt::view: one sample of the inference inputs
 
 #include <benchmark/benchmark.h>
 
@@ -297,46 +301,150 @@ LATENT_CONV("64x7x7-convT64", detail::conv_transpose2d_layer<shape<64, 7, 7>, 64
 LATENT_CONV("64x14x14-convT32", detail::conv_transpose2d_layer<shape<64, 14, 14>, 32, 3, 2, Same, Relu>);
 LATENT_CONV("32x28x28-convT1", detail::conv_transpose2d_layer<shape<32, 28, 28>, 1, 3, 1, Same, Identity>);
 
-// ---- encoder latency --------------------------------------------------------------------------------
-template <class Model, std::size_t Batch>
-void bm_encode(benchmark::State& state) {
-  Model model(1);
-  Rng rng(2);
-  if constexpr (Batch == 1) {
-    xt::xtensor<float, 1> x = xt::xtensor<float, 1>::from_shape({Model::input_size});
+// ---- inference: the Predictor, the model's own call, a hand-written pre-packed loop ------------------
+// Three nets (the seed encoder, the seed autoencoder, the VAE encoder), batches of 1, 8 and 256, all
+// with the same weights in one binary; report.py prints them per sample. "latent" is the documented
+// fast path (`Predictor`, caller-owned memory); "latent-model-call" the model's `encode` /
+// `reconstruct` returning a new tensor (one sample as a vector); "handwritten-prepacked" the loop of
+// benchmarks/hand_inference.hpp. Before timing, each checks its outputs against the model's own.
+template <class Model, bool Whole>
+struct infer_net {
+  static constexpr std::size_t in = Model::input_size;
+  static constexpr std::size_t out = Whole ? Model::input_size : Model::code_size;
+  static Model& model() {
+    static Model m = [] {
+      Model mm(1);
+      Rng rng(5);  // biases away from zero, so that a wrong bias shows
+      for (auto& p : mm.parameters()) p += static_cast<float>(rng.uniform(-0.01, 0.01));
+      return mm;
+    }();
+    return m;
+  }
+  static xt::xtensor<float, 2> input(std::size_t rows) {
+    Rng rng(2);
+    xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({rows, in});
     for (auto& v : x) v = static_cast<float>(rng.uniform());
-    for (auto _ : state) benchmark::DoNotOptimize(model.encode(x));
-  } else {
-    xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({Batch, Model::input_size});
-    for (auto& v : x) v = static_cast<float>(rng.uniform());
-    for (auto _ : state) benchmark::DoNotOptimize(model.encode(x));
+    return x;
+  }
+  static xt::xtensor<float, 2> reference(const xt::xtensor<float, 2>& x) {
+    if constexpr (Whole)
+      return model().reconstruct(x);
+    else
+      return model().encode(x);
+  }
+};
+
+template <class Net>
+bool close_to_model(benchmark::State& state, const xt::xtensor<float, 2>& x, const float* y) {
+  const xt::xtensor<float, 2> ref = Net::reference(x);
+  double worst = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(ref.data()[i]) - y[i]) /
+                                std::max(1.0, std::abs(static_cast<double>(ref.data()[i]))));
+  if (worst > 1e-5) state.SkipWithError(("outputs differ from the model's by " + std::to_string(worst)).c_str());
+  return worst <= 1e-5;
+}
+
+template <class Net, std::size_t Batch>
+void bm_infer_predictor(benchmark::State& state) {
+  const xt::xtensor<float, 2> x = Net::input(Batch);
+  xt::xtensor<float, 2> y = xt::xtensor<float, 2>::from_shape({Batch, Net::out});
+  Predictor fast(Net::model());
+  const auto call = [&] {
+    if constexpr (Net::out == Net::in)
+      fast.reconstruct(x.data(), Batch, y.data());
+    else
+      fast.encode(x.data(), Batch, y.data());
+  };
+  call();
+  if (!close_to_model<Net>(state, x, y.data())) return;
+  for (auto _ : state) {
+    call();
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
   }
   state.counters["samples_per_s"] = benchmark::Counter(Batch, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(bm_encode<VaeModel, 1>)
-    ->Name("infer-vae-encoder-1/" LATENT_BENCH_NAME)
-    ->Repetitions(5)
-    ->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
-BENCHMARK(bm_encode<VaeModel, 256>)
-    ->Name("infer-vae-encoder-256/" LATENT_BENCH_NAME)
-    ->Repetitions(5)
-    ->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
-BENCHMARK(bm_encode<SeedModel, 1>)
-    ->Name("infer-seed-encoder-1/" LATENT_BENCH_NAME)
-    ->Repetitions(5)
-    ->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
-BENCHMARK(bm_encode<SeedModel, 256>)
-    ->Name("infer-seed-encoder-256/" LATENT_BENCH_NAME)
-    ->Repetitions(5)
-    ->DisplayAggregatesOnly(true)
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+
+template <class Net, std::size_t Batch>
+void bm_infer_model_call(benchmark::State& state) {
+  const xt::xtensor<float, 2> x = Net::input(Batch);
+  auto& m = Net::model();
+  if constexpr (Batch == 1) {
+    const xt::xtensor<float, 1> one = xt::view(x, 0, xt::all());
+    for (auto _ : state) {
+      if constexpr (Net::out == Net::in)
+        benchmark::DoNotOptimize(m.reconstruct(one));
+      else
+        benchmark::DoNotOptimize(m.encode(one));
+    }
+  } else {
+    for (auto _ : state) {
+      if constexpr (Net::out == Net::in)
+        benchmark::DoNotOptimize(m.reconstruct(x));
+      else
+        benchmark::DoNotOptimize(m.encode(x));
+    }
+  }
+  state.counters["samples_per_s"] = benchmark::Counter(Batch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class Net, std::size_t Batch>
+void bm_infer_hand(benchmark::State& state) {
+  const xt::xtensor<float, 2> x = Net::input(Batch);
+  xt::xtensor<float, 2> y = xt::xtensor<float, 2>::from_shape({Batch, Net::out});
+  using hand = lb::hand_net<typename Net::model_type, Net::out == Net::in>;
+  auto net = std::make_unique<hand>(Net::model());  // packs once
+  net->run(x.data(), Batch, y.data());
+  if (!close_to_model<Net>(state, x, y.data())) return;
+  for (auto _ : state) {
+    net->run(x.data(), Batch, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["samples_per_s"] = benchmark::Counter(Batch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class Model, bool Whole>
+struct infer_net_t : infer_net<Model, Whole> {
+  using model_type = Model;
+};
+using SeedEncoderNet = infer_net_t<SeedModel, false>;
+using SeedAutoencoderNet = infer_net_t<SeedModel, true>;
+using VaeEncoderNet = infer_net_t<VaeModel, false>;
+
+#define LATENT_INFER(NET, NAME, B)                                                                                     \
+  BENCHMARK(bm_infer_predictor<NET, B>)                                                                                \
+      ->Name("infer-" NAME "-b" #B "/" LATENT_BENCH_NAME)                                                              \
+      ->Repetitions(5)                                                                                                 \
+      ->MinTime(0.2)                                                                                                   \
+      ->DisplayAggregatesOnly(true)                                                                                    \
+      ->Unit(benchmark::kMicrosecond)                                                                                  \
+      ->UseRealTime();                                                                                                 \
+  BENCHMARK(bm_infer_model_call<NET, B>)                                                                               \
+      ->Name("infer-" NAME "-b" #B "/" LATENT_BENCH_NAME "-model-call")                                                \
+      ->Repetitions(5)                                                                                                 \
+      ->MinTime(0.2)                                                                                                   \
+      ->DisplayAggregatesOnly(true)                                                                                    \
+      ->Unit(benchmark::kMicrosecond)                                                                                  \
+      ->UseRealTime();                                                                                                 \
+  BENCHMARK(bm_infer_hand<NET, B>)                                                                                     \
+      ->Name("infer-" NAME "-b" #B "/handwritten-prepacked-" LATENT_BENCH_NAME)                                        \
+      ->Repetitions(5)                                                                                                 \
+      ->MinTime(0.2)                                                                                                   \
+      ->DisplayAggregatesOnly(true)                                                                                    \
+      ->Unit(benchmark::kMicrosecond)                                                                                  \
+      ->UseRealTime()
+
+LATENT_INFER(SeedEncoderNet, "seed-encoder", 1);
+LATENT_INFER(SeedEncoderNet, "seed-encoder", 8);
+LATENT_INFER(SeedEncoderNet, "seed-encoder", 256);
+LATENT_INFER(SeedAutoencoderNet, "seed-autoencoder", 1);
+LATENT_INFER(SeedAutoencoderNet, "seed-autoencoder", 8);
+LATENT_INFER(SeedAutoencoderNet, "seed-autoencoder", 256);
+LATENT_INFER(VaeEncoderNet, "vae-encoder", 1);
+LATENT_INFER(VaeEncoderNet, "vae-encoder", 8);
+LATENT_INFER(VaeEncoderNet, "vae-encoder", 256);
 
 }  // namespace
 

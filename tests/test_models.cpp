@@ -816,3 +816,173 @@ TEST_CASE("an optimiser of one's own that makes the weights non-finite is undone
   CHECK(std::equal(before.begin(), before.end(), model.parameters().begin()));
   CHECK(std::isfinite(model.loss(x)));
 }
+
+// ---- Predictor: the fast inference path ----------------------------------------------------------------
+namespace {
+// max |a − b| / max(1, |b|) over two equal-sized arrays.
+double worst_relative(const float* a, const float* b, std::size_t n) {
+  double w = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    w = std::max(w, std::abs(static_cast<double>(a[i]) - b[i]) / std::max(1.0, std::abs(static_cast<double>(b[i]))));
+  return w;
+}
+template <class T>
+double worst_relative(const T* a, const T* b, std::size_t n) {
+  double w = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    w = std::max(w, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])) /
+                        std::max(1.0, std::abs(static_cast<double>(b[i]))));
+  return w;
+}
+
+// The Predictor's encode, decode and reconstruct of n rows against the model's own, with chunks of
+// `chunk` rows; the weights moved off their initial values (biases included) first.
+template <class Model>
+void check_predictor(Model& model, std::size_t chunk, double tolerance) {
+  using T = typename Model::scalar_type;
+  constexpr std::size_t D = Model::input_size, Z = Model::code_size;
+  Rng rng(11);
+  for (auto& p : model.parameters()) p += static_cast<T>(rng.uniform(-0.05, 0.05));
+  Predictor<Model> fast(model, chunk);
+  CHECK(fast.max_rows() == chunk);
+  for (std::size_t n : {std::size_t{1}, std::size_t{3}, 2 * chunk + 1}) {
+    xt::xtensor<T, 2> x = xt::xtensor<T, 2>::from_shape({n, D});
+    for (auto& v : x) v = static_cast<T>(rng.uniform());
+    xt::xtensor<T, 2> z = xt::xtensor<T, 2>::from_shape({n, Z});
+    for (auto& v : z) v = static_cast<T>(rng.normal());
+    xt::xtensor<T, 2> code = xt::zeros<T>({n, Z}), out = xt::zeros<T>({n, D}), rec = xt::zeros<T>({n, D});
+    fast.encode(x.data(), n, code.data());
+    fast.decode(z.data(), n, out.data());
+    fast.reconstruct(x.data(), n, rec.data());
+    const xt::xtensor<T, 2> code_ref = model.encode(x), out_ref = model.decode(z), rec_ref = model.reconstruct(x);
+    INFO(Model::architecture() << ", " << n << " rows");
+    CHECK(worst_relative(code.data(), code_ref.data(), code.size()) <= tolerance);
+    CHECK(worst_relative(out.data(), out_ref.data(), out.size()) <= tolerance);
+    CHECK(worst_relative(rec.data(), rec_ref.data(), rec.size()) <= tolerance);
+    // The tensor forms give the same as the pointer forms.
+    CHECK(fast.encode(x) == code);
+    CHECK(fast.reconstruct(x) == rec);
+  }
+}
+}  // namespace
+
+TEST_CASE("a Predictor gives the model's own encode, decode and reconstruct, across chunks, for the family") {
+  SUBCASE("the seed autoencoder (MSE)") {
+    SeedModel m(1);
+    check_predictor(m, 4, 1e-5);
+  }
+  SUBCASE("the reference VAE (Bernoulli: decode gives probabilities)") {
+    struct E : Seq<Dense<784, 400, Relu>, Gaussian<20>> {};
+    struct D : Seq<Dense<20, 400, Relu>, Dense<400, 784>> {};
+    VAE<E, D, Bernoulli> m(2);
+    check_predictor(m, 8, 1e-5);
+  }
+  SUBCASE("an autoencoder on logits, a LearnedGaussian VAE, an IWAE, a denoising autoencoder") {
+    struct E : Seq<Dense<30, 16, Tanh>, Dense<16, 4, LeakyRelu>> {};
+    struct D : Seq<Dense<4, 16, Elu>, Dense<16, 30>> {};
+    Autoencoder<E, D, BCEWithLogits> a(3);
+    check_predictor(a, 2, 1e-5);
+    struct VE : Seq<Dense<30, 16, Softplus>, Gaussian<4>> {};
+    VAE<VE, D, LearnedGaussian> v(4);
+    check_predictor(v, 5, 1e-5);
+    IWAE<VE, D, 3, Bernoulli> w(5);
+    check_predictor(w, 5, 1e-5);
+    DenoisingAutoencoder<E, D, BCEWithLogits> dn(6);
+    check_predictor(dn, 3, 1e-5);
+  }
+  SUBCASE("a convolutional VAE (convolutions run their own forward)") {
+    struct E : Seq<Input<1, 12, 12>, Conv2D<4, 3, 2, Same, Relu>, Flatten, Dense<144, 8, Relu>, Gaussian<2>> {};
+    struct D : Seq<Dense<2, 144, Relu>, Reshape<4, 6, 6>, ConvTranspose2D<1, 3, 2, Same>> {};
+    VAE<E, D, Bernoulli> m(7);
+    check_predictor(m, 4, 1e-5);
+  }
+  SUBCASE("a double model") {
+    Autoencoder<SeedEncoder, SeedDecoder, MSE, double> m(8);
+    check_predictor(m, 4, 1e-12);
+  }
+}
+
+TEST_CASE("a Predictor re-packs when the model changes: a training step, a load, a write through parameters()") {
+  xt::xtensor<float, 2> data = manifold(64, 5);
+  SeedModel model(1);
+  Predictor<SeedModel> fast(model);
+  xt::xtensor<float, 2> z = xt::zeros<float>({std::size_t{64}, std::size_t{5}});
+  const auto agrees = [&] {
+    fast.encode(data.data(), 64, z.data());
+    const xt::xtensor<float, 2> ref = model.encode(data);
+    return worst_relative(z.data(), ref.data(), z.size()) <= 1e-5;
+  };
+  CHECK(agrees());
+  const xt::xtensor<float, 2> before = z;
+  Adam opt(1e-2f);
+  model.train_batch(data.data(), 64, opt);
+  CHECK(agrees());
+  CHECK(z != before);  // the step changed the codes, and the Predictor saw it
+
+  const auto path = std::filesystem::temp_directory_path() / ("latent_predictor_" + std::to_string(::getpid()));
+  save(model, path.string());
+  const xt::xtensor<float, 2> saved = z;
+  for (int i = 0; i < 5; ++i) model.train_batch(data.data(), 64, opt);
+  CHECK(agrees());
+  CHECK(z != saved);
+  load(model, path.string());
+  CHECK(agrees());
+  CHECK(z == saved);
+  std::filesystem::remove(path);
+
+  model.parameters()[0] += 1.0f;  // the first input's weight into the first hidden unit
+  CHECK(agrees());
+  CHECK(z != saved);
+
+  // A model assigned from another has a new version too.
+  SeedModel other(9);
+  model = other;
+  CHECK(agrees());
+}
+
+TEST_CASE("a Predictor allocates nothing per call, at batch 1 and 256, Dense and convolutional") {
+  struct E : Seq<Dense<784, 400, Relu>, Gaussian<20>> {};
+  struct D : Seq<Dense<20, 400, Relu>, Dense<400, 784>> {};
+  VAE<E, D, Bernoulli> vae(1);
+  struct CE : Seq<Input<1, 12, 12>, Conv2D<4, 3, 2, Same, Relu>, Flatten, Dense<144, 8, Relu>, Gaussian<2>> {};
+  struct CD : Seq<Dense<2, 144, Relu>, Reshape<4, 6, 6>, ConvTranspose2D<1, 3, 2, Same>> {};
+  VAE<CE, CD, Bernoulli> conv(2);
+  const auto run = [](auto& model) {
+    using M = std::decay_t<decltype(model)>;
+    constexpr std::size_t D = M::input_size, Z = M::code_size;
+    std::vector<float> x(300 * D, 0.25f), z(300 * Z), y(300 * D);
+    Predictor<M> fast(model);
+    for (std::size_t n : {std::size_t{1}, std::size_t{256}, std::size_t{300}}) {
+      fast.reconstruct(x.data(), n, y.data());  // a first call on this thread sizes the layers' workspaces
+      allocations = 0;
+      counting = true;
+      for (int i = 0; i < 3; ++i) {
+        fast.encode(x.data(), n, z.data());
+        fast.decode(z.data(), n, y.data());
+        fast.reconstruct(x.data(), n, y.data());
+        fast.encode(std::span<const float>(x.data(), n * D), std::span<float>(z.data(), n * Z));
+      }
+      counting = false;
+      INFO(M::architecture() << ", " << n << " rows");
+      CHECK(allocations.load() == 0);
+    }
+  };
+  run(vae);
+  run(conv);
+}
+
+TEST_CASE("a Predictor's span calls refuse partial rows and outputs of the wrong size") {
+  SeedModel model(1);
+  Predictor<SeedModel> fast(model);
+  std::vector<float> x(250), z(10);
+  CHECK_THROWS_WITH_AS(fast.encode(std::span<const float>(x), std::span<float>(z)),
+                       "latent: Predictor::encode: expected whole rows of 100 values, found 250 values", shape_error);
+  x.resize(200);
+  CHECK_THROWS_WITH_AS(fast.encode(std::span<const float>(x), std::span<float>(z.data(), 5)),
+                       "latent: Predictor::encode: expected an output of 2 x 5 = 10 values for 2 rows, found 5",
+                       shape_error);
+  fast.encode(std::span<const float>(x), std::span<float>(z));  // the right sizes pass
+  xt::xtensor<float, 2> wide = xt::zeros<float>({std::size_t{2}, std::size_t{101}});
+  CHECK_THROWS_WITH_AS(fast.encode(wide), "latent: Predictor::encode: expected rows of 100 values, found 101",
+                       shape_error);
+}

@@ -58,6 +58,8 @@
 #include "latent/data/one_hot.hpp"
 #include "latent/data/shapes.hpp"
 
+#include "latent/inference/predictor.hpp"
+
 #include "latent/io/atomic_file.hpp"
 #include "latent/io/png.hpp"
 #include "latent/io/save_load.hpp"

@@ -50,7 +50,6 @@ void for_each_layer(F&& f) {
 /// Where a model's parameters that belong to no layer start (a `LearnedGaussian`'s log-variances):
 /// after the encoder's and the decoder's.
 template <class Model>
-inline constexpr std::size_t likelihood_offset_v =
-    Model::encoder_type::param_count + Model::decoder_type::param_count;
+inline constexpr std::size_t likelihood_offset_v = Model::encoder_type::param_count + Model::decoder_type::param_count;
 
 }  // namespace latent

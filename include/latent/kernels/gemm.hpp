@@ -305,19 +305,76 @@ struct gradient_packer {
   }
 };
 
-// One panel of Width columns starting at column `col`: pack it, then run every row tile over it.
-// (`col` is a run-time value, so that every full-width panel of a product shares one instantiation:
-// a wide product compiles once per panel width, not once per panel.)
+// B already packed, every panel in place: the panel of column `col` starts at base + col·K (the panels
+// before it are all three registers wide). See `pack_b` and `gemm_packed`.
+template <class T>
+struct prepacked {
+  const T* base;
+};
+
+// One row against one panel, k split over S interleaved partial sums (a single row has only NV
+// independent accumulators otherwise, too few to hide the FMA's latency), then summed in order.
+template <class T, class Arch, std::size_t N, std::size_t NV, std::size_t Width, std::size_t S, class Init, class Epi>
+inline void single_row(std::size_t col, std::size_t K, const T* a, std::size_t a_cs, const T* panel, const Init& init,
+                       const Epi& epi) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  constexpr std::size_t NR = NV * W;
+  constexpr std::size_t full = Width / W;
+  constexpr std::size_t tail = Width % W;
+  V acc[S][NV];
+#pragma GCC unroll 8
+  for (std::size_t j = 0; j < NV; ++j) {
+    acc[0][j] = j < full ? init.template full<V>(static_cast<const T*>(nullptr), col + j * W)
+                         : init.template partial<V>(static_cast<const T*>(nullptr), col + j * W, tail);
+#pragma GCC unroll 8
+    for (std::size_t s = 1; s < S; ++s) acc[s][j] = V(T(0));
+  }
+  std::size_t k = 0;
+  for (; k + S <= K; k += S) {
+#pragma GCC unroll 8
+    for (std::size_t s = 0; s < S; ++s) {
+      const V ak(a[(k + s) * a_cs]);
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < NV; ++j)
+        acc[s][j] = xsimd::fma(ak, V::load_aligned(panel + (k + s) * NR + j * W), acc[s][j]);
+    }
+  }
+  for (; k < K; ++k) {
+    const V ak(a[k * a_cs]);
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < NV; ++j) acc[0][j] = xsimd::fma(ak, V::load_aligned(panel + k * NR + j * W), acc[0][j]);
+  }
+#pragma GCC unroll 8
+  for (std::size_t j = 0; j < NV; ++j) {
+#pragma GCC unroll 8
+    for (std::size_t s = 1; s < S; ++s) acc[0][j] += acc[s][j];
+  }
+#pragma GCC unroll 8
+  for (std::size_t j = 0; j < full; ++j) epi(col + j * W, acc[0][j]);
+  if constexpr (tail != 0) epi.partial(col + full * W, acc[0][full], tail);
+}
+
+// One panel of Width columns starting at column `col`: pack it (unless it is packed already), then run
+// every row tile over it. (`col` is a run-time value, so that every full-width panel of a product
+// shares one instantiation: a wide product compiles once per panel width, not once per panel.)
 template <class T, class Arch, std::size_t N, std::size_t Width, class Packer, class Init, class Epi>
 inline void panel_columns(std::size_t col, std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs,
                           const Packer& packer, T* buffer, const Init& init, const Epi& epi) noexcept {
   constexpr std::size_t W = simd<T, Arch>::size;
   constexpr std::size_t NV = (Width + W - 1) / W;
   constexpr std::size_t MR = rows_for(NV);
-  packer.template pack<Arch, NV, Width>(col, K, buffer);
+  const T* panel = buffer;
+  if constexpr (std::is_same_v<Packer, prepacked<T>>) {
+    panel = packer.base + col * K;
+    // One row (inference on one sample): eight or more chains of FMAs in flight.
+    if (M == 1) return single_row<T, Arch, N, NV, Width, (8 + NV - 1) / NV>(col, K, A, a_cs, panel, init, epi);
+  } else {
+    packer.template pack<Arch, NV, Width>(col, K, buffer);
+  }
   std::size_t row = 0;
-  for (; row + MR <= M; row += MR) tile<T, Arch, N, MR, NV, Width>(row, col, K, A, a_rs, a_cs, buffer, init, epi);
-  remainder_rows<T, Arch, N, MR - 1, NV, Width>(M - row, row, col, K, A, a_rs, a_cs, buffer, init, epi);
+  for (; row + MR <= M; row += MR) tile<T, Arch, N, MR, NV, Width>(row, col, K, A, a_rs, a_cs, panel, init, epi);
+  remainder_rows<T, Arch, N, MR - 1, NV, Width>(M - row, row, col, K, A, a_rs, a_cs, panel, init, epi);
 }
 
 // Panels of three registers across N; the last holds what is left.
@@ -435,6 +492,42 @@ void weight_gradient_rows(std::size_t M, std::size_t K, const T* x, const T* dz,
     gemm<N, T, Arch>(r1 - r0, K, x + r0, 1, M, dz, N, 1, zero_init{}, add_to<T>{dW + r0 * N});
   else
     gemm<N, T, Arch>(r1 - r0, K, x + r0, 1, M, dz, N, 1, zero_init{}, store_to<T>{dW + r0 * N});
+}
+
+/// Values B (K × N) takes once packed for `gemm_packed`: K × N rounded up to whole registers.
+template <std::size_t N, class T, class Arch = default_arch>
+constexpr std::size_t packed_size(std::size_t K) noexcept {
+  constexpr std::size_t W = simd<T, Arch>::size;
+  return K * ((N + W - 1) / W * W);
+}
+
+/// Packs B(k, c) = B[k·b_rs + c·b_cs] (K × N) into `packed` (`packed_size<N, T, Arch>(K)` values,
+/// aligned to the register) in the panels `gemm` packs one at a time: done once, a product over the
+/// same B (inference with fixed weights) then skips packing.
+template <std::size_t N, class T, class Arch = default_arch>
+void pack_b(std::size_t K, const T* B, std::size_t b_rs, std::size_t b_cs, T* packed) noexcept {
+  constexpr std::size_t W = simd<T, Arch>::size;
+  constexpr std::size_t wide = 3 * W;
+  constexpr std::size_t full = N / wide;
+  constexpr std::size_t rest = N % wide;
+  for (std::size_t p = 0; p < full; ++p)
+    detail::pack_panel<T, Arch, 3, wide>(K, B + p * wide * b_cs, b_rs, b_cs, packed + p * wide * K);
+  if constexpr (rest != 0)
+    detail::pack_panel<T, Arch, (rest + W - 1) / W, rest>(K, B + full * wide * b_cs, b_rs, b_cs,
+                                                          packed + full * wide * K);
+}
+
+/// C[M×N] = init + A·B with B packed by `pack_b` (same N, T and Arch); `epi` as for `gemm`. Allocates
+/// nothing. One row takes a path of its own with the sum over k split in interleaved parts, so its
+/// result may differ from the same row's in a larger product in the last bits.
+template <std::size_t N, class T, class Arch = default_arch, class Init = zero_init, class Epi = store_to<T>>
+void gemm_packed(std::size_t M, std::size_t K, const T* A, std::size_t a_rs, std::size_t a_cs, const T* packed,
+                 const Init& init, const Epi& epi) noexcept {
+  static_assert(N > 0, "latent: gemm_packed needs N > 0");
+  detail::assume_reasonable(M);
+  detail::assume_reasonable(K);
+  if (M == 0) return;
+  detail::panels<T, Arch, N>(M, K, A, a_rs, a_cs, detail::prepacked<T>{packed}, static_cast<T*>(nullptr), init, epi);
 }
 
 /// C[M×N] = init + A·B, then `epi` per register. A(r, k) = A[r·a_rs + k·a_cs]; B is K×N row-major;

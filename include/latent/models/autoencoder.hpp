@@ -174,14 +174,14 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
 
   // Inference runs in chunks of `inference_chunk` rows, without training noise.
   void encode_rows(const T* x, const T*, std::size_t n, T* z) const {
-    aligned_buffer<T> cache(base::inference_chunk * Enc::cache_size);
+    aligned_buffer<T> cache(base::chunk_rows(n) * Enc::cache_size);
     Context<T> ctx;
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Enc::forward(this->params(), x + r * input_size, z + r * code_size, cache.data(), m, ctx);
     });
   }
   void decode_rows(const T* z, const T*, std::size_t n, T* y) const {
-    aligned_buffer<T> cache(base::inference_chunk * Dec::cache_size);
+    aligned_buffer<T> cache(base::chunk_rows(n) * Dec::cache_size);
     Context<T> ctx;
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Dec::forward(this->params() + Enc::param_count, z + r * code_size, y + r * input_size, cache.data(), m, ctx);
@@ -189,15 +189,15 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
     L::to_mean(y, n * input_size);
   }
   void reconstruct_rows(const T* x, const T*, std::size_t n, T* y) const {
-    aligned_buffer<T> w(base::inference_chunk * forward_per_sample);
+    aligned_buffer<T> w(base::chunk_rows(n) * forward_per_sample);
     base::in_chunks(
         n, [&](std::size_t r, std::size_t m) { forward_rows(x + r * input_size, m, y + r * input_size, w.data()); });
     L::to_mean(y, n * input_size);
   }
   double loss_rows(const T* x, const T*, std::size_t n) const {
     double total = 0;
-    aligned_buffer<T> out(base::inference_chunk * input_size);
-    aligned_buffer<T> w(base::inference_chunk * forward_per_sample);
+    aligned_buffer<T> out(base::chunk_rows(n) * input_size);
+    aligned_buffer<T> w(base::chunk_rows(n) * forward_per_sample);
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       forward_rows(x + r * input_size, m, out.data(), w.data());
       total += L::value(out.data(), x + r * input_size, m, input_size);

@@ -77,11 +77,22 @@ class model_storage {
   static constexpr std::size_t inference_chunk = 256;
 
   explicit model_storage(std::uint64_t seed)
-      : params_(ParamCount), grads_(ParamCount), backup_(ParamCount), noise_(seed ^ 0x5eedULL) {}
+      : params_(ParamCount), grads_(ParamCount), backup_(ParamCount), noise_(seed ^ 0x5eedULL) {
+    touch();
+  }
 
-  /// The packed parameters.
-  std::span<T> parameters() noexcept { return params_.span(); }
+  /// The packed parameters. (The non-const form counts as a change: see `parameter_version`.)
+  std::span<T> parameters() noexcept {
+    touch();
+    return params_.span();
+  }
   std::span<const T> parameters() const noexcept { return params_.span(); }
+  /// A number that changes whenever the parameters may have changed: every training step, every
+  /// `load`, every call of the non-const `parameters()` (so code that writes through a span it kept
+  /// must call `parameters()` again, or the `Predictor`'s `refresh()`). Versions are unique across all
+  /// models of a process, so a model assigned from another has a new one. `Predictor` re-packs its
+  /// weights when it sees the version change.
+  std::uint64_t parameter_version() const noexcept { return version_; }
   /// The gradient of the last training step (or `gradient` call).
   std::span<const T> gradients() const noexcept { return grads_.span(); }
 
@@ -122,7 +133,15 @@ class model_storage {
   void reseed_noise(std::uint64_t seed) noexcept { set_noise_seed(seed); }
   /// For code that rewrites the parameters (initialisation): a later divergence must not restore the
   /// weights from before.
-  void forget_backup() noexcept { backup_valid_ = false; }
+  void forget_backup() noexcept {
+    backup_valid_ = false;
+    touch();
+  }
+  /// Gives the parameters a new version (see `parameter_version`).
+  void touch() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    version_ = next.fetch_add(1, std::memory_order_relaxed);
+  }
 
   /// What `parallel_gradient` did: the sum of the slices' losses, and whether it also applied the
   /// optimiser (then `finite` says whether every updated parameter is finite).
@@ -376,6 +395,7 @@ class model_storage {
   /// take the plain call) after a copy of all parameters. True when every parameter is finite.
   template <class Opt>
   bool apply_update(Opt& opt) {
+    touch();
     if constexpr (range_protocol<Opt>) {
       if (opt.template begin_ranges<T>(ParamCount)) {
         bool finite = true;
@@ -399,10 +419,13 @@ class model_storage {
   // fingerprint says so).
   bool restore_last_good() noexcept {
     if (!backup_valid_ || fingerprint() != fingerprint_) return false;
+    touch();
     std::copy(backup_.data(), backup_.data() + ParamCount, params_.data());
     return true;
   }
 
+  /// Rows in the largest chunk of an n-row call: its workspace is sized for them, not for a whole chunk.
+  static constexpr std::size_t chunk_rows(std::size_t n) noexcept { return n < inference_chunk ? n : inference_chunk; }
   /// Calls fn(first_row, rows) over [0, n) in chunks of `inference_chunk`.
   template <class F>
   static void in_chunks(std::size_t n, F&& fn) {
@@ -421,6 +444,7 @@ class model_storage {
   aligned_buffer<T> backup_;       // the parameters before the last update (see train_step)
   bool backup_valid_ = false;      // ... and they are still the last good ones
   std::uint64_t fingerprint_ = 0;  // digest of the parameters the last update wrote
+  std::uint64_t version_ = 0;      // see parameter_version (set by the constructor)
   Rng noise_;
   std::vector<thread_slot> slots_;
   std::size_t threads_ = 0;

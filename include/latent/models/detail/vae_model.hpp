@@ -250,7 +250,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
   }
   // Inference: encode gives μ (or a draw with `rng`), decode the likelihood's mean.
   void encode_rows(const T* x, const T* c, std::size_t n, T* z, Rng* rng = nullptr) const {
-    aligned_buffer<T> w(base::inference_chunk * (enc_in + Enc::cache_size));
+    aligned_buffer<T> w(base::chunk_rows(n) * (enc_in + Enc::cache_size));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx{.training = rng != nullptr, .rng = rng};
       const T* ein = join_encoder(x + r * D, c ? c + r * C : nullptr, m, w.data());
@@ -258,7 +258,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     });
   }
   void decode_rows(const T* z, const T* c, std::size_t n, T* y) const {
-    aligned_buffer<T> w(base::inference_chunk * (dec_in + Dec::cache_size));
+    aligned_buffer<T> w(base::chunk_rows(n) * (dec_in + Dec::cache_size));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx;
       const T* din = join(z + r * Z, Z, c ? c + r * C : nullptr, m, w.data());
@@ -307,7 +307,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
   // ELBO with the KL weighted by `kl_weight`, one draw per row from Rng(seed).
   elbo_parts evaluate_elbo(const T* x, const T* c, std::size_t n, double kl_weight, std::uint64_t seed) const {
     Rng rng(seed);
-    aligned_buffer<T> w(base::inference_chunk * train_layout.per_sample());
+    aligned_buffer<T> w(base::chunk_rows(n) * train_layout.per_sample());
     double rec = 0, kl = 0;
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       const auto b = train_layout.carve(w.data(), m);
@@ -358,7 +358,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
   // The head's statistics [μ | log σ²] of q(z|x) for n rows (n × stats_size).
   xt::xtensor<T, 2> statistics_rows(const T* x, const T* c, std::size_t n) const {
     xt::xtensor<T, 2> st = xt::xtensor<T, 2>::from_shape({n, head::stats_size});
-    aligned_buffer<T> w(base::inference_chunk * (enc_in + Enc::cache_size + Z));
+    aligned_buffer<T> w(base::chunk_rows(n) * (enc_in + Enc::cache_size + Z));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx{.gaussian_stats = st.data() + r * head::stats_size};
       const T* ein = join_encoder(x + r * D, c ? c + r * C : nullptr, m, w.data());
