@@ -161,7 +161,8 @@ def main():
     # steps; others after.
     canonical = ["seed", "dense-784x400-b128", "dense-400x40-b128", "dense-20x400-b128", "dense-400x784-b128",
                  "dense-100x20-b32", "dense-20x5-b32", "dense-5x20-b32", "dense-20x100-b32",
-                 "infer-vae-encoder-1", "infer-vae-encoder-256", "infer-seed-encoder-1", "infer-seed-encoder-256",
+                 *[f"infer-{net}-b{b}" for net in ("seed-encoder", "seed-autoencoder", "vae-encoder")
+                   for b in (1, 8, 256)],
                  "vae", "convvae", "conv-1x28x28-conv32-b128", "conv-32x14x14-conv64-b128",
                  "conv-64x7x7-convT64-b128", "conv-64x14x14-convT32-b128", "conv-32x28x28-convT1-b128"]
     workloads.sort(key=lambda w: (canonical.index(w) if w in canonical else len(canonical), w))
@@ -192,6 +193,35 @@ def main():
             if halves:
                 line += f" (ceiling, two independent halves at once: {one['seconds'] / halves['seconds']:.2f}×)"
             out.append(line + ".")
+            out.append("")
+    # Inference per sample (issue #12): the Predictor beside the model's own call and the hand-written
+    # pre-packed loop, per build, at each batch.
+    infer = re.compile(r"^infer-(.+)-b(\d+)$")
+    nets = []
+    for r in rows:
+        m = infer.match(r["workload"])
+        if m and m.group(1) not in nets:
+            nets.append(m.group(1))
+    for build in ("latent", "latent-avx2"):
+        lines = []
+        for net in nets:
+            for b in (1, 8, 256):
+                w = f"infer-{net}-b{b}"
+                fast = by_name.get((w, build))
+                call = by_name.get((w, build + "-model-call"))
+                hand = by_name.get((w, "handwritten-prepacked-" + build))
+                if not fast:
+                    continue
+                per = lambda r: "–" if r is None else f"{r['seconds'] * 1e6 / b:.3g}"
+                ratio = f"{hand['seconds'] / fast['seconds']:.2f}×" if hand else "–"
+                lines.append(f"| {net} | {b} | {per(fast)} | {per(call)} | {per(hand)} | {ratio} |")
+        if lines:
+            out.append(f"Inference, µs per sample ({build}): the `Predictor`, the model's own call, and a "
+                       "hand-written pre-packed loop (benchmarks/hand_inference.hpp), same weights, same binary.")
+            out.append("")
+            out.append("| net | batch | Predictor | model call | hand-written pre-packed | hand / Predictor |")
+            out.append("|---|---:|---:|---:|---:|---:|")
+            out.extend(lines)
             out.append("")
     out.append("Ratio = peer median time / reference median time (reference: latent when present, else the "
                "hand-written loop, else libtorch at 1 thread); > 1 means the reference is faster. "
