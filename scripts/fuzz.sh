@@ -8,12 +8,12 @@ seconds="${1:-60}"
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -mavx2 -mfma -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude)
-for target in idx csv load; do
+for target in idx csv load weights; do
   clang++ "${flags[@]}" "tests/fuzz/fuzz_${target}.cpp" -o "$out/fuzz_${target}" -lz -lpng &
 done
 wait
 status=0
-for target in idx csv load; do
+for target in idx csv load weights; do
   work="$out/corpus-${target}"
   rm -rf "$work" && mkdir -p "$work" && cp tests/fuzz/corpus/"${target}"/* "$work"/
   echo "fuzz_${target}: ${seconds} s" >&2
