@@ -101,6 +101,15 @@ struct CondConvEncoder
 struct CondConvDecoder : Seq<Dense<2 + 2, 18, Relu>, Reshape<2, 3, 3>, ConvTranspose2D<1, 3, 2, Same>> {};
 using CondConvVae = ConditionalVAE<CondConvEncoder, CondConvDecoder, 2, Bernoulli>;
 
+// The rest of the family: their inference is the plain autoencoder's or the VAE's.
+struct SmallEncoder : Seq<Dense<9, 6, Tanh>, Dense<6, 3, Sigmoid>> {};
+struct SmallDecoder : Seq<Dense<3, 6, Tanh>, Dense<6, 9>> {};
+struct SmallVaeEncoder : Seq<Dense<9, 6, Tanh>, Gaussian<3>> {};
+using Denoising = DenoisingAutoencoder<SmallEncoder, SmallDecoder, MSE>;
+using Sparse = SparseAutoencoder<SmallEncoder, SmallDecoder, BCEWithLogits>;
+using Contractive = ContractiveAutoencoder<SmallEncoder, SmallDecoder, MSE>;
+using Importance = IWAE<SmallVaeEncoder, SmallDecoder, 3, Bernoulli>;
+
 // ---- writing a case -----------------------------------------------------------------------------------
 constexpr std::size_t batch = 8;  // enough rows that few ReLU units are dead for all of them
 
@@ -344,6 +353,10 @@ TEST_CASE("onnx: export the models, their inputs and latent's outputs") {
     write_case(out, "unit_gaussian_clamp", m, onnx_part::model, 91);
   }
   write_case(out, "learned_gaussian_double", make<LearnedVae>(10), onnx_part::model, 101);
+  write_case(out, "denoising", make<Denoising>(13), onnx_part::model, 131);
+  write_case(out, "sparse", make<Sparse>(14), onnx_part::model, 141);
+  write_case(out, "contractive", make<Contractive>(15), onnx_part::model, 151);
+  write_case(out, "iwae", make<Importance>(16), onnx_part::model, 161);
   {
     const CondVae m = make<CondVae>(11);
     write_case(out, "conditional_vae", m, onnx_part::model, 111);

@@ -520,8 +520,8 @@ class exporter {
   using objective = typename objective_of<Model>::type;
   static constexpr bool variational = requires { typename Model::likelihood_type; };
   static constexpr std::size_t classes = Model::condition_size;
-  static_assert(diag::onnx_export_does_not_know_the_mean_of_this_loss < objective,
-                sigmoid_mean_v<objective> || identity_mean_v < objective >> ::value);
+  static constexpr bool known_mean = sigmoid_mean_v<objective> || identity_mean_v<objective>;
+  static_assert(diag::onnx_export_does_not_know_the_mean_of_this_loss<objective, known_mean>::value);
 
  public:
   exporter(const Model& model, onnx_part part) : params_(model.parameters().data()), part_(part) {}
