@@ -367,6 +367,8 @@ TEST_CASE("weights: missing, unused and mis-shaped tensors are errors naming the
                  "missing tensor 'fc9.bias' for layer 1 (Dense<2,3,Identity>) bias: expected [3], found none; unused "
                  "tensor 'fc2.bias' [3]"));
   CHECK(contains(msg(named, {.names = {"a"}}), "expected 4 names in WeightOptions::names"));
+  CHECK(contains(msg(named, {.names = {"fc1.weight", "fc1.weight", "fc2.weight", "fc2.bias"}}),
+                 "expected distinct names in WeightOptions::names"));
   CHECK(params_of(m) == before);
   assign_weights(m, named, {.names = names});
   CHECK(params_of(m) == params_of(Tiny(5)));

@@ -41,6 +41,7 @@
 #include <cstddef>      // std::size_t
 #include <functional>   // std::function: a slot's index map
 #include <map>          // std::map: file tensors by name
+#include <set>          // std::set: repeated names
 #include <stdexcept>    // std::logic_error: a defect of the slot maps
 #include <string>       // std::string
 #include <string_view>  // std::string_view
@@ -296,6 +297,9 @@ void assign_weights(Model& model, const std::vector<NamedTensor>& tensors, const
     throw option_error(context + ": expected " + std::to_string(slots.size()) +
                        " names in WeightOptions::names (one per tensor the model takes), found " +
                        std::to_string(options.names.size()));
+  if (const std::set<std::string> distinct(options.names.begin(), options.names.end());
+      distinct.size() != options.names.size())
+    throw option_error(context + ": expected distinct names in WeightOptions::names, found one twice");
   std::vector<const NamedTensor*> chosen(slots.size(), nullptr);
   std::vector<bool> used(tensors.size(), false);
   if (options.names.empty()) {
