@@ -102,7 +102,9 @@ struct CondConvDecoder : Seq<Dense<2 + 2, 18, Relu>, Reshape<2, 3, 3>, ConvTrans
 using CondConvVae = ConditionalVAE<CondConvEncoder, CondConvDecoder, 2, Bernoulli>;
 
 // The rest of the family: their inference is the plain autoencoder's or the VAE's.
-struct SmallEncoder : Seq<Dense<9, 6, Tanh>, Dense<6, 3, Sigmoid>> {};
+// (with a nested Seq: for_each_layer flattens it)
+struct SmallHidden : Seq<Dense<9, 7, Tanh>, Dense<7, 6, Elu>> {};
+struct SmallEncoder : Seq<SmallHidden, Dense<6, 3, Sigmoid>> {};
 struct SmallDecoder : Seq<Dense<3, 6, Tanh>, Dense<6, 9>> {};
 struct SmallVaeEncoder : Seq<Dense<9, 6, Tanh>, Gaussian<3>> {};
 using Denoising = DenoisingAutoencoder<SmallEncoder, SmallDecoder, MSE>;
