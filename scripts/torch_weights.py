@@ -16,8 +16,9 @@
                                head's output is [mu | log var])
   torch_weights.py check DIR   loads NET_latent.safetensors and NET_latent.npz (written by latent's
                                test) into the PyTorch models in state_dict order and compares their
-                               layer outputs on x with latent's (NET_latent_io.npz); exits 1 if any
-                               differs by more than 1e-5.
+                               layer outputs on x with latent's (NET_latent_io.npz), and compares
+                               NET_latent_keras.npz with this script's Keras conversion of the same
+                               weights; exits 1 if any differs by more than 1e-5.
 
 Run with Debian's /usr/bin/python3 (torch 1.13, numpy; the `safetensors` package is not needed).
 """
@@ -216,6 +217,20 @@ def check(directory):
                 worst = max(worst, float(np.max(np.abs(latent_out - o))))
             print(f"{net} from {path}: max |latent - PyTorch| over every layer = {worst:.3g}")
             worst_all = max(worst_all, worst)
+        # latent's Keras-layout export against this script's own conversion of the same weights.
+        path = f"{directory}/{net}_latent_keras.npz"
+        archive = np.load(path)
+        mine = keras_tensors(net, model.state_dict())
+        if len(mine) != len(archive.files):
+            raise SystemExit(f"{path}: expected {len(mine)} arrays, found {len(archive.files)}")
+        worst = 0.0
+        for (name, a), file_name in zip(mine, archive.files):
+            b = archive[file_name]
+            if a.shape != b.shape:
+                raise SystemExit(f"{path}: array '{file_name}' for {name}: expected {list(a.shape)}, found {list(b.shape)}")
+            worst = max(worst, float(np.max(np.abs(a - b))))
+        print(f"{net} from {path}: max |latent - Keras layout of the same weights| = {worst:.3g}")
+        worst_all = max(worst_all, worst)
     if not worst_all <= TOLERANCE:
         print(f"FAILED: {worst_all:.3g} > {TOLERANCE}")
         return 1

@@ -496,6 +496,7 @@ void export_for_torch(const std::string& net, std::uint64_t seed) {
   auto m = std::make_unique<Model>(seed);
   save_weights(*m, dir + "/" + net + "_latent.safetensors");
   save_weights(*m, dir + "/" + net + "_latent.npz");
+  save_weights(*m, dir + "/" + net + "_latent_keras.npz", {.layout = weight_layout::keras});
   std::vector<NamedTensor> out = {x};
   const auto outs = leaf_outputs(*m, std::vector<float>(x.values.begin(), x.values.end()), x.shape[0]);
   for (std::size_t i = 0; i < outs.size(); ++i)
