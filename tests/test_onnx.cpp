@@ -137,11 +137,15 @@ struct output_folder {
   bool temporary = false;
   std::vector<std::string> cases;
 
-  output_folder() {
-    if (const char* env = std::getenv("LATENT_ONNX_OUT"); env != nullptr && *env != '\0') {
+  /// `for_checker`: the folder check_onnx.py reads ($LATENT_ONNX_OUT) when it is set; else (and for
+  /// the other cases) a private temporary one, removed afterwards.
+  explicit output_folder(bool for_checker = false) {
+    const char* env = for_checker ? std::getenv("LATENT_ONNX_OUT") : nullptr;
+    if (env != nullptr && *env != '\0') {
       dir = env;
     } else {
-      dir = fs::temp_directory_path() / ("latent-onnx-" + std::to_string(getpid()));
+      static int count = 0;
+      dir = fs::temp_directory_path() / ("latent-onnx-" + std::to_string(getpid()) + "-" + std::to_string(count++));
       temporary = true;
     }
     fs::remove_all(dir);
@@ -320,7 +324,7 @@ static_assert(ox::transpose_pads(detail::conv_transpose_axis<Pad<0, 1>>(4, 3, 2)
 
 // ---- the models, for check_onnx.py ---------------------------------------------------------------------
 TEST_CASE("onnx: export the models, their inputs and latent's outputs") {
-  output_folder out;
+  output_folder out(/*for_checker=*/true);
   {
     const SeedModel m = make<SeedModel>(1);
     write_case(out, "seed_autoencoder", m, onnx_part::model, 11);
