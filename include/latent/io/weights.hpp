@@ -394,13 +394,18 @@ std::vector<NamedTensor> weight_tensors(const Model& model, const WeightOptions&
 
 /// Writes `model`'s parameters to `path` as a safetensors or .npz file that PyTorch (or Keras, with
 /// `.layout = weight_layout::keras`) loads, atomically; F32 for a float model, F64 for a double one.
+/// A safetensors file of the PyTorch layout carries the metadata {"format": "pt"}, as PyTorch's own.
 template <class Model>
 void save_weights(const Model& model, const std::string& path, const WeightOptions& options = {}) {
   const weight_format format = detail::weight_format_of(path, options.format, "save_weights");
   const std::vector<NamedTensor> tensors = weight_tensors(model, options);
   constexpr bool wide = sizeof(typename Model::scalar_type) == 8;
   if (format == weight_format::safetensors)
-    write_safetensors(path, tensors, wide ? "F64" : "F32");
+    // {"format": "pt"} is what safetensors.torch writes, and what Hugging Face's loaders look for.
+    write_safetensors(path, tensors, wide ? "F64" : "F32",
+                      options.layout == weight_layout::pytorch
+                          ? std::vector<std::pair<std::string, std::string>>{{"format", "pt"}}
+                          : std::vector<std::pair<std::string, std::string>>{});
   else
     write_npz(path, tensors, wide ? "<f8" : "<f4");
 }
