@@ -985,4 +985,15 @@ TEST_CASE("a Predictor's span calls refuse partial rows and outputs of the wrong
   xt::xtensor<float, 2> wide = xt::zeros<float>({std::size_t{2}, std::size_t{101}});
   CHECK_THROWS_WITH_AS(fast.encode(wide), "latent: Predictor::encode: expected rows of 100 values, found 101",
                        shape_error);
+  // One sample as a vector: the model's own result, and a wrong length refused.
+  xt::xtensor<float, 1> one = xt::zeros<float>({std::size_t{100}});
+  one(3) = 1.0f;
+  CHECK(xt::allclose(fast.encode(one), model.encode(one), 1e-5, 1e-6));
+  CHECK(xt::allclose(fast.reconstruct(one), model.reconstruct(one), 1e-5, 1e-6));
+  xt::xtensor<float, 1> code = xt::zeros<float>({std::size_t{5}});
+  CHECK(fast.decode(code).size() == 100);
+  CHECK_THROWS_WITH_AS(fast.decode(one), "latent: Predictor::decode: expected a sample of 5 values, found 100",
+                       shape_error);
+  CHECK_THROWS_WITH_AS(Predictor<SeedModel>(model, 0), "latent: Predictor: max_rows must be at least 1, found 0",
+                       option_error);
 }

@@ -61,8 +61,13 @@
 #include "latent/inference/predictor.hpp"
 
 #include "latent/io/atomic_file.hpp"
+#include "latent/io/layer_walk.hpp"
+#include "latent/io/npz.hpp"
+#include "latent/io/onnx.hpp"
 #include "latent/io/png.hpp"
+#include "latent/io/safetensors.hpp"
 #include "latent/io/save_load.hpp"
+#include "latent/io/weights.hpp"
 
 #include "latent/plot/canvas.hpp"
 #include "latent/plot/color.hpp"

@@ -169,10 +169,10 @@ class Predictor {
                 "latent: Predictor serves unconditional models; a ConditionalVAE's calls take labels "
                 "(use its encode(x, labels), decode(z, labels))");
 
-  /// Packs `model`'s weights and sizes the buffers for `max_rows` rows (at least 1).
+  /// Packs `model`'s weights and sizes the buffers for `max_rows` rows (`option_error` for 0).
   explicit Predictor(const Model& model, std::size_t max_rows = 256)
       : model_(&model),
-        rows_(max_rows == 0 ? 1 : max_rows),
+        rows_(checked_rows(max_rows)),
         packed_(encoder::packed_total + decoder::packed_total),
         boundary_(2 * rows_ * std::max(encoder::widest, decoder::widest)),
         cache_(rows_ * std::max(encoder::cache, decoder::cache)),
@@ -223,6 +223,17 @@ class Predictor {
   }
   xt::xtensor<T, 2> reconstruct(const xt::xtensor<T, 2>& x) {
     return through("reconstruct", x, input_size, input_size, &Predictor::reconstruct_ptr);
+  }
+
+  /// One sample as a vector (a new tensor; the pointer forms allocate nothing).
+  xt::xtensor<T, 1> encode(const xt::xtensor<T, 1>& x) {
+    return one("encode", x, input_size, code_size, &Predictor::encode_ptr);
+  }
+  xt::xtensor<T, 1> decode(const xt::xtensor<T, 1>& z) {
+    return one("decode", z, code_size, input_size, &Predictor::decode_ptr);
+  }
+  xt::xtensor<T, 1> reconstruct(const xt::xtensor<T, 1>& x) {
+    return one("reconstruct", x, input_size, input_size, &Predictor::reconstruct_ptr);
   }
 
   /// Re-packs the weights from the model now.
@@ -284,6 +295,20 @@ class Predictor {
     xt::xtensor<T, 2> out = xt::xtensor<T, 2>::from_shape({in.shape()[0], out_width});
     (this->*fn)(in.data(), in.shape()[0], out.data());
     return out;
+  }
+
+  xt::xtensor<T, 1> one(const char* what, const xt::xtensor<T, 1>& in, std::size_t in_width, std::size_t out_width,
+                        void (Predictor::*fn)(const T*, std::size_t, T*)) {
+    if (in.shape()[0] != in_width)
+      throw shape_error(std::string("Predictor::") + what + ": expected a sample of " + std::to_string(in_width) +
+                        " values, found " + std::to_string(in.shape()[0]));
+    xt::xtensor<T, 1> out = xt::xtensor<T, 1>::from_shape({out_width});
+    (this->*fn)(in.data(), 1, out.data());
+    return out;
+  }
+  static std::size_t checked_rows(std::size_t rows) {
+    if (rows == 0) throw option_error("Predictor: max_rows must be at least 1, found 0");
+    return rows;
   }
 
   const Model* model_;

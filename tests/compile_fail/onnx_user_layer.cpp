@@ -1,0 +1,48 @@
+// export_onnx writes the layers it has an ONNX rule for. With LATENT_SHOULD_FAIL the encoder holds a
+// user layer, which has none: the first lines name the rule and the layer. Valid as written.
+#include "latent/latent.hpp"
+
+namespace cf::onnx_user_layer {
+
+// y = x + b, element-wise: a complete layer, just not one export_onnx knows.
+struct Shift {
+  static constexpr const char* name = "Shift";
+  static constexpr std::size_t in_size = 3, out_size = 3, param_count = 3, cache_size = 0, scratch_size = 0;
+  template <class T>
+  static void init(T* p, latent::Rng&) {
+    for (std::size_t j = 0; j < 3; ++j) p[j] = T(0);
+  }
+  template <class T>
+  static void forward(const T* p, const T* x, T* y, T*, std::size_t n, latent::Context<T>&) {
+    for (std::size_t i = 0; i < n * 3; ++i) y[i] = x[i] + p[i % 3];
+  }
+  template <class T>
+  static void backward(const T*, const T*, const T*, const T*, T* dy, T* dx, T* dp, T*, std::size_t n,
+                       latent::Context<T>&) {
+    for (std::size_t j = 0; j < 3; ++j) dp[j] = T(0);
+    for (std::size_t i = 0; i < n * 3; ++i) {
+      dp[i % 3] += dy[i];
+      if (dx != nullptr) dx[i] = dy[i];
+    }
+  }
+};
+
+#ifdef LATENT_SHOULD_FAIL
+using Last = Shift;
+#else
+using Last = latent::Dense<3, 3, latent::Sigmoid>;
+#endif
+
+struct Encoder : latent::Seq<latent::Dense<10, 3, latent::Sigmoid>, Last> {};
+struct Decoder : latent::Seq<latent::Dense<3, 10>> {};
+using Model = latent::Autoencoder<Encoder, Decoder>;
+
+// Instantiated, never called: the case is about compiling.
+inline void export_it(const Model& m) { latent::export_onnx(m, "never-written.onnx"); }
+inline int case_onnx_user_layer() { return &export_it != nullptr ? 0 : 1; }
+
+}  // namespace cf::onnx_user_layer
+
+#ifndef LATENT_COMPILE_FAIL_DRIVER
+int main() { return cf::onnx_user_layer::case_onnx_user_layer(); }
+#endif
