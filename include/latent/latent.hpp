@@ -62,6 +62,7 @@
 
 #include "latent/io/atomic_file.hpp"
 #include "latent/io/layer_walk.hpp"
+#include "latent/io/named_tensor.hpp"
 #include "latent/io/npz.hpp"
 #include "latent/io/onnx.hpp"
 #include "latent/io/png.hpp"
