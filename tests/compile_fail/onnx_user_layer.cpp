@@ -2,6 +2,8 @@
 // user layer, which has none: the first lines name the rule and the layer. Valid as written.
 #include "latent/latent.hpp"
 
+#include <filesystem>
+
 namespace cf::onnx_user_layer {
 
 // y = x + b, element-wise: a complete layer, just not one export_onnx knows.
@@ -37,9 +39,15 @@ struct Encoder : latent::Seq<latent::Dense<10, 3, latent::Sigmoid>, Last> {};
 struct Decoder : latent::Seq<latent::Dense<3, 10>> {};
 using Model = latent::Autoencoder<Encoder, Decoder>;
 
-// Instantiated, never called: the case is about compiling.
-inline void export_it(const Model& m) { latent::export_onnx(m, "never-written.onnx"); }
-inline int case_onnx_user_layer() { return &export_it != nullptr ? 0 : 1; }
+// The valid twin exports for real (and removes the file).
+inline int case_onnx_user_layer() {
+  const Model m(1);
+  const auto path = std::filesystem::temp_directory_path() / "latent_cf_onnx_user_layer.onnx";
+  latent::export_onnx(m, path.string());
+  const bool written = std::filesystem::file_size(path) > 0;
+  std::filesystem::remove(path);
+  return written ? 0 : 1;
+}
 
 }  // namespace cf::onnx_user_layer
 
