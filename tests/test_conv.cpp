@@ -201,6 +201,21 @@ using TOneChannel2 = Seq<Input<2, 4, 4>, ConvTranspose2D<1, 3, 2, Pad<1, 1>>>;
 static_assert(ConvFewFilters::ops::layer<1>::by_positions && ConvOneChannel::ops::layer<1>::narrow_patch &&
               TOneChannel::ops::layer<1>::by_positions && TOneChannel2::ops::layer<1>::by_positions);
 static_assert(!ConvSame2::ops::layer<1>::by_positions && !TSame2::ops::layer<1>::by_positions);
+// One output channel at stride 1: the gradients by direct kernels (kernels/conv_direct.hpp), for an
+// even kernel (Same pads 1 before, 2 after), a row wider than a register (19 > 16 floats, 8 doubles),
+// Valid, and a padding that crops more than the kernel's overhang (Pad<3> with K = 3).
+using TDirectEven = Seq<Input<2, 5, 6>, ConvTranspose2D<1, 4, 1, Same, Sigmoid>>;
+using TDirectWide = Seq<Input<2, 3, 19>, ConvTranspose2D<1, 3, 1, Pad<1>, Elu>>;
+using TDirectValid = Seq<Input<3, 4, 4>, ConvTranspose2D<1, 2, 1, Valid, Tanh>>;
+using TDirectCrop = Seq<Input<2, 7, 8>, ConvTranspose2D<1, 3, 1, Pad<3>>>;
+static_assert(TOneChannel::ops::layer<1>::direct && TSame1::ops::layer<1>::direct &&
+              TDirectEven::ops::layer<1>::direct && TDirectWide::ops::layer<1>::direct &&
+              TDirectValid::ops::layer<1>::direct && TDirectCrop::ops::layer<1>::direct &&
+              !TOneChannel2::ops::layer<1>::direct);
+static_assert(std::is_same_v<TDirectEven::out_shape, shape<1, 5, 6>> &&
+              std::is_same_v<TDirectWide::out_shape, shape<1, 3, 19>> &&
+              std::is_same_v<TDirectValid::out_shape, shape<1, 5, 5>> &&
+              std::is_same_v<TDirectCrop::out_shape, shape<1, 3, 4>>);
 // Average pooling and nearest-neighbour upsampling (layers/resample.hpp).
 using Pool = Seq<Input<2, 6, 7>, AvgPool2D<2>>;
 using PoolStride = Seq<Input<2, 7, 7>, AvgPool2D<3, 2>>;
@@ -228,6 +243,10 @@ TYPE_TO_STRING(ConvFewFilters);
 TYPE_TO_STRING(ConvOneChannel);
 TYPE_TO_STRING(TOneChannel);
 TYPE_TO_STRING(TOneChannel2);
+TYPE_TO_STRING(TDirectEven);
+TYPE_TO_STRING(TDirectWide);
+TYPE_TO_STRING(TDirectValid);
+TYPE_TO_STRING(TDirectCrop);
 TYPE_TO_STRING(Pool);
 TYPE_TO_STRING(PoolStride);
 TYPE_TO_STRING(Up);
@@ -235,12 +254,14 @@ TYPE_TO_STRING(UpConv);
 
 TEST_CASE_TEMPLATE("law: a convolution's gradient equals central differences in double", L, ConvSame2, ConvSame2Odd,
                    ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack, ConvFewFilters,
-                   ConvOneChannel, TOneChannel, TOneChannel2, Pool, PoolStride, Up, UpConv) {
+                   ConvOneChannel, TOneChannel, TOneChannel2, TDirectEven, TDirectWide, TDirectValid, TDirectCrop, Pool,
+                   PoolStride, Up, UpConv) {
   LATENT_CHECK_RESULT(lt::gradient_check<L>());
 }
 
 TEST_CASE_TEMPLATE("law: a convolution's two-thread gradient equals its one-thread gradient", L, ConvSame2, ConvPad,
-                   TSame2, TPad, Stack, ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2, UpConv) {
+                   TSame2, TPad, Stack, ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2, TDirectWide,
+                   UpConv) {
   REQUIRE(detail::thread_pool::instance().size() >= 2);
   LATENT_CHECK_RESULT(lt::thread_check<L>());
 }

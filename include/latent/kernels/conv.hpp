@@ -316,6 +316,47 @@ void to_rows(std::size_t count, const T* src, T* rows) noexcept {
   }
 }
 
+/// The start of a convolution's backward pass, one sample at a time: dz = dy ⊙ Act'(y) for `count`
+/// samples of C × P values (Act = void: dz = dy, y unread) into `plane` (C × P values, which stay in
+/// L2), their sums into db[c] (or, `accumulate`, added to db[c]), then `to_rows` of the plane into
+/// rows[(b·P + p)·C + c], the rows of channels the products take. This replaces
+/// multiply_by_derivative + channel_sums over the whole batch and to_rows per block: dy and y are
+/// read from memory once, and dy is not written back.
+template <class Act, std::size_t C, std::size_t P, class T, class Arch = default_arch>
+void gradient_rows(std::size_t count, const T* dy, const T* y, T* plane, T* rows, T* db, bool accumulate) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t L = V::size;
+  if (!accumulate) std::fill_n(db, C, T(0));
+  for (std::size_t b = 0; b < count; ++b) {
+    const T* g = dy + b * C * P;
+    const T* o = y + b * C * P;
+    for (std::size_t c = 0; c < C; ++c) {
+      V s0(T(0)), s1(T(0));
+      std::size_t p = 0;
+      auto dz = [&](std::size_t i) {
+        V z = V::load_unaligned(g + c * P + i);
+        if constexpr (!std::is_void_v<Act>) z = z * Act::derivative(V::load_unaligned(o + c * P + i));
+        z.store_unaligned(plane + c * P + i);
+        return z;
+      };
+      for (; p + 2 * L <= P; p += 2 * L) {
+        s0 += dz(p);
+        s1 += dz(p + L);
+      }
+      for (; p + L <= P; p += L) s0 += dz(p);
+      T tail = T(0);
+      for (; p < P; ++p) {
+        T z = g[c * P + p];
+        if constexpr (!std::is_void_v<Act>) z *= Act::derivative(o[c * P + p]);
+        plane[c * P + p] = z;
+        tail += z;
+      }
+      db[c] += xsimd::hadd(s0 + s1) + tail;
+    }
+    to_rows<C, P>(1, plane, rows + b * P * C);
+  }
+}
+
 /// Epilogue of a product whose row r = b·P + p (sample b, position p) and column c (a channel) goes to
 /// out[b·N·P + c·P + p], after `Act::apply` (void: none). N is the product's width.
 template <class Act, class T, std::size_t N, std::size_t P>

@@ -20,6 +20,7 @@
 #include "latent/core/random.hpp"
 #include "latent/core/shape.hpp"
 #include "latent/kernels/conv.hpp"
+#include "latent/kernels/conv_direct.hpp"
 #include "latent/kernels/elementwise.hpp"
 #include "latent/kernels/gemm.hpp"
 #include "latent/layers/shape_layers.hpp"
@@ -36,7 +37,8 @@ namespace detail {
 
 // Workspace slots of the convolutions (slot 0 is the product's packing buffer).
 inline constexpr int conv_patch_slot = 1, conv_rows_slot = 2, conv_gradient_slot = 3, conv_weights_slot = 4,
-                     conv_dy_rows_slot = 5, conv_weight_gradient_slot = 6, conv_image_rows_slot = 7;
+                     conv_dy_rows_slot = 5, conv_weight_gradient_slot = 6, conv_image_rows_slot = 7,
+                     conv_dz_plane_slot = 8;
 
 template <class Padding>
 std::string padding_text() {
@@ -67,6 +69,7 @@ struct conv2d_layer {
   static constexpr std::size_t block = conv_block(P);
 
   using activation = Act;
+  using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;  // void: dZ = dY
   using in_shape = In;
   using out_shape = shape<F, OH, OW>;
   static constexpr const char* name = "Conv2D";
@@ -152,8 +155,14 @@ struct conv2d_layer {
   template <class T>
   static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
                        Context<T>&) noexcept {
-    if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
-    kernels::channel_sums<F, P>(n, dy, dparams + weight_count, false);
+    // dZ = dY ⊙ Act'(Y) and the bias gradient: for the narrow-patch form (its input gradient reads dZ
+    // channel-first) over the whole batch first; otherwise while each block is made rows of filters.
+    if constexpr (narrow_patch) {
+      if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
+      kernels::channel_sums<F, P>(n, dy, dparams + weight_count, false);
+    } else if (n == 0) {
+      std::fill_n(dparams + weight_count, F, T(0));
+    }
     if (n == 0) std::fill_n(dparams, weight_count, T(0));
     T* patches = kernels::detail::workspace<T, conv_patch_slot>(block * P * KK);
     T* dz = kernels::detail::workspace<T, conv_rows_slot>(block * P * F);
@@ -168,7 +177,12 @@ struct conv2d_layer {
     T* dw = channels_last ? kernels::detail::workspace<T, conv_weight_gradient_slot>(weight_count) : dparams;
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
       const std::size_t nb = std::min(block, n - s0);
-      kernels::to_rows<F, P>(nb, dy + s0 * out_size, dz);
+      if constexpr (narrow_patch)
+        kernels::to_rows<F, P>(nb, dy + s0 * out_size, dz);
+      else
+        kernels::gradient_rows<derivative, F, P>(nb, dy + s0 * out_size, y + s0 * out_size,
+                                                 kernels::detail::workspace<T, conv_dz_plane_slot>(out_size), dz,
+                                                 dparams + weight_count, s0 != 0);
       gather_block<T>(x + s0 * in_size, nb, patches);
       using AK = kernels::arch_for<T, KK>;
       if constexpr (narrow_patch) {
@@ -225,6 +239,7 @@ struct conv_transpose2d_layer {
   static constexpr std::size_t block = conv_block(P);
 
   using activation = Act;
+  using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;  // void: dZ = dY
   using in_shape = In;
   using out_shape = shape<F, OH, OW>;
   static constexpr const char* name = "ConvTranspose2D";
@@ -252,6 +267,10 @@ struct conv_transpose2d_layer {
 
   // A narrow F·K·K (one output channel, say): the products' columns are the input positions instead.
   static constexpr bool by_positions = kernels::narrow_width(NK) && !kernels::narrow_width(P);
+  // One output channel at stride 1 (a decoder's last layer): the gradients by direct kernels
+  // (kernels/conv_direct.hpp; 0.68 → 0.40 ms for the weight gradient of the 32 → 1 layer at batch 128).
+  static constexpr bool direct = F == 1 && S == 1;
+  using direct_kernels = kernels::single_filter_transposed<C, H, W, K, rows.before, cols.before, OH, OW>;
 
   template <class T>
   static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
@@ -293,10 +312,15 @@ struct conv_transpose2d_layer {
   template <class T>
   static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
                        Context<T>&) noexcept {
-    if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
-    kernels::channel_sums<F, Q>(n, dy, dparams + weight_count, false);
-    if (n == 0) std::fill_n(dparams, weight_count, T(0));
-    if constexpr (by_positions) {
+    if (n == 0) std::fill_n(dparams, param_count, T(0));
+    if constexpr (direct) {
+      using sizes = typename direct_kernels::template sizes<T, kernels::default_arch>;
+      T* work = kernels::detail::workspace<T, conv_patch_slot>(sizes::backward_workspace);
+      direct_kernels::template backward<derivative, T>(n, params, x, y, dy, dx, dparams, dparams + weight_count, work);
+      return;
+    } else if constexpr (by_positions) {
+      if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
+      kernels::channel_sums<F, Q>(n, dy, dparams + weight_count, false);
       T* dpt = kernels::detail::workspace<T, conv_patch_slot>(NK * P);
       for (std::size_t s = 0; s < n; ++s) {
         kernels::gather_transposed<F, OH, OW, K, S, rows.before, cols.before, H, W>(dy + s * out_size, dpt);
@@ -328,7 +352,10 @@ struct conv_transpose2d_layer {
     }
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
       const std::size_t nb = std::min(block, n - s0);
-      kernels::to_rows<F, Q>(nb, dy + s0 * out_size, dyr);
+      // dZ = dY ⊙ Act'(Y) made rows of filters, and the bias gradient, in one read of dY and Y.
+      kernels::gradient_rows<derivative, F, Q>(nb, dy + s0 * out_size, y + s0 * out_size,
+                                               kernels::detail::workspace<T, conv_dz_plane_slot>(out_size), dyr,
+                                               dparams + weight_count, s0 != 0);
       for (std::size_t i = 0; i < nb; ++i) geometry::gather_channels_last(dyr + i * Q * F, dpatches + i * P * NK);
       // dW[C × NK] (+)= Xᵀ · dpatches (X channel-first as it is when the block is one sample).
       using AN = kernels::arch_for<T, NK>;
