@@ -146,6 +146,12 @@ TEST_CASE("Conv2D's forward pass is the convolution's definition, for every padd
   // The products with the positions as columns: few filters; one input channel (C·K·K = 9).
   conv(bound<shape<2, 8, 8>, Conv2D<3, 3, 1, Same>>{});
   conv(bound<shape<1, 9, 9>, Conv2D<16, 3, 2, Same>>{});
+  // One input channel and at least 16 filters: direct kernels (kernels/conv_direct.hpp), with rows
+  // wider than a register, an odd filter count, stride 3 and PyTorch's padding, even kernels.
+  conv(bound<shape<1, 7, 20>, Conv2D<17, 3, 1, Same>>{});
+  conv(bound<shape<1, 5, 6>, Conv2D<16, 2, 1, Same>>{});
+  conv(bound<shape<1, 8, 8>, Conv2D<16, 3, 3, Pad<2>>>{});
+  conv(bound<shape<1, 6, 7>, Conv2D<16, 2, 2, Valid>>{});
 }
 
 TEST_CASE("ConvTranspose2D's forward pass is the transposed convolution's definition") {
@@ -201,9 +207,14 @@ using TOneChannel2 = Seq<Input<2, 4, 4>, ConvTranspose2D<1, 3, 2, Pad<1, 1>>>;
 static_assert(ConvFewFilters::ops::layer<1>::by_positions && ConvOneChannel::ops::layer<1>::narrow_patch &&
               TOneChannel::ops::layer<1>::by_positions && TOneChannel2::ops::layer<1>::by_positions);
 static_assert(!ConvSame2::ops::layer<1>::by_positions && !TSame2::ops::layer<1>::by_positions);
-// One output channel at stride 1: the gradients by direct kernels (kernels/conv_direct.hpp), for an
-// even kernel (Same pads 1 before, 2 after), a row wider than a register (19 > 16 floats, 8 doubles),
-// Valid, and a padding that crops more than the kernel's overhang (Pad<3> with K = 3).
+// One input channel: the forward pass and weight gradient by direct kernels (kernels/conv_direct.hpp).
+using ConvDirectWide = Seq<Input<1, 5, 20>, Conv2D<17, 3, 1, Same, Tanh>>;
+using ConvDirectStride3 = Seq<Input<1, 8, 8>, Conv2D<16, 3, 3, Pad<2>, Elu>>;
+static_assert(ConvOneChannel::ops::layer<1>::direct && ConvDirectWide::ops::layer<1>::direct &&
+              ConvDirectStride3::ops::layer<1>::direct && !ConvFewFilters::ops::layer<1>::direct);
+// One output channel at stride 1: the gradients by direct kernels, for an even kernel (Same pads 1
+// before, 2 after), a row wider than a register (19 > 16 floats, 8 doubles), Valid, and a padding
+// that crops more than the kernel's overhang (Pad<3> with K = 3).
 using TDirectEven = Seq<Input<2, 5, 6>, ConvTranspose2D<1, 4, 1, Same, Sigmoid>>;
 using TDirectWide = Seq<Input<2, 3, 19>, ConvTranspose2D<1, 3, 1, Pad<1>, Elu>>;
 using TDirectValid = Seq<Input<3, 4, 4>, ConvTranspose2D<1, 2, 1, Valid, Tanh>>;
@@ -243,6 +254,8 @@ TYPE_TO_STRING(ConvFewFilters);
 TYPE_TO_STRING(ConvOneChannel);
 TYPE_TO_STRING(TOneChannel);
 TYPE_TO_STRING(TOneChannel2);
+TYPE_TO_STRING(ConvDirectWide);
+TYPE_TO_STRING(ConvDirectStride3);
 TYPE_TO_STRING(TDirectEven);
 TYPE_TO_STRING(TDirectWide);
 TYPE_TO_STRING(TDirectValid);
@@ -254,14 +267,14 @@ TYPE_TO_STRING(UpConv);
 
 TEST_CASE_TEMPLATE("law: a convolution's gradient equals central differences in double", L, ConvSame2, ConvSame2Odd,
                    ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack, ConvFewFilters,
-                   ConvOneChannel, TOneChannel, TOneChannel2, TDirectEven, TDirectWide, TDirectValid, TDirectCrop, Pool,
-                   PoolStride, Up, UpConv) {
+                   ConvOneChannel, TOneChannel, TOneChannel2, ConvDirectWide, ConvDirectStride3, TDirectEven,
+                   TDirectWide, TDirectValid, TDirectCrop, Pool, PoolStride, Up, UpConv) {
   LATENT_CHECK_RESULT(lt::gradient_check<L>());
 }
 
 TEST_CASE_TEMPLATE("law: a convolution's two-thread gradient equals its one-thread gradient", L, ConvSame2, ConvPad,
                    TSame2, TPad, Stack, ConvFewFilters, ConvOneChannel, TOneChannel, TOneChannel2, TDirectWide,
-                   UpConv) {
+                   ConvDirectWide, UpConv) {
   REQUIRE(detail::thread_pool::instance().size() >= 2);
   LATENT_CHECK_RESULT(lt::thread_check<L>());
 }

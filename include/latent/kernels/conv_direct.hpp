@@ -189,6 +189,162 @@ struct single_filter_transposed {
   }
 };
 
+/// Direct kernels for a convolution with one input channel (an encoder's first layer,
+/// `Conv2D<F, K, S, ...>` on grey images), where the im2col lowering has a product only K·K deep whose
+/// epilogue scatters every register lane by lane into the channel-first output.
+///
+/// y[f][oh][ow] = b[f] + Σ_{ki,kj} w[f][ki][kj] · x[oh·S + ki − PT][ow·S + kj − PL] (zero outside x).
+/// The image is copied once per sample into S phase planes, xph_φ[r][q] = x[r − PT][q·S + φ − PL]
+/// (zero outside), so that the tap (ki, kj) of output row oh is the contiguous row
+/// xph_{kj mod S}[oh·S + ki][kj div S + ow] for every ow: one output row's K·K taps are loaded once
+/// (16 columns at a time with AVX-512) and serve all F filters, each summed in a register and stored
+/// straight into its channel-first row. The weight gradient reads the same planes:
+/// dw[f][ki][kj] = Σ over samples, oh, ow of dz[f][oh][ow] · xph_{kj mod S}[oh·S + ki][kj div S + ow].
+template <std::size_t F, std::size_t H, std::size_t W, std::size_t K, std::size_t S, std::size_t PT, std::size_t PL,
+          std::size_t OH, std::size_t OW>
+struct single_channel {
+  static constexpr std::size_t in_size = H * W, out_size = F * OH * OW, KK = K * K;
+
+  template <class T, class Arch>
+  struct sizes {
+    static constexpr std::size_t L = simd<T, Arch>::size;
+    static constexpr std::size_t NV = (OW + L - 1) / L;                    // registers across an output row
+    static constexpr std::size_t XR = (OH - 1) * S + K;                    // rows of a phase plane
+    static constexpr std::size_t XQ = NV * L + ((K - 1) / S + L) / L * L;  // columns of a phase plane
+    static constexpr std::size_t FB = 8;                                   // filters a block (forward)
+    static constexpr std::size_t GB = 2;                                   // filters a block (dw)
+    static constexpr std::size_t planes = S * XR * XQ;
+    static constexpr std::size_t workspace = planes + F * KK * NV * L;
+  };
+
+  /// y[n × F·OH·OW] = Act(b + the convolution of x[n × H·W]) (Act = void: none); `work` holds
+  /// sizes<T, Arch>::workspace values.
+  template <class Act, class T, class Arch = default_arch>
+  static void forward(std::size_t n, const T* w, const T* b, const T* x, T* y, T* work) noexcept {
+    using V = simd<T, Arch>;
+    using Z = sizes<T, Arch>;
+    constexpr std::size_t L = Z::L, NV = Z::NV, XR = Z::XR, XQ = Z::XQ, FB = Z::FB;
+    T* xph = work;
+    std::fill_n(xph, Z::planes, T(0));
+    for (std::size_t s = 0; s < n; ++s) {
+      fill_planes<T, Arch>(x + s * in_size, xph);
+      T* ys = y + s * out_size;
+      for (std::size_t oh = 0; oh < OH; ++oh)
+        for (std::size_t v = 0; v < NV; ++v) {
+          V tap[KK];
+#pragma GCC unroll 16
+          for (std::size_t ki = 0; ki < K; ++ki)
+#pragma GCC unroll 16
+            for (std::size_t kj = 0; kj < K; ++kj)
+              tap[ki * K + kj] = V::load_unaligned(xph + ((kj % S) * XR + oh * S + ki) * XQ + kj / S + v * L);
+          const std::size_t count = std::min(L, OW - v * L);
+          const bool last = oh + 1 == OH;
+          std::size_t f0 = 0;
+          for (; f0 + FB <= F; f0 += FB)
+            filter_block<FB, Act, T, Arch>(f0, w, b, tap, ys + oh * OW + v * L, count, last);
+          for (; f0 < F; ++f0) filter_block<1, Act, T, Arch>(f0, w, b, tap, ys + oh * OW + v * L, count, last);
+        }
+    }
+  }
+
+  /// dw[F × K·K] = Σ over the n samples of the correlation of dz[n × F·OH·OW] with x (overwritten);
+  /// `work` as for `forward`.
+  template <class T, class Arch = default_arch>
+  static void weight_gradient(std::size_t n, const T* dz, const T* x, T* dw, T* work) noexcept {
+    using V = simd<T, Arch>;
+    using Z = sizes<T, Arch>;
+    constexpr std::size_t L = Z::L, NV = Z::NV, GB = Z::GB;
+    T* xph = work;
+    T* sums = work + Z::planes;  // F × K·K × NV registers of partial sums
+    std::fill_n(xph, Z::planes, T(0));
+    std::fill_n(sums, F * KK * NV * L, T(0));
+    for (std::size_t s = 0; s < n; ++s) {
+      fill_planes<T, Arch>(x + s * in_size, xph);
+      const T* zs = dz + s * out_size;
+      std::size_t f0 = 0;
+      for (; f0 + GB <= F; f0 += GB) gradient_block<GB, T, Arch>(f0, zs, xph, sums);
+      for (; f0 < F; ++f0) gradient_block<1, T, Arch>(f0, zs, xph, sums);
+    }
+    for (std::size_t k = 0; k < F * KK; ++k) {
+      V t(T(0));
+      for (std::size_t v = 0; v < NV; ++v) t += V::load_aligned(sums + (k * NV + v) * L);
+      dw[k] = xsimd::hadd(t);
+    }
+  }
+
+ private:
+  // G filters' partial sums of dw over one sample.
+  template <std::size_t G, class T, class Arch>
+  static void gradient_block(std::size_t f0, const T* zs, const T* xph, T* sums) noexcept {
+    using V = simd<T, Arch>;
+    using Z = sizes<T, Arch>;
+    constexpr std::size_t L = Z::L, NV = Z::NV, XR = Z::XR, XQ = Z::XQ;
+    for (std::size_t v = 0; v < NV; ++v) {
+      V acc[G][KK];
+#pragma GCC unroll 8
+      for (std::size_t g = 0; g < G; ++g)
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < KK; ++k) acc[g][k] = V::load_aligned(sums + (((f0 + g) * KK + k) * NV + v) * L);
+      const std::size_t count = std::min(L, OW - v * L);
+      for (std::size_t oh = 0; oh < OH; ++oh) {
+        V z[G];
+#pragma GCC unroll 8
+        for (std::size_t g = 0; g < G; ++g) z[g] = load_partial<T, Arch>(zs + ((f0 + g) * OH + oh) * OW + v * L, count);
+#pragma GCC unroll 16
+        for (std::size_t ki = 0; ki < K; ++ki)
+#pragma GCC unroll 16
+          for (std::size_t kj = 0; kj < K; ++kj) {
+            const V t = V::load_unaligned(xph + ((kj % S) * XR + oh * S + ki) * XQ + kj / S + v * L);
+#pragma GCC unroll 8
+            for (std::size_t g = 0; g < G; ++g) acc[g][ki * K + kj] = xsimd::fma(z[g], t, acc[g][ki * K + kj]);
+          }
+      }
+#pragma GCC unroll 8
+      for (std::size_t g = 0; g < G; ++g)
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < KK; ++k) acc[g][k].store_aligned(sums + (((f0 + g) * KK + k) * NV + v) * L);
+    }
+  }
+
+  // The phase planes of one image (their padding, zeroed by the caller, is never written).
+  template <class T, class Arch>
+  static void fill_planes(const T* xs, T* xph) noexcept {
+    constexpr std::size_t XR = sizes<T, Arch>::XR, XQ = sizes<T, Arch>::XQ;
+    for (std::size_t r = PT; r < XR && r - PT < H; ++r) {
+      const T* src = xs + (r - PT) * W;
+      // Column iw = q·S + φ − PL goes to plane φ = (iw + PL) mod S, column (iw + PL) div S.
+      for (std::size_t iw = 0; iw < W; ++iw) {
+        const std::size_t col = iw + PL, q = col / S;
+        if (q < XQ) xph[((col % S) * XR + r) * XQ + q] = src[iw];
+      }
+    }
+  }
+
+  template <std::size_t FB, class Act, class T, class Arch>
+  static void filter_block(std::size_t f0, const T* w, const T* b, const simd<T, Arch> (&tap)[KK], T* out,
+                           std::size_t count, bool last) noexcept {
+    using V = simd<T, Arch>;
+    V acc[FB];
+#pragma GCC unroll 8
+    for (std::size_t g = 0; g < FB; ++g) acc[g] = V(b[f0 + g]);
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < KK; ++k)
+#pragma GCC unroll 8
+      for (std::size_t g = 0; g < FB; ++g) acc[g] = xsimd::fma(V(w[(f0 + g) * KK + k]), tap[k], acc[g]);
+#pragma GCC unroll 8
+    for (std::size_t g = 0; g < FB; ++g) {
+      V a = acc[g];
+      if constexpr (!std::is_void_v<Act>) a = Act::apply(a);
+      T* o = out + (f0 + g) * OH * OW;
+      // A whole register where its extra lanes land on the next row only (stored after this one).
+      if (count == V::size || (!last && V::size - count <= OW))
+        a.store_unaligned(o);
+      else
+        store_partial(o, a, count);
+    }
+  }
+};
+
 }  // namespace latent::kernels
 
 #if defined(__GNUC__) && !defined(__clang__)

@@ -101,10 +101,20 @@ struct conv2d_layer {
   // A narrow C·K·K (one input channel, say): the weight gradient is formed transposed and the input
   // gradient's patches with the positions as columns.
   static constexpr bool narrow_patch = kernels::narrow_width(KK) && !kernels::narrow_width(F);
+  // One input channel (an encoder's first layer on grey images): the forward pass and the weight
+  // gradient by direct kernels (kernels/conv_direct.hpp); the input gradient, when asked for, lowered.
+  static constexpr bool direct = narrow_patch && C == 1;
+  using direct_kernels = kernels::single_channel<F, H, W, K, S, rows.before, cols.before, OH, OW>;
 
   template <class T>
   static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
-    if constexpr (by_positions) {
+    if constexpr (direct) {
+      using sizes = typename direct_kernels::template sizes<T, kernels::default_arch>;
+      T* work = kernels::detail::workspace<T, conv_patch_slot>(sizes::workspace);
+      using apply = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
+      direct_kernels::template forward<apply, T>(n, params, params + weight_count, x, y, work);
+      return;
+    } else if constexpr (by_positions) {
       // Y[F × P] = W · patchesᵀ + b, one sample at a time, channel-first as it comes.
       T* pt = kernels::detail::workspace<T, conv_patch_slot>(P * KK);
       for (std::size_t s = 0; s < n; ++s) {
@@ -164,6 +174,12 @@ struct conv2d_layer {
       std::fill_n(dparams + weight_count, F, T(0));
     }
     if (n == 0) std::fill_n(dparams, weight_count, T(0));
+    if constexpr (direct) {
+      using sizes = typename direct_kernels::template sizes<T, kernels::default_arch>;
+      direct_kernels::template weight_gradient<T>(n, dy, x, dparams,
+                                                  kernels::detail::workspace<T, conv_patch_slot>(sizes::workspace));
+      if (dx == nullptr) return;
+    }
     T* patches = kernels::detail::workspace<T, conv_patch_slot>(block * P * KK);
     T* dz = kernels::detail::workspace<T, conv_rows_slot>(block * P * F);
     T* dpatches = dx != nullptr ? kernels::detail::workspace<T, conv_gradient_slot>(block * P * KK) : nullptr;
@@ -177,15 +193,19 @@ struct conv2d_layer {
     T* dw = channels_last ? kernels::detail::workspace<T, conv_weight_gradient_slot>(weight_count) : dparams;
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
       const std::size_t nb = std::min(block, n - s0);
-      if constexpr (narrow_patch)
+      if constexpr (direct) {
+        // (the weight gradient is done: the input gradient below reads dZ channel-first)
+      } else if constexpr (narrow_patch) {
         kernels::to_rows<F, P>(nb, dy + s0 * out_size, dz);
-      else
+      } else {
         kernels::gradient_rows<derivative, F, P>(nb, dy + s0 * out_size, y + s0 * out_size,
                                                  kernels::detail::workspace<T, conv_dz_plane_slot>(out_size), dz,
                                                  dparams + weight_count, s0 != 0);
-      gather_block<T>(x + s0 * in_size, nb, patches);
+      }
+      if constexpr (!direct) gather_block<T>(x + s0 * in_size, nb, patches);
       using AK = kernels::arch_for<T, KK>;
-      if constexpr (narrow_patch) {
+      if constexpr (direct) {
+      } else if constexpr (narrow_patch) {
         // dWᵀ[KK × F] (+)= patchesᵀ · dZ, stored transposed.
         using AF = kernels::arch_for<T, F>;
         if (s0 == 0)
