@@ -214,7 +214,7 @@ struct single_channel {
     static constexpr std::size_t FB = 8;                                   // filters a block (forward)
     static constexpr std::size_t GB = 2;                                   // filters a block (dw)
     static constexpr std::size_t planes = S * XR * XQ;
-    static constexpr std::size_t workspace = planes + F * KK * NV * L;
+    static constexpr std::size_t workspace = planes + (F * KK * NV + F) * L;
   };
 
   /// y[n × F·OH·OW] = Act(b + the convolution of x[n × H·W]) (Act = void: none); `work` holds
@@ -247,24 +247,29 @@ struct single_channel {
     }
   }
 
-  /// dw[F × K·K] = Σ over the n samples of the correlation of dz[n × F·OH·OW] with x (overwritten);
-  /// `work` as for `forward`.
-  template <class T, class Arch = default_arch>
-  static void weight_gradient(std::size_t n, const T* dz, const T* x, T* dw, T* work) noexcept {
+  /// dw[F × K·K] = Σ over the n samples of the correlation of dz = dy ⊙ Act'(y) (n × F·OH·OW; Act =
+  /// void: dz = dy, y unread) with x, and unless db is null db[F] = Σ of dz over samples and positions
+  /// (both overwritten); `work` as for `forward`.
+  template <class Act, class T, class Arch = default_arch>
+  static void weight_gradient(std::size_t n, const T* dy, const T* y, const T* x, T* dw, T* db, T* work) noexcept {
     using V = simd<T, Arch>;
     using Z = sizes<T, Arch>;
     constexpr std::size_t L = Z::L, NV = Z::NV, GB = Z::GB;
     T* xph = work;
-    T* sums = work + Z::planes;  // F × K·K × NV registers of partial sums
+    T* sums = work + Z::planes;         // F × K·K × NV registers of partial sums
+    T* bsums = sums + F * KK * NV * L;  // F registers of partial bias sums
     std::fill_n(xph, Z::planes, T(0));
-    std::fill_n(sums, F * KK * NV * L, T(0));
+    std::fill_n(sums, (F * KK * NV + F) * L, T(0));
     for (std::size_t s = 0; s < n; ++s) {
       fill_planes<T, Arch>(x + s * in_size, xph);
-      const T* zs = dz + s * out_size;
+      const T* gs = dy + s * out_size;
+      const T* ys = y + s * out_size;
       std::size_t f0 = 0;
-      for (; f0 + GB <= F; f0 += GB) gradient_block<GB, T, Arch>(f0, zs, xph, sums);
-      for (; f0 < F; ++f0) gradient_block<1, T, Arch>(f0, zs, xph, sums);
+      for (; f0 + GB <= F; f0 += GB) gradient_block<GB, Act, T, Arch>(f0, gs, ys, xph, sums, bsums);
+      for (; f0 < F; ++f0) gradient_block<1, Act, T, Arch>(f0, gs, ys, xph, sums, bsums);
     }
+    if (db != nullptr)
+      for (std::size_t f = 0; f < F; ++f) db[f] = xsimd::hadd(V::load_aligned(bsums + f * L));
     for (std::size_t k = 0; k < F * KK; ++k) {
       V t(T(0));
       for (std::size_t v = 0; v < NV; ++v) t += V::load_aligned(sums + (k * NV + v) * L);
@@ -274,8 +279,8 @@ struct single_channel {
 
  private:
   // G filters' partial sums of dw over one sample.
-  template <std::size_t G, class T, class Arch>
-  static void gradient_block(std::size_t f0, const T* zs, const T* xph, T* sums) noexcept {
+  template <std::size_t G, class Act, class T, class Arch>
+  static void gradient_block(std::size_t f0, const T* gs, const T* ys, const T* xph, T* sums, T* bsums) noexcept {
     using V = simd<T, Arch>;
     using Z = sizes<T, Arch>;
     constexpr std::size_t L = Z::L, NV = Z::NV, XR = Z::XR, XQ = Z::XQ;
@@ -286,10 +291,18 @@ struct single_channel {
 #pragma GCC unroll 16
         for (std::size_t k = 0; k < KK; ++k) acc[g][k] = V::load_aligned(sums + (((f0 + g) * KK + k) * NV + v) * L);
       const std::size_t count = std::min(L, OW - v * L);
+      V bias[G];
+#pragma GCC unroll 8
+      for (std::size_t g = 0; g < G; ++g) bias[g] = V::load_aligned(bsums + (f0 + g) * L);
       for (std::size_t oh = 0; oh < OH; ++oh) {
         V z[G];
 #pragma GCC unroll 8
-        for (std::size_t g = 0; g < G; ++g) z[g] = load_partial<T, Arch>(zs + ((f0 + g) * OH + oh) * OW + v * L, count);
+        for (std::size_t g = 0; g < G; ++g) {
+          const std::size_t at = ((f0 + g) * OH + oh) * OW + v * L;
+          z[g] = load_partial<T, Arch>(gs + at, count);  // (lanes past OW: zero)
+          if constexpr (!std::is_void_v<Act>) z[g] = z[g] * Act::derivative(load_partial<T, Arch>(ys + at, count));
+          bias[g] += z[g];
+        }
 #pragma GCC unroll 16
         for (std::size_t ki = 0; ki < K; ++ki)
 #pragma GCC unroll 16
@@ -300,9 +313,11 @@ struct single_channel {
           }
       }
 #pragma GCC unroll 8
-      for (std::size_t g = 0; g < G; ++g)
+      for (std::size_t g = 0; g < G; ++g) {
 #pragma GCC unroll 16
         for (std::size_t k = 0; k < KK; ++k) acc[g][k].store_aligned(sums + (((f0 + g) * KK + k) * NV + v) * L);
+        bias[g].store_aligned(bsums + (f0 + g) * L);
+      }
     }
   }
 
@@ -310,6 +325,40 @@ struct single_channel {
   template <class T, class Arch>
   static void fill_planes(const T* xs, T* xph) noexcept {
     constexpr std::size_t XR = sizes<T, Arch>::XR, XQ = sizes<T, Arch>::XQ;
+#if defined(__AVX512F__)
+    // Stride 2 in floats: 32 columns at a time split into their even and odd lanes in registers (the
+    // lanes past W are zeros, stored where zeros belong; a store that would leave the row is masked).
+    if constexpr (S == 2 && std::is_same_v<T, float> && std::is_base_of_v<xsimd::avx512f, Arch>) {
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+      // Column iw goes to plane (iw + PL) mod 2 at (iw + PL) div 2: the even lanes of a chunk starting
+      // at iw0 (even) go to plane PL mod 2 from column (iw0 + PL) div 2, the odd lanes to the other
+      // plane from column (iw0 + 1 + PL) div 2.
+      for (std::size_t r = PT; r < XR && r - PT < H; ++r) {
+        const float* src = xs + (r - PT) * W;
+        for (std::size_t iw0 = 0; iw0 < W; iw0 += 32) {
+          const std::size_t m = W - iw0;
+          const __m512 a = m >= 16 ? _mm512_loadu_ps(src + iw0)
+                                   : _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << m) - 1u), src + iw0);
+          const __m512 b = m >= 32 ? _mm512_loadu_ps(src + iw0 + 16)
+                           : m > 16
+                               ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (m - 16)) - 1u), src + iw0 + 16)
+                               : _mm512_setzero_ps();
+          const __m512 lanes[2] = {_mm512_permutex2var_ps(a, even, b), _mm512_permutex2var_ps(a, odd, b)};
+          for (std::size_t parity = 0; parity < 2; ++parity) {
+            const std::size_t col = iw0 + parity + PL, q = col / 2;
+            if (q >= XQ) continue;
+            float* dst = xph + ((col % 2) * XR + r) * XQ + q;
+            if (q + 16 <= XQ)
+              _mm512_storeu_ps(dst, lanes[parity]);
+            else
+              _mm512_mask_storeu_ps(dst, static_cast<__mmask16>((1u << (XQ - q)) - 1u), lanes[parity]);
+          }
+        }
+      }
+      return;
+    }
+#endif
     for (std::size_t r = PT; r < XR && r - PT < H; ++r) {
       const T* src = xs + (r - PT) * W;
       // Column iw = q·S + φ − PL goes to plane φ = (iw + PL) mod S, column (iw + PL) div S.

@@ -165,21 +165,28 @@ struct conv2d_layer {
   template <class T>
   static void backward(const T* params, const T* x, const T* y, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
                        Context<T>&) noexcept {
+    if constexpr (direct) {
+      // Without an input gradient (a first layer) dZ and the bias gradient are formed on the fly;
+      // with one, dZ is written over dY first, for the lowered input gradient below.
+      using sizes = typename direct_kernels::template sizes<T, kernels::default_arch>;
+      T* work = kernels::detail::workspace<T, conv_patch_slot>(sizes::workspace);
+      if (dx == nullptr) {
+        direct_kernels::template weight_gradient<derivative, T>(n, dy, y, x, dparams, dparams + weight_count, work);
+        return;
+      }
+      if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
+      direct_kernels::template weight_gradient<void, T>(n, dy, y, x, dparams, dparams + weight_count, work);
+    }
     // dZ = dY ⊙ Act'(Y) and the bias gradient: for the narrow-patch form (its input gradient reads dZ
     // channel-first) over the whole batch first; otherwise while each block is made rows of filters.
-    if constexpr (narrow_patch) {
+    if constexpr (direct) {
+    } else if constexpr (narrow_patch) {
       if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
       kernels::channel_sums<F, P>(n, dy, dparams + weight_count, false);
     } else if (n == 0) {
       std::fill_n(dparams + weight_count, F, T(0));
     }
     if (n == 0) std::fill_n(dparams, weight_count, T(0));
-    if constexpr (direct) {
-      using sizes = typename direct_kernels::template sizes<T, kernels::default_arch>;
-      direct_kernels::template weight_gradient<T>(n, dy, x, dparams,
-                                                  kernels::detail::workspace<T, conv_patch_slot>(sizes::workspace));
-      if (dx == nullptr) return;
-    }
     T* patches = kernels::detail::workspace<T, conv_patch_slot>(block * P * KK);
     T* dz = kernels::detail::workspace<T, conv_rows_slot>(block * P * F);
     T* dpatches = dx != nullptr ? kernels::detail::workspace<T, conv_gradient_slot>(block * P * KK) : nullptr;
