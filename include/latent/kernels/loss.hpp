@@ -29,6 +29,16 @@ double loss_sum(std::size_t count, const T* p, const T* t, T* grad, T scale) noe
     V acc(T(0));
     for (std::size_t r = 0; r < 64 && i + W <= count; ++r, i += W) {
       const V pi = V::load_unaligned(p + i), ti = V::load_unaligned(t + i);
+      if constexpr (requires(V& a, V& b) { E::term_and_slope(pi, ti, a, b); }) {
+        // An element whose term and slope share their costly parts computes both at once.
+        if (grad != nullptr) {
+          V term, slope;
+          E::term_and_slope(pi, ti, term, slope);
+          acc += term;
+          (s * slope).store_unaligned(grad + i);
+          continue;
+        }
+      }
       acc += E::term(pi, ti);
       if (grad != nullptr) (s * E::slope(pi, ti)).store_unaligned(grad + i);
     }

@@ -24,6 +24,18 @@ struct bce_with_logits_element {
   static V slope(const V& a, const V& t) noexcept {
     return (V(1) - t) * Sigmoid::apply(a) - t * Sigmoid::apply(-a);
   }
+  /// Both at once from one exponential: with e = exp(−|a|), σ(|a|) = 1/(1 + e) and σ(−|a|) = e/(1 + e)
+  /// (each to its full relative precision), and log1p(e) is the term's (a training step's loss and
+  /// gradient cost one exp, one log1p and one division per value instead of three, two and two).
+  template <class V>
+  static void term_and_slope(const V& a, const V& t, V& term, V& slope) noexcept {
+    using namespace kernels::math;
+    const V e = exp(-abs(a));
+    const V high = V(1) / (V(1) + e), low = e * high;
+    const auto positive = a >= V(0);
+    term = max(a, V(0)) - a * t + log1p(e);
+    slope = (V(1) - t) * select(positive, high, low) - t * select(positive, low, high);
+  }
 };
 }  // namespace detail
 
