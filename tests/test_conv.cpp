@@ -170,6 +170,13 @@ TEST_CASE("ConvTranspose2D's forward pass is the transposed convolution's defini
   // One output channel (F·K·K = 9): the positions as columns.
   convt(bound<shape<3, 5, 5>, ConvTranspose2D<1, 3, 1, Same>>{}, std::integral_constant<std::size_t, 3>{});
   convt(bound<shape<2, 4, 4>, ConvTranspose2D<1, 3, 2, Pad<1, 1>>>{}, std::integral_constant<std::size_t, 3>{});
+  // One output channel at stride 1: direct kernels (kernels/conv_direct.hpp), with an even kernel, a
+  // row wider than a register, Valid, and a padding that crops more than the kernel's overhang.
+  convt(bound<shape<2, 5, 6>, ConvTranspose2D<1, 4, 1, Same>>{}, std::integral_constant<std::size_t, 4>{});
+  convt(bound<shape<2, 3, 19>, ConvTranspose2D<1, 3, 1, Pad<1>>>{}, std::integral_constant<std::size_t, 3>{});
+  convt(bound<shape<3, 4, 4>, ConvTranspose2D<1, 2, 1, Valid>>{}, std::integral_constant<std::size_t, 2>{});
+  convt(bound<shape<2, 7, 8>, ConvTranspose2D<1, 3, 1, Pad<3>>>{}, std::integral_constant<std::size_t, 3>{});
+  convt(bound<shape<2, 40, 37>, ConvTranspose2D<1, 3, 1, Same>>{}, std::integral_constant<std::size_t, 3>{});
 }
 
 TEST_CASE("AvgPool2D averages its windows and Upsample2D repeats each value, by their definitions") {

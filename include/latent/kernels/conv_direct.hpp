@@ -46,6 +46,60 @@ struct single_filter_transposed {
     static constexpr std::size_t backward_workspace = K * ZR * ZW + OWR + C * K * K * NG * L;
   };
 
+  /// y[n × OH·OW] = Act(bias + the layer applied to x[n × C·H·W]) (Act = void: none), read straight
+  /// from x: each tap's 16 (or 8) columns come by one load whose lanes outside the row are masked to
+  /// zero, and each load serves the K output rows it reaches.
+  template <class Act, class T, class Arch = default_arch>
+  static void forward(std::size_t n, const T* w, T bias, const T* x, T* y) noexcept {
+    using V = simd<T, Arch>;
+    constexpr std::size_t L = V::size, NV = (OW + L - 1) / L;
+    constexpr std::size_t RB = NV >= 14 ? 1 : 14 / NV < OH ? 14 / NV : OH;  // output rows a block
+    for (std::size_t s = 0; s < n; ++s) {
+      const T* xs = x + s * in_size;
+      T* ys = y + s * out_size;
+      for (std::size_t oh0 = 0; oh0 < OH; oh0 += RB) {
+        V acc[RB][NV];
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < RB; ++r)
+#pragma GCC unroll 8
+          for (std::size_t v = 0; v < NV; ++v) acc[r][v] = V(bias);
+        for (std::size_t c = 0; c < C; ++c) {
+          const T* wc = w + c * K * K;
+          // Input row ih = oh + PT − ki feeds output row oh; the block needs ih in [oh0 + PT − K + 1, oh0 + RB + PT).
+#pragma GCC unroll 16
+          for (std::size_t t = 0; t < RB + K - 1; ++t) {
+            const std::ptrdiff_t ih = std::ptrdiff_t(oh0 + t + PT) - std::ptrdiff_t(K - 1);
+            if (ih < 0 || ih >= std::ptrdiff_t(H)) continue;
+            const T* row = xs + (c * H + std::size_t(ih)) * W;
+#pragma GCC unroll 8
+            for (std::size_t kj = 0; kj < K; ++kj)
+#pragma GCC unroll 8
+              for (std::size_t v = 0; v < NV; ++v) {
+                const V win = load_window<T, Arch>(row, std::ptrdiff_t(v * L + PL) - std::ptrdiff_t(kj));
+                // Output row oh0 + r = ih + ki − PT = oh0 + t − (K − 1) + ki.
+#pragma GCC unroll 8
+                for (std::size_t ki = 0; ki < K; ++ki)
+                  if (t + ki >= K - 1 && t + ki - (K - 1) < RB) {
+                    const std::size_t r = t + ki - (K - 1);
+                    acc[r][v] = xsimd::fma(V(wc[ki * K + kj]), win, acc[r][v]);
+                  }
+              }
+          }
+        }
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < RB; ++r) {
+          if (oh0 + r >= OH) break;
+#pragma GCC unroll 8
+          for (std::size_t v = 0; v < NV; ++v) {
+            V a = acc[r][v];
+            if constexpr (!std::is_void_v<Act>) a = Act::apply(a);
+            store_row_part(ys + (oh0 + r) * OW + v * L, a, std::min(L, OW - v * L), OW, oh0 + r + 1 == OH);
+          }
+        }
+      }
+    }
+  }
+
   /// From dy (n × OH·OW; dz = dy ⊙ Act'(y), Act = void: dz = dy): dw (C·K·K values, overwritten),
   /// db (one value, overwritten) and, unless dx is null, dx (n × C·H·W). `work` holds
   /// sizes<T, Arch>::backward_workspace values.
@@ -134,6 +188,30 @@ struct single_filter_transposed {
   }
 
  private:
+  // Lanes l of row[start + l] for 0 ≤ start + l < W, zero elsewhere (masked: no memory outside the
+  // row is touched, so start may be negative).
+  template <class T, class Arch>
+  static simd<T, Arch> load_window(const T* row, std::ptrdiff_t start) noexcept {
+    using V = simd<T, Arch>;
+    constexpr std::ptrdiff_t L = std::ptrdiff_t(V::size), Wd = std::ptrdiff_t(W);
+    const std::ptrdiff_t lo = start < 0 ? -start : 0, hi = Wd - start < L ? Wd - start : L;
+    if (lo == 0 && hi == L) return V::load_unaligned(row + start);
+    if (hi <= lo) return V(T(0));
+#if defined(__AVX512F__)
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+      const unsigned mask = ((1u << hi) - 1u) & ~((1u << lo) - 1u);
+      if constexpr (std::is_same_v<T, float>)
+        return _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), row + start);
+      else if constexpr (std::is_same_v<T, double>)
+        return _mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), row + start);
+    }
+#endif
+    if (lo == 0) return load_partial<T, Arch>(row + start, std::size_t(hi));
+    alignas(64) T lanes[V::size] = {};
+    for (std::ptrdiff_t l = lo; l < hi; ++l) lanes[l] = row[start + l];
+    return V::load_aligned(lanes);
+  }
+
   // Stores `count` lanes of a row of a plane, rows `width` apart. Inside the plane a whole register is
   // stored where its extra lanes land on the next row only, which is stored after this one; the last
   // row (and a row narrower than half a register) goes through a mask, which costs more than a whole

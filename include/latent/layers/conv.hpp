@@ -304,7 +304,11 @@ struct conv_transpose2d_layer {
 
   template <class T>
   static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
-    if constexpr (by_positions) {
+    if constexpr (direct) {
+      using apply = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
+      direct_kernels::template forward<apply, T>(n, params, params[weight_count], x, y);
+      return;
+    } else if constexpr (by_positions) {
       // contributionsᵀ[NK × P] = Wᵀ · X (channel-first) per sample, scattered onto its outputs.
       T* ct = kernels::detail::workspace<T, conv_patch_slot>(NK * P);
       kernels::fill_planes<F, Q>(n, params + weight_count, y);
