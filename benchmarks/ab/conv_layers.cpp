@@ -1,7 +1,11 @@
 // Forward + backward of each convolution of the conv VAE at batch 128, one layer at a time: for A/B
 // runs of two commits' headers (not built by CMake):
-//   g++ -std=c++20 -O3 -DNDEBUG -mavx2 -mfma -Iinclude benchmarks/ab/conv_layers.cpp -o /tmp/conv_layers -lpng -lz
-//   -lpthread /tmp/conv_layers          ms per forward + backward of each layer (median of 7 timings of 5 repetitions)
+//   g++ -std=c++20 -O3 -DNDEBUG -mavx2 -mfma [-mavx512f -mavx512cd -mavx512vl -mavx512bw -mavx512dq]
+//       -Iinclude benchmarks/ab/conv_layers.cpp -o /tmp/conv_layers -lpng -lz -lpthread   (one command;
+//       -I<old>/include with `git archive <commit> include | tar -x -C <old>` for the other side)
+//   /tmp/conv_layers          per layer: ms per forward + backward (median of 7 timings of 5
+//                             repetitions), then the parts, best of 7 × 10: forward, backward without
+//                             dX, and what dX adds (µs); CONV_BATCH=8 keeps a layer's data in cache
 //   /tmp/conv_layers N        layer N (0–4) once, untimed: for callgrind (less the count of `conv_layers -1`)
 #include <algorithm>
 #include <chrono>
@@ -16,7 +20,7 @@ template <class L>
 void layer(const char* name) {
   ++current;
   if (only != -2 && current != only) return;
-  constexpr std::size_t n = 128;
+  const std::size_t n = std::getenv("CONV_BATCH") ? std::strtoul(std::getenv("CONV_BATCH"), nullptr, 10) : 128;
   std::vector<float> p(L::param_count), x(n * L::in_size), y(n * L::out_size), dy(n * L::out_size), dx(n * L::in_size),
       dp(L::param_count);
   unsigned s = 1;
@@ -43,6 +47,23 @@ void layer(const char* name) {
   }
   std::sort(t.begin(), t.end());
   std::printf("%-34s %7.2f ms  (%.1f GFLOP/s)\n", name, t[3], 3 * L::forward_flops * n / t[3] * 1e-6);
+  auto best = [](auto&& f) {
+    f();
+    double b = 1e9;
+    for (int k = 0; k < 7; ++k) {
+      auto t0 = std::chrono::steady_clock::now();
+      for (int r = 0; r < 10; ++r) f();
+      b = std::min(b, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 10);
+    }
+    return b * 1e6;
+  };
+  float* none = nullptr;
+  const double fw = best([&] { L::forward(p.data(), x.data(), y.data(), none, n, ctx); });
+  const double b0 =
+      best([&] { L::backward(p.data(), x.data(), y.data(), none, dy.data(), none, dp.data(), none, n, ctx); });
+  const double b1 =
+      best([&] { L::backward(p.data(), x.data(), y.data(), none, dy.data(), dx.data(), dp.data(), none, n, ctx); });
+  std::printf("%-34s   forward %.0f us, backward without dX %.0f us, dX adds %.0f us\n", "", fw, b0, b1 - b0);
 }
 int main(int argc, char** argv) {
   if (argc > 1) only = std::atoi(argv[1]);

@@ -9,12 +9,12 @@
 /// padding PT, PL before, y[oh][ow] = b + Σ_c Σ_{ki,kj} w[c][ki][kj] · x[c][oh + PT − ki][ow + PL − kj]
 /// (zero outside x); the forward pass reads x through masked windows, each load serving K output rows.
 /// With z = dL/dy and zp its copy padded by PT rows and PL columns before,
-/// dL/dx[c][ih][iw] = Σ_{ki,kj} w[c][ki][kj] · zp[ih + ki][iw + kj] and
-/// dL/dw[c][ki][kj] = Σ_{ih,iw} x[c][ih][iw] · zp[ih + ki][iw + kj]. Both read rows of zp shifted by kj:
-/// K copies of it, copy kj shifted left by kj columns, make every such load an aligned one (a load
-/// that straddles cache lines costs two), and they stay in L1 (3 × 30 rows of 32 floats for the
-/// 32 → 1 layer of 28 × 28). Each sum is held in registers, 16 (AVX-512) or 8 (AVX2) columns at a time:
-/// dx for a few channels at once, dw over all of a sample's rows.
+/// dL/dw[c][ki][kj] = Σ_{ih,iw} x[c][ih][iw] · zp[ih + ki][iw + kj]: it reads rows of zp shifted by
+/// kj, so K copies of it, copy kj shifted left by kj columns, make every such load an aligned one (a
+/// load that straddles cache lines costs two); they stay in L1 (3 × 30 rows of 32 floats for the
+/// 32 → 1 layer of 28 × 28), and each sum is held in registers over all of a sample's rows, 16
+/// (AVX-512) or 8 (AVX2) columns at a time. (The input gradient stays a lowered product: a direct
+/// kernel measured slower, its 12.8 MB of row stores at batch 128 straddling cache lines.)
 
 #include "latent/kernels/simd.hpp"
 
@@ -29,10 +29,41 @@
 
 namespace latent::kernels {
 
+namespace detail {
+
+// Stores `count` lanes of a row of a plane, rows `width` apart. Inside the plane a whole register is
+// stored where its extra lanes land on the next row only, which is stored after this one; the last
+// row (and a row narrower than half a register) goes through a mask, which costs more than a whole
+// store on AMD's Zen 4 and 5.
+template <class T, class V>
+void store_row_part(T* dst, const V& v, std::size_t count, std::size_t width, bool last_row) noexcept {
+  if (count == V::size || (!last_row && V::size - count <= width))
+    v.store_unaligned(dst);
+  else
+    store_partial(dst, v, count);
+}
+
+// out[k] = the sum of the lanes of the nv registers at sums + k·nv·L, for k < count: partial sums
+// kept register-wide across samples, reduced once at the end.
+template <class T, class Arch>
+void reduce_registers(const T* sums, std::size_t count, std::size_t nv, T* out) noexcept {
+  using V = simd<T, Arch>;
+  for (std::size_t k = 0; k < count; ++k) {
+    V t(T(0));
+    for (std::size_t v = 0; v < nv; ++v) t += V::load_aligned(sums + (k * nv + v) * V::size);
+    out[k] = xsimd::hadd(t);
+  }
+}
+
+}  // namespace detail
+
+/// The forward pass and both gradients of a transposed convolution with one output channel and
+/// stride 1 on a C × H × W input (kernel K, padding PT and PL before, output OH × OW), by direct
+/// kernels (this file's \file comment gives the sums); `ConvTranspose2D` uses it for `F = 1, S = 1`.
 template <std::size_t C, std::size_t H, std::size_t W, std::size_t K, std::size_t PT, std::size_t PL, std::size_t OH,
           std::size_t OW>
 struct single_filter_transposed {
-  static constexpr std::size_t in_size = C * H * W, out_size = OH * OW, weights = C * K * K;
+  static constexpr std::size_t in_size = C * H * W, out_size = OH * OW;
 
   template <class T, class Arch>
   struct sizes {
@@ -41,10 +72,9 @@ struct single_filter_transposed {
     // input grid (rows H, registers NG across).
     static constexpr std::size_t NG = (W + L - 1) / L;
     static constexpr std::size_t ZR = H + K - 1, ZW = NG * L;
-    static constexpr std::size_t CB = NG <= 2 ? 4 : NG <= 4 ? 2 : 1;  // input channels a block (dx)
-    static constexpr std::size_t KP = K * K * NG <= 20 ? K : 1;       // kernel rows a pass (dw)
-    static constexpr std::size_t OWR = (OW + L - 1) / L * L;          // one row of dz
-    static constexpr std::size_t backward_workspace = K * ZR * ZW + OWR + C * K * K * NG * L;
+    static constexpr std::size_t KP = K * K * NG <= 20 ? K : 1;  // kernel rows a pass (dw)
+    static constexpr std::size_t OWR = (OW + L - 1) / L * L;     // one row of dz
+    static constexpr std::size_t workspace = K * ZR * ZW + OWR + C * K * K * NG * L;
   };
 
   /// y[n × OH·OW] = Act(bias + the layer applied to x[n × C·H·W]) (Act = void: none), read straight
@@ -94,22 +124,20 @@ struct single_filter_transposed {
           for (std::size_t v = 0; v < NV; ++v) {
             V a = acc[r][v];
             if constexpr (!std::is_void_v<Act>) a = Act::apply(a);
-            store_row_part(ys + (oh0 + r) * OW + v * L, a, std::min(L, OW - v * L), OW, oh0 + r + 1 == OH);
+            detail::store_row_part(ys + (oh0 + r) * OW + v * L, a, std::min(L, OW - v * L), OW, oh0 + r + 1 == OH);
           }
         }
       }
     }
   }
 
-  /// From dy (n × OH·OW; dz = dy ⊙ Act'(y), Act = void: dz = dy): dw (C·K·K values, overwritten),
-  /// db (one value, overwritten) and, unless dx is null, dx (n × C·H·W). `work` holds
-  /// sizes<T, Arch>::backward_workspace values.
+  /// From dy (n × OH·OW; dz = dy ⊙ Act'(y), Act = void: dz = dy): dw (C·K·K values) and db (one
+  /// value), both overwritten. `work` holds sizes<T, Arch>::workspace values.
   template <class Act, class T, class Arch = default_arch>
-  static void backward(std::size_t n, const T* w, const T* x, const T* y, const T* dy, T* dx, T* dw, T* db,
-                       T* work) noexcept {
+  static void weight_gradient(std::size_t n, const T* x, const T* y, const T* dy, T* dw, T* db, T* work) noexcept {
     using V = simd<T, Arch>;
     using S = sizes<T, Arch>;
-    constexpr std::size_t L = S::L, NG = S::NG, ZR = S::ZR, ZW = S::ZW, CB = S::CB, KP = S::KP;
+    constexpr std::size_t L = S::L, NG = S::NG, ZR = S::ZR, ZW = S::ZW, KP = S::KP;
     T* zp = work;
     T* zrow = work + K * ZR * ZW;
     T* acc_w = zrow + S::OWR;  // C × K·K × NG registers of partial weight-gradient sums
@@ -172,19 +200,8 @@ struct single_filter_transposed {
 #pragma GCC unroll 8
               for (std::size_t v = 0; v < NG; ++v) acc[i][j][v].store_aligned(saved + ((i * K + j) * NG + v) * L);
         }
-      // dx: CB channels at a time, each input row summed from the K × K shifted rows of zp.
-      if (dx != nullptr) {
-        T* dxs = dx + s * in_size;
-        std::size_t c0 = 0;
-        for (; c0 + CB <= C; c0 += CB) input_gradient_block<CB, T, Arch>(c0, w, zp, dxs);
-        for (; c0 < C; ++c0) input_gradient_block<1, T, Arch>(c0, w, zp, dxs);
-      }
     }
-    for (std::size_t k = 0; k < C * K * K; ++k) {
-      V t(T(0));
-      for (std::size_t v = 0; v < NG; ++v) t += V::load_aligned(acc_w + (k * NG + v) * L);
-      dw[k] = xsimd::hadd(t);
-    }
+    detail::reduce_registers<T, Arch>(acc_w, C * K * K, NG, dw);
     *db = xsimd::hadd(bsum);
   }
 
@@ -213,18 +230,6 @@ struct single_filter_transposed {
     return V::load_aligned(lanes);
   }
 
-  // Stores `count` lanes of a row of a plane, rows `width` apart. Inside the plane a whole register is
-  // stored where its extra lanes land on the next row only, which is stored after this one; the last
-  // row (and a row narrower than half a register) goes through a mask, which costs more than a whole
-  // store on AMD's Zen 4 and 5.
-  template <class T, class V>
-  static void store_row_part(T* dst, const V& v, std::size_t count, std::size_t width, bool last_row) noexcept {
-    if (count == V::size || (!last_row && V::size - count <= width))
-      v.store_unaligned(dst);
-    else
-      store_partial(dst, v, count);
-  }
-
   // dst[0, count) = src[0, count) in registers (a library call per row costs more than the row).
   template <class T, class Arch>
   static void copy_row(const T* src, std::size_t count, T* dst) noexcept {
@@ -233,38 +238,6 @@ struct single_filter_transposed {
     std::size_t i = 0;
     for (; i + L <= count; i += L) V::load_unaligned(src + i).store_unaligned(dst + i);
     if (i < count) store_partial(dst + i, load_partial<T, Arch>(src + i, count - i), count - i);
-  }
-
-  template <std::size_t CB, class T, class Arch>
-  static void input_gradient_block(std::size_t c0, const T* w, const T* zp, T* dxs) noexcept {
-    using V = simd<T, Arch>;
-    using S = sizes<T, Arch>;
-    constexpr std::size_t L = S::L, NG = S::NG, ZR = S::ZR, ZW = S::ZW;
-    for (std::size_t ih = 0; ih < H; ++ih) {
-      V acc[CB][NG];
-#pragma GCC unroll 8
-      for (std::size_t b = 0; b < CB; ++b)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NG; ++v) acc[b][v] = V(T(0));
-#pragma GCC unroll 8
-      for (std::size_t i = 0; i < K; ++i)
-#pragma GCC unroll 8
-        for (std::size_t j = 0; j < K; ++j)
-#pragma GCC unroll 8
-          for (std::size_t v = 0; v < NG; ++v) {
-            const V zv = V::load_aligned(zp + (j * ZR + ih + i) * ZW + v * L);
-#pragma GCC unroll 8
-            for (std::size_t b = 0; b < CB; ++b)
-              acc[b][v] = xsimd::fma(V(w[((c0 + b) * K + i) * K + j]), zv, acc[b][v]);
-          }
-#pragma GCC unroll 8
-      for (std::size_t b = 0; b < CB; ++b) {
-        T* out = dxs + ((c0 + b) * H + ih) * W;
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < NG; ++v)
-          store_row_part(out + v * L, acc[b][v], std::min(L, W - v * L), W, ih + 1 == H);
-      }
-    }
   }
 };
 
@@ -331,7 +304,6 @@ struct single_channel {
   /// (both overwritten); `work` as for `forward`.
   template <class Act, class T, class Arch = default_arch>
   static void weight_gradient(std::size_t n, const T* dy, const T* y, const T* x, T* dw, T* db, T* work) noexcept {
-    using V = simd<T, Arch>;
     using Z = sizes<T, Arch>;
     constexpr std::size_t L = Z::L, NV = Z::NV, GB = Z::GB;
     T* xph = work;
@@ -347,13 +319,8 @@ struct single_channel {
       for (; f0 + GB <= F; f0 += GB) gradient_block<GB, Act, T, Arch>(f0, gs, ys, xph, sums, bsums);
       for (; f0 < F; ++f0) gradient_block<1, Act, T, Arch>(f0, gs, ys, xph, sums, bsums);
     }
-    if (db != nullptr)
-      for (std::size_t f = 0; f < F; ++f) db[f] = xsimd::hadd(V::load_aligned(bsums + f * L));
-    for (std::size_t k = 0; k < F * KK; ++k) {
-      V t(T(0));
-      for (std::size_t v = 0; v < NV; ++v) t += V::load_aligned(sums + (k * NV + v) * L);
-      dw[k] = xsimd::hadd(t);
-    }
+    if (db != nullptr) detail::reduce_registers<T, Arch>(bsums, F, 1, db);
+    detail::reduce_registers<T, Arch>(sums, F * KK, NV, dw);
   }
 
  private:
@@ -463,12 +430,7 @@ struct single_channel {
     for (std::size_t g = 0; g < FB; ++g) {
       V a = acc[g];
       if constexpr (!std::is_void_v<Act>) a = Act::apply(a);
-      T* o = out + (f0 + g) * OH * OW;
-      // A whole register where its extra lanes land on the next row only (stored after this one).
-      if (count == V::size || (!last && V::size - count <= OW))
-        a.store_unaligned(o);
-      else
-        store_partial(o, a, count);
+      detail::store_row_part(out + (f0 + g) * OH * OW, a, count, OW, last);
     }
   }
 };

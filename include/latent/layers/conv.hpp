@@ -69,7 +69,8 @@ struct conv2d_layer {
   static constexpr std::size_t block = conv_block(P);
 
   using activation = Act;
-  using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;  // void: dZ = dY
+  // Act, or void for Identity: nothing to apply in the direct forward passes, dZ = dY in the backward.
+  using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
   using in_shape = In;
   using out_shape = shape<F, OH, OW>;
   static constexpr const char* name = "Conv2D";
@@ -111,8 +112,7 @@ struct conv2d_layer {
     if constexpr (direct) {
       using sizes = typename direct_kernels::template sizes<T, kernels::default_arch>;
       T* work = kernels::detail::workspace<T, conv_patch_slot>(sizes::workspace);
-      using apply = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
-      direct_kernels::template forward<apply, T>(n, params, params + weight_count, x, y, work);
+      direct_kernels::template forward<derivative, T>(n, params, params + weight_count, x, y, work);
       return;
     } else if constexpr (by_positions) {
       // Y[F × P] = W · patchesᵀ + b, one sample at a time, channel-first as it comes.
@@ -174,13 +174,14 @@ struct conv2d_layer {
         direct_kernels::template weight_gradient<derivative, T>(n, dy, y, x, dparams, dparams + weight_count, work);
         return;
       }
-      if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
+      if constexpr (!std::is_void_v<derivative>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
       direct_kernels::template weight_gradient<void, T>(n, dy, y, x, dparams, dparams + weight_count, work);
+      input_gradient_by_positions<T>(params, dy, dx, n);
+      return;
     }
     // dZ = dY ⊙ Act'(Y) and the bias gradient: for the narrow-patch form (its input gradient reads dZ
     // channel-first) over the whole batch first; otherwise while each block is made rows of filters.
-    if constexpr (direct) {
-    } else if constexpr (narrow_patch) {
+    if constexpr (narrow_patch) {
       if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
       kernels::channel_sums<F, P>(n, dy, dparams + weight_count, false);
     } else if (n == 0) {
@@ -200,19 +201,15 @@ struct conv2d_layer {
     T* dw = channels_last ? kernels::detail::workspace<T, conv_weight_gradient_slot>(weight_count) : dparams;
     for (std::size_t s0 = 0; s0 < n; s0 += block) {
       const std::size_t nb = std::min(block, n - s0);
-      if constexpr (direct) {
-        // (the weight gradient is done: the input gradient below reads dZ channel-first)
-      } else if constexpr (narrow_patch) {
+      if constexpr (narrow_patch)
         kernels::to_rows<F, P>(nb, dy + s0 * out_size, dz);
-      } else {
+      else
         kernels::gradient_rows<derivative, F, P>(nb, dy + s0 * out_size, y + s0 * out_size,
                                                  kernels::detail::workspace<T, conv_dz_plane_slot>(out_size), dz,
                                                  dparams + weight_count, s0 != 0);
-      }
-      if constexpr (!direct) gather_block<T>(x + s0 * in_size, nb, patches);
+      gather_block<T>(x + s0 * in_size, nb, patches);
       using AK = kernels::arch_for<T, KK>;
-      if constexpr (direct) {
-      } else if constexpr (narrow_patch) {
+      if constexpr (narrow_patch) {
         // dWᵀ[KK × F] (+)= patchesᵀ · dZ, stored transposed.
         using AF = kernels::arch_for<T, F>;
         if (s0 == 0)
@@ -230,14 +227,7 @@ struct conv2d_layer {
       }
       if (dx != nullptr) {
         if constexpr (narrow_patch) {
-          std::fill_n(dx + s0 * in_size, nb * in_size, T(0));
-          // dpatchesᵀ[KK × P] = Wᵀ · dZ (channel-first) per sample, scattered back onto its image.
-          for (std::size_t i = 0; i < nb; ++i) {
-            kernels::gemm<P, T, kernels::arch_for<T, P>>(KK, F, params, 1, KK, dy + (s0 + i) * out_size, P, 1,
-                                                         kernels::zero_init{}, kernels::store_to<T>{dpatches});
-            kernels::scatter_add_transposed<C, H, W, K, S, rows.before, cols.before, OH, OW>(dpatches,
-                                                                                             dx + (s0 + i) * in_size);
-          }
+          input_gradient_by_positions<T>(params, dy + s0 * out_size, dx + s0 * in_size, nb);
         } else {
           // dpatches[rows × KK] = dZ · W with the channels fastest (W's columns reordered once), then
           // each image value summed once across registers of channels (as ConvTranspose2D's forward).
@@ -250,6 +240,19 @@ struct conv2d_layer {
     }
     if constexpr (channels_last)
       if (n != 0) kernels::filters_first<F, C, K * K>(dw, dparams);
+  }
+
+  // dX of n samples from dZ (channel-first, n × F·P) for a narrow patch: dpatchesᵀ[KK × P] = Wᵀ · dZ
+  // per sample, scattered back onto its image.
+  template <class T>
+  static void input_gradient_by_positions(const T* params, const T* dz, T* dx, std::size_t n) noexcept {
+    T* dpatches = kernels::detail::workspace<T, conv_gradient_slot>(P * KK);
+    std::fill_n(dx, n * in_size, T(0));
+    for (std::size_t i = 0; i < n; ++i) {
+      kernels::gemm<P, T, kernels::arch_for<T, P>>(KK, F, params, 1, KK, dz + i * out_size, P, 1, kernels::zero_init{},
+                                                   kernels::store_to<T>{dpatches});
+      kernels::scatter_add_transposed<C, H, W, K, S, rows.before, cols.before, OH, OW>(dpatches, dx + i * in_size);
+    }
   }
 };
 
@@ -266,7 +269,8 @@ struct conv_transpose2d_layer {
   static constexpr std::size_t block = conv_block(P);
 
   using activation = Act;
-  using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;  // void: dZ = dY
+  // Act, or void for Identity: nothing to apply in the direct forward passes, dZ = dY in the backward.
+  using derivative = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
   using in_shape = In;
   using out_shape = shape<F, OH, OW>;
   static constexpr const char* name = "ConvTranspose2D";
@@ -297,17 +301,15 @@ struct conv_transpose2d_layer {
   // The input gradient with the positions as the product's columns (its rows channel-first as they
   // come) when they fill registers well; otherwise with the channels as columns, stored lane by lane.
   static constexpr bool dx_by_positions = P >= 128;
-  // One output channel at stride 1 (a decoder's last layer): forward and gradients by direct kernels
-  // (kernels/conv_direct.hpp; for the 32 → 1 layer at batch 128, forward 0.51 → 0.40 ms and weight
-  // gradient 0.68 → 0.40 ms). `by_positions` then applies to a larger stride only.
+  // One output channel at stride 1 (a decoder's last layer): the forward pass and the weight gradient
+  // by direct kernels (kernels/conv_direct.hpp); `by_positions` then serves the input gradient only.
   static constexpr bool direct = F == 1 && S == 1;
   using direct_kernels = kernels::single_filter_transposed<C, H, W, K, rows.before, cols.before, OH, OW>;
 
   template <class T>
   static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) noexcept {
     if constexpr (direct) {
-      using apply = std::conditional_t<std::is_same_v<Act, Identity>, void, Act>;
-      direct_kernels::template forward<apply, T>(n, params, params[weight_count], x, y);
+      direct_kernels::template forward<derivative, T>(n, params, params[weight_count], x, y);
       return;
     } else if constexpr (by_positions) {
       // contributionsᵀ[NK × P] = Wᵀ · X (channel-first) per sample, scattered onto its outputs.
@@ -350,8 +352,19 @@ struct conv_transpose2d_layer {
     if (n == 0) std::fill_n(dparams, param_count, T(0));
     if constexpr (direct) {
       using sizes = typename direct_kernels::template sizes<T, kernels::default_arch>;
-      T* work = kernels::detail::workspace<T, conv_patch_slot>(sizes::backward_workspace);
-      direct_kernels::template backward<derivative, T>(n, params, x, y, dy, dx, dparams, dparams + weight_count, work);
+      T* work = kernels::detail::workspace<T, conv_patch_slot>(sizes::workspace);
+      direct_kernels::template weight_gradient<derivative, T>(n, x, y, dy, dparams, dparams + weight_count, work);
+      if (dx == nullptr) return;
+      // dX[C × P] = W · dpatchesᵀ per sample, dZ's patches gathered with the positions as columns
+      // (as `by_positions` below: this product measured faster than a direct kernel, whose 12.8 MB of
+      // row stores straddle cache lines).
+      if constexpr (!std::is_void_v<derivative>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
+      T* dpt = kernels::detail::workspace<T, conv_gradient_slot>(NK * P);
+      for (std::size_t s = 0; s < n; ++s) {
+        kernels::gather_transposed<F, OH, OW, K, S, rows.before, cols.before, H, W>(dy + s * out_size, dpt);
+        kernels::gemm<P, T, kernels::arch_for<T, P>>(C, NK, params, NK, 1, dpt, P, 1, kernels::zero_init{},
+                                                     kernels::store_to<T>{dx + s * in_size});
+      }
       return;
     } else if constexpr (by_positions) {
       if constexpr (!std::is_same_v<Act, Identity>) kernels::multiply_by_derivative<Act>(dy, y, n * out_size);
