@@ -219,9 +219,9 @@ using ConvDirectWide = Seq<Input<1, 5, 20>, Conv2D<17, 3, 1, Same, Tanh>>;
 using ConvDirectStride3 = Seq<Input<1, 8, 8>, Conv2D<16, 3, 3, Pad<2>, Elu>>;
 static_assert(ConvOneChannel::ops::layer<1>::direct && ConvDirectWide::ops::layer<1>::direct &&
               ConvDirectStride3::ops::layer<1>::direct && !ConvFewFilters::ops::layer<1>::direct);
-// One output channel at stride 1: the gradients by direct kernels, for an even kernel (Same pads 1
-// before, 2 after), a row wider than a register (19 > 16 floats, 8 doubles), Valid, and a padding
-// that crops more than the kernel's overhang (Pad<3> with K = 3).
+// One output channel at stride 1: the forward pass and weight gradient by direct kernels (the input
+// gradient lowered), for an even kernel (Same pads 1 before, 2 after), a row wider than a register
+// (19 > 16 floats, 8 doubles), Valid, and a padding that crops more than K − 1 (Pad<3>, K = 3).
 using TDirectEven = Seq<Input<2, 5, 6>, ConvTranspose2D<1, 4, 1, Same, Sigmoid>>;
 using TDirectWide = Seq<Input<2, 3, 19>, ConvTranspose2D<1, 3, 1, Pad<1>, Elu>>;
 using TDirectValid = Seq<Input<3, 4, 4>, ConvTranspose2D<1, 2, 1, Valid, Tanh>>;
