@@ -1,39 +1,116 @@
 #!/usr/bin/env bash
-# Build cost (issues #4, #11): one g++ -O2 compile+link of the seed example, a 6-layer VAE and the conv VAE, with the
-# flags latent's own targets use (AVX2, and AVX-512 when this CPU has it); median of 3 runs of wall
-# time and of CPU time (user + system; the steadier figure on a shared machine).
+# Build cost (issue #22): CPU seconds and peak memory of compiling and linking latent programs, beside
+# a floor (benchmarks/compile/floor.cpp: xtensor and xsimd only, a small loop), and the comparison
+# program built from clean by CMake on both cores.
+#
+#   benchmarks/compile_time.sh [--runs N] [--no-compare] [--cxx COMPILER] [--trace]
+#
+# Each translation unit is compiled and linked N times (default 3) with
+#   -O2 -march=native                      what a user types, and
+#   the project's flags                     -O3 -DNDEBUG -mavx2 -mfma (+ AVX-512 where the CPU has it),
+# and the table shows the median CPU time (user + system of the compiler and linker), the median
+# peak resident memory of the largest process, and the ratio to the floor's CPU time with the same
+# flags. The compare row configures a fresh build directory and builds the `compare` target with
+# -j2: wall time, total CPU, the number of compiler processes and the largest one's peak memory.
+# --trace also writes clang's -ftime-trace of the seed example and the conv VAE to
+# build-compile-time/ and prints where the time goes (see docs/build-cost.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-avx2=(-mavx2 -mfma)
-avx512=(-mavx2 -mfma -mavx512f -mavx512cd -mavx512vl -mavx512bw -mavx512dq)
-libs=(-lpng -lz -pthread)
-measure() {
-  local src=$1 walls=() cpus=()
+runs=3 do_compare=1 cxx=${CXX:-g++} trace=0
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --runs) runs=$2; shift ;;
+    --no-compare) do_compare=0 ;;
+    --cxx) cxx=$2; shift ;;
+    --trace) trace=1 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "compile_time.sh: unknown option $1" >&2; exit 2 ;;
+  esac
   shift
-  local flags=(-std=c++20 -O2 "$@" -Iinclude)
-  for _ in 1 2 3; do
-    local TIMEFORMAT='%R %U %S' t
-    t=$({ time g++ "${flags[@]}" "$src" -o /tmp/latent-compile-probe "${libs[@]}"; } 2>&1 | tail -1)
-    read -r real user sys <<<"$t"
-    walls+=("$real")
-    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')")
-  done
-  echo "$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p) | $(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 2p)"
-}
-echo "| translation unit | flags | wall s | CPU s |"
-echo "|---|---|---:|---:|"
-echo "| examples/keras_seed.cpp (seed example) | AVX2 | $(measure examples/keras_seed.cpp "${avx2[@]}") |"
-echo "| benchmarks/compile/vae_6_layers.cpp (6-layer VAE) | AVX2 | $(measure benchmarks/compile/vae_6_layers.cpp "${avx2[@]}") |"
-echo "| examples/conv_vae_fashion_mnist.cpp (conv VAE) | AVX2 | $(measure examples/conv_vae_fashion_mnist.cpp "${avx2[@]}") |"
+done
+out=build-compile-time
+mkdir -p "$out"
+native=(-O2 -march=native)
+project=(-O3 -DNDEBUG -mavx2 -mfma)
+project_label="-O3 AVX2"
 if grep -qw avx512bw /proc/cpuinfo; then
-  # As CMake does: where 512-bit FMAs run at half rate, latent's targets also define
-  # LATENT_AVX512_HALF_RATE (more kernel instantiations: some widths use 8-float registers).
-  if g++ -O2 cmake/probe_avx512_rate.cpp -o /tmp/latent-avx512-rate && ! /tmp/latent-avx512-rate >/dev/null; then
-    avx512+=(-DLATENT_AVX512_HALF_RATE)
+  project+=(-mavx512f -mavx512cd -mavx512vl -mavx512bw -mavx512dq)
+  project_label="-O3 AVX-512"
+  # As CMake does: where 512-bit FMAs run at half rate, latent's targets define LATENT_AVX512_HALF_RATE.
+  if g++ -O2 cmake/probe_avx512_rate.cpp -o "$out/avx512-rate" 2>/dev/null && ! "$out/avx512-rate" >/dev/null; then
+    project+=(-DLATENT_AVX512_HALF_RATE)
+    project_label="-O3 AVX-512 (half rate)"
   fi
-  label="AVX-512"
-  [[ " ${avx512[*]} " == *" -DLATENT_AVX512_HALF_RATE "* ]] && label="AVX-512, half rate"
-  echo "| examples/keras_seed.cpp (seed example) | $label | $(measure examples/keras_seed.cpp "${avx512[@]}") |"
-  echo "| benchmarks/compile/vae_6_layers.cpp (6-layer VAE) | $label | $(measure benchmarks/compile/vae_6_layers.cpp "${avx512[@]}") |"
-  echo "| examples/conv_vae_fashion_mnist.cpp (conv VAE) | $label | $(measure examples/conv_vae_fashion_mnist.cpp "${avx512[@]}") |"
+fi
+libs=(-lpng -lz -pthread)
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# measure SOURCE FLAGS...: prints "cpu_seconds peak_mb" (medians over the runs)
+measure() {
+  local src=$1 cpus=() mems=()
+  shift
+  for ((r = 0; r < runs; ++r)); do
+    /usr/bin/time -f '%U %S %M' -o "$out/time.txt" \
+      "$cxx" -std=c++20 "$@" -Iinclude "$src" -o "$out/probe" "${libs[@]}"
+    read -r user sys kb < "$out/time.txt"
+    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+    mems+=("$((kb / 1024))")
+  done
+  echo "$(printf '%s\n' "${cpus[@]}" | median) $(printf '%s\n' "${mems[@]}" | median)"
+}
+
+units=(
+  "benchmarks/compile/floor.cpp|floor: xtensor + xsimd, a small loop"
+  "benchmarks/compile/umbrella.cpp|#include <latent/latent.hpp> alone"
+  "examples/keras_seed.cpp|seed example (4 Dense layers, fit, encode, decode)"
+  "examples/vae_fashion_mnist.cpp|reference VAE (PyTorch's example)"
+  "examples/conv_vae_fashion_mnist.cpp|conv VAE (Keras's example)"
+)
+echo "Compiler: $($cxx --version | head -1); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); median of $runs runs"
+echo
+echo "| translation unit (compile + link) | flags | CPU s | × floor | peak MB |"
+echo "|---|---|---:|---:|---:|"
+for label_flags in "-O2 -march=native|native" "$project_label|project"; do
+  label=${label_flags%|*}
+  if [[ ${label_flags#*|} == native ]]; then flags=("${native[@]}"); else flags=("${project[@]}"); fi
+  floor=""
+  for u in "${units[@]}"; do
+    src=${u%%|*} what=${u#*|}
+    read -r cpu mb <<<"$(measure "$src" "${flags[@]}")"
+    [[ -z $floor ]] && floor=$cpu
+    ratio=$(awk -v c="$cpu" -v f="$floor" 'BEGIN { printf "%.1f×", c / f }')
+    echo "| \`$src\` ($what) | $label | $cpu | $ratio | $mb |"
+  done
+done
+
+if [[ $do_compare == 1 ]]; then
+  # The comparison program from clean: a fresh build directory, the compiler wrapped by GNU time so
+  # that every compiler and linker process reports its CPU time and peak memory.
+  dir="$out/compare-build"
+  rm -rf "$dir" "$out/compare-times.txt"
+  launcher="/usr/bin/time;-a;-o;$PWD/$out/compare-times.txt;-f;%U %S %M"
+  start=$(date +%s.%N)
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DLATENT_BUILD_TESTS=OFF -DLATENT_BUILD_BENCHMARKS=OFF \
+        -DCMAKE_CXX_COMPILER="$(command -v "$cxx")" -DCMAKE_CXX_COMPILER_LAUNCHER="$launcher" \
+        -DCMAKE_CXX_LINKER_LAUNCHER="$launcher" >/dev/null
+  cmake --build "$dir" --target compare -j2 >/dev/null
+  end=$(date +%s.%N)
+  awk -v s="$start" -v e="$end" '
+    { cpu += $1 + $2; if ($3 > peak) peak = $3; n += 1 }
+    END { printf "\n| `compare` from clean (configure + build, -j2) | wall s | CPU s | processes | largest process MB |\n|---|---:|---:|---:|---:|\n| %s | %.1f | %.1f | %d | %d |\n", "project flags", e - s, cpu, n, peak / 1024 }
+  ' "$out/compare-times.txt"
+fi
+
+if [[ $trace == 1 ]]; then
+  # Where the time goes: clang's -ftime-trace of two programs, summarised.
+  for src in examples/keras_seed.cpp examples/conv_vae_fashion_mnist.cpp; do
+    name=$(basename "$src" .cpp)
+    clang++ -std=c++20 -O2 -march=native -Iinclude -ftime-trace -ftime-trace-granularity=200 -c "$src" \
+      -o "$out/$name.o"
+    mv "$out/$name.json" "$out/$name-trace.json" 2>/dev/null || true
+    echo
+    echo "clang -ftime-trace, $src:"
+    python3 benchmarks/compile/trace_summary.py "$out/$name-trace.json"
+  done
 fi
