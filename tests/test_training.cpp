@@ -177,6 +177,54 @@ TEST_CASE("AdamW and SGD's L2 decay against hand-computed steps") {
                        doctest::Contains("Adam: expected a finite weight decay >= 0, found inf"), option_error);
 }
 
+TEST_CASE_TEMPLATE("Adam's steps are the documented formula with the constants the kernel applies", T, float, double) {
+  // adam.hpp: m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g², p ← p − lr·√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v + ε),
+  // with β1, β2, ε rounded to T. Computed here in long double from those rounded constants: in float the
+  // bias correction once used the exact 0.999 while the moments decayed by 0.99900001287, and every
+  // step was 1.0000067 times this (0.999917 times at β2 = 0.9999), far outside the tolerance.
+  const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-13;
+  const double lr = 1e-3, eps = 1e-7;
+  constexpr std::size_t n = 19;  // whole vectors and a tail, at every register width
+  for (const auto& [b1, b2] : {std::pair{0.9, 0.999}, std::pair{0.9, 0.9999}, std::pair{0.5, 0.99}}) {
+    CAPTURE(b2);
+    Adam opt(lr, b1, b2, eps), ranged(lr, b1, b2, eps);
+    const long double B1 = static_cast<T>(b1), B2 = static_cast<T>(b2), E = static_cast<T>(eps);
+    const long double C1 = static_cast<T>(T(1) - static_cast<T>(b1)), C2 = static_cast<T>(T(1) - static_cast<T>(b2));
+    std::vector<T> p(n, T(0)), q(n, T(0)), g(n);
+    std::vector<long double> m(n, 0), v(n, 0), ref(n, 0);
+    double worst = 0;
+    for (int t = 1; t <= 6; ++t) {
+      // Gradients of a fixed sign per parameter and varying size, so that no moment cancels.
+      for (std::size_t i = 0; i < n; ++i)
+        g[i] = static_cast<T>((i % 2 ? -1 : 1) * (0.2 + 0.05 * static_cast<double>((7 * i + 3 * t) % 11)));
+      opt.step(std::span<T>(p), std::span<const T>(g));
+      REQUIRE(ranged.template begin_ranges<T>(n));
+      ranged.update_range(std::span<T>(q), std::span<const T>(g), 0, 8);
+      ranged.update_range(std::span<T>(q), std::span<const T>(g), 8, n);
+      const long double lr_t = lr * std::sqrt(1 - std::pow(B2, static_cast<long double>(t))) /
+                               (1 - std::pow(B1, static_cast<long double>(t)));
+      for (std::size_t i = 0; i < n; ++i) {
+        m[i] = B1 * m[i] + C1 * g[i];
+        v[i] = B2 * v[i] + C2 * g[i] * g[i];
+        ref[i] -= lr_t * m[i] / (std::sqrt(v[i]) + E);
+        worst = std::max(worst, static_cast<double>(std::abs((p[i] - ref[i]) / ref[i])));
+      }
+      CHECK(p == q);  // the range protocol applies the same corrected rate
+    }
+    INFO("largest relative difference from the formula: " << worst);
+    CHECK(worst < tolerance);
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    // 1 − 1e-8 is 1 in float: that moment would never move, and the correction would divide by 0.
+    Adam frozen(1e-3, 0.9, 1 - 1e-8);
+    std::vector<float> p{1.0f}, g{0.5f};
+    CHECK_THROWS_WITH_AS(frozen.step(std::span<float>(p), std::span<const float>(g)),
+                         doctest::Contains("rounds to 1"), option_error);
+    std::vector<double> pd{1.0}, gd{0.5};
+    CHECK_NOTHROW(Adam(1e-3, 0.9, 1 - 1e-8).step(std::span<double>(pd), std::span<const double>(gd)));
+  }
+}
+
 TEST_CASE("weight decay spares a model's biases when asked: the layout and the step") {
   // Dense<12,8>: 96 weights then 8 biases; Dense<8,2>: 16 + 2; decoder Dense<2,8>: 16 + 8; Dense<8,12>: 96 + 12.
   const auto r = AE::bias_ranges();
