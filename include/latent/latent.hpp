@@ -67,7 +67,7 @@
 #include "latent/io/onnx.hpp"
 #include "latent/io/png.hpp"
 #include "latent/io/safetensors.hpp"
-#include "latent/io/save_load.hpp"
+#include "latent/interchange/save_load.hpp"
 #include "latent/io/weights.hpp"
 
 #include "latent/plot/canvas.hpp"

@@ -5,7 +5,7 @@
 /// Example: examples/custom_layer.cpp.
 
 #include "latent/core/error.hpp"
-#include "latent/io/save_load.hpp"
+#include "latent/interchange/save_load.hpp"
 #include "latent/testing/check_result.hpp"
 #include "latent/testing/detail/compare.hpp"
 

@@ -157,8 +157,9 @@ class model_base : public model_storage<T, P> {
                             Opt& opt, Reduce&& reduce) {
     static_assert(check_optimizer<Opt, T>());
     if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
-    return this->train_step_reduced("fit", n, global_n, Derived::flops_per_row, self().splittable(),
-                                    slices(data, c, rows, global_n), opt, reduce);
+    const auto fn = slices(data, c, rows, global_n);
+    return this->train_step_reduced("fit", n, global_n, Derived::flops_per_row, self().splittable(), fn,
+                                    optimizer_ref<T>(opt), reduce);
   }
 
   /// The gradient of the mean training loss over the n rows at `x` into `gradients()` (with training
@@ -267,10 +268,12 @@ class model_base : public model_storage<T, P> {
   double train_impl(const char* where, const T* x, const T* c, const std::size_t* index, std::size_t n, Opt& opt) {
     static_assert(check_optimizer<Opt, T>());
     if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
-    return this->train_step(where, n, Derived::flops_per_row, self().splittable(), slices(x, c, index, n), opt);
+    const auto fn = slices(x, c, index, n);
+    return this->train_step(where, n, Derived::flops_per_row, self().splittable(), fn, optimizer_ref<T>(opt));
   }
   double gradient_impl(const char* where, const T* x, const T* c, const std::size_t* index, std::size_t n) {
-    return this->gradient_step(where, n, Derived::flops_per_row, self().splittable(), slices(x, c, index, n));
+    const auto fn = slices(x, c, index, n);
+    return this->gradient_step(where, n, Derived::flops_per_row, self().splittable(), fn);
   }
 
   // fn(r) for each row r, into n values.
