@@ -8,6 +8,7 @@
 #include "bench_common.hpp"
 #include "hand_inference.hpp"
 
+#include <latent/inference.hpp>
 #include <latent/latent.hpp>
 
 #include <xtensor/xview.hpp>  // xt::view: one sample of the inference inputs

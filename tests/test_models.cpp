@@ -2,51 +2,23 @@
 // autoencoder against PCA, no allocation in a training step, and errors at the public API.
 #include <doctest/doctest.h>
 
+#include <latent/inference.hpp>
 #include <latent/latent.hpp>
+
+#include "support/allocation_counter.hpp"  // operator new replaced: allocations counted
 
 #include <xtensor/xrandom.hpp>
 #include <xtensor/xview.hpp>
 
 #include <unistd.h>
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <new>
 #include <numeric>
 #include <vector>
-
-// Counts heap allocations while `counting` is set (for the no-allocation-in-a-step test). The replaced
-// operators pair malloc with free, which g++ cannot see through once they are inlined.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-void* operator new(std::size_t n) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  if (counting) ++allocations;
-  const std::size_t al = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace latent;
 
@@ -231,11 +203,10 @@ TEST_CASE("a training step allocates nothing once the workspace has grown") {
   SeedModel model(1);
   Adam opt;
   model.train_batch(data.data(), 32, opt);  // first step: the workspace and Adam's moments are sized
-  allocations = 0;
-  counting = true;
+  test_support::allocation_counter counted;
   for (int i = 0; i < 100; ++i) model.train_batch(data.data() + (i % 2) * 32 * 100, 32, opt);
-  counting = false;
-  CHECK(allocations.load() == 0);
+  counted.stop();
+  CHECK(counted.count() == 0);
 }
 
 TEST_CASE("a convolutional VAE's training step allocates nothing once the workspaces have grown, on 1 and 2 threads") {
@@ -250,12 +221,11 @@ TEST_CASE("a convolutional VAE's training step allocates nothing once the worksp
     Adam opt;
     model.train_batch(data.data(), 32, opt);  // first step: workspaces, packing buffers and moments are sized
     model.train_batch(data.data() + 32 * 144, 32, opt);
-    allocations = 0;
-    counting = true;
+    test_support::allocation_counter counted;
     for (int i = 0; i < 50; ++i) model.train_batch(data.data() + (i % 2) * 32 * 144, 32, opt);
-    counting = false;
+    counted.stop();
     INFO("threads " << threads);
-    CHECK(allocations.load() == 0);
+    CHECK(counted.count() == 0);
   }
 }
 
@@ -275,15 +245,14 @@ TEST_CASE("a schedule and weight decay sparing the biases add no allocation to a
     VAE<VEnc, VDec, UnitGaussian> vae2(3);
     vae2.set_threads(threads);
     vae2.train_batch(data.data(), 128, sgd);
-    allocations = 0;
-    counting = true;
+    test_support::allocation_counter counted;
     for (int i = 0; i < 30; ++i) {
       vae.train_batch(data.data() + (i % 2) * 128 * 100, 128, opt);
       vae2.train_batch(data.data() + (i % 2) * 128 * 100, 128, sgd);
     }
-    counting = false;
+    counted.stop();
     INFO("threads " << threads);
-    CHECK(allocations.load() == 0);
+    CHECK(counted.count() == 0);
     CHECK(opt.last_learning_rate() < opt.learning_rate());  // the schedule was read
   }
 }
@@ -511,25 +480,22 @@ TEST_CASE("a two-thread training step allocates nothing after the first") {
   vae.set_threads(2);
   Adam vopt;
   vae.train_batch(data.data(), 128, vopt);
-  allocations = 0;
-  counting = true;
+  test_support::allocation_counter counted;
   for (int i = 0; i < 50; ++i) vae.train_batch(data.data() + (i % 2) * 128 * 100, 128, vopt);
-  counting = false;
-  CHECK(allocations.load() == 0);
-  allocations = 0;
-  counting = true;
+  counted.stop();
+  CHECK(counted.count() == 0);
+  counted.reset();
   for (int i = 0; i < 50; ++i) model.train_batch(data.data() + (i % 2) * 128 * 100, 128, opt);
-  counting = false;
-  CHECK(allocations.load() == 0);
+  counted.stop();
+  CHECK(counted.count() == 0);
   // The same for shuffled batches gathered by the threads (what fit does).
   std::vector<std::size_t> rows(128);
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = (i * 7) % 256;
   model.train_rows(data.data(), rows.data(), rows.size(), opt);
-  allocations = 0;
-  counting = true;
+  counted.reset();
   for (int i = 0; i < 50; ++i) model.train_rows(data.data(), rows.data(), rows.size(), opt);
-  counting = false;
-  CHECK(allocations.load() == 0);
+  counted.stop();
+  CHECK(counted.count() == 0);
 }
 
 namespace {
@@ -954,17 +920,16 @@ TEST_CASE("a Predictor allocates nothing per call, at batch 1 and 256, Dense and
     Predictor<M> fast(model);
     for (std::size_t n : {std::size_t{1}, std::size_t{256}, std::size_t{300}}) {
       fast.reconstruct(x.data(), n, y.data());  // a first call on this thread sizes the layers' workspaces
-      allocations = 0;
-      counting = true;
+      test_support::allocation_counter counted;
       for (int i = 0; i < 3; ++i) {
         fast.encode(x.data(), n, z.data());
         fast.decode(z.data(), n, y.data());
         fast.reconstruct(x.data(), n, y.data());
         fast.encode(std::span<const float>(x.data(), n * D), std::span<float>(z.data(), n * Z));
       }
-      counting = false;
+      counted.stop();
       INFO(M::architecture() << ", " << n << " rows");
-      CHECK(allocations.load() == 0);
+      CHECK(counted.count() == 0);
     }
   };
   run(vae);

@@ -4,7 +4,7 @@
 // evaluate with its own NumPy interpreter of the ops. The files go to $LATENT_ONNX_OUT (the ctest test
 // onnx.write sets it), else to a temporary folder that is removed afterwards.
 #include <doctest/doctest.h>
-#include <latent/io/onnx.hpp>
+#include <latent/interchange.hpp>
 #include <latent/latent.hpp>
 
 #include <xtensor/xnpy.hpp>     // xt::dump_npy: inputs and latent's outputs for the NumPy check

@@ -5,8 +5,10 @@
 // layer's output of three PyTorch networks against latent's with their weights loaded (≤ 1e-5), and
 // the export that scripts/torch_weights.py loads back into PyTorch.
 #include <doctest/doctest.h>
-#include <latent/io/weights.hpp>
+#include <latent/interchange.hpp>
 #include <latent/latent.hpp>
+
+#include "support/affine_layer.hpp"
 
 #include <zlib.h>  // deflate: .npz members as numpy.savez_compressed writes them
 
@@ -50,33 +52,8 @@ struct SmallConvEncoder : Seq<Input<1, 3, 3>, Conv2D<2, 2, 1, Valid, Relu>, Flat
 struct SmallConvDecoder : Seq<Dense<2, 8, Relu>, Reshape<2, 2, 2>, ConvTranspose2D<1, 2, 1, Valid>> {};
 using SmallConv = VAE<SmallConvEncoder, SmallConvDecoder, Bernoulli>;
 
-// A user's layer (y = x ⊙ s + b): parameters latent knows no outside layout for.
-template <std::size_t N>
-struct Scale {
-  static constexpr const char* name = "Scale";
-  static constexpr std::size_t in_size = N, out_size = N, param_count = 2 * N, cache_size = 0, scratch_size = 0;
-  template <class T>
-  static void init(T* params, Rng&) {
-    for (std::size_t j = 0; j < 2 * N; ++j) params[j] = T(j < N ? 1 : 0);
-  }
-  template <class T>
-  static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) {
-    for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t j = 0; j < N; ++j) y[r * N + j] = x[r * N + j] * params[j] + params[N + j];
-  }
-  template <class T>
-  static void backward(const T* params, const T* x, const T*, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
-                       Context<T>&) {
-    for (std::size_t j = 0; j < 2 * N; ++j) dparams[j] = T(0);
-    for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t j = 0; j < N; ++j) {
-        dparams[j] += dy[r * N + j] * x[r * N + j];
-        dparams[N + j] += dy[r * N + j];
-        if (dx != nullptr) dx[r * N + j] = dy[r * N + j] * params[j];
-      }
-  }
-};
-using WithUserLayer = Autoencoder<Seq<Scale<3>, Dense<3, 2>>, Seq<Dense<2, 3>>, MSE>;
+// A user's layer (y = x ⊙ s + b, tests/support/affine_layer.hpp): parameters latent knows no outside layout for.
+using WithUserLayer = Autoencoder<Seq<test_support::Affine<3>, Dense<3, 2>>, Seq<Dense<2, 3>>, MSE>;
 
 using Learned = VAE<Seq<Dense<4, 3, Relu>, Gaussian<2>>, Seq<Dense<2, 4>>, LearnedGaussian>;
 
@@ -408,9 +385,9 @@ TEST_CASE("weights: missing, unused and mis-shaped tensors are errors naming the
   CHECK(params_of(n) == before);
   WithUserLayer user(1);
   CHECK(message_of([&] { save_weights(user, scratch("user.npz")); }) ==
-        "latent: weights: layer 0 (Scale) has 6 parameters of no known layout (Dense, Gaussian, Conv2D and "
+        "latent: weights: layer 0 (Affine) has 6 parameters of no known layout (Dense, Gaussian, Conv2D and "
         "ConvTranspose2D have one)");
-  CHECK(contains(message_of([&] { load_weights(user, scratch("transposed.safetensors")); }), "layer 0 (Scale)"));
+  CHECK(contains(message_of([&] { load_weights(user, scratch("transposed.safetensors")); }), "layer 0 (Affine)"));
   CHECK(contains(message_of([&] { load_weights(n, scratch("x.bin")); }),
                  "expected a name ending in .safetensors or .npz"));
   CHECK(contains(message_of([&] { load_weights(n, scratch("absent.npz")); }), "No such file or directory"));

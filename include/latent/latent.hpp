@@ -1,9 +1,22 @@
 #pragma once
 /// \file
-/// The umbrella header: everything latent offers. (Diagnostics come first so that compile errors in
-/// shape rules show a short include chain.)
+/// The umbrella header, lean: what a model, `fit`, `save`/`load` and the data readers need — the
+/// layers, activations, losses and models, the optimisers and schedules, `fit` with its callbacks and
+/// history, the training metrics, the data sets and readers, and latent's own file format.
+///
+/// The rest is opt-in, one header each, so that a program pays to compile only what it uses:
+///   <latent/inference.hpp>    `Predictor`: fast, packed inference
+///   <latent/interchange.hpp>  weights in and out (PyTorch, Keras: safetensors, .npz), ONNX export
+///   <latent/analysis.hpp>     disentanglement scores, traversals, interpolations, heat maps
+///   <latent/plot.hpp>         PNG pictures: image grids, line and scatter plots
+///   <latent/testing.hpp>      latent::testing, the checks a user runs on their own parts
+///   <latent/mpi.hpp>          data-parallel training over MPI (link latent::mpi)
+///   <latent/all.hpp>          everything but MPI (what this header gave before it was made lean)
+///   <latent/fwd.hpp>          forward declarations
+/// (Diagnostics come first so that compile errors in shape rules show a short include chain.)
 
 #include "latent/core/diagnostics.hpp"
+#include "latent/fwd.hpp"
 
 #include "latent/version.hpp"
 
@@ -58,23 +71,7 @@
 #include "latent/data/one_hot.hpp"
 #include "latent/data/shapes.hpp"
 
-#include "latent/inference/predictor.hpp"
-
-#include "latent/io/atomic_file.hpp"
-#include "latent/io/layer_walk.hpp"
-#include "latent/io/named_tensor.hpp"
-#include "latent/io/npz.hpp"
-#include "latent/io/onnx.hpp"
-#include "latent/io/png.hpp"
-#include "latent/io/safetensors.hpp"
 #include "latent/interchange/save_load.hpp"
-#include "latent/io/weights.hpp"
-
-#include "latent/plot/canvas.hpp"
-#include "latent/plot/color.hpp"
-#include "latent/plot/image_grid.hpp"
-#include "latent/plot/line_plot.hpp"
-#include "latent/plot/scatter_plot.hpp"
 
 #include "latent/optim/adam.hpp"
 #include "latent/optim/schedule.hpp"
@@ -86,13 +83,3 @@
 #include "latent/training/history.hpp"
 #include "latent/training/metrics.hpp"
 #include "latent/training/progress_reporter.hpp"
-
-#include "latent/analysis/beta_vae_score.hpp"
-#include "latent/analysis/disentanglement_report.hpp"
-#include "latent/analysis/factor_vae_score.hpp"
-#include "latent/analysis/factor_votes.hpp"
-#include "latent/analysis/heat_map.hpp"
-#include "latent/analysis/interpolation.hpp"
-#include "latent/analysis/mig.hpp"
-#include "latent/analysis/mutual_information.hpp"
-#include "latent/analysis/traversal.hpp"

@@ -1,5 +1,6 @@
 // export_onnx writes the layers it has an ONNX rule for. With LATENT_SHOULD_FAIL the encoder holds a
 // user layer, which has none: the first lines name the rule and the layer. Valid as written.
+#include "latent/interchange/onnx.hpp"
 #include "latent/latent.hpp"
 
 #include <filesystem>
