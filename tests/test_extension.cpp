@@ -7,6 +7,7 @@
 #include <latent/latent.hpp>
 #include <latent/testing/testing.hpp>
 
+#include "support/affine_layer.hpp"
 #include "support/check_macros.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: the models' data
@@ -26,34 +27,8 @@ using latent::Context;
 using latent::Rng;
 
 // ---- a layer written exactly to the documented protocol -------------------------------------------------
-// y = x ⊙ s + b, element-wise; parameters [s (N) | b (N)].
-template <std::size_t N>
-struct Affine {
-  static constexpr const char* name = "Affine";
-  static constexpr std::size_t in_size = N, out_size = N, param_count = 2 * N, cache_size = 0, scratch_size = 0;
-
-  template <class T>
-  static void init(T* params, Rng& rng) {
-    for (std::size_t j = 0; j < N; ++j) params[j] = static_cast<T>(1 + rng.uniform(-0.1, 0.1));
-    for (std::size_t j = 0; j < N; ++j) params[N + j] = T(0);
-  }
-  template <class T>
-  static void forward(const T* params, const T* x, T* y, T*, std::size_t n, Context<T>&) {
-    for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t j = 0; j < N; ++j) y[r * N + j] = x[r * N + j] * params[j] + params[N + j];
-  }
-  template <class T>
-  static void backward(const T* params, const T* x, const T*, const T*, T* dy, T* dx, T* dparams, T*, std::size_t n,
-                       Context<T>&) {
-    for (std::size_t j = 0; j < 2 * N; ++j) dparams[j] = T(0);
-    for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t j = 0; j < N; ++j) {
-        dparams[j] += dy[r * N + j] * x[r * N + j];
-        dparams[N + j] += dy[r * N + j];
-        if (dx != nullptr) dx[r * N + j] = dy[r * N + j] * params[j];
-      }
-  }
-};
+// y = x ⊙ s + b, element-wise; parameters [s (N) | b (N)] (tests/support/affine_layer.hpp).
+using test_support::Affine;
 // The same sizes and maths under another name: files of one must not load into the other.
 template <std::size_t N>
 struct Rescale : Affine<N> {
