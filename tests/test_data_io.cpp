@@ -4,19 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>   // std::count, std::clamp, std::fill, std::equal
-#include <atomic>      // std::atomic: the allocation tracker
+#include <atomic>      // std::atomic: concurrent writers and readers
 #include <cerrno>      // EFBIG, ENOSPC
 #include <cmath>       // std::sqrt, std::abs, NAN
 #include <csignal>     // std::signal, SIGXFSZ: a write beyond RLIMIT_FSIZE fails instead of killing
 #include <cstdint>     // std::uint8_t, std::uint32_t
 #include <cstdio>      // std::FILE, std::fopen
-#include <cstdlib>     // std::malloc, std::free
 #include <cstring>     // std::memcpy, std::strerror
 #include <filesystem>  // temporary directories
 #include <fstream>     // writing fixture files
 #include <iterator>    // std::istreambuf_iterator
 #include <limits>      // std::numeric_limits
-#include <new>         // std::bad_alloc, std::align_val_t
 #include <string>      // std::string
 #include <thread>      // std::thread: concurrent writers
 #include <vector>      // std::vector
@@ -38,55 +36,11 @@
 #include "latent/io/plot.hpp"
 #include "latent/io/png.hpp"
 
+#include "support/allocation_counter.hpp"  // operator new replaced: the largest allocation seen
+
 namespace fs = std::filesystem;
 
-// Records the largest single allocation while `tracking` is set: a reader that trusts a lying length
-// shows up as one huge allocation. The replaced operators pair malloc with free, which g++ cannot see
-// through once they are inlined.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 namespace {
-std::atomic<bool> tracking{false};
-std::atomic<std::size_t> largest_allocation{0};
-void note_allocation(std::size_t n) noexcept {
-  if (!tracking.load(std::memory_order_relaxed)) return;
-  std::size_t seen = largest_allocation.load();
-  while (n > seen && !largest_allocation.compare_exchange_weak(seen, n)) {
-  }
-}
-}  // namespace
-void* operator new(std::size_t n) {
-  note_allocation(n);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  note_allocation(n);
-  const std::size_t al = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-
-namespace {
-
-/// While it lives, records the largest single allocation (`largest()`).
-struct allocation_tracker {
-  allocation_tracker() {
-    largest_allocation = 0;
-    tracking = true;
-  }
-  ~allocation_tracker() { tracking = false; }
-  std::size_t largest() const { return largest_allocation.load(); }
-};
 
 /// A fresh temporary directory, removed with its contents at the end of the test.
 struct temp_dir {
@@ -1372,7 +1326,7 @@ TEST_SUITE("save_load") {
     const std::string big = dir.file("big.bin");
     write_file(big, "\x89PNG\r\n\x1a\nrest");
     if (::truncate(big.c_str(), off_t{3} << 30) == 0) {
-      allocation_tracker t;
+      test_support::allocation_counter t;
       CHECK_THROWS_WITH_AS(latent::load(m, big), doctest::Contains("not a latent file"), latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 20));
     }
@@ -1388,7 +1342,7 @@ TEST_SUITE("save_load") {
     lie += std::string(100, 'x');
     write_file(dir.file("lie.bin"), lie);
     {
-      allocation_tracker t;
+      test_support::allocation_counter t;
       CHECK_THROWS_WITH_AS(latent::load(m, dir.file("lie.bin")), doctest::Contains("claims 1099511627776 bytes"),
                            latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 20));
@@ -1398,7 +1352,7 @@ TEST_SUITE("save_load") {
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     std::thread writer([&] { write_file(fifo, lie); });
     {
-      allocation_tracker t;
+      test_support::allocation_counter t;
       CHECK_THROWS_WITH_AS(latent::load(m, fifo), doctest::Contains("truncated"), latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 20));
     }
@@ -1419,21 +1373,21 @@ TEST_SUITE("bounded reads") {
     write_bytes(dir.file("plain"), b);
     write_gzip(dir.file("packed.gz"), b);
     {
-      allocation_tracker t;
+      test_support::allocation_counter t;
       CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("plain")),
                            doctest::Contains("expected 2147483648 bytes after the header, found 10"),
                            latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 16));
     }
     {
-      allocation_tracker t;
+      test_support::allocation_counter t;
       CHECK_THROWS_WITH_AS(latent::read_idx_images(dir.file("packed.gz")),
                            doctest::Contains("expected 2147483648 bytes after the header, found 10"),
                            latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 20));
     }
     {
-      allocation_tracker t;
+      test_support::allocation_counter t;
       CHECK_THROWS_AS(latent::read_idx_images_from_memory(b.data(), b.size()), latent::format_error);
       CHECK(t.largest() < (std::size_t{1} << 16));
     }
