@@ -100,6 +100,34 @@ TEST_CASE("schedules: each value against the hand-computed one") {
   CHECK_THROWS_WITH_AS(Schedule(ReduceLROnPlateau{.factor = 1.0}), doctest::Contains("0 < factor < 1"), option_error);
 }
 
+TEST_CASE("CosineDecay at its ends: the last of its steps, every step after, and warm-up as long as steps") {
+  // schedule.hpp: p = min(1, (k − warmup)/(steps − warmup)); min_lr from k = steps on, for good.
+  const Schedule cos = CosineDecay{.steps = 10, .warmup = 2, .min_lr = 0.1};
+  CHECK(cos.rate(1.0, 9) == doctest::Approx(0.1 + 0.9 * (1 - std::cos(std::numbers::pi / 8)) / 2).epsilon(1e-14));
+  CHECK(cos.rate(1.0, 9) > 0.1);
+  for (std::size_t k : {10, 11, 1000, 1000000}) CHECK(cos.rate(1.0, k) == 0.1);
+  const Schedule all_warmup = CosineDecay{.steps = 4, .warmup = 4, .min_lr = 0.2};
+  CHECK(all_warmup.rate(1.0, 3) == 1.0);
+  CHECK(all_warmup.rate(1.0, 4) == 0.2);
+  // min_lr 0: after `steps` Adam's parameters stay put (decay included); SGD's momentum coasts on.
+  Adam adam(0.1);
+  adam.set_schedule(CosineDecay{.steps = 3});
+  adam.set_weight_decay(0.5);
+  SGD sgd(0.1, 0.5);
+  sgd.set_schedule(CosineDecay{.steps = 3});
+  std::vector<double> p{1.0}, q{1.0}, g{0.5};
+  for (int k = 0; k < 3; ++k) {
+    adam.step(std::span<double>(p), std::span<const double>(g));
+    sgd.step(std::span<double>(q), std::span<const double>(g));
+  }
+  const double p3 = p[0], q3 = q[0];
+  adam.step(std::span<double>(p), std::span<const double>(g));
+  sgd.step(std::span<double>(q), std::span<const double>(g));
+  CHECK(adam.last_learning_rate() == 0.0);
+  CHECK(p[0] == p3);
+  CHECK(q[0] < q3);  // u ← 0.5·u, still negative
+}
+
 TEST_CASE("an optimiser reads its schedule at every step; fit records the rates and feeds the plateau") {
   Adam opt(0.1);
   opt.set_schedule(StepDecay{.every = 2, .factor = 0.1});
@@ -498,6 +526,55 @@ TEST_CASE("a resumed run with a schedule and weight decay is bit-identical to an
   CHECK(again.epochs() == 2);
   CHECK(again.stop_reason == "two");
   CHECK(params_of(model) == after);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a resume with another seed or batch size is refused; a callback that throws leaves its epoch's checkpoint") {
+  const auto x = curve(96, 9);
+  const std::string path = temp_path("settings.ckpt");
+  std::filesystem::remove(path);
+  AE model(1);
+  Adam opt;
+  const FitOptions first{
+      .epochs = 2, .batch_size = 16, .seed = 4, .progress = Progress::quiet, .checkpoint = path, .resume = true};
+  fit(model, x, opt, first);
+  const std::vector<float> saved = params_of(model);
+  FitOptions other_seed = first;
+  other_seed.epochs = 4;
+  other_seed.seed = 5;
+  CHECK_THROWS_WITH_AS(fit(model, x, opt, other_seed),
+                       doctest::Contains("continues a run with seed 4 and batch_size 16, but this run has seed 5 and "
+                                         "batch_size 16"),
+                       option_error);
+  FitOptions other_batch = first;
+  other_batch.epochs = 4;
+  other_batch.batch_size = 32;
+  CHECK_THROWS_WITH_AS(fit(model, x, opt, other_batch),
+                       doctest::Contains("seed 4 and batch_size 16, but this run has seed 4 and batch_size 32"),
+                       option_error);
+  CHECK(params_of(model) == saved);  // refused before anything changed
+  FitOptions same = first;
+  same.epochs = 3;
+  CHECK(fit(model, x, opt, same).epochs() == 3);
+
+  // The epoch's checkpoint is written before the callbacks run: one that throws after epoch 2 leaves
+  // a checkpoint of epoch 2, and a resumed run continues from it.
+  std::filesystem::remove(path);
+  AE broken(1);
+  Adam o1;
+  FitOptions throwing{.epochs = 4, .batch_size = 16, .progress = Progress::quiet, .checkpoint = path, .resume = true};
+  throwing.callbacks = {[](FitState& s) {
+    if (s.epoch() == 2) throw io_error("the callback's disk is full");
+  }};
+  CHECK_THROWS_WITH_AS(fit(broken, x, o1, throwing), doctest::Contains("disk is full"), io_error);
+  CHECK(inspect(path).epochs_done == 2);
+  throwing.callbacks.clear();
+  const History rest = fit(broken, x, o1, throwing);
+  CHECK(rest.epochs() == 4);
+  AE straight(1);
+  Adam o2;
+  fit(straight, x, o2, {.epochs = 4, .batch_size = 16, .progress = Progress::quiet});
+  CHECK(params_of(broken) == params_of(straight));
   std::filesystem::remove(path);
 }
 
