@@ -36,7 +36,7 @@ void readers() {
 void datasets() {
   // clang-format off
   Dataset shapes = make_shapes(1000, /*seed=*/1);                     // 28×28 images of 10 classes, drawn in code
-  auto [train, test] = make_shapes_split(800, 200, /*seed=*/1);       // disjoint draws
+  auto [train, test] = make_shapes_split(800, 200, /*seed=*/1);       // train and test drawn apart
   Dataset parsed = parse_csv("label,a,b\n1,0.5,0.25\n0,0.75,1e-50\n", {.header = true, .label_column = 0});
   Dataset first = take(shapes, 0, 100);                               // rows [0, 100)
   auto [part, rest] = split(shapes, 0.8, /*seed=*/1);                 // 80 % and 20 %, shuffled

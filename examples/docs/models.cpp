@@ -60,7 +60,7 @@ void common_calls() {
   xt::xtensor<float, 2> z = model.encode(x);                 // rows are samples: n × 8
   xt::xtensor<float, 2> y = model.reconstruct(x);            // n × 784
   xt::xtensor<float, 1> sample = xt::view(x, 0, xt::all());
-  xt::xtensor<float, 1> one = model.encode(sample);           // one sample: n = 8 values
+  xt::xtensor<float, 1> one = model.encode(sample);           // one sample: its 8 code values
   double mean_loss = model.loss(x);
   xt::xtensor<double, 1> each = model.loss_per_sample(x);   // one value per row
   double batch_loss = model.train_batch(x.data(), 32, opt);  // one step on the first 32 rows
@@ -97,9 +97,8 @@ void vae_calls() {
   xt::xtensor<double, 1> per_row = vae.elbo_per_sample(x, /*seed=*/7);
   double weight = vae.current_kl_weight();                      // β times the warm-up's fraction
   // clang-format on
-  std::printf("vae: mu %zu, z %zu, mean %zu, fresh %zu; ELBO %.1f (reconstruction %.1f, KL %.1f); log p(x) %.1f; %zu "
-              "active of %zu; "
-              "first row %.1f; KL weight %.3f\n",
+  std::printf("vae: mu %zu, z %zu, mean %zu, fresh %zu; ELBO %.1f (reconstruction %.1f, KL %.1f); "
+              "log p(x) %.1f; %zu active of %zu; first row %.1f; KL weight %.3f\n",
               mu.shape()[1], z.shape()[1], mean.shape()[1], fresh.shape()[0], elbo, reconstruction, kl, log_px, active,
               kl_units.size(), per_row(0), weight);
 }

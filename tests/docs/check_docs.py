@@ -43,7 +43,9 @@ HOME_LINE = re.compile(r"^//\s*((?:examples|tests|benchmarks|include)/\S+\.(?:cp
 COMPILED_MARK = re.compile(r"^<!--\s*compiled:\s*(\S+)\s*-->$")
 COMPILE_FAIL_MARK = re.compile(r"^<!--\s*compile_fail:\s*(\w+)\s*-->$")
 OUTPUT_MARK = re.compile(r"^<!--\s*compiler output:\s*(\S+)((?:\s+-D\S+)*)\s*-->$")
-FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([^\s`]*)")
+# A fence: three or more backticks or tildes; a backtick fence's info string has no backtick (CommonMark),
+# so a line such as "```` ```text ```` is ..." is text, not a fence.
+FENCE = re.compile(r"^(\s*)(`{3,}(?=[^`]*$)|~{3,})\s*([^\s`]*)")
 ELISION = {"...", "// ...", "/* ... */"}
 
 
@@ -183,7 +185,7 @@ def github_slugs(root, doc):
         m = None if in_fence else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
         if not m:
             continue
-        text = re.sub(r"`|\*\*|\*|_(?=\w)|\[|\]\([^)]*\)", "", m.group(1))
+        text = re.sub(r"\]\([^)]*\)|`|\*\*|\[", "", m.group(1))  # markup, not text
         slug = re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
         n = seen.get(slug, 0)
         seen[slug] = n + 1
@@ -299,7 +301,7 @@ def normalise(line):
 
 
 def check_output(root, cxx, flags):
-    errors, checked = [], 0
+    errors, checked, runs = [], 0, {}
     for doc in documents(root):
         for block in parse_blocks(root, doc, errors):
             m = block.marker and OUTPUT_MARK.match(block.marker)
@@ -310,7 +312,10 @@ def check_output(root, cxx, flags):
             command = [cxx, "-std=c++20", "-fsyntax-only", "-fdiagnostics-color=never", "-Iinclude"] + flags + \
                 defines + [source]
             env = dict(os.environ, LC_ALL="C", GCC_COLORS="")
-            run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+            key = tuple(command)
+            if key not in runs:  # one compile per file and defines, however many blocks quote it
+                runs[key] = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+            run = runs[key]
             if run.returncode == 0:
                 errors.append(f"{block.where()}: '{' '.join(command)}' compiled, but the block quotes its errors")
                 continue
@@ -322,9 +327,11 @@ def check_output(root, cxx, flags):
                 found = next((s for s in starts if all(
                     s + j < len(output) and output[s + j] == normalise(seg[j][1]) for j in range(len(seg)))), None)
                 if found is None:
+                    printed = (run.stdout + run.stderr).split("\n")
+                    last = next((i for i, l in enumerate(printed) if "error:" in l), 7)
                     errors.append(f"{block.where()} no longer matches the first lines of '{' '.join(command)}' "
                                   f"(line numbers aside) from line {doc}:{seg[0][0]}; the compiler now prints:\n  " +
-                                  "\n  ".join((run.stdout + run.stderr).split("\n")[:8]))
+                                  "\n  ".join(printed[:min(last + 1, 20)]))
                     break
                 cursor = found + len(seg)
     return errors, checked
@@ -373,7 +380,31 @@ def self_test():
                 print(f"self-test '{name}': expected an error containing '{expected}' naming docs/page.md, "
                       f"found: {message or 'none'}")
                 failures += 1
-    print(f"check_docs self-test: {len(cases) - failures} of {len(cases)} cases behave")
+    # The output mode, with a stand-in compiler that prints three lines and fails.
+    output_cases = {
+        "output matches": ("first line:12\nsecond\n...\nerror: third:7\n", None),
+        "output changed": ("first line:12\nsecond, changed\n", "no longer matches"),
+        "output not from the start": ("second\n", "no longer matches"),
+    }
+    for name, (quoted, expected) in output_cases.items():
+        with tempfile.TemporaryDirectory() as root:
+            os.makedirs(os.path.join(root, "docs"))
+            with open(os.path.join(root, "bad.cpp"), "w") as f:
+                f.write("int main() { return x; }\n")
+            compiler = os.path.join(root, "fake-cxx")
+            with open(compiler, "w") as f:
+                f.write("#!/bin/sh\nprintf 'first line:3\\nsecond\\nnoise\\nerror: third:9\\n' >&2\nexit 1\n")
+            os.chmod(compiler, 0o755)
+            with open(os.path.join(root, "docs", "page.md"), "w") as f:
+                f.write(f"<!-- compiler output: bad.cpp -DFAIL -->\n```text\n{quoted}```\n")
+            errors, checked = check_output(root, compiler, [])
+            message = "\n".join(errors)
+            if checked != 1 or (expected is None and errors) or (
+                    expected is not None and (expected not in message or "docs/page.md:" not in message)):
+                print(f"self-test '{name}': expected {expected or 'no error'}, found: {message or 'none'}")
+                failures += 1
+    total = len(cases) + len(output_cases)
+    print(f"check_docs self-test: {total - failures} of {total} cases behave")
     return 1 if failures else 0
 
 
