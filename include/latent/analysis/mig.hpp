@@ -15,11 +15,16 @@
 
 namespace latent {
 
-/// The mutual information gap, overall and per factor.
+/// The mutual information gap, overall and per factor, as `mutual_information_gap` returns it for K
+/// factors.
 struct Mig {
-  /// The mean of `per_factor`, in [0, 1].
+  /// The MIG score: the mean of `per_factor` over the K factors, in [0, 1].
   double score = 0;
-  /// K: (I(z_(1); v_k) − I(z_(2); v_k)) / H(v_k), the gap between the two units sharing most with v_k.
+  /// K values, entry k for factor k (column k of the factors, and of `MutualInformation::mi`):
+  /// (I(z_(1); v_k) − I(z_(2); v_k)) / H(v_k), where z_(1) and z_(2) are the units with the largest
+  /// and the second largest mutual information with v_k — the share of the factor's entropy that its
+  /// most informative unit carries beyond the runner-up, in [0, 1] (0 on a tie). Which unit is z_(1)
+  /// is not recorded: it is the arg max of column k of `MutualInformation::mi`.
   std::vector<double> per_factor;
 };
 
@@ -57,9 +62,10 @@ inline Mig mutual_information_gap(const MutualInformation& m) {
   return out;
 }
 
-/// MIG of `codes` (n × J) against `factors` (n × K), each column cut into `bins` equal-width bins
-/// (`mutual_information`; 20 as Chen et al. and disentanglement_lib). Same errors as
-/// `mutual_information` and the overload above.
+/// MIG of `codes` (n × J, an `xt::xtensor<T, 2>` with T float or double) against `factors` (n × K, an
+/// `xt::xtensor<double, 2>` of any finite values, one column per factor; float and integer tensors
+/// convert implicitly), each column cut into `bins` equal-width bins (`mutual_information`; 20 as
+/// Chen et al. and disentanglement_lib). Same errors as `mutual_information` and the overload above.
 template <class T>
 Mig mutual_information_gap(const xt::xtensor<T, 2>& codes, const xt::xtensor<double, 2>& factors,
                            std::size_t bins = 20) {

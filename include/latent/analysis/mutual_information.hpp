@@ -17,13 +17,18 @@
 
 namespace latent {
 
-/// The mutual information between every code unit and every factor, in nats.
+/// The mutual information between every code unit and every factor, in nats (natural logarithms), as
+/// `mutual_information` returns it for codes of J units and K factors; the input of
+/// `mutual_information_gap` and of `heat_map`.
 struct MutualInformation {
-  /// J × K: entry (j, k) is I(z_j; v_k) (the plug-in estimate on the discretised values).
+  /// J × K: row j is code unit j (column j of the codes), column k factor k (column k of the factors);
+  /// entry (j, k) is I(z_j; v_k), the plug-in estimate on the discretised values: >= 0, and at most
+  /// `factor_entropy(k)` (to rounding).
   xt::xtensor<double, 2> mi;
-  /// K: the entropy H(v_k) of each discretised factor, the most any unit can share with it.
+  /// K: the entropy H(v_k) of each discretised factor, in [0, log(bins)]: the most any unit can share
+  /// with it; 0 for a constant factor.
   xt::xtensor<double, 1> factor_entropy;
-  /// Number of equal-width bins each column was cut into.
+  /// The number of equal-width bins each column of codes and factors was cut into (the `bins` asked for).
   std::size_t bins = 0;
   /// The matrix normalised by the factors' entropies, I(z_j; v_k) / H(v_k) in [0, 1] (0 for a
   /// factor of zero entropy): the share of each factor each unit carries.
@@ -116,7 +121,11 @@ inline double mutual_information_of(const std::vector<std::size_t>& a, const std
 }  // namespace detail
 
 /// The mutual information between each unit of `codes` (n × J, one row per image) and each column
-/// of `factors` (n × K, the ground truth of the same images): every column is cut into `bins`
+/// of `factors` (n × K, the ground truth of the same images, one column per factor). The codes are an
+/// `xt::xtensor<T, 2>` with T float or double (deduced: an `xt::xarray` or a view is copied into an
+/// `xt::xtensor` first); the factors an `xt::xtensor<double, 2>` of any finite values (class indices,
+/// positions, scales, angles — binned as plain numbers), to which float and integer tensors convert
+/// implicitly (a copy). Every column is cut into `bins`
 /// equal-width bins between its minimum and maximum over the n rows (Chen et al. 2018 and
 /// disentanglement_lib use 20), and
 ///   I(z_j; v_k) = Σ_{a,b} p(a, b) log(p(a, b) / (p(a) p(b))),   H(v_k) = −Σ_b p(b) log p(b)

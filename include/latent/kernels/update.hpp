@@ -176,8 +176,10 @@ bool by_vectors(std::size_t count, const T* g, T* const (&arrays)[Arrays], const
 }  // namespace detail
 
 /// Adam in Keras's form: m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr_t·m / (√v + ε),
-/// with the bias correction folded into `lr_t` = lr·√(1−β2ᵗ)/(1−β1ᵗ). With `decay` ≠ 1 (decoupled
-/// weight decay, AdamW: decay = 1 − lr·λ), p ← p·decay − lr_t·m / (√v + ε). Bit-identical however a
+/// with the bias correction folded into `lr_t` = lr·√(1−β2ᵗ)/(1−β1ᵗ). The kernel decays by the βs as
+/// given in T and adds (1−β)·g with 1−β computed in T, so the caller's correction must use those same
+/// rounded βs (`Adam` does) to undo the moments' bias exactly. With `decay` ≠ 1 (decoupled weight
+/// decay, AdamW: decay = 1 − lr·λ), p ← p·decay − lr_t·m / (√v + ε). Bit-identical however a
 /// parameter vector is split into calls.
 template <class T, class Arch = default_arch>
 void adam_update(std::size_t count, T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T eps,

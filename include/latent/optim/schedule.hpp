@@ -39,10 +39,20 @@ struct ExponentialDecay {
   bool staircase = false;
 };
 
-/// Linear warm-up from lr₀/warmup to lr₀ over the first `warmup` steps (lr₀·(k+1)/warmup), then a half
-/// cosine from lr₀ down to `min_lr` over the remaining `steps − warmup` steps, and `min_lr` after
-/// (Keras's `CosineDecay` with warm-up; PyTorch's `CosineAnnealingLR` after a `LinearLR` warm-up):
-/// lr = min_lr + (lr₀ − min_lr)·(1 + cos(π·p))/2 with p = min(1, (k − warmup)/(steps − warmup)).
+/// Linear warm-up, then a half cosine down to `min_lr` (Keras's `CosineDecay` with warm-up, whose
+/// `warmup_steps + decay_steps` is `steps` here; PyTorch's `CosineAnnealingLR` after a `LinearLR`
+/// warm-up). With k the steps already taken (0 for the first step):
+///
+///     k < warmup:  lr = lr₀·(k + 1)/warmup           (lr₀/warmup first; lr₀ at k = warmup − 1)
+///     k >= warmup: lr = min_lr + (lr₀ − min_lr)·(1 + cos(π·p))/2,
+///                  p = min(1, (k − warmup)/(steps − warmup))   (p = 1 when warmup = steps)
+///
+/// So the cosine starts at lr₀ (k = warmup, p = 0) and reaches `min_lr` at k = steps: the last step
+/// of the `steps` (k = steps − 1) still runs a little above it, at
+/// min_lr + (lr₀ − min_lr)·(1 − cos(π/(steps − warmup)))/2. After that the rate stays at `min_lr` for
+/// every further step, however many (p is clamped to 1; there is no restart). With min_lr = 0 (the
+/// default) such steps leave Adam's parameters where they are (its decay factor 1 − lr·λ is 1 too),
+/// while SGD with momentum still coasts on its velocity (u ← μ·u).
 struct CosineDecay {
   std::size_t steps = 1000;  ///< total steps, warm-up included
   std::size_t warmup = 0;
