@@ -213,7 +213,8 @@ TEST_CASE_TEMPLATE("Adam's steps are the documented formula with the constants t
   const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-13;
   const double lr = 1e-3, eps = 1e-7;
   constexpr std::size_t n = 19;  // whole vectors and a tail, at every register width
-  for (const auto& [b1, b2] : {std::pair{0.9, 0.999}, std::pair{0.9, 0.9999}, std::pair{0.5, 0.99}}) {
+  for (const auto& betas : {std::pair{0.9, 0.999}, std::pair{0.9, 0.9999}, std::pair{0.5, 0.99}}) {
+    const double b1 = betas.first, b2 = betas.second;  // not a structured binding: clang 14 cannot CAPTURE one
     CAPTURE(b2);
     Adam opt(lr, b1, b2, eps), ranged(lr, b1, b2, eps);
     const long double B1 = static_cast<T>(b1), B2 = static_cast<T>(b2), E = static_cast<T>(eps);
@@ -246,8 +247,8 @@ TEST_CASE_TEMPLATE("Adam's steps are the documented formula with the constants t
     // 1 − 1e-8 is 1 in float: that moment would never move, and the correction would divide by 0.
     Adam frozen(1e-3, 0.9, 1 - 1e-8);
     std::vector<float> p{1.0f}, g{0.5f};
-    CHECK_THROWS_WITH_AS(frozen.step(std::span<float>(p), std::span<const float>(g)),
-                         doctest::Contains("rounds to 1"), option_error);
+    CHECK_THROWS_WITH_AS(frozen.step(std::span<float>(p), std::span<const float>(g)), doctest::Contains("rounds to 1"),
+                         option_error);
     std::vector<double> pd{1.0}, gd{0.5};
     CHECK_NOTHROW(Adam(1e-3, 0.9, 1 - 1e-8).step(std::span<double>(pd), std::span<const double>(gd)));
   }
