@@ -33,8 +33,8 @@
 #include "latent/data/idx.hpp"
 #include "latent/data/shapes.hpp"
 #include "latent/io/image_grid.hpp"
-#include "latent/io/plot.hpp"
 #include "latent/io/npz.hpp"  // write_npz, read_npz: large files for the killed writers
+#include "latent/io/plot.hpp"
 #include "latent/io/png.hpp"
 
 #include "support/allocation_counter.hpp"  // operator new replaced: the largest allocation seen
@@ -1115,8 +1115,8 @@ TEST_SUITE("atomic writer") {
         ".m.bin.tmp-latent-otherhost-1-" + dead_id + "-0-0123456789abcdef",  // another host: cannot judge
         latent::detail::temporary_prefix(dir.file("n.bin"), host) + dead_id + "-0-0123456789abcdef",  // another target
         ".m.bin.tmp-latent-" + dead_id + "-0-0123456789abcdef",  // an older latent's name, without the host
-        dead + ".bak",                                            // not a temporary's name
-        prefix + "0-0-0123456789abcdef",                          // pid 0: never judged
+        dead + ".bak",                                           // not a temporary's name
+        prefix + "0-0-0123456789abcdef",                         // pid 0: never judged
         "notes.txt"};
     for (const auto& name : kept) std::ofstream(dir.path / name) << "x";
     std::ofstream(dir.path / dead) << "x";
