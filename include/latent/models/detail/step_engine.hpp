@@ -61,7 +61,11 @@ class step_engine {
   /// models of a process, so a model assigned from another has a new one. `Predictor` re-packs its
   /// weights when it sees the version change.
   std::uint64_t parameter_version() const noexcept { return version_; }
-  /// The gradient of the last training step (or `gradient` call).
+  /// The gradient of the mean training loss of the last training step or `gradient` call, packed as
+  /// `parameters()` (`param_count` values; for a VAE including β·KL, with that step's training noise;
+  /// in a data-parallel step, of the global batch, summed over the processes); zeros before the first.
+  /// The raw gradient: an optimiser clips a copy and applies weight decay itself. The span views
+  /// storage allocated with the model, valid while the model lives and is not moved.
   std::span<const T> gradients() const noexcept { return grads_.span(); }
 
   /// Restarts the generator of training noise (sampling in VAEs, corruption in denoising models) from
