@@ -6,6 +6,7 @@
 #include <latent/interchange.hpp>  // load_weights, save_weights, read_tensors, export_onnx
 #include <latent/latent.hpp>
 
+#include <cstdint>     // std::uintmax_t
 #include <cstdio>      // std::printf
 #include <filesystem>  // a scratch directory for the files the examples write
 #include <random>      // std::random_device: a unique scratch directory
@@ -103,6 +104,16 @@ void weights() {
   std::printf("onnx: vae.onnx %ju bytes\n", static_cast<std::uintmax_t>(std::filesystem::file_size("vae.onnx")));
 }
 
+void layers() {
+  // clang-format off
+  for_each_layer<Model>([](auto slot) {    // every leaf layer, the encoder's first, in the order of parameters()
+    using L = typename decltype(slot)::layer;
+    std::printf("%s layer %zu: %zu parameters from %zu\n", slot.part == model_part::encoder ? "encoder" : "decoder",
+                slot.index_in_part, L::param_count, slot.offset);
+  });
+  // clang-format on
+}
+
 int main() {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("latent-docs-deployment-" + std::to_string(std::random_device{}()));
@@ -112,6 +123,7 @@ int main() {
   saving();
   predictor();
   weights();
+  layers();
   std::filesystem::current_path(home);
   std::filesystem::remove_all(dir);
 }

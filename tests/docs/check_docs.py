@@ -296,7 +296,7 @@ def check_blocks(root):
 
 def normalise(line):
     """Compiler output without what moves when a header gains a line: quotes and line:column numbers."""
-    line = line.replace("\u2018", "'").replace("\u2019", "'").rstrip()
+    line = line.replace("\u2018", "'").replace("\u2019", "'").strip()
     return re.sub(r":\d+", ":N", line)
 
 
@@ -382,7 +382,7 @@ def self_test():
                 failures += 1
     # The output mode, with a stand-in compiler that prints three lines and fails.
     output_cases = {
-        "output matches": ("first line:12\nsecond\n...\nerror: third:7\n", None),
+        "output matches": ("first line:12\n  second\n...\nerror: third:7\n", None),
         "output changed": ("first line:12\nsecond, changed\n", "no longer matches"),
         "output not from the start": ("second\n", "no longer matches"),
     }
@@ -393,7 +393,7 @@ def self_test():
                 f.write("int main() { return x; }\n")
             compiler = os.path.join(root, "fake-cxx")
             with open(compiler, "w") as f:
-                f.write("#!/bin/sh\nprintf 'first line:3\\nsecond\\nnoise\\nerror: third:9\\n' >&2\nexit 1\n")
+                f.write("#!/bin/sh\nprintf 'first line:3\\n    second\\nnoise\\nerror: third:9\\n' >&2\nexit 1\n")
             os.chmod(compiler, 0o755)
             with open(os.path.join(root, "docs", "page.md"), "w") as f:
                 f.write(f"<!-- compiler output: bad.cpp -DFAIL -->\n```text\n{quoted}```\n")
