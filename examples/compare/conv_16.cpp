@@ -1,0 +1,6 @@
+// The comparison's conv family at code size 16. Each (architecture, code size) pair is a translation
+// unit of its own, so that the families compile in parallel (see compare.hpp).
+#include "family.hpp"
+
+template std::vector<compare::result> compare::run_family<compare::architecture::conv, 16>(
+    const compare::bench&, const std::vector<std::size_t>&);

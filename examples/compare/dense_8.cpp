@@ -1,0 +1,6 @@
+// The comparison's dense family at code size 8. Each (architecture, code size) pair is a translation
+// unit of its own, so that the families compile in parallel (see compare.hpp).
+#include "family.hpp"
+
+template std::vector<compare::result> compare::run_family<compare::architecture::dense, 8>(
+    const compare::bench&, const std::vector<std::size_t>&);
