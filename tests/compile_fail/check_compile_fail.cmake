@@ -3,7 +3,9 @@
 # Compiles SOURCE with -fsyntax-only -DLATENT_SHOULD_FAIL and passes only if
 #   1. the compile fails,
 #   2. the regular expression EXPECT (the rule's carrier with its position and both sizes) matches
-#      within the first LINES lines of the compiler's output (default 4), and
+#      within the first LINES lines of the compiler's diagnostic (default 2), not counting the include
+#      chain before it ("In file included from ..." and its "from ..." lines: how deep the rule's
+#      header sits below the case's #include is not part of the check), and
 #   3. the static_assert sentence SENTENCE (a literal string) appears somewhere in the output, right
 #      after the regular expression SENTENCE_PREFIX when one is given (the compiler's "static assertion
 #      failed" wording, so that the sentence is the error's, not a line of quoted source).
@@ -23,7 +25,7 @@ foreach(var CXX SOURCE EXPECT SENTENCE)
   endif()
 endforeach()
 if(NOT DEFINED LINES)
-  set(LINES 4)
+  set(LINES 2)
 endif()
 string(REPLACE "|" ";" flags "${FLAGS}")
 list(REMOVE_ITEM flags "")
@@ -48,9 +50,18 @@ set(command "${CXX}" ${flags} -fsyntax-only -fdiagnostics-color=never -DLATENT_S
 execute_process(COMMAND ${command} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
 list(JOIN command " " command_line)
 
-# The first LINES lines of the output.
-set(head "")
+# The include chain at the start of the output (g++: "In file included from a:1," then "                 from
+# b:2:"; clang: one "In file included from a:1:" line per level), kept apart.
+set(chain "")
 set(rest "${output}")
+while(rest MATCHES "^(In file included from [^\n]*|                 from [^\n]*)\n")
+  string(APPEND chain "${CMAKE_MATCH_0}")
+  string(LENGTH "${CMAKE_MATCH_0}" length)
+  string(SUBSTRING "${rest}" ${length} -1 rest)
+endwhile()
+
+# The first LINES lines after it.
+set(head "")
 foreach(i RANGE 1 ${LINES})
   string(FIND "${rest}" "\n" newline)
   if(newline EQUAL -1)
@@ -84,7 +95,7 @@ if(result EQUAL 0)
 endif()
 if(NOT head MATCHES "${EXPECT}")
   message(FATAL_ERROR "compile_fail: ${SOURCE} failed, but not with the expected diagnostic in its first ${LINES} "
-                      "lines.\nexpected (regex): ${EXPECT}\ncommand: ${command_line}\n"
+                      "lines after the include chain.\nexpected (regex): ${EXPECT}\ncommand: ${command_line}\n"
                       "first lines of the output:\n${excerpt}")
 endif()
 if(DEFINED SENTENCE_PREFIX AND NOT SENTENCE_PREFIX STREQUAL "")
@@ -103,4 +114,5 @@ if(at EQUAL -1)
   message(FATAL_ERROR "compile_fail: ${SOURCE} failed with the expected carrier but without the sentence\n"
                       "  ${SENTENCE}\ncommand: ${command_line}\nfirst lines of the output:\n${excerpt}")
 endif()
-message(STATUS "compile_fail: ${SOURCE}: the expected diagnostic, in the first ${LINES} lines:\n${head}")
+message(STATUS "compile_fail: ${SOURCE}: the expected diagnostic, in the first ${LINES} lines after the include "
+               "chain:\n${chain}${head}")
