@@ -13,9 +13,22 @@
 ///   <latent/mpi.hpp>          data-parallel training over MPI (link latent::mpi)
 ///   <latent/all.hpp>          everything but MPI (what this header gave before it was made lean)
 ///   <latent/fwd.hpp>          forward declarations
-/// (Diagnostics come first so that compile errors in shape rules show a short include chain.)
+/// (The headers that hold the rules' carriers come first, each included here before any other header
+/// includes it, so that a compile error in a rule shows a short include chain: this header, then yours.)
 
+// The rules' carriers (core/diagnostics.hpp says which rule lives where). None of these headers includes
+// one after it, so each is first included from here.
+#include "latent/activations/activation.hpp"
 #include "latent/core/diagnostics.hpp"
+#include "latent/layers/conv_rules.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq_rules.hpp"
+#include "latent/layers/shape_layers.hpp"
+#include "latent/losses/likelihood.hpp"
+#include "latent/losses/loss.hpp"
+#include "latent/models/detail/model_rules.hpp"
+#include "latent/models/regulariser.hpp"
+
 #include "latent/fwd.hpp"
 
 #include "latent/version.hpp"
@@ -29,7 +42,6 @@
 #include "latent/core/random.hpp"
 #include "latent/core/shape.hpp"
 
-#include "latent/activations/activation.hpp"
 #include "latent/activations/elu.hpp"
 #include "latent/activations/identity.hpp"
 #include "latent/activations/leaky_relu.hpp"
@@ -39,20 +51,16 @@
 #include "latent/activations/tanh.hpp"
 
 #include "latent/layers/conv.hpp"
-#include "latent/layers/dense.hpp"
 #include "latent/layers/gaussian.hpp"
 #include "latent/layers/layer_traits.hpp"
 #include "latent/layers/resample.hpp"
 #include "latent/layers/seq.hpp"
-#include "latent/layers/shape_layers.hpp"
 #include "latent/layers/signature.hpp"
 
 #include "latent/losses/bce.hpp"
 #include "latent/losses/bce_with_logits.hpp"
 #include "latent/losses/bernoulli.hpp"
 #include "latent/losses/learned_gaussian.hpp"
-#include "latent/losses/likelihood.hpp"
-#include "latent/losses/loss.hpp"
 #include "latent/losses/mse.hpp"
 #include "latent/losses/unit_gaussian.hpp"
 
@@ -60,7 +68,6 @@
 #include "latent/models/conditional_vae.hpp"
 #include "latent/models/contractive_autoencoder.hpp"
 #include "latent/models/denoising_autoencoder.hpp"
-#include "latent/models/regulariser.hpp"
 #include "latent/models/sparse_autoencoder.hpp"
 #include "latent/models/vae.hpp"
 

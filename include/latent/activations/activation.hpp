@@ -15,7 +15,6 @@
 /// take both scalars and registers. Optional: `second_derivative(y)` (f''(z) in terms of y), needed
 /// only by the contractive autoencoder. Example: examples/custom_layer.cpp.
 
-#include "latent/core/diagnostics.hpp"
 #include "latent/kernels/simd.hpp"
 
 #include <concepts>     // std::same_as, std::convertible_to
@@ -54,6 +53,37 @@ concept activation_like = activation_apply<A, float>;
 template <class A>
 concept Activation =
     detail::activation_named<A> && detail::activation_apply_all<A> && detail::activation_derivative_all<A>;
+
+namespace diag {
+/// The activation of a `Dense` layer must be an activation (Identity, Relu, Sigmoid, ...).
+template <class NotAnActivation, bool IsActivation>
+struct dense_activation_is_not_an_activation {
+  static_assert(IsActivation,
+                "latent: the third argument of Dense must be an activation such as Identity, Relu or Sigmoid");
+  static constexpr bool value = true;
+};
+
+/// An activation needs `static constexpr const char* name`.
+template <class Activation, bool Has>
+struct activation_has_no_name {
+  static_assert(Has, "latent: an activation needs `static constexpr const char* name = \"...\";`");
+  static constexpr bool value = true;
+};
+/// An activation's `apply` must take SIMD registers as well as scalars (float and double).
+template <class Activation, bool Has>
+struct activation_has_no_apply_for_simd_registers {
+  static_assert(Has, "latent: an activation needs `template <class V> static V apply(const V& z)`, callable on "
+                     "float, double and their SIMD registers (write it with latent::kernels::math)");
+  static constexpr bool value = true;
+};
+/// An activation's `derivative` (in terms of the output) must take SIMD registers as well as scalars.
+template <class Activation, bool Has>
+struct activation_has_no_derivative_for_simd_registers {
+  static_assert(Has, "latent: an activation needs `template <class V> static V derivative(const V& y)` (f' in "
+                     "terms of the output y), callable on float, double and their SIMD registers");
+  static constexpr bool value = true;
+};
+}  // namespace diag
 
 namespace detail {
 /// Every member of the `Activation` contract, one carrier each (used where an activation is taken,

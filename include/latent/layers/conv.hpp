@@ -23,6 +23,7 @@
 #include "latent/kernels/conv_direct.hpp"
 #include "latent/kernels/elementwise.hpp"
 #include "latent/kernels/gemm.hpp"
+#include "latent/layers/conv_rules.hpp"
 #include "latent/layers/shape_layers.hpp"
 
 #include <algorithm>    // std::min, std::max, std::fill_n

@@ -34,6 +34,17 @@ struct dense_epilogue {
 };
 }  // namespace detail
 
+namespace diag {
+/// Rule (e): a `Dense` layer needs at least one input and one output.
+template <class In, class Out>
+struct dense_layer_has_a_zero_size;
+template <std::size_t In, std::size_t Out>
+struct dense_layer_has_a_zero_size<inputs<In>, outputs<Out>> {
+  static_assert(In > 0 && Out > 0, "latent: a Dense layer needs at least one input and one output");
+  static constexpr bool value = true;
+};
+}  // namespace diag
+
 /// A fully connected layer with `In` inputs, `Out` outputs and activation `Act`: y = Act(x·W + b).
 ///
 /// Parameters, packed: W as an In×Out row-major matrix (Keras's layout), then b (Out values).

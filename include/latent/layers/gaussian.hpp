@@ -9,6 +9,7 @@
 #include "latent/core/random.hpp"
 #include "latent/kernels/elementwise.hpp"
 #include "latent/kernels/gemm.hpp"
+#include "latent/layers/dense.hpp"  // diag::dense_layer_has_a_zero_size: the head is a dense map In → 2Z
 
 #include <cmath>    // std::exp, std::sqrt
 #include <cstddef>  // std::size_t

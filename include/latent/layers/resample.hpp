@@ -9,6 +9,7 @@
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
 #include "latent/core/shape.hpp"
+#include "latent/layers/conv_rules.hpp"
 #include "latent/layers/shape_layers.hpp"
 
 #include <algorithm>    // std::fill_n

@@ -7,6 +7,7 @@
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
 #include "latent/core/shape.hpp"
+#include "latent/layers/seq_rules.hpp"
 #include "latent/layers/shape_layers.hpp"
 
 #include <boost/hana/at.hpp>        // hana::at_c: the I-th layer type

@@ -9,6 +9,7 @@
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
 #include "latent/core/shape.hpp"
+#include "latent/layers/seq_rules.hpp"  // diag::first_layer_does_not_know_its_input_size: Flatten first
 
 #include <algorithm>    // std::copy_n
 #include <cstddef>      // std::size_t
@@ -39,6 +40,15 @@ inline std::string shape_text(std::size_t c, std::size_t h, std::size_t w) {
   return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
 }
 }  // namespace detail
+
+namespace diag {
+/// Input<C, H, W> and Reshape<C, H, W> need C, H and W of at least 1.
+template <class Layer, class Shape, bool NonZero>
+struct shape_has_a_zero_size {
+  static_assert(NonZero, "latent: a shape needs at least one channel, one row and one column");
+  static constexpr bool value = true;
+};
+}  // namespace diag
 
 /// The shape of a chain's input: C channels of H × W, channel-first (PyTorch's order; a Fashion-MNIST
 /// row is `Input<1, 28, 28>` as it is). Write it first in an encoder's `Seq`, so the convolutions

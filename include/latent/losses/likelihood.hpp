@@ -18,8 +18,6 @@
 ///
 /// See losses/learned_gaussian.hpp for one with parameters of its own.
 
-#include "latent/core/diagnostics.hpp"
-
 #include <concepts>     // std::convertible_to
 #include <cstddef>      // std::size_t
 #include <string_view>  // std::string_view
@@ -55,6 +53,45 @@ template <class L, class T = float>
 concept Likelihood =
     detail::likelihood_named<L> && detail::likelihood_params_for<L> && detail::likelihood_init<L, T> &&
     detail::likelihood_nll<L, T> && detail::likelihood_nll_and_gradient<L, T> && detail::likelihood_to_mean<L, T>;
+
+namespace diag {
+/// A VAE likelihood p(x|z) needs each of these members.
+template <class Likelihood, bool Has>
+struct likelihood_has_no_name {
+  static_assert(Has, "latent: a likelihood needs `static constexpr const char* name = \"...\";` and `static "
+                     "constexpr bool takes_logits`");
+  static constexpr bool value = true;
+};
+template <class Likelihood, bool Has>
+struct likelihood_has_no_params_for {
+  static_assert(Has, "latent: a likelihood needs `template <std::size_t D> static constexpr std::size_t "
+                     "params_for` (its own parameters for D outputs, often 0)");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_init {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static void init(T* params, std::size_t d)`");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_nll {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static double nll(const T* out, const T* x, "
+                     "const T* params, std::size_t n, std::size_t d)` (the sum over n samples of -log p(x|z))");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_nll_and_gradient {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static double nll_and_gradient(const T* out, "
+                     "const T* x, const T* params, T* d_out, T* d_params, std::size_t n, std::size_t d, T scale)`");
+  static constexpr bool value = true;
+};
+template <class Likelihood, class Scalar, bool Has>
+struct likelihood_has_no_to_mean {
+  static_assert(Has, "latent: a likelihood needs `template <class T> static void to_mean(T* out, const T* params, "
+                     "std::size_t n, std::size_t d)` (the decoder's output to the mean of p(x|z))");
+  static constexpr bool value = true;
+};
+}  // namespace diag
 
 namespace detail {
 /// Every member of the `Likelihood` contract for `T`, one carrier each.

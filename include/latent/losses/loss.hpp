@@ -16,8 +16,6 @@
 ///
 /// Example: examples/custom_layer.cpp.
 
-#include "latent/core/diagnostics.hpp"
-
 #include <concepts>     // std::convertible_to
 #include <cstddef>      // std::size_t
 #include <string_view>  // std::string_view
@@ -49,6 +47,33 @@ concept Loss = detail::loss_named<L> && detail::loss_value<L, T> && detail::loss
 /// True when the loss works on logits (`takes_logits`; false when it does not say).
 template <class L>
 inline constexpr bool takes_logits_v = requires { requires static_cast<bool>(L::takes_logits); };
+
+namespace diag {
+/// A reconstruction loss (plain autoencoders) needs each of these members.
+template <class Loss, class Scalar, bool Has>
+struct loss_has_no_value {
+  static_assert(Has, "latent: a loss needs `template <class T> static double value(const T* prediction, const T* "
+                     "target, std::size_t n, std::size_t d)` (the sum over n samples of their losses)");
+  static constexpr bool value = true;
+};
+template <class Loss, class Scalar, bool Has>
+struct loss_has_no_value_and_gradient {
+  static_assert(Has, "latent: a loss needs `template <class T> static double value_and_gradient(const T* "
+                     "prediction, const T* target, T* gradient, std::size_t n, std::size_t d, T scale)`");
+  static constexpr bool value = true;
+};
+template <class Loss, class Scalar, bool Has>
+struct loss_has_no_to_mean {
+  static_assert(Has, "latent: a loss needs `template <class T> static void to_mean(T* output, std::size_t count)` "
+                     "(the decoder's output to the reconstruction; empty for most losses)");
+  static constexpr bool value = true;
+};
+template <class Loss, bool Has>
+struct loss_has_no_name {
+  static_assert(Has, "latent: a loss needs `static constexpr const char* name = \"...\";`");
+  static constexpr bool value = true;
+};
+}  // namespace diag
 
 namespace detail {
 /// Every member of the `Loss` contract for `T`, one carrier each.

@@ -14,6 +14,7 @@
 #include "latent/losses/loss.hpp"
 #include "latent/losses/mse.hpp"
 #include "latent/models/detail/model_base.hpp"
+#include "latent/models/detail/model_rules.hpp"
 #include "latent/models/detail/workspace.hpp"
 #include "latent/models/regulariser.hpp"
 

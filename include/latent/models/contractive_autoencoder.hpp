@@ -3,7 +3,6 @@
 /// `latent::ContractiveAutoencoder`: an autoencoder penalised by the Jacobian of its encoder.
 
 #include "latent/core/aligned_buffer.hpp"
-#include "latent/core/diagnostics.hpp"
 #include "latent/core/error.hpp"
 #include "latent/kernels/elementwise.hpp"
 #include "latent/kernels/gemm.hpp"
@@ -271,6 +270,16 @@ struct Contraction {
     return b;
   }
 };
+
+namespace diag {
+/// The contractive penalty is computed exactly for encoders made of Dense layers.
+template <class Encoder, bool AllDense>
+struct contractive_encoder_is_not_made_of_dense_layers {
+  static_assert(AllDense,
+                "latent: a ContractiveAutoencoder's encoder must be made of Dense layers (nested Seqs allowed)");
+  static constexpr bool value = true;
+};
+}  // namespace diag
 
 /// A contractive autoencoder (Rifai et al.): the reconstruction loss plus λ‖J_f(x)‖²_F, the squared
 /// Frobenius norm of the encoder's Jacobian, computed exactly — in closed form for a single Dense layer

@@ -22,7 +22,6 @@
 ///
 /// Example: examples/custom_layer.cpp.
 
-#include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
 
 #include <concepts>     // std::convertible_to
@@ -76,6 +75,22 @@ template <class R, class T = float>
 concept Regulariser =
     detail::regulariser_named<R> && (detail::regulariser_corrupts<R, T> || detail::regulariser_penalises_code<R, T> ||
                                      detail::regulariser_penalises_encoder<R>);
+
+namespace diag {
+/// An autoencoder regulariser needs a name and at least one hook.
+template <class Regulariser, bool Has>
+struct regulariser_has_no_name {
+  static_assert(Has, "latent: a regulariser needs `static constexpr const char* name = \"...\";`");
+  static constexpr bool value = true;
+};
+template <class Regulariser, class Scalar, bool Has>
+struct regulariser_has_no_hook {
+  static_assert(Has, "latent: a regulariser needs at least one of `double code_penalty(const T* code, T* dcode, "
+                     "std::size_t n, std::size_t z, T grad_scale, latent::Rng& rng) const` and `void corrupt(const "
+                     "T* x, T* out, std::size_t count, latent::Rng& rng) const`");
+  static constexpr bool value = true;
+};
+}  // namespace diag
 
 namespace detail {
 /// The `Regulariser` contract for `T`, one carrier per member.

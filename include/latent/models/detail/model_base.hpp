@@ -11,6 +11,7 @@
 #include "latent/core/error.hpp"
 #include "latent/layers/layer_traits.hpp"
 #include "latent/layers/signature.hpp"
+#include "latent/models/detail/model_rules.hpp"
 #include "latent/models/detail/model_storage.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API

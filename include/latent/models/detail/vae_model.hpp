@@ -17,6 +17,7 @@
 #include "latent/layers/layer_traits.hpp"
 #include "latent/losses/likelihood.hpp"
 #include "latent/models/detail/model_base.hpp"
+#include "latent/models/detail/model_rules.hpp"
 #include "latent/models/detail/workspace.hpp"
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API
