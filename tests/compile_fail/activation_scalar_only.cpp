@@ -1,6 +1,7 @@
 // An activation is applied to SIMD registers as well as scalars. With LATENT_SHOULD_FAIL it is written
 // for float and double only; the first lines name the activation and the missing form. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/kernels/simd.hpp"
+#include "latent/layers/dense.hpp"
 
 #include <cmath>  // std::abs: the scalar-only form
 

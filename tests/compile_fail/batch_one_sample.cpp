@@ -1,7 +1,12 @@
 // A call that takes a batch (rows are samples) refuses one sample at compile time: with
 // LATENT_SHOULD_FAIL, `loss` is given an xt::xtensor<float, 1>, which would otherwise convert to a
 // batch of a garbage shape. Valid as written (one sample reshaped to a 1 x 4 batch).
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
+
+#include <xtensor/xtensor.hpp>  // xt::xtensor
 
 namespace cf::batch_one_sample {
 

@@ -1,7 +1,14 @@
 // The contractive penalty is exact for encoders of Dense layers. With LATENT_SHOULD_FAIL the encoder
 // holds a user layer (whose Jacobian the penalty cannot know); the first lines name the encoder.
 // Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/random.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/contractive_autoencoder.hpp"
+
+#include <cstddef>  // std::size_t
 
 namespace cf::contractive_user_layer {
 

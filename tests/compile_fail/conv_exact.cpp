@@ -1,6 +1,9 @@
 // Exact<Padding>: the stride divides (padded input - kernel). With LATENT_SHOULD_FAIL a 3 x 3 kernel
 // with stride 2 on 28 x 28 would drop the last column and row. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

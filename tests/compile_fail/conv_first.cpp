@@ -1,6 +1,9 @@
 // A convolution cannot start a chain: nothing gives it a shape. With LATENT_SHOULD_FAIL the Input is
 // missing. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,6 +1,9 @@
 // A convolution's kernel must fit inside its padded input. With LATENT_SHOULD_FAIL a 3 x 3 Valid
 // kernel meets a 2 x 2 input. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

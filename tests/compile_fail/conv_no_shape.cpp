@@ -1,6 +1,11 @@
 // A convolution needs a shaped input. With LATENT_SHOULD_FAIL it follows a flat Dense layer without a
 // Reshape. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

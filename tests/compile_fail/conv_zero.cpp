@@ -1,6 +1,10 @@
 // A convolution needs at least one filter, kernel and stride. With LATENT_SHOULD_FAIL it has 0 filters. Valid as
 // written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,7 +1,14 @@
 // A conditional VAE with a shaped encoder takes the image's channels plus one constant plane per class.
 // With LATENT_SHOULD_FAIL the encoder's Input forgets the class planes (1 channel instead of 1 + 3).
 // Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
+#include "latent/models/conditional_vae.hpp"
 
 #include <cstddef>  // std::size_t
 

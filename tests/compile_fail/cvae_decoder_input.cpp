@@ -1,6 +1,10 @@
 // A conditional VAE's decoder takes the code and the one-hot label: its input size must be Z + C.
 // With LATENT_SHOULD_FAIL the decoder expects only Z = 5 inputs instead of 5 + 10. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/conditional_vae.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,6 +1,10 @@
 // Rule (b): the decoder's input size must equal the encoder's output (code) size. The encoder gives 5
 // codes; with LATENT_SHOULD_FAIL the decoder expects 6. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
 
 #include <cstddef>  // std::size_t
 

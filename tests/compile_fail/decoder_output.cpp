@@ -1,7 +1,11 @@
 // Rule (c): the decoder's output size must equal the encoder's input size (a reconstruction has the
 // input's shape). The encoder takes 100 inputs; with LATENT_SHOULD_FAIL the decoder gives 99. Valid as
 // written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
 
 #include <cstddef>  // std::size_t
 

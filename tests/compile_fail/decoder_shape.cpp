@@ -1,7 +1,14 @@
 // When both are shaped, the decoder's output shape must equal the encoder's input shape. With
 // LATENT_SHOULD_FAIL the last transposed convolution lacks PyTorch's output_padding and the decoder
 // comes out 27 x 27 for a 28 x 28 input (the classic mistake). Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
+#include "latent/models/autoencoder.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,6 +1,7 @@
 // The third argument of Dense must be an activation. With LATENT_SHOULD_FAIL it is `float` (a slip
 // for the scalar type). Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/tanh.hpp"
+#include "latent/layers/dense.hpp"
 
 namespace cf::dense_activation {
 

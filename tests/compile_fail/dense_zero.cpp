@@ -1,7 +1,10 @@
 // Rule (e): a Dense layer needs at least one input and one output. With LATENT_SHOULD_FAIL the last
 // layer of a Seq has 0 outputs (the rule must fire first, even though the Seq probes its elements
 // through a concept). Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,7 +1,10 @@
 // The first layer of a Seq must know its input size: a head such as Gaussian<Z> learns it from the
 // layer before it, so it cannot come first. With LATENT_SHOULD_FAIL the Seq starts with Gaussian<5>.
 // Valid as written (a VAE encoder: Dense then the head).
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/seq.hpp"
 
 namespace cf::first_layer_head {
 

@@ -1,6 +1,11 @@
 // After Flatten, a layer takes the flattened size. With LATENT_SHOULD_FAIL the Dense after 64 x 7 x 7
 // expects 3000 inputs instead of 3136. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,7 +1,11 @@
 // Gaussian<Z> is the head of a VAE's encoder. With LATENT_SHOULD_FAIL a plain Autoencoder's encoder ends
 // in Gaussian<5> (it would train a noisy code without its KL term); the first lines name the encoder.
 // Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
 
 namespace cf::gaussian_in_autoencoder {
 

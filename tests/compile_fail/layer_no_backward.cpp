@@ -1,7 +1,13 @@
 // A user layer must have every pass the library calls. With LATENT_SHOULD_FAIL the layer in the Seq
 // has sizes, init and forward but no backward; the first lines name the member, the layer and its
 // position. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/tanh.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/random.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+
+#include <cstddef>  // std::size_t
 
 namespace cf::layer_no_backward {
 

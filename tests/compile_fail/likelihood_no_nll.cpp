@@ -1,6 +1,12 @@
 // A VAE likelihood needs every member the VAE calls. With LATENT_SHOULD_FAIL the likelihood has no nll
 // (only nll_and_gradient); the first lines name the likelihood and the member. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/tanh.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/vae.hpp"
+
+#include <cstddef>  // std::size_t
 
 namespace cf::likelihood_no_nll {
 

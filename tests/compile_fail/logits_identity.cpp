@@ -1,6 +1,12 @@
 // A loss on logits (BCEWithLogits) needs a decoder whose last layer is linear. With LATENT_SHOULD_FAIL
 // the decoder ends in Sigmoid (probabilities fed to a loss that expects logits). Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/identity.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/losses/bce_with_logits.hpp"
+#include "latent/models/autoencoder.hpp"
 
 namespace cf::logits_identity {
 

@@ -1,8 +1,12 @@
 // A reconstruction loss needs every member the autoencoders call. With LATENT_SHOULD_FAIL the loss has
 // no to_mean; the first lines name the loss and the member. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/tanh.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
 
-#include <cmath>  // std::abs
+#include <cmath>    // std::abs
+#include <cstddef>  // std::size_t
 
 namespace cf::loss_no_to_mean {
 

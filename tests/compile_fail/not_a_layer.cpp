@@ -1,6 +1,9 @@
 // Rule (d): every element of a Seq must be a layer. With LATENT_SHOULD_FAIL element 1 is the activation
 // Relu (a common slip: an activation is an argument of Dense, not a layer). Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
 
 namespace cf::not_a_layer {
 

@@ -1,8 +1,14 @@
 // export_onnx writes the layers it has an ONNX rule for. With LATENT_SHOULD_FAIL the encoder holds a
 // user layer, which has none: the first lines name the rule and the layer. Valid as written.
+#include "latent/activations/sigmoid.hpp"
+#include "latent/core/context.hpp"
+#include "latent/core/random.hpp"
 #include "latent/interchange/onnx.hpp"
-#include "latent/latent.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
 
+#include <cstddef>  // std::size_t
 #include <filesystem>
 
 namespace cf::onnx_user_layer {

@@ -1,8 +1,18 @@
 // fit needs an optimiser with step(params, grads). With LATENT_SHOULD_FAIL the user's optimiser names
 // its update `update`; the first lines name the optimiser and the scalar type. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/tanh.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
+#include "latent/training/fit.hpp"
+#include "latent/training/fit_options.hpp"
+#include "latent/training/history.hpp"
 
-#include <span>  // std::span
+#include <xtensor/xbuilder.hpp>  // xt::zeros
+#include <xtensor/xtensor.hpp>   // xt::xtensor
+
+#include <cstddef>  // std::size_t
+#include <span>     // std::span
 
 namespace cf::optimizer_no_step {
 

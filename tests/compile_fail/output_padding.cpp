@@ -1,6 +1,9 @@
 // A transposed convolution's output_padding is smaller than its stride. With LATENT_SHOULD_FAIL it is 2
 // with stride 2. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

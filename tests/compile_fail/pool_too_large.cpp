@@ -1,6 +1,11 @@
 // A pooling window must fit its input. With LATENT_SHOULD_FAIL a 4 x 4 window meets the 3 x 3 output
 // of the convolution before it. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/core/shape.hpp"
+#include "latent/layers/conv.hpp"
+#include "latent/layers/resample.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,9 +1,14 @@
 // A regulariser needs a hook (code_penalty and/or corrupt). With LATENT_SHOULD_FAIL the penalty takes
 // the code as a std::vector, which the model never calls; the first lines name the regulariser and the
 // scalar type. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/tanh.hpp"
+#include "latent/core/random.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/autoencoder.hpp"
 
-#include <vector>  // std::vector: the hook spelled wrongly
+#include <cstddef>  // std::size_t
+#include <vector>   // std::vector: the hook spelled wrongly
 
 namespace cf::regulariser_no_hook {
 

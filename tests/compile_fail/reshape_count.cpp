@@ -1,6 +1,9 @@
 // Reshape keeps the element count. With LATENT_SHOULD_FAIL the Dense before Reshape<64, 7, 7> gives
 // 3000 values instead of 3136. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/layers/shape_layers.hpp"
 
 #include <cstddef>  // std::size_t
 

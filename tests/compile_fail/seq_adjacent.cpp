@@ -1,6 +1,9 @@
 // Rule (a), adjacent layers: inside a Seq, layer 1 expects 21 inputs but layer 0 gives 20.
 // Valid as written; with LATENT_SHOULD_FAIL the one number below changes and the Seq is miswired.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,5 +1,6 @@
 // A Seq needs at least one layer. With LATENT_SHOULD_FAIL the Seq is empty. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
 
 namespace cf::seq_empty {
 

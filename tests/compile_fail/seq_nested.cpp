@@ -1,6 +1,9 @@
 // Rule (a) across a nested Seq: in Seq<Seq<A, B>, C>, C expects 8 inputs but the inner Seq (ending in
 // B) gives 7. Valid as written; with LATENT_SHOULD_FAIL the one number below changes.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/activations/sigmoid.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/seq.hpp"
 
 #include <cstddef>  // std::size_t
 

@@ -1,6 +1,10 @@
 // A VAE's encoder must end in a Gaussian<Z> head. With LATENT_SHOULD_FAIL it ends in a plain Dense
 // layer (an autoencoder's encoder given to VAE). Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/vae.hpp"
 
 namespace cf::vae_encoder_head {
 

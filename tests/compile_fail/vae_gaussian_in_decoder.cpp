@@ -1,6 +1,10 @@
 // Gaussian<Z> may only be the last layer of a VAE's encoder. With LATENT_SHOULD_FAIL the decoder ends
 // in one. Valid as written.
-#include "latent/latent.hpp"
+#include "latent/activations/relu.hpp"
+#include "latent/layers/dense.hpp"
+#include "latent/layers/gaussian.hpp"
+#include "latent/layers/seq.hpp"
+#include "latent/models/vae.hpp"
 
 namespace cf::vae_gaussian_in_decoder {
 
