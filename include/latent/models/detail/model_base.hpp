@@ -200,9 +200,12 @@ class model_base : public model_storage<T, P> {
     return one_through(x, input_size, [&](const T* in, T* out) { self().reconstruct_rows(in, nullptr, 1, out); });
   }
 
-  /// Which packed parameters are biases, as sorted [first, last) ranges: the layers' biases (see
-  /// `detail::append_bias_ranges`) and the parameters after the encoder's and decoder's (a likelihood's
-  /// own, such as a learned variance). Optimisers read it to spare biases from weight decay.
+  /// Which packed parameters are biases: sorted, disjoint, half-open [first, last) index ranges into
+  /// `parameters()` (and `gradients()`) — the last `bias_count` parameters of every layer that declares
+  /// `bias_count` (a `Seq` contributes its layers'; a user layer without it contributes none), then
+  /// [encoder + decoder parameters, param_count) when a likelihood has parameters of its own (a learned
+  /// variance). The span views a function-local static, valid for the whole program. Optimisers read it
+  /// (`set_bias_ranges`) to spare biases from weight decay.
   static std::span<const std::pair<std::size_t, std::size_t>> bias_ranges() {
     static const std::vector<std::pair<std::size_t, std::size_t>> ranges = [] {
       std::vector<std::pair<std::size_t, std::size_t>> r;

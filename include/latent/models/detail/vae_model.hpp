@@ -152,7 +152,12 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     check_samples(x, D, "log_likelihood");
     return log_likelihood_rows(x.data(), nullptr, x.shape()[0], k, seed);
   }
-  /// The mean KL(q(z_j|x) ‖ N(0, 1)) of each code unit over the rows (Z values).
+  /// The mean over the n rows of `x` of the analytic KL(q(z_j | x_r) ‖ N(0, 1)) = ½(μ_j² + σ_j² − 1 −
+  /// log σ_j²) of each code unit j, in nats: Z values. Computed from the encoder's μ(x_r) and log σ²(x_r)
+  /// without sampling (log σ² clamped to [−30, 30] as in training), not weighted by β. Their sum is the
+  /// mean KL of the ELBO (`elbo_terms(x).second`). A value near 0 marks a collapsed unit (compare
+  /// `active_units`, which looks at the variance of μ_j over the rows). `shape_error` if x's width is not
+  /// the input size, `data_error` for no rows or a NaN/Inf.
   xt::xtensor<double, 1> kl_per_unit(const xt::xtensor<T, 2>& x) const {
     check_samples(x, D, "kl_per_unit");
     return kl_per_unit_rows(x.data(), nullptr, x.shape()[0]);
