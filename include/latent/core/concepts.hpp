@@ -4,8 +4,8 @@
 /// (`Activation` lives in activations/activation.hpp, `Loss` and `Likelihood` in losses/, because the
 /// library calls them on SIMD registers or through kernels; `Regulariser` beside the autoencoders.)
 ///
-/// A **layer** is a stateless description: its sizes and parameter count are compile-time facts, and its
-/// parameters live in the model's packed parameter array. Its passes work on `n` samples at a time,
+/// A **layer** is a description, not an object: its sizes and parameter count are compile-time facts, its
+/// parameters live in the model's packed parameter array (and its state, if it has any, beside them). Its passes work on `n` samples at a time,
 /// row-major (one row per sample). These are exactly the members the library calls:
 ///
 ///     static constexpr std::size_t in_size, out_size, param_count;
@@ -23,6 +23,25 @@
 /// the layer's settings matter beyond its sizes), `static constexpr bool defers_weight_gradients`
 /// (see `Context::deferred`: a layer that sets it promises that every buffer it hands to its
 /// children, and its own `dy`, stays untouched until the training step ends).
+///
+/// **State** (optional, all three together): values the model keeps for the layer that gradients do not
+/// train — BatchNorm's running statistics, later counters and EMA codebooks. Optimisers, weight decay
+/// and gradient checks never see them; `save`/`load`, checkpoints, the last-good-weights rule, the
+/// `Predictor` and the exports carry them.
+///
+///     static constexpr std::size_t state_size;  // values the model keeps for the layer
+///     static constexpr std::size_t step_stats_size;  // values a training step gathers for update_state
+///     template <class T> static void init_state(T* state);
+///     template <class T> static void update_state(T* state, const T* stats);
+///
+/// A pass reads its state through `ctx.state` (in eval mode) and never writes it. In a training step
+/// (`ctx.mode == Mode::train`) it *adds* its statistics to `ctx.stats` (zero at the start of the
+/// step); after the backward pass the model sums them over the step's slices in slice order (and over
+/// the processes of a data-parallel run, inside the step's one exchange) and calls `update_state` once.
+/// A layer whose statistics must not depend on the split (BatchNorm's sums) adds them from the slice
+/// that holds row 0 only, computed over every row (see `batch_link`). **Batch coupling** (optional):
+/// `static constexpr std::size_t shared_per_row` doubles per row of the step's shared memory, reached
+/// through `ctx.batch` — for a pass that needs the whole batch (BatchNorm's train-mode normalisation).
 ///
 /// `backward` receives dL/dy in `dy` (it may overwrite it), writes dL/dparams to `dparams` (overwriting)
 /// and dL/dx to `dx` unless `dx` is null (the first layer of a model needs no input gradient).
@@ -73,6 +92,44 @@ concept layer_backward =
 template <class L>
 concept named = requires {
   { L::name } -> std::convertible_to<std::string_view>;
+};
+
+/// The state a layer declares (0 without): values kept beside the parameters, not trained by gradients.
+template <class L>
+constexpr std::size_t state_size_of() noexcept {
+  if constexpr (requires { L::state_size; })
+    return L::state_size;
+  else
+    return 0;
+}
+/// The statistics (`step_stats_size`) a training step gathers for the layer's `update_state` (0 without).
+template <class L>
+constexpr std::size_t step_stats_size_of() noexcept {
+  if constexpr (requires { L::step_stats_size; })
+    return L::step_stats_size;
+  else
+    return 0;
+}
+/// The doubles per row of a training step's shared memory the layer uses (0 without).
+template <class L>
+constexpr std::size_t shared_per_row_of() noexcept {
+  if constexpr (requires { L::shared_per_row; })
+    return L::shared_per_row;
+  else
+    return 0;
+}
+/// A layer with state or statistics: the model keeps state for it and updates it after each step.
+template <class L>
+concept stateful = (state_size_of<L>() + step_stats_size_of<L>()) > 0;
+/// A layer whose training pass reads the whole step's batch (BatchNorm in train mode).
+template <class L>
+concept batch_coupled = shared_per_row_of<L>() > 0;
+
+/// `L::init_state(state)` and `L::update_state(state, stats)` for scalars `T`.
+template <class L, class T>
+concept layer_state_hooks = requires(T* s, const T* c) {
+  L::init_state(s);
+  L::update_state(s, c);
 };
 }  // namespace detail
 
@@ -138,13 +195,37 @@ constexpr bool check_layer_members() {
   static_assert(diag::layer_has_no_init<Where, L, T, layer_init<L, T>>::value);
   static_assert(diag::layer_has_no_forward<Where, L, T, layer_forward<L, T>>::value);
   static_assert(diag::layer_has_no_backward<Where, L, T, layer_backward<L, T>>::value);
-  return layer_init<L, T> && layer_forward<L, T> && layer_backward<L, T>;
+  constexpr bool state_ok = !stateful<L> || layer_state_hooks<L, T>;
+  static_assert(diag::layer_has_state_but_no_state_hooks<Where, L, T, state_ok>::value);
+  return layer_init<L, T> && layer_forward<L, T> && layer_backward<L, T> && state_ok;
 }
 
 /// True when `L` opts in to deferred weight gradients (`static constexpr bool defers_weight_gradients
 /// = true`): then, and only then, a multi-threaded step hands it `Context::deferred`.
 template <class L>
 inline constexpr bool defers_weight_gradients_v = requires { requires static_cast<bool>(L::defers_weight_gradients); };
+
+/// Runs `f()` — a call of layer `L`'s pass — with `ctx`'s per-layer fields (`state`, `stats`,
+/// `batch.rows`) pointed at `L`'s, at the offsets its container gives (state and statistics in values,
+/// shared memory in doubles per row), and restores them after. Free for a layer with neither.
+template <class L, class T, class F>
+[[gnu::always_inline]] inline void in_layer_context(Context<T>& ctx, std::size_t state_offset, std::size_t stats_offset,
+                                                    std::size_t shared_offset, F&& f) {
+  if constexpr (!stateful<L> && !batch_coupled<L>) {
+    f();
+  } else {
+    const T* const state = ctx.state;
+    T* const stats = ctx.stats;
+    double* const rows = ctx.batch.rows;
+    if (state != nullptr) ctx.state = state + state_offset;
+    if (stats != nullptr) ctx.stats = stats + stats_offset;
+    if (rows != nullptr) ctx.batch.rows = rows + shared_offset * ctx.batch.count;
+    f();
+    ctx.state = state;
+    ctx.stats = stats;
+    ctx.batch.rows = rows;
+  }
+}
 
 /// Calls `L::backward`, handing it `ctx.deferred` only when `L` opts in (`defers_weight_gradients`):
 /// a layer that reuses its buffers during backward (ping-pong boundaries, say) keeps its children

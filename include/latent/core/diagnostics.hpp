@@ -120,6 +120,15 @@ struct layer_has_no_backward {
   static constexpr bool value = true;
 };
 
+/// A layer that declares `state_size` or `step_stats_size` needs both state hooks.
+template <class Where, class Layer, class Scalar, bool Has>
+struct layer_has_state_but_no_state_hooks {
+  static_assert(Has, "latent: a layer with state (state_size or step_stats_size) needs `template <class T> static void "
+                     "init_state(T* state)` and `template <class T> static void update_state(T* state, const T* "
+                     "stats)`");
+  static constexpr bool value = true;
+};
+
 /// An optimiser needs `step(std::span<T> params, std::span<const T> grads)`.
 template <class Optimizer, class Scalar, bool Has>
 struct optimizer_has_no_step {

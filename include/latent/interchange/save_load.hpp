@@ -22,6 +22,16 @@
 namespace latent {
 
 namespace detail {
+/// The values of a model's layers' state (0 for a model without stateful layers, or a user's model
+/// type that does not say).
+template <class Model>
+constexpr std::size_t model_state_size() {
+  if constexpr (requires { Model::state_size; })
+    return Model::state_size;
+  else
+    return 0;
+}
+
 template <class Model>
 std::string model_bytes(const Model& model) {
   using T = typename Model::scalar_type;
@@ -31,6 +41,9 @@ std::string model_bytes(const Model& model) {
   w.put_array(model.parameters().data(), model.parameters().size());
   w.put(model.noise_state());  // field by field: the same model always gives the same bytes
   w.put(static_cast<std::uint64_t>(model.training_steps()));
+  // The layers' state (BatchNorm's running statistics) after the rest, only for a model that has
+  // some: files of models without stateful layers keep their layout.
+  if constexpr (model_state_size<Model>() > 0) w.put_array(model.state().data(), model.state().size());
   return w.bytes();
 }
 
@@ -61,8 +74,14 @@ void restore_model(Model& model, const std::string& bytes, const std::string& pa
   check_finite(params, what, "parameters");
   const auto noise = r.get<Rng::State>();
   const auto steps = r.get<std::uint64_t>();
+  std::vector<T> state;
+  if constexpr (model_state_size<Model>() > 0) {
+    state = r.get_array<T>(model_state_size<Model>());
+    check_finite(state, what, "state values");
+  }
   r.expect_end();
   std::copy(params.begin(), params.end(), model.parameters().begin());
+  if constexpr (model_state_size<Model>() > 0) std::copy(state.begin(), state.end(), model.state().begin());
   model.set_noise_state(noise);
   model.set_training_steps(static_cast<std::size_t>(steps));
 }
@@ -376,6 +395,7 @@ struct FileInfo {
   std::string scalar_type;     ///< "float" or "double"
   std::size_t parameters = 0;  ///< the model's parameter count
   std::size_t training_steps = 0;
+  std::size_t state_values = 0;  ///< values of the layers' state (BatchNorm's running statistics), 0 without
   std::string optimizer;  ///< "Adam", "SGD", or empty without an optimiser section
   std::size_t optimizer_steps = 0;
   bool is_checkpoint = false;   ///< written by `fit` with `FitOptions::checkpoint`
@@ -400,6 +420,8 @@ inline FileInfo inspect(const std::string& path) {
     info.parameters = size == 4 ? r.get_any_array<float>().size() : r.get_any_array<double>().size();
     (void)r.get<Rng::State>();
     info.training_steps = static_cast<std::size_t>(r.get<std::uint64_t>());
+    if (!r.at_end())
+      info.state_values = size == 4 ? r.get_any_array<float>().size() : r.get_any_array<double>().size();
     r.expect_end();
   }
   if (const auto o = sections.find(detail::optimizer_section); o != sections.end()) {

@@ -109,6 +109,7 @@ struct seq_ops;
 template <>
 struct seq_ops<type_list<>> {
   static constexpr std::size_t count = 0, in_size = 0, out_size = 0, param_count = 0, cache_size = 0, scratch_size = 0;
+  static constexpr std::size_t state_size = 0, step_stats_size = 0, shared_per_row = 0;
   static constexpr bool wired = false;
   static constexpr bool check_wiring() { return true; }
 };
@@ -208,6 +209,38 @@ struct seq_ops<type_list<Rs...>> {
   }();
   static constexpr std::size_t scratch_size = scratch_offsets[count - 1] + scratches[count - 1];
 
+  // State, statistics and shared memory (see the layer contract in core/concepts.hpp): the layers',
+  // packed in order, each layer's at its offset.
+  static constexpr std::array<std::size_t, count> states{state_size_of<Rs>()...};
+  static constexpr std::array<std::size_t, count> statss{step_stats_size_of<Rs>()...};
+  static constexpr std::array<std::size_t, count> shareds{shared_per_row_of<Rs>()...};
+  static constexpr auto offsets_of(const std::array<std::size_t, count>& sizes) {
+    std::array<std::size_t, count> o{};
+    for (std::size_t i = 1; i < count; ++i) o[i] = o[i - 1] + sizes[i - 1];
+    return o;
+  }
+  static constexpr std::array<std::size_t, count> state_offsets = offsets_of(states);
+  static constexpr std::array<std::size_t, count> stats_offsets = offsets_of(statss);
+  static constexpr std::array<std::size_t, count> shared_offsets = offsets_of(shareds);
+  static constexpr std::size_t state_size = state_offsets[count - 1] + states[count - 1];
+  static constexpr std::size_t step_stats_size = stats_offsets[count - 1] + statss[count - 1];
+  static constexpr std::size_t shared_per_row = shared_offsets[count - 1] + shareds[count - 1];
+
+  template <class T>
+  static void init_state(T* state) {
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>), [&](auto i) {
+      using L = layer<decltype(i)::value>;
+      if constexpr (stateful<L>) L::init_state(state + state_offsets[i]);
+    });
+  }
+  template <class T>
+  static void update_state(T* state, const T* stats) {
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>), [&](auto i) {
+      using L = layer<decltype(i)::value>;
+      if constexpr (stateful<L>) L::update_state(state + state_offsets[i], stats + stats_offsets[i]);
+    });
+  }
+
   template <class T>
   static void init(T* p, Rng& rng) {
     boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>),
@@ -224,8 +257,10 @@ struct seq_ops<type_list<Rs...>> {
     boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<count>), [&](auto i) {
       constexpr std::size_t I = decltype(i)::value;
       T* out = I + 1 == count ? y : cache + cache_layout.out[I] * n;
-      layer<I>::forward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n, n,
-                        ctx);
+      in_layer_context<layer<I>>(ctx, state_offsets[I], stats_offsets[I], shared_offsets[I], [&] {
+        layer<I>::forward(p + param_offsets[I], input_of<T>(I, x, cache, n), out, cache + cache_layout.cache[I] * n, n,
+                          ctx);
+      });
     });
   }
 
@@ -260,9 +295,11 @@ struct seq_ops<type_list<Rs...>> {
         else
           done = true;
       }
-      layer_backward_call<layer<I>>(p + param_offsets[I], input_of<T>(I, x, cache, n), out,
-                                    cache + cache_layout.cache[I] * n, current_dy, layer_dx, dp + param_offsets[I],
-                                    scratch + scratch_offsets[I] * n, n, ctx);
+      in_layer_context<layer<I>>(ctx, state_offsets[I], stats_offsets[I], shared_offsets[I], [&] {
+        layer_backward_call<layer<I>>(p + param_offsets[I], input_of<T>(I, x, cache, n), out,
+                                      cache + cache_layout.cache[I] * n, current_dy, layer_dx, dp + param_offsets[I],
+                                      scratch + scratch_offsets[I] * n, n, ctx);
+      });
       current_dy = layer_dx;
     });
   }
@@ -391,6 +428,10 @@ struct Seq : detail::seq_shapes<typename detail::seq_layers<
   static constexpr std::size_t out_size = ops::out_size;
   static constexpr std::size_t param_count = ops::param_count;
   static constexpr std::size_t cache_size = ops::cache_size;
+  /// The layers' state, statistics and shared memory, packed in order (0 when none has any).
+  static constexpr std::size_t state_size = ops::state_size;
+  static constexpr std::size_t step_stats_size = ops::step_stats_size;
+  static constexpr std::size_t shared_per_row = ops::shared_per_row;
   static constexpr std::size_t scratch_size = ops::scratch_size;
   /// The sum of the layers' forward FLOPs per sample (see `detail::forward_flops`).
   static constexpr double forward_flops = [] {
@@ -400,6 +441,14 @@ struct Seq : detail::seq_shapes<typename detail::seq_layers<
   template <class T>
   static void init(T* params, Rng& rng) {
     ops::init(params, rng);
+  }
+  template <class T>
+  static void init_state(T* state) {
+    ops::init_state(state);
+  }
+  template <class T>
+  static void update_state(T* state, const T* stats) {
+    ops::update_state(state, stats);
   }
   template <class T>
   static void forward(const T* params, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) {

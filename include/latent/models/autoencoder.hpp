@@ -101,6 +101,7 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
     Rng rng(seed);
     Enc::init(this->params(), rng);
     Dec::init(this->params() + Enc::param_count, rng);
+    this->init_layer_state();
     this->reseed_noise(seed);
     this->forget_backup();
   }
@@ -148,6 +149,7 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
     // Context::deferred), except where a penalty adds to the encoder's weight gradients itself.
     Context<T> ctx{
         .training = true, .rng = s.rng, .grad_scale = scale, .deferred = penalises_encoder ? nullptr : s.deferred};
+    this->enter_training(ctx, s);
     const auto b = train_layout.carve(s.work(n * train_layout.per_sample()), n);
     const T* p = this->params();
     // A denoising model encodes a corrupted copy and is scored against the clean input.
@@ -157,10 +159,12 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
       input = b[corrupted];
     }
     Enc::forward(p, input, b[code], b[enc_cache], n, ctx);
-    Dec::forward(p + Enc::param_count, b[code], b[out], b[dec_cache], n, ctx);
+    base::in_decoder(ctx, [&] { Dec::forward(p + Enc::param_count, b[code], b[out], b[dec_cache], n, ctx); });
     const double sum = L::value_and_gradient(b[out], x, b[dout], n, input_size, ctx.grad_scale);
-    layer_backward_call<Dec>(p + Enc::param_count, b[code], b[out], b[dec_cache], b[dout], b[dcode],
-                             s.grads + Enc::param_count, b[dec_scratch], n, ctx);
+    base::in_decoder(ctx, [&] {
+      layer_backward_call<Dec>(p + Enc::param_count, b[code], b[out], b[dec_cache], b[dout], b[dcode],
+                               s.grads + Enc::param_count, b[dec_scratch], n, ctx);
+    });
     double penalty = 0;
     if constexpr (regulariser_penalises_code_with_rng<Reg, T>)
       penalty += reg_.code_penalty(b[code], b[dcode], n, code_size, ctx.grad_scale, *s.rng);
@@ -177,6 +181,7 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
   void encode_rows(const T* x, const T*, std::size_t n, T* z) const {
     aligned_buffer<T> cache(base::chunk_rows(n) * Enc::cache_size);
     Context<T> ctx;
+    this->enter_eval(ctx);
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Enc::forward(this->params(), x + r * input_size, z + r * code_size, cache.data(), m, ctx);
     });
@@ -184,8 +189,11 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
   void decode_rows(const T* z, const T*, std::size_t n, T* y) const {
     aligned_buffer<T> cache(base::chunk_rows(n) * Dec::cache_size);
     Context<T> ctx;
+    this->enter_eval(ctx);
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
-      Dec::forward(this->params() + Enc::param_count, z + r * code_size, y + r * input_size, cache.data(), m, ctx);
+      base::in_decoder(ctx, [&] {
+        Dec::forward(this->params() + Enc::param_count, z + r * code_size, y + r * input_size, cache.data(), m, ctx);
+      });
     });
     L::to_mean(y, n * input_size);
   }
@@ -212,8 +220,10 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
   void forward_rows(const T* x, std::size_t m, T* out, T* w) const {
     T* code = w + m * Enc::cache_size;
     Context<T> ctx;
+    this->enter_eval(ctx);
     Enc::forward(this->params(), x, code, w, m, ctx);
-    Dec::forward(this->params() + Enc::param_count, code, out, code + m * code_size, m, ctx);
+    base::in_decoder(ctx,
+                     [&] { Dec::forward(this->params() + Enc::param_count, code, out, code + m * code_size, m, ctx); });
   }
 };
 

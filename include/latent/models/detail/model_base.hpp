@@ -123,6 +123,10 @@ class model_base : public model_storage<T, P> {
   static constexpr std::size_t code_size = Z;       ///< the code's width
   static constexpr std::size_t condition_size = C;  ///< classes of a conditional model, else 0
   static constexpr std::size_t param_count = P;
+  /// Values of the layers' state (BatchNorm's running statistics; 0 for a model without stateful layers).
+  static constexpr std::size_t state_size = state_size_of<Enc>() + state_size_of<Dec>();
+  /// Values of the statistics a training step gathers for the layers' state (summed over processes).
+  static constexpr std::size_t step_stats_size = step_stats_size_of<Enc>() + step_stats_size_of<Dec>();
 
   /// The architecture as text, e.g. "Autoencoder<Seq<Dense<100,20,Relu>,...>,Seq<...>,MSE,float>":
   /// saved files carry it, and `load` refuses a file of another architecture by it.
@@ -159,8 +163,10 @@ class model_base : public model_storage<T, P> {
     static_assert(check_optimizer<Opt, T>());
     if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
     const auto fn = slices(data, c, rows, global_n);
+    const auto update_fn = [](T* state, const T* stats) { update_layer_state(state, stats); };
+    const typename base_storage::state_update update = update_fn;
     return this->train_step_reduced("fit", n, global_n, Derived::flops_per_row, self().splittable(), fn,
-                                    optimizer_ref<T>(opt), reduce);
+                                    optimizer_ref<T>(opt), reduce, stateful_model ? &update : nullptr);
   }
 
   /// The gradient of the mean training loss over the n rows at `x` into `gradients()` (with training
@@ -262,7 +268,36 @@ class model_base : public model_storage<T, P> {
   }
 
  protected:
-  explicit model_base(std::uint64_t seed) : model_storage<T, P>(seed) {}
+  using base_storage = model_storage<T, P>;
+  explicit model_base(std::uint64_t seed)
+      : model_storage<T, P>(seed, state_size, step_stats_size, shared_per_row_of<Enc>() + shared_per_row_of<Dec>()) {}
+
+  // ---- layers with state (see the layer contract in core/concepts.hpp) ------------------------------
+  static constexpr bool stateful_model = (state_size + step_stats_size) > 0;
+  /// The layers' initial state: the encoder's at 0, the decoder's after it.
+  void init_layer_state() {
+    if constexpr (stateful<Enc>) Enc::init_state(this->state_data());
+    if constexpr (stateful<Dec>) Dec::init_state(this->state_data() + state_size_of<Enc>());
+  }
+  static void update_layer_state(T* state, const T* stats) {
+    if constexpr (stateful<Enc>) Enc::update_state(state, stats);
+    if constexpr (stateful<Dec>) Dec::update_state(state + state_size_of<Enc>(), stats + step_stats_size_of<Enc>());
+  }
+  /// Runs `f` (a pass of the decoder) with the context pointed at the decoder's part of the state,
+  /// statistics and shared rows (the encoder's part starts at 0).
+  template <class F>
+  static void in_decoder(Context<T>& ctx, F&& f) {
+    in_layer_context<Dec>(ctx, state_size_of<Enc>(), step_stats_size_of<Enc>(), shared_per_row_of<Enc>(), f);
+  }
+  /// A training slice's context: train mode, the layers' state, the slice's statistics and shared rows.
+  void enter_training(Context<T>& ctx, const slice<T>& s) const noexcept {
+    ctx.mode = Mode::train;
+    ctx.state = this->state_data();
+    ctx.stats = s.stats;
+    ctx.batch = s.batch;
+  }
+  /// An evaluation's context: eval mode (the default), the layers' state.
+  void enter_eval(Context<T>& ctx) const noexcept { ctx.state = this->state_data(); }
 
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
@@ -273,7 +308,10 @@ class model_base : public model_storage<T, P> {
     static_assert(check_optimizer<Opt, T>());
     if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
     const auto fn = slices(x, c, index, n);
-    return this->train_step(where, n, Derived::flops_per_row, self().splittable(), fn, optimizer_ref<T>(opt));
+    const auto update_fn = [](T* state, const T* stats) { update_layer_state(state, stats); };
+    const typename base_storage::state_update update = update_fn;
+    return this->train_step(where, n, Derived::flops_per_row, self().splittable(), fn, optimizer_ref<T>(opt),
+                            stateful_model ? &update : nullptr);
   }
   double gradient_impl(const char* where, const T* x, const T* c, const std::size_t* index, std::size_t n) {
     const auto fn = slices(x, c, index, n);

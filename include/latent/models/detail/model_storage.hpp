@@ -18,7 +18,11 @@ class model_storage : public step_engine<T> {
  public:
   static constexpr std::size_t param_count = ParamCount;
 
-  explicit model_storage(std::uint64_t seed) : step_engine<T>(ParamCount, seed) {}
+  /// With `state` values of the layers' state, `stats` of their statistics and `shared_per_row` doubles
+  /// of shared memory per row of a training step (see `step_engine`).
+  explicit model_storage(std::uint64_t seed, std::size_t state = 0, std::size_t stats = 0,
+                         std::size_t shared_per_row = 0)
+      : step_engine<T>(ParamCount, seed, state, stats, shared_per_row) {}
 };
 
 }  // namespace latent::detail

@@ -3,6 +3,7 @@
 /// `latent::detail::slice<T>`: one thread's share of a training step.
 
 #include "latent/core/aligned_buffer.hpp"
+#include "latent/core/context.hpp"
 #include "latent/core/deferred_gradients.hpp"
 #include "latent/core/random.hpp"
 
@@ -28,6 +29,10 @@ struct slice {
   /// Where the slice's layers may defer their weight gradients (see `Context::deferred`): set when the
   /// step runs on several threads, null on one. Models pass it on in their `Context`.
   deferred_gradients<T>* deferred = nullptr;
+  /// Where the slice's layers add their statistics (see `Context::stats`), zero at the start.
+  T* stats = nullptr;
+  /// The step's shared rows and barrier (see `Context::batch`), this slice's first row among them.
+  batch_link batch{};
 
   T* work(std::size_t count) const {
     workspace->reserve(count);

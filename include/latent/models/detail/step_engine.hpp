@@ -9,6 +9,7 @@
 #include "latent/core/deferred_gradients.hpp"
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
+#include "latent/detail/slice_barrier.hpp"
 #include "latent/detail/thread_pool.hpp"
 #include "latent/kernels/elementwise.hpp"
 #include "latent/models/detail/optimizer_ref.hpp"
@@ -20,6 +21,7 @@
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
 #include <cstring>      // std::memcpy: the fingerprint's bit patterns
+#include <exception>    // std::exception_ptr: a slice's failure, rethrown after the step's others
 #include <span>         // std::span
 #include <string>       // std::to_string
 #include <string_view>  // std::string_view: where a step was called from
@@ -44,8 +46,20 @@ class step_engine {
   /// Inference runs in chunks of this many rows, so a large input needs only a small workspace.
   static constexpr std::size_t inference_chunk = 256;
 
-  step_engine(std::size_t count, std::uint64_t seed)
-      : params_(count), grads_(count), backup_(count), noise_(seed ^ 0x5eedULL), count_(count) {
+  /// `count` parameters; `state` values of state and `stats` of statistics, and `shared_per_row`
+  /// doubles of shared memory per row of a training step, for the layers that have them (see the
+  /// layer contract in core/concepts.hpp).
+  step_engine(std::size_t count, std::uint64_t seed, std::size_t state = 0, std::size_t stats = 0,
+              std::size_t shared_per_row = 0)
+      : params_(count),
+        grads_(count + stats),
+        backup_(count),
+        state_(state),
+        state_backup_(state),
+        noise_(seed ^ 0x5eedULL),
+        count_(count),
+        stats_count_(stats),
+        shared_per_row_(shared_per_row) {
     touch();
   }
 
@@ -66,7 +80,17 @@ class step_engine {
   /// in a data-parallel step, of the global batch, summed over the processes); zeros before the first.
   /// The raw gradient: an optimiser clips a copy and applies weight decay itself. The span views
   /// storage allocated with the model, valid while the model lives and is not moved.
-  std::span<const T> gradients() const noexcept { return grads_.span(); }
+  std::span<const T> gradients() const noexcept { return {grads_.data(), count_}; }
+
+  /// The layers' state (BatchNorm's running statistics, ...), packed in layer order: the encoder's,
+  /// then the decoder's. Not trained by gradients; `save`/`load`, checkpoints and the last-good rule
+  /// carry it. Empty for a model without stateful layers. (The non-const form counts as a change of
+  /// the model, as `parameters()` does.)
+  std::span<T> state() noexcept {
+    touch();
+    return state_.span();
+  }
+  std::span<const T> state() const noexcept { return state_.span(); }
 
   /// Restarts the generator of training noise (sampling in VAEs, corruption in denoising models) from
   /// `seed`. The constructor seeds it from the model's seed; gradient checks and resumed runs reseed it.
@@ -101,6 +125,11 @@ class step_engine {
   T* params() noexcept { return params_.data(); }
   const T* params() const noexcept { return params_.data(); }
   T* grads() noexcept { return grads_.data(); }
+  const T* state_data() const noexcept { return state_.data(); }
+  T* state_data() noexcept { return state_.data(); }
+  /// The state's hook, called once after each training step's backward pass with the step's summed
+  /// statistics (the model's layers' `update_state`); null for a model without stateful layers.
+  using state_update = function_ref<void(T* state, const T* stats)>;
   Rng& noise() noexcept { return noise_; }
   void reseed_noise(std::uint64_t seed) noexcept { set_noise_seed(seed); }
   /// For code that rewrites the parameters (initialisation): a later divergence must not restore the
@@ -134,8 +163,10 @@ class step_engine {
   ///   gradient that overflowed): undone, then `numerical_error`.
   /// The update keeps the parameters' previous values (in the optimiser's own pass for Adam and SGD,
   /// see `update_block`), so both can be undone.
+  /// The layers' state changes once, after the backward pass, from the step's statistics
+  /// (`update_state`), and goes back with the parameters.
   double train_step(std::string_view where, std::size_t n, double flops_per_row, bool splittable,
-                    slice_function<T> fn, const optimizer_ref<T>& opt) {
+                    slice_function<T> fn, const optimizer_ref<T>& opt, const state_update* update_state = nullptr) {
     check_batch(where, n);
     const gradient_result r = parallel_gradient(n, flops_per_row, splittable, fn, &opt);
     if (!std::isfinite(r.total)) {
@@ -144,9 +175,10 @@ class step_engine {
                             (restored ? "; the parameters are those before the last update (the last finite loss)"
                                       : "; the parameters are unchanged"));
     }
+    apply_state_update(update_state);
     const bool finite = r.updated ? r.finite : apply_update(opt);
     if (!finite) {
-      std::copy(backup_.data(), backup_.data() + count_, params_.data());
+      undo_update();
       throw numerical_error(std::string(where) +
                             ": the optimiser's update made parameters non-finite (is the "
                             "learning rate too large for the scalar type?); the update was undone");
@@ -162,15 +194,18 @@ class step_engine {
   /// order, and returns the global loss sum — then `opt` once, as `train_step` does. Every process
   /// sees the same global loss, so a non-finite one throws `numerical_error` on all of them. Returns
   /// the global batch's mean loss.
+  /// The exchange sums the step's statistics with the gradient (they follow it in `reduce`'s span), so
+  /// every process updates its state from the statistics of the global batch and all keep the same.
   double train_step_reduced(std::string_view where, std::size_t n, std::size_t global_n, double flops_per_row,
                             bool splittable, slice_function<T> fn, const optimizer_ref<T>& opt,
-                            function_ref<double(std::span<T>, double)> reduce) {
+                            function_ref<double(std::span<T>, double)> reduce,
+                            const state_update* update_state = nullptr) {
     check_batch(where, global_n);
     double total = 0;
     if (n > 0) total = parallel_gradient(n, flops_per_row, splittable, fn, nullptr).total;
     else
-      std::fill(grads_.data(), grads_.data() + count_, T(0));
-    total = reduce(std::span<T>(grads_.data(), count_), total);
+      std::fill(grads_.data(), grads_.data() + count_ + stats_count_, T(0));
+    total = reduce(std::span<T>(grads_.data(), count_ + stats_count_), total);
     if (!std::isfinite(total)) {
       const bool restored = restore_last_good();
       throw numerical_error(std::string(where) + ": the training loss over all processes is " +
@@ -178,8 +213,9 @@ class step_engine {
                             (restored ? "; the parameters are those before the last update (the last finite loss)"
                                       : "; the parameters are unchanged"));
     }
+    apply_state_update(update_state);
     if (!apply_update(opt)) {
-      std::copy(backup_.data(), backup_.data() + count_, params_.data());
+      undo_update();
       throw numerical_error(std::string(where) +
                             ": the optimiser's update made parameters non-finite (is the "
                             "learning rate too large for the scalar type?); the update was undone");
@@ -209,28 +245,52 @@ class step_engine {
                                     const optimizer_ref<T>* opt) {
     const std::size_t t = splittable ? threads_for(n, flops_per_row) : 1;
     if (slots_.size() < t) slots_.resize(t);
+    T* const stats = grads_.data() + count_;  // slice 0's statistics, then the step's sum
+    if (shared_per_row_ > 0) shared_.reserve(n * shared_per_row_);
+    const batch_link whole{shared_per_row_ > 0 ? shared_.data() : nullptr, n, 0, nullptr};
     if (t == 1) {
       step_threads_ = 1;
-      slice<T> s{
-          0, n, grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_, slots_[0].gathered};
+      std::fill(stats, stats + stats_count_, T(0));
+      slice<T> s{0,          n,  grads_.data(), &slots_[0].workspace, &slots_[0].extra, &slots_[0].logw, &noise_,
+                 slots_[0].gathered, nullptr, stats, whole};
       return {fn(s), false, true};
     }
     const std::uint64_t base = noise_.next();
     double sums[64] = {};
     const std::size_t tasks = std::min<std::size_t>(t, 64);
+    barrier_.reset(tasks);
+    std::exception_ptr failures[64];
     auto task = [&](std::size_t i) {
       auto& slot = slots_[i];
-      if (i > 0 && slot.grads.size() != count_) slot.grads = aligned_buffer<T>(count_);
+      if (i > 0 && slot.grads.size() != count_ + stats_count_) slot.grads = aligned_buffer<T>(count_ + stats_count_);
       slot.rng.reseed(base + i);
       slot.deferred.clear();
+      T* const slice_stats = i == 0 ? stats : slot.grads.data() + count_;
+      std::fill(slice_stats, slice_stats + stats_count_, T(0));
       const std::size_t first = n * i / tasks, last = n * (i + 1) / tasks;
-      slice<T> s{first,           last - first,  i == 0 ? grads_.data() : slot.grads.data(),
-                 &slot.workspace, &slot.extra,   &slot.logw,
-                 &slot.rng,       slot.gathered, &slot.deferred};
-      sums[i] = fn(s);
+      batch_link link = whole;
+      link.first = first;
+      link.barrier = &barrier_;
+      slice<T> s{first,        last - first,  i == 0 ? grads_.data() : slot.grads.data(),
+                 &slot.workspace, &slot.extra, &slot.logw,
+                 &slot.rng,    slot.gathered, &slot.deferred,
+                 slice_stats,  link};
+      // A slice that fails must not leave the others waiting at a barrier of the step's batch.
+      try {
+        sums[i] = fn(s);
+      } catch (...) {
+        failures[i] = std::current_exception();
+        barrier_.break_barrier();
+      }
     };
     thread_pool::instance().run(tasks, task);
     step_threads_ = tasks;
+    for (std::size_t i = 0; i < tasks; ++i)
+      if (failures[i]) std::rethrow_exception(failures[i]);
+    // The statistics in slice order (a layer whose statistics must not depend on the split adds them
+    // from slice 0 alone).
+    for (std::size_t i = 1; i < tasks; ++i)
+      for (std::size_t k = 0; k < stats_count_; ++k) stats[k] += slots_[i].grads[count_ + k];
     gradient_result r;
     r.total = sums[0];
     for (std::size_t i = 1; i < tasks; ++i) r.total += sums[i];
@@ -363,8 +423,22 @@ class step_engine {
   bool restore_last_good() noexcept {
     if (!backup_valid_ || fingerprint() != fingerprint_) return false;
     touch();
-    std::copy(backup_.data(), backup_.data() + count_, params_.data());
+    undo_update();
     return true;
+  }
+
+  // The parameters and the state as they were before the last update.
+  void undo_update() noexcept {
+    std::copy(backup_.data(), backup_.data() + count_, params_.data());
+    std::copy(state_backup_.data(), state_backup_.data() + state_backup_.size(), state_.data());
+  }
+
+  // The layers' state from the step's statistics, keeping the state before it (undone with the
+  // parameters).
+  void apply_state_update(const state_update* update_state) {
+    if (update_state == nullptr) return;
+    std::copy(state_.data(), state_.data() + state_.size(), state_backup_.data());
+    (*update_state)(state_.data(), grads_.data() + count_);
   }
 
   /// Rows in the largest chunk of an n-row call: its workspace is sized for them, not for a whole chunk.
@@ -383,8 +457,11 @@ class step_engine {
     std::vector<double> logw;
     Rng rng;
   };
-  aligned_buffer<T> params_, grads_;
-  aligned_buffer<T> backup_;       // the parameters before the last update (see train_step)
+  aligned_buffer<T> params_, grads_;  // grads_: the gradient, then the step's statistics
+  aligned_buffer<T> backup_;          // the parameters before the last update (see train_step)
+  aligned_buffer<T> state_, state_backup_;  // the layers' state, and as it was before the last update
+  aligned_buffer<double> shared_;           // the step's shared rows (batch-coupled layers)
+  slice_barrier barrier_;
   bool backup_valid_ = false;      // ... and they are still the last good ones
   std::uint64_t fingerprint_ = 0;  // digest of the parameters the last update wrote
   std::uint64_t version_ = 0;      // see parameter_version (set by the constructor)
@@ -393,6 +470,8 @@ class step_engine {
   std::size_t threads_ = 0;
   std::size_t step_threads_ = 1;  // threads of the last gradient
   std::size_t count_;             // parameters
+  std::size_t stats_count_;       // the layers' statistics per step
+  std::size_t shared_per_row_;    // the layers' shared doubles per row of a step
 
  protected:
   std::size_t steps_ = 0;

@@ -95,6 +95,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     Enc::init(this->params(), rng);
     Dec::init(this->params() + Enc::param_count, rng);
     Lik::init(this->params() + lik_offset, D);
+    this->init_layer_state();
     this->reseed_noise(seed);
     this->forget_backup();
     this->steps_ = 0;
@@ -259,6 +260,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     aligned_buffer<T> w(base::chunk_rows(n) * (enc_in + Enc::cache_size));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx{.training = rng != nullptr, .rng = rng};
+      this->enter_eval(ctx);
       const T* ein = join_encoder(x + r * D, c ? c + r * C : nullptr, m, w.data());
       Enc::forward(this->params(), ein, z + r * Z, w.data() + m * enc_in, m, ctx);
     });
@@ -267,8 +269,10 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     aligned_buffer<T> w(base::chunk_rows(n) * (dec_in + Dec::cache_size));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx;
+      this->enter_eval(ctx);
       const T* din = join(z + r * Z, Z, c ? c + r * C : nullptr, m, w.data());
-      Dec::forward(this->params() + Enc::param_count, din, y + r * D, w.data() + m * dec_in, m, ctx);
+      base::in_decoder(
+          ctx, [&] { Dec::forward(this->params() + Enc::param_count, din, y + r * D, w.data() + m * dec_in, m, ctx); });
     });
     Lik::to_mean(y, this->params() + lik_offset, n, D);
   }
@@ -318,6 +322,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       const auto b = train_layout.carve(w.data(), m);
       Context<T> ctx{.training = true, .rng = &rng, .kl_weight = T(1)};
+      this->enter_eval(ctx);
       forward_train(x + r * D, c ? c + r * C : nullptr, m, b, ctx);
       rec += Lik::nll(b[out], x + r * D, this->params() + lik_offset, m, D);
       kl += ctx.penalty;
@@ -351,6 +356,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
           }
         const auto b = train_layout.carve(w.data(), m);
         Context<T> ctx{.training = true, .rng = &rng, .gaussian_stats = b[stats], .iw_weights = b[weights]};
+        this->enter_eval(ctx);
         forward_train(xs, C > 0 ? cs : nullptr, m, b, ctx);
         log_weights(xs, b, m, logw.data());
         for (std::size_t i = 0; i < rows; ++i)
@@ -367,6 +373,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     aligned_buffer<T> w(base::chunk_rows(n) * (enc_in + Enc::cache_size + Z));
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       Context<T> ctx{.gaussian_stats = st.data() + r * head::stats_size};
+      this->enter_eval(ctx);
       const T* ein = join_encoder(x + r * D, c ? c + r * C : nullptr, m, w.data());
       Enc::forward(this->params(), ein, w.data() + m * (enc_in + Enc::cache_size), w.data() + m * enc_in, m, ctx);
     });
@@ -450,7 +457,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     const T* ein = join_encoder(x, c, n, b[enc_input]);
     Enc::forward(p, ein, b[z], b[enc_cache], n, ctx);
     const T* din = join(b[z], Z, c, n, b[dec_input]);
-    Dec::forward(p + Enc::param_count, din, b[out], b[dec_cache], n, ctx);
+    base::in_decoder(ctx, [&] { Dec::forward(p + Enc::param_count, din, b[out], b[dec_cache], n, ctx); });
   }
 
   // Backward through decoder and encoder; b[dz] must hold the gradient that reaches z directly (zero
@@ -459,8 +466,10 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     const T* p = this->params();
     const T* ein = C == 0 ? x : b[enc_input];
     const T* din = C == 0 ? b[z] : b[dec_input];
-    layer_backward_call<Dec>(p + Enc::param_count, din, b[out], b[dec_cache], b[dout], b[ddec_input],
-                             g + Enc::param_count, b[dec_scratch], n, ctx);
+    base::in_decoder(ctx, [&] {
+      layer_backward_call<Dec>(p + Enc::param_count, din, b[out], b[dec_cache], b[dout], b[ddec_input],
+                               g + Enc::param_count, b[dec_scratch], n, ctx);
+    });
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t j = 0; j < Z; ++j) b[dz][r * Z + j] += b[ddec_input][r * dec_in + j];
     layer_backward_call<Enc>(p, ein, b[z], b[enc_cache], b[dz], static_cast<T*>(nullptr), g, b[enc_scratch], n, ctx);
@@ -475,6 +484,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
                    .grad_scale = scale,
                    .kl_weight = static_cast<T>(current_kl_weight()),
                    .deferred = s.deferred};
+    this->enter_training(ctx, s);
     forward_train(x, c, n, b, ctx);
     const double rec = Lik::nll_and_gradient(b[out], x, this->params() + lik_offset, b[dout], s.grads + lik_offset, n,
                                              D, ctx.grad_scale);
@@ -508,6 +518,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
                    .gaussian_stats = b[stats],
                    .iw_weights = b[weights],
                    .deferred = s.deferred};
+    this->enter_training(ctx, s);
     forward_train(xr, cr, m, b, ctx);
     std::vector<double>& logw = *s.logw;
     logw.resize(m);  // grows once, then reused

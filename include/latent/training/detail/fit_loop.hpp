@@ -161,11 +161,13 @@ class fit_run {
                            std::to_string(plan_.rows[r]) + " rows on rank " + std::to_string(r) + " and " +
                            std::to_string(n_) + " on rank " + std::to_string(rank_));
     }
-    const std::span<T> params = target_.parameters();
-    std::string weights(reinterpret_cast<const char*>(params.data()), params.size() * sizeof(T));
-    comm_->broadcast(weights, 0);
-    std::copy_n(reinterpret_cast<const T*>(weights.data()), params.size(), target_.parameters().begin());
-    ex_.emplace(*comm_, params.size());
+    // Rank 0's weights and layers' state everywhere.
+    for (const std::span<T> values : {target_.parameters(), target_.state()}) {
+      std::string bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+      comm_->broadcast(bytes, 0);
+      std::copy_n(reinterpret_cast<const T*>(bytes.data()), values.size(), values.begin());
+    }
+    ex_.emplace(*comm_, target_.exchange_size());
   }
 
   // The first epoch to run: 1, or after the checkpoint's epoch when resuming. Every rank resumes from

@@ -41,6 +41,10 @@ class fit_target {
   /// The architecture and parameter count: every rank of a data-parallel run must train the same.
   virtual std::string identity() const = 0;
   virtual std::span<T> parameters() = 0;
+  /// The layers' state (empty for a model without stateful layers).
+  virtual std::span<T> state() = 0;
+  /// Values a data-parallel step's exchange sums: the gradient, then the layers' statistics.
+  virtual std::size_t exchange_size() const = 0;
   virtual std::size_t threads() const = 0;
   virtual void set_threads(std::size_t threads) = 0;
   virtual void set_noise_seed(std::uint64_t seed) = 0;
@@ -86,6 +90,18 @@ class fit_adapter final : public fit_target<typename Model::scalar_type> {
     return Model::architecture() + " (" + std::to_string(Model::param_count) + " parameters)";
   }
   std::span<T> parameters() override { return model_.parameters(); }
+  std::span<T> state() override {
+    if constexpr (requires { model_.state(); })
+      return model_.state();
+    else
+      return {};
+  }
+  std::size_t exchange_size() const override {
+    if constexpr (requires { Model::step_stats_size; })
+      return Model::param_count + Model::step_stats_size;
+    else
+      return Model::param_count;
+  }
   std::size_t threads() const override { return model_.threads(); }
   void set_threads(std::size_t threads) override { model_.set_threads(threads); }
   void set_noise_seed(std::uint64_t seed) override { model_.set_noise_seed(seed); }
