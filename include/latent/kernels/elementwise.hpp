@@ -30,6 +30,20 @@ void multiply_by_derivative(T* dy, const T* y, std::size_t count) noexcept {
   for (; i < count; ++i) dy[i] *= Act::derivative(y[i]);
 }
 
+/// dy[i] *= Act::derivative_of_input(x[i]) for i < count: the derivative of an activation that is not a
+/// function of its output (SiLU, GELU), from its input.
+template <class Act, class T, class Arch = default_arch>
+void multiply_by_input_derivative(T* dy, const T* x, std::size_t count) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  std::size_t i = 0;
+  for (; i + W <= count; i += W) {
+    const V d = Act::derivative_of_input(V::load_unaligned(x + i));
+    (V::load_unaligned(dy + i) * d).store_unaligned(dy + i);
+  }
+  for (; i < count; ++i) dy[i] *= Act::derivative_of_input(x[i]);
+}
+
 /// out[i] = Act::apply(z[i]) for i < count.
 template <class Act, class T, class Arch = default_arch>
 void apply_activation(const T* z, T* out, std::size_t count) noexcept {

@@ -87,6 +87,8 @@ using scalar_of_t = typename scalar_of<V>::type;
 
 namespace math {
 using xsimd::abs;
+using xsimd::erf;
+using xsimd::erfc;
 using xsimd::exp;
 using xsimd::expm1;
 using xsimd::log;

@@ -493,6 +493,7 @@ constexpr bool check_conv() {
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, class Padding = Valid, class Act = Identity>
 struct Conv2D {
   static_assert(detail::check_activation<Act>());
+  static_assert(detail::check_fused_activation<Conv2D, Act>());
   static constexpr const char* name = "Conv2D";
   template <class In>
   using bind_shape = detail::conv2d_layer<In, Filters, Kernel, Stride, Padding, Act>;
@@ -511,6 +512,7 @@ struct Conv2D {
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, class Padding = Valid, class Act = Identity>
 struct ConvTranspose2D {
   static_assert(detail::check_activation<Act>());
+  static_assert(detail::check_fused_activation<ConvTranspose2D, Act>());
   static constexpr const char* name = "ConvTranspose2D";
   template <class In>
   using bind_shape = detail::conv_transpose2d_layer<In, Filters, Kernel, Stride, Padding, Act>;

@@ -57,6 +57,7 @@ template <std::size_t In, std::size_t Out, class Act = Identity>
 struct Dense {
   static_assert(diag::dense_layer_has_a_zero_size<diag::inputs<In>, diag::outputs<Out>>::value);
   static_assert(detail::check_activation<Act>());
+  static_assert(detail::check_fused_activation<Dense, Act>());
 
   using activation = Act;
   static constexpr const char* name = "Dense";

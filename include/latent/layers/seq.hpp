@@ -2,11 +2,13 @@
 /// \file
 /// `latent::Seq<Layers...>`: layers applied one after the other; itself a layer, so it nests.
 
+#include "latent/activations/activation.hpp"
 #include "latent/core/concepts.hpp"
 #include "latent/core/context.hpp"
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
 #include "latent/core/shape.hpp"
+#include "latent/layers/activation_layer.hpp"
 #include "latent/layers/seq_rules.hpp"
 #include "latent/layers/shape_layers.hpp"
 
@@ -29,6 +31,11 @@ namespace detail {
 template <class... Ts>
 struct type_list {};
 
+/// What may stand in a `Seq`: a layer, a head, a shape head, or an activation standing alone (a layer
+/// of its own with the shape of the layer before it).
+template <class L>
+concept seq_element = LayerSpec<L> || activation_like<L>;
+
 // What a layer gives the next one as its shape: its `out_shape`, or `flat<out_size>`.
 template <class L>
 struct given_shape {
@@ -50,6 +57,12 @@ template <class L, class Prev, class At>
   requires(Head<L> && !layer_sizes<L>)
 struct bind_layer<L, Prev, At> {
   using type = typename L::template bind<Prev::out_size>;
+};
+// An activation standing alone: a layer of its own with the shape of the layer before it.
+template <class L, class Prev, class At>
+  requires(activation_like<L> && !LayerSpec<L>)
+struct bind_layer<L, Prev, At> {
+  using type = activation_layer<typename given_shape<Prev>::type, L>;
 };
 template <class L, class Prev, class At>
   requires(ShapeHead<L> && !layer_sizes<L> && !Head<L>)
@@ -88,7 +101,7 @@ struct seq_elements_are_layers;
 template <std::size_t... I, class... Ls>
 struct seq_elements_are_layers<std::index_sequence<I...>, Ls...> {
   static constexpr bool value =
-      (diag::seq_element_is_not_a_layer<diag::layer_index<I>, Ls, LayerSpec<Ls>>::value && ... && true);
+      (diag::seq_element_is_not_a_layer<diag::layer_index<I>, Ls, seq_element<Ls>>::value && ... && true);
 };
 
 // Rule: every element has the passes of the layer contract (for float, or for double when it is
@@ -312,7 +325,7 @@ struct seq_ops<type_list<Rs...>> {
 namespace detail {
 template <class... Ls>
 constexpr bool seq_is_wired() {
-  if constexpr (sizeof...(Ls) == 0 || !(LayerSpec<Ls> && ...)) {
+  if constexpr (sizeof...(Ls) == 0 || !(seq_element<Ls> && ...)) {
     return false;
   } else {
     using first = typename decltype(+boost::hana::at_c<0>(boost::hana::tuple_t<Ls...>))::type;
@@ -378,12 +391,13 @@ struct seq_shapes<type_list<R0, Rs...>> {
 
 template <class... Ls>
 struct Seq : detail::seq_shapes<typename detail::seq_layers<
-                 (LayerSpec<Ls> && ...) && sizeof...(Ls) != 0 && detail::seq_first_knows_input<Ls...>(), Ls...>::type> {
+                 (detail::seq_element<Ls> && ...) && sizeof...(Ls) != 0 && detail::seq_first_knows_input<Ls...>(),
+                 Ls...>::type> {
   static_assert(diag::seq_has_no_layers<sizeof...(Ls)>::value);
   static_assert(detail::seq_elements_are_layers<std::index_sequence_for<Ls...>, Ls...>::value);
 
  private:
-  static constexpr bool all_layers = (LayerSpec<Ls> && ...) && sizeof...(Ls) != 0;
+  static constexpr bool all_layers = (detail::seq_element<Ls> && ...) && sizeof...(Ls) != 0;
   template <class First, class...>
   struct first_of {
     using type = First;
