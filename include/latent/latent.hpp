@@ -60,6 +60,7 @@
 #include "latent/layers/group_norm.hpp"
 #include "latent/layers/layer_traits.hpp"
 #include "latent/layers/resample.hpp"
+#include "latent/layers/residual.hpp"
 #include "latent/layers/seq.hpp"
 #include "latent/layers/signature.hpp"
 

@@ -389,48 +389,17 @@ struct seq_shapes<type_list<R0, Rs...>> {
 };
 }  // namespace detail
 
-template <class... Ls>
-struct Seq : detail::seq_shapes<typename detail::seq_layers<
-                 (detail::seq_element<Ls> && ...) && sizeof...(Ls) != 0 && detail::seq_first_knows_input<Ls...>(),
-                 Ls...>::type> {
-  static_assert(diag::seq_has_no_layers<sizeof...(Ls)>::value);
-  static_assert(detail::seq_elements_are_layers<std::index_sequence_for<Ls...>, Ls...>::value);
-
- private:
-  static constexpr bool all_layers = (detail::seq_element<Ls> && ...) && sizeof...(Ls) != 0;
-  template <class First, class...>
-  struct first_of {
-    using type = First;
-  };
-  using first = typename first_of<Ls..., void>::type;
-  // A shape head first (a convolution with nothing before it) says so in its own rule.
-  static constexpr bool first_is_shape_head = [] {
-    if constexpr (all_layers)
-      return !detail::layer_sizes<first> && !Head<first> && ShapeHead<first>;
-    else
-      return false;
-  }();
-  static constexpr bool first_shape_rules = [] {
-    if constexpr (first_is_shape_head)
-      return first::template check<diag::layer_index<0>, diag::receives_nothing>();
-    else
-      return true;
-  }();
-  static constexpr bool first_knows_input = [] {
-    if constexpr (all_layers)
-      return detail::layer_sizes<first>;
-    else
-      return true;
-  }();
-  static_assert(diag::first_layer_does_not_know_its_input_size<diag::layer_index<0>, first,
-                                                               (first_knows_input || first_is_shape_head)>::value);
-
+namespace detail {
+/// The body of a chain of resolved layers (`List`: heads bound, activations wrapped): what `Seq` is, and
+/// what a `Seq` bound to its input's shape inside a branch (`bound_seq`) is too.
+template <class List>
+struct seq_body : seq_shapes<List> {
  public:
   /// The layers with heads bound to their input sizes, as `detail::type_list<...>`.
-  using layers = typename detail::seq_layers<all_layers && first_knows_input && first_shape_rules, Ls...>::type;
-  using ops = detail::seq_ops<layers>;
+  using layers = List;
+  using ops = seq_ops<layers>;
   static_assert(ops::check_wiring());
-  static_assert(detail::seq_members_are_complete<std::make_index_sequence<ops::count>, layers>::value);
+  static_assert(seq_members_are_complete<std::make_index_sequence<ops::count>, layers>::value);
 
   static constexpr const char* name = "Seq";
   /// A Seq gives every inner boundary gradient and every layer's scratch a buffer of its own, so it
@@ -449,7 +418,7 @@ struct Seq : detail::seq_shapes<typename detail::seq_layers<
   static constexpr std::size_t scratch_size = ops::scratch_size;
   /// The sum of the layers' forward FLOPs per sample (see `detail::forward_flops`).
   static constexpr double forward_flops = [] {
-    return []<class... Rs>(detail::type_list<Rs...>) { return (detail::forward_flops<Rs>() + ... + 0.0); }(layers{});
+    return []<class... Rs>(type_list<Rs...>) { return (detail::forward_flops<Rs>() + ... + 0.0); }(layers{});
   }();
 
   template <class T>
@@ -473,6 +442,48 @@ struct Seq : detail::seq_shapes<typename detail::seq_layers<
                        std::size_t n, Context<T>& ctx) {
     ops::backward(params, x, y, cache, dy, dx, dparams, scratch, n, ctx);
   }
+};
+
+// What a Seq's elements make of it: the resolved layers when every element is one, the first knows its
+// input size and a shape head first passes its rules; else an empty list (a rule has fired).
+template <class... Ls>
+struct seq_plan {
+  static constexpr bool all_layers = (seq_element<Ls> && ...) && sizeof...(Ls) != 0;
+  template <class First, class...>
+  struct first_of {
+    using type = First;
+  };
+  using first = typename first_of<Ls..., void>::type;
+  // A shape head first (a convolution with nothing before it) says so in its own rule.
+  static constexpr bool first_is_shape_head = [] {
+    if constexpr (all_layers)
+      return !layer_sizes<first> && !Head<first> && ShapeHead<first>;
+    else
+      return false;
+  }();
+  static constexpr bool first_shape_rules = [] {
+    if constexpr (first_is_shape_head)
+      return first::template check<diag::layer_index<0>, diag::receives_nothing>();
+    else
+      return true;
+  }();
+  static constexpr bool first_knows_input = [] {
+    if constexpr (all_layers)
+      return layer_sizes<first>;
+    else
+      return true;
+  }();
+  using layers = typename seq_layers<all_layers && first_knows_input && first_shape_rules, Ls...>::type;
+};
+}  // namespace detail
+
+template <class... Ls>
+struct Seq : detail::seq_body<typename detail::seq_plan<Ls...>::layers> {
+  static_assert(diag::seq_has_no_layers<sizeof...(Ls)>::value);
+  static_assert(detail::seq_elements_are_layers<std::index_sequence_for<Ls...>, Ls...>::value);
+  static_assert(diag::first_layer_does_not_know_its_input_size<
+                diag::layer_index<0>, typename detail::seq_plan<Ls...>::first,
+                (detail::seq_plan<Ls...>::first_knows_input || detail::seq_plan<Ls...>::first_is_shape_head)>::value);
 };
 
 }  // namespace latent
