@@ -14,7 +14,7 @@
 ///
 /// This header holds what the rules share: the argument carriers (positions, sizes, shapes, where in a
 /// model), `dependent_false`, and the carriers of the roles defined in core/ (the layer contract of
-/// core/concepts.hpp, the optimiser's `step`). Every other carrier lives beside the rule it checks, in
+/// core/concepts.hpp with its state hooks, the optimiser's `step`). Every other carrier lives beside the rule it checks, in
 /// namespace `latent::diag` all the same:
 ///   layers/seq_rules.hpp         a Seq's wiring: adjacent sizes, after Flatten, Reshape's count, the
 ///                                first layer, every element a layer, at least one
@@ -22,7 +22,13 @@
 ///   layers/conv_rules.hpp        convolutions and pooling: sizes, a shape before them, kernel, stride,
 ///                                padding, output_padding
 ///   layers/shape_layers.hpp      Input's and Reshape's sizes
-///   activations/activation.hpp   the activation contract, and Dense's activation argument
+///   layers/norm_rules.hpp        normalisation, standalone activations and dropout: something before
+///                                them; GroupNorm's groups dividing the channels
+///   layers/dropout.hpp           Dropout's rate
+///   layers/residual.hpp          a residual branch that changes its input's shape, a projection that
+///                                does not give the branch's
+///   activations/activation.hpp   the activation contract, Dense's activation argument, and a fused
+///                                activation whose derivative needs its input (SiLU, GELU)
 ///   losses/loss.hpp              the loss contract
 ///   losses/likelihood.hpp        the likelihood contract
 ///   models/regulariser.hpp       the regulariser contract

@@ -10,7 +10,9 @@
 /// its buffers for `max_rows` rows. A call then runs the layers straight over the packed weights; one
 /// row takes a single-row kernel with the sum over the inputs split into interleaved parts, so that
 /// enough multiply-adds are in flight. Layers other than Dense and Gaussian heads (convolutions,
-/// pooling, a user's layer) run their own inference `forward`.
+/// pooling, a user's layer) run their own inference `forward`, in eval mode with the model's state; a
+/// BatchNorm after a convolution without activation is folded into the convolution's weights and bias
+/// (eval mode makes it an affine map per channel) and runs no pass of its own.
 ///
 /// The packed weights follow the model: every call compares the model's `parameter_version()` (it
 /// changes with every training step, `load`, and non-const `parameters()` call) with the version it
@@ -21,14 +23,19 @@
 #include "latent/core/context.hpp"
 #include "latent/core/error.hpp"
 #include "latent/kernels/gemm.hpp"
+#include "latent/layers/batch_norm.hpp"
+#include "latent/layers/conv.hpp"
 #include "latent/layers/dense.hpp"
 #include "latent/layers/gaussian.hpp"
 #include "latent/layers/layer_traits.hpp"
 
-#include <xtensor/xtensor.hpp>  // xt::xtensor: the convenience overloads
+#include <boost/hana/at.hpp>     // hana::at_c: the I-th layer type
+#include <boost/hana/tuple.hpp>  // hana::tuple_t
+#include <xtensor/xtensor.hpp>   // xt::xtensor: the convenience overloads
 
 #include <algorithm>    // std::max, std::min
 #include <array>        // std::array
+#include <cmath>        // std::sqrt: BatchNorm folded into a convolution
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
 #include <span>         // std::span
@@ -83,6 +90,56 @@ struct inference_op<GaussianHead<In, Z>, T> {
   }
 };
 
+// A convolution with no activation of its own followed by BatchNorm: in eval mode the normalisation is
+// an affine map per output channel, folded into the convolution's weights and bias when they are
+// packed (W'_f = W_f·s_f, b'_f = (b_f − mean_f)·s_f + β_f, s_f = γ_f/√(var_f + ε)); the BatchNorm then
+// runs no pass of its own.
+template <class L>
+struct foldable_conv : std::false_type {};
+template <class In, std::size_t F, std::size_t K, std::size_t S, class Padding>
+struct foldable_conv<conv2d_layer<In, F, K, S, Padding, Identity>> : std::true_type {
+  // Output channel f's weights: W[f][c][k][k], contiguous.
+  static constexpr std::size_t weight_of(std::size_t f, std::size_t i) noexcept {
+    return f * conv2d_layer<In, F, K, S, Padding, Identity>::KK + i;
+  }
+  static constexpr std::size_t per_channel = conv2d_layer<In, F, K, S, Padding, Identity>::KK;
+};
+template <class In, std::size_t F, std::size_t K, std::size_t S, class Padding>
+struct foldable_conv<conv_transpose2d_layer<In, F, K, S, Padding, Identity>> : std::true_type {
+  // Output channel f's weights: W[c][f][k][k] for every input channel c.
+  static constexpr std::size_t weight_of(std::size_t f, std::size_t i) noexcept {
+    return (i / (K * K)) * F * K * K + f * K * K + i % (K * K);
+  }
+  static constexpr std::size_t per_channel = In::channels * K * K;
+};
+template <class L>
+struct is_batch_norm : std::false_type {};
+template <class In, class M, class E>
+struct is_batch_norm<batch_norm_layer<In, M, E>> : std::true_type {};
+
+template <class Conv, class BN, class T>
+struct folded_conv_op {
+  static constexpr std::size_t packed_size = Conv::param_count;
+  static constexpr std::size_t cache_size = Conv::cache_size;
+  static constexpr std::size_t F = Conv::out_shape::channels;
+  static void pack(const T* p, const T* bn, const T* state, T* out) noexcept {
+    for (std::size_t f = 0; f < F; ++f) {
+      const double mean = state != nullptr ? static_cast<double>(state[f]) : 0.0;
+      const double var = state != nullptr ? static_cast<double>(state[F + f]) : 1.0;
+      const double scale = static_cast<double>(bn[f]) / std::sqrt(var + BN::epsilon);
+      for (std::size_t i = 0; i < foldable_conv<Conv>::per_channel; ++i) {
+        const std::size_t w = foldable_conv<Conv>::weight_of(f, i);
+        out[w] = static_cast<T>(static_cast<double>(p[w]) * scale);
+      }
+      out[Conv::weight_count + f] = static_cast<T>(
+          (static_cast<double>(p[Conv::weight_count + f]) - mean) * scale + static_cast<double>(bn[F + f]));
+    }
+  }
+  static void forward(const T*, const T* pk, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) {
+    Conv::forward(pk, x, y, cache, n, ctx);
+  }
+};
+
 // The leaf layers of one part (encoder or decoder) as a chain over packed weights.
 template <class List, class T>
 struct inference_chain;
@@ -90,9 +147,65 @@ template <class... Ls, class T>
 struct inference_chain<type_list<Ls...>, T> {
   static constexpr std::size_t count = sizeof...(Ls);
   static constexpr std::size_t align = 64 / sizeof(T);  // each layer's packed weights start on a cache line
+  template <std::size_t I>
+  using layer = typename decltype(+boost::hana::at_c<I>(boost::hana::tuple_t<Ls...>))::type;
+  // Layer I folds layer I + 1 (a BatchNorm after a convolution without activation); a folded layer
+  // runs no pass of its own.
+  static constexpr std::array<bool, count> folds = [] {
+    std::array<bool, count> f{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((f[I] = [] {
+         if constexpr (I + 1 < count)
+           return foldable_conv<layer<I>>::value && is_batch_norm<layer<I + 1>>::value;
+         else
+           return false;
+       }()),
+       ...);
+    }(std::index_sequence_for<Ls...>{});
+    return f;
+  }();
+  static constexpr std::array<bool, count> folded = [] {
+    std::array<bool, count> f{};
+    for (std::size_t i = 1; i < count; ++i) f[i] = folds[i - 1];
+    return f;
+  }();
+  template <std::size_t I>
+  struct op_of {
+    using type = inference_op<layer<I>, T>;
+  };
+  template <std::size_t I>
+    requires(folds[I])
+  struct op_of<I> {
+    using type = folded_conv_op<layer<I>, layer<I + 1>, T>;
+  };
+  template <std::size_t I>
+  using op = typename op_of<I>::type;
   static constexpr std::array<std::size_t, count> params{Ls::param_count...};
-  static constexpr std::array<std::size_t, count> packed{(inference_op<Ls, T>::packed_size + align - 1) / align *
-                                                         align...};
+  static constexpr std::array<std::size_t, count> states{state_size_of<Ls>()...};
+  static constexpr std::array<std::size_t, count> packed = [] {
+    std::array<std::size_t, count> a{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((a[I] = (op<I>::packed_size + align - 1) / align * align), ...);
+    }(std::index_sequence_for<Ls...>{});
+    return a;
+  }();
+  // Where each running layer writes: the caller's memory for the last, else the two boundary buffers
+  // in turn.
+  static constexpr std::size_t last_running = [] {
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      if (!folded[i]) last = i;
+    return last;
+  }();
+  static constexpr std::array<std::size_t, count> running_index = [] {
+    std::array<std::size_t, count> r{};
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      r[i] = k;
+      if (!folded[i]) ++k;
+    }
+    return r;
+  }();
   template <const std::array<std::size_t, count>& sizes>
   static constexpr std::array<std::size_t, count> offsets = [] {
     std::array<std::size_t, count> o{};
@@ -113,23 +226,37 @@ struct inference_chain<type_list<Ls...>, T> {
   }();
   static constexpr std::size_t cache = std::max({std::size_t{1}, inference_op<Ls, T>::cache_size...});
 
-  static void pack(const T* p, T* out) noexcept {
+  // The packed weights from the parameters `p` and the layers' state (BatchNorm's running statistics,
+  // folded into the convolution before it).
+  static void pack(const T* p, const T* state, T* out) noexcept {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (inference_op<Ls, T>::pack(p + offsets<params>[I], out + offsets<packed>[I]), ...);
+      (
+          [&] {
+            if constexpr (folds[I])
+              op<I>::pack(p + offsets<params>[I], p + offsets<params>[I + 1],
+                          state != nullptr ? state + offsets<states>[I + 1] : nullptr, out + offsets<packed>[I]);
+            else
+              op<I>::pack(p + offsets<params>[I], out + offsets<packed>[I]);
+          }(),
+          ...);
     }(std::index_sequence_for<Ls...>{});
   }
 
-  // n rows from x to y through every layer, alternating between two boundary buffers.
-  static void run(const T* p, const T* pk, const T* x, T* y, std::size_t n, T* b0, T* b1, T* cache_buffer) {
+  // n rows from x to y through every running layer (eval mode, with the layers' state), alternating
+  // between two boundary buffers.
+  static void run(const T* p, const T* state, const T* pk, const T* x, T* y, std::size_t n, T* b0, T* b1,
+                  T* cache_buffer) {
     Context<T> ctx;
     const T* in = x;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
           [&] {
-            T* out = I + 1 == count ? y : (I % 2 == 0 ? b0 : b1);
-            inference_op<Ls, T>::forward(p + offsets<params>[I], pk + offsets<packed>[I], in, out, cache_buffer, n,
-                                         ctx);
-            in = out;
+            if constexpr (!folded[I]) {
+              T* out = I == last_running ? y : (running_index[I] % 2 == 0 ? b0 : b1);
+              ctx.state = state != nullptr ? state + offsets<states>[I] : nullptr;
+              op<I>::forward(p + offsets<params>[I], pk + offsets<packed>[I], in, out, cache_buffer, n, ctx);
+              in = out;
+            }
           }(),
           ...);
     }(std::index_sequence_for<Ls...>{});
@@ -239,8 +366,10 @@ class Predictor {
   /// Re-packs the weights from the model now.
   void refresh() noexcept {
     const T* p = model_->parameters().data();
-    encoder::pack(p, packed_.data());
-    decoder::pack(p + Model::encoder_type::param_count, packed_.data() + encoder::packed_total);
+    const T* state = model_->state().data();
+    encoder::pack(p, state, packed_.data());
+    decoder::pack(p + Model::encoder_type::param_count, state + detail::state_size_of<typename Model::encoder_type>(),
+                  packed_.data() + encoder::packed_total);
     version_ = model_->parameter_version();
   }
   /// Rows per chunk (the constructor's `max_rows`).
@@ -257,13 +386,15 @@ class Predictor {
   }
   void encode_chunk(const T* x, std::size_t m, T* z) {
     T* b = boundary_.data();
-    encoder::run(model_->parameters().data(), packed_.data(), x, z, m, b, b + rows_ * encoder::widest, cache_.data());
+    encoder::run(model_->parameters().data(), model_->state().data(), packed_.data(), x, z, m, b,
+                 b + rows_ * encoder::widest, cache_.data());
   }
   void decode_chunk(const T* z, std::size_t m, T* y) {
     T* b = boundary_.data();
     const T* p = model_->parameters().data();
-    decoder::run(p + Model::encoder_type::param_count, packed_.data() + encoder::packed_total, z, y, m, b,
-                 b + rows_ * decoder::widest, cache_.data());
+    decoder::run(p + Model::encoder_type::param_count,
+                 model_->state().data() + detail::state_size_of<typename Model::encoder_type>(),
+                 packed_.data() + encoder::packed_total, z, y, m, b, b + rows_ * decoder::widest, cache_.data());
     if constexpr (detail::has_likelihood<Model>)
       Model::likelihood_type::to_mean(y, p + Model::encoder_type::param_count + Model::decoder_type::param_count, m,
                                       input_size);
