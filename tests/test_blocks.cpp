@@ -93,6 +93,9 @@ TEST_CASE("normalisation, activation, dropout and residual layers: gradients in 
   check_layer_gradient<Projected>("Residual with a strided 1x1 projection", true);
   using FlatRes = Residual<Seq<Dense<6, 6, Tanh>, LayerNorm>>::bind_shape<flat<6>>;
   check_layer_gradient<FlatRes>("Residual on a flat input", true);
+  check_layer_gradient<SpatialAttention<2>::bind_shape<shape<4, 3, 3>>>("SpatialAttention<2> on 4x3x3", true);
+  check_layer_gradient<MaxPool2D<2>::bind_shape<shape<2, 5, 5>>>("MaxPool2D<2> on 2x5x5", true);
+  check_layer_gradient<MaxPool2D<3, 2>::bind_shape<shape<1, 7, 7>>>("MaxPool2D<3, 2> on 1x7x7", true);
   for (const auto& r : {testing::gradient_check<Silu>(), testing::gradient_check<Gelu>()})
     CHECK_MESSAGE(static_cast<bool>(r), r.message());
 }

@@ -25,8 +25,20 @@ template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, class Pad
 struct ConvTranspose2D;  // layers/conv.hpp
 template <std::size_t K, std::size_t Stride>
 struct AvgPool2D;  // layers/resample.hpp
+template <std::size_t K, std::size_t Stride>
+struct MaxPool2D;  // layers/resample.hpp
 template <std::size_t Factor>
 struct Upsample2D;  // layers/resample.hpp
+template <class Momentum, class Epsilon>
+struct BatchNormWith;  // layers/batch_norm.hpp (BatchNorm = BatchNormWith<> with PyTorch's defaults)
+template <std::size_t Groups, class Epsilon>
+struct GroupNorm;  // layers/group_norm.hpp (LayerNorm = GroupNorm<1>)
+template <std::intmax_t Num, std::intmax_t Den>
+struct DropoutWith;  // layers/dropout.hpp (Dropout<Percent> = DropoutWith<Percent, 100>)
+template <class Branch, class Projection>
+struct Residual;  // layers/residual.hpp
+template <std::size_t Groups, class Epsilon>
+struct SpatialAttention;  // layers/attention.hpp
 template <std::size_t C, std::size_t H, std::size_t W>
 struct Input;  // layers/shape_layers.hpp
 template <std::size_t C, std::size_t H, std::size_t W>
@@ -44,6 +56,8 @@ struct Sigmoid;
 struct Tanh;
 struct Softplus;
 struct Elu;
+struct Silu;
+struct Gelu;
 template <auto Num, std::intmax_t Den>
 struct LeakyReluWith;
 struct LeakyRelu;

@@ -55,6 +55,7 @@
 #include "latent/activations/softplus.hpp"
 #include "latent/activations/tanh.hpp"
 
+#include "latent/layers/attention.hpp"
 #include "latent/layers/batch_norm.hpp"
 #include "latent/layers/conv.hpp"
 #include "latent/layers/gaussian.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// `latent::AvgPool2D<K, Stride>` and `latent::Upsample2D<Factor>`: average pooling and nearest-neighbour
+/// `latent::AvgPool2D<K, Stride>`, `latent::MaxPool2D<K, Stride>` and `latent::Upsample2D<Factor>`: pooling and nearest-neighbour
 /// upsampling on channel-first rows, shape heads like the convolutions (their input shape comes from
 /// the layer before them in a `Seq`). No parameters.
 
@@ -67,6 +67,62 @@ struct avg_pool2d_layer {
           const T g = ds[i * OW + j] * scale;
           for (std::size_t a = 0; a < K; ++a)
             for (std::size_t b = 0; b < K; ++b) xs[(i * S + a) * W + j * S + b] += g;
+        }
+    }
+  }
+};
+
+/// MaxPool2D bound to its input shape: y[c, i, j] = max of x[c, i·S + a, j·S + b] over a, b < K (Valid:
+/// windows inside the input only). The cache keeps which element of each window was the largest (the
+/// first of equal ones, as PyTorch), where backward sends the gradient.
+template <class In, std::size_t K, std::size_t S>
+struct max_pool2d_layer {
+  static constexpr std::size_t C = In::channels, H = In::height, W = In::width;
+  static constexpr std::size_t OH = H >= K ? (H - K) / S + 1 : 1, OW = W >= K ? (W - K) / S + 1 : 1;
+  using in_shape = In;
+  using out_shape = shape<C, OH, OW>;
+  static constexpr const char* name = "MaxPool2D";
+  static constexpr std::size_t in_size = C * H * W, out_size = C * OH * OW;
+  static constexpr std::size_t param_count = 0, cache_size = out_size, scratch_size = 0;
+  static constexpr double forward_flops = static_cast<double>(out_size * K * K);
+  static std::string signature() {
+    return "MaxPool2D<in " + shape_text(C, H, W) + "," + std::to_string(K) + "," + std::to_string(S) + ">";
+  }
+  template <class T>
+  static void init(T*, Rng&) noexcept {}
+  template <class T>
+  static void forward(const T*, const T* x, T* y, T* cache, std::size_t n, Context<T>&) noexcept {
+    for (std::size_t s = 0; s < n * C; ++s) {
+      const T* xs = x + s * H * W;
+      T* ys = y + s * OH * OW;
+      T* where = cache + s * OH * OW;
+      for (std::size_t i = 0; i < OH; ++i)
+        for (std::size_t j = 0; j < OW; ++j) {
+          std::size_t best = 0;
+          T m = xs[(i * S) * W + j * S];
+          for (std::size_t a = 0; a < K; ++a)
+            for (std::size_t b = 0; b < K; ++b) {
+              const T v = xs[(i * S + a) * W + j * S + b];
+              if (v > m) m = v, best = a * K + b;
+            }
+          ys[i * OW + j] = m;
+          where[i * OW + j] = static_cast<T>(best);
+        }
+    }
+  }
+  template <class T>
+  static void backward(const T*, const T*, const T*, const T* cache, T* dy, T* dx, T*, T*, std::size_t n,
+                       Context<T>&) noexcept {
+    if (dx == nullptr) return;
+    std::fill_n(dx, n * in_size, T(0));
+    for (std::size_t s = 0; s < n * C; ++s) {
+      const T* ds = dy + s * OH * OW;
+      const T* where = cache + s * OH * OW;
+      T* xs = dx + s * H * W;
+      for (std::size_t i = 0; i < OH; ++i)
+        for (std::size_t j = 0; j < OW; ++j) {
+          const auto k = static_cast<std::size_t>(where[i * OW + j]);
+          xs[(i * S + k / K) * W + j * S + k % K] += ds[i * OW + j];
         }
     }
   }
@@ -143,6 +199,20 @@ struct AvgPool2D {
   template <class At, class In>
   static constexpr bool check() {
     return detail::check_resample<At, AvgPool2D, K, Stride, true, In>();
+  }
+};
+
+/// Max pooling over K × K windows with stride `Stride` (default K), no padding (Keras's MaxPooling2D,
+/// PyTorch's MaxPool2d): output ⌊(N − K)/S⌋ + 1 per axis; the gradient goes to each window's largest
+/// element (the first of equal ones). Rules as AvgPool2D's.
+template <std::size_t K, std::size_t Stride = K>
+struct MaxPool2D {
+  static constexpr const char* name = "MaxPool2D";
+  template <class In>
+  using bind_shape = detail::max_pool2d_layer<In, K, Stride>;
+  template <class At, class In>
+  static constexpr bool check() {
+    return detail::check_resample<At, MaxPool2D, K, Stride, true, In>();
   }
 };
 
