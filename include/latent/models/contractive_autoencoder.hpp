@@ -272,6 +272,16 @@ struct Contraction {
 };
 
 namespace diag {
+/// The contractive penalty differentiates the encoder sample by sample; a layer whose pass couples the
+/// batch (BatchNorm in train mode) or keeps state has no per-sample Jacobian to penalise.
+template <class Encoder, bool NoBatchCoupling>
+struct contractive_penalty_cannot_differentiate_through_batch_statistics {
+  static_assert(NoBatchCoupling,
+                "latent: a ContractiveAutoencoder penalises each sample's Jacobian of the encoder, which a layer "
+                "with batch statistics or state (BatchNorm) does not have; its encoder is made of Dense layers, "
+                "or use another model of the family");
+  static constexpr bool value = true;
+};
 /// The contractive penalty is computed exactly for encoders made of Dense layers.
 template <class Encoder, bool AllDense>
 struct contractive_encoder_is_not_made_of_dense_layers {
@@ -289,7 +299,10 @@ struct contractive_encoder_is_not_made_of_dense_layers {
 /// reconstruction loss alone. Shape rule: the encoder is made of Dense layers. Example: examples/compare.cpp.
 template <class Enc, class Dec, class L = MSE, class T = float>
 class ContractiveAutoencoder : public detail::autoencoder_model<Enc, Dec, L, T, Contraction> {
-  static_assert(diag::contractive_encoder_is_not_made_of_dense_layers<Enc, all_dense_v<Enc>>::value);
+  static_assert(diag::contractive_penalty_cannot_differentiate_through_batch_statistics<
+                Enc, !detail::batch_coupled<Enc> && !detail::stateful<Enc>>::value);
+  static_assert(diag::contractive_encoder_is_not_made_of_dense_layers<
+                Enc, all_dense_v<Enc> || detail::batch_coupled<Enc> || detail::stateful<Enc>>::value);
 
  public:
   explicit ContractiveAutoencoder(std::uint64_t seed = 0, Contraction contraction = {})

@@ -137,4 +137,15 @@ struct call_expects_a_batch_of_rows {
   static constexpr bool value = false;
 };
 
+/// The IWAE bound runs each row K times through the encoder and decoder in one pass: a layer whose
+/// training pass couples the batch (BatchNorm) would count each row K times in its statistics.
+template <std::size_t K, class Encoder, class Decoder, bool NoBatchCoupling>
+struct importance_weighted_bound_repeats_rows_through_batch_statistics {
+  static_assert(NoBatchCoupling,
+                "latent: an IWAE (K > 1 importance samples) repeats every row K times in one training pass, so a "
+                "layer with batch statistics (BatchNorm) would count each row K times; use GroupNorm or LayerNorm "
+                "(per sample), or a VAE");
+  static constexpr bool value = true;
+};
+
 }  // namespace latent::diag

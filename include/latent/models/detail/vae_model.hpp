@@ -74,6 +74,8 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
                                     out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C> {
   static_assert(check_vae<Enc, Dec, Lik, T, C>());
   static_assert(K >= 1, "latent: the number of importance samples must be at least 1");
+  static_assert(diag::importance_weighted_bound_repeats_rows_through_batch_statistics<
+                K, Enc, Dec, K == 1 || !(batch_coupled<Enc> || batch_coupled<Dec>)>::value);
   using base = model_base<vae_model, Enc, Dec, T,
                           param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
                               likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>(),
