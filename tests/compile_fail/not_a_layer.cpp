@@ -1,14 +1,16 @@
-// Rule (d): every element of a Seq must be a layer. With LATENT_SHOULD_FAIL element 1 is the activation
-// Relu (a common slip: an activation is an argument of Dense, not a layer). Valid as written.
+// Rule (d): every element of a Seq must be a layer. With LATENT_SHOULD_FAIL element 1 is the loss MSE
+// (a loss belongs to the model, not to a chain; an activation such as Relu may stand alone). Valid as
+// written.
 #include "latent/activations/relu.hpp"
 #include "latent/activations/sigmoid.hpp"
 #include "latent/layers/dense.hpp"
 #include "latent/layers/seq.hpp"
+#include "latent/losses/mse.hpp"
 
 namespace cf::not_a_layer {
 
 #ifdef LATENT_SHOULD_FAIL
-using Second = latent::Relu;
+using Second = latent::MSE;
 #else
 using Second = latent::Dense<20, 20, latent::Relu>;
 #endif
