@@ -120,6 +120,18 @@ TEST_CASE("a model with BatchNorm, GroupNorm and residual blocks: the train-mode
   for (auto& v : pixels) v = rng.uniform();
   const auto rv = testing::gradient_check(vae, [&] { return vae.gradient(pixels.data(), 5); }, o);
   CHECK_MESSAGE(static_cast<bool>(rv), rv.message());
+  // Latent diffusion's shape of model: a spatial code (SpatialGaussian: μ and log σ² per position from a
+  // 1×1 convolution), attention in the middle, upsampling and a convolution up.
+  VAE<Seq<Input<1, 8, 8>, Conv2D<4, 3, 2, Pad<1>>, GroupNorm<2>, Silu, SpatialAttention<2>, SpatialGaussian<2>>,
+      Seq<Input<2, 4, 4>, Conv2D<4, 3, 1, Same>, Upsample2D<2>, Conv2D<4, 3, 1, Same>, GroupNorm<2>, Silu,
+          Conv2D<1, 3, 1, Same>>,
+      Bernoulli, double>
+      kl(3);
+  CHECK(kl.code_size == 2 * 4 * 4);
+  xt::xtensor<double, 2> images = xt::xtensor<double, 2>::from_shape({4, 64});
+  for (auto& v : images) v = rng.uniform();
+  const auto rk = testing::gradient_check(kl, [&] { return kl.gradient(images.data(), 4); }, o);
+  CHECK_MESSAGE(static_cast<bool>(rk), rk.message());
 }
 
 TEST_CASE("BatchNorm's running statistics follow PyTorch's update, once per step, the same bits on one thread and two") {

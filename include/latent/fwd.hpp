@@ -19,6 +19,8 @@ template <std::size_t In, std::size_t Out, class Act>
 struct Dense;  // layers/dense.hpp
 template <std::size_t Z>
 struct Gaussian;  // layers/gaussian.hpp
+template <std::size_t Z>
+struct SpatialGaussian;  // layers/gaussian.hpp
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, class Padding, class Act>
 struct Conv2D;  // layers/conv.hpp
 template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, class Padding, class Act>

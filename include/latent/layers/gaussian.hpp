@@ -9,6 +9,7 @@
 #include "latent/core/random.hpp"
 #include "latent/kernels/elementwise.hpp"
 #include "latent/kernels/gemm.hpp"
+#include "latent/layers/conv.hpp"   // the spatial head's map: a 1×1 convolution
 #include "latent/layers/dense.hpp"  // diag::dense_layer_has_a_zero_size: the head is a dense map In → 2Z
 
 #include <cmath>    // std::exp, std::sqrt
@@ -93,9 +94,16 @@ struct GaussianHead {
 
   template <class T>
   static void forward(const T* params, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) noexcept {
-    T* stats = cache;            // n × 2Z: [μ | log σ²] per row
-    T* eps = cache + n * 2 * Z;  // n × Z
+    T* stats = cache;  // n × 2Z: [μ | log σ²] per row
     statistics(params, x, stats, n);
+    reparameterise(stats, cache + n * 2 * Z, y, n, ctx);
+  }
+
+  /// From the statistics [μ | log σ²] of n rows (log σ² clamped here, in place) to the code y: z = μ + σ·ε
+  /// with ε (kept in `eps`) drawn from the context's generator when training, else z = μ; adds β·KL to
+  /// `ctx.penalty`. Shared with the spatial head, whose statistics come from a 1×1 convolution.
+  template <class T>
+  static void reparameterise(T* stats, T* eps, T* y, std::size_t n, Context<T>& ctx) noexcept {
     // log σ² is clamped to [−30, 30] (σ from 3·10⁻⁷ to 3·10⁶): e^{log σ²} then stays finite in float,
     // and the clamped values get no gradient.
     for (std::size_t r = 0; r < n; ++r)
@@ -129,9 +137,21 @@ struct GaussianHead {
   template <class T>
   static void backward(const T* params, const T* x, const T*, const T* cache, T* dy, T* dx, T* dparams, T* scratch,
                        std::size_t n, Context<T>& ctx) noexcept {
-    const T* stats = cache;
-    const T* eps = cache + n * 2 * Z;
     T* dstats = scratch;  // n × 2Z
+    reparameterise_backward(cache, cache + n * 2 * Z, dy, dstats, n, ctx);
+    kernels::weight_gradient<2 * Z, void, T, kernels::arch_for<T, 2 * Z>>(
+        In, n, x, dstats, static_cast<const T*>(nullptr), dparams, dparams + weight_count);
+    // dx = dstats·Wᵀ with Wᵀ packed panel by panel (broadcast-FMA form, no horizontal sums).
+    if (dx != nullptr)
+      kernels::gemm<In, T, kernels::arch_for<T, In>>(n, 2 * Z, dstats, 2 * Z, 1, params, 1, 2 * Z, kernels::zero_init{},
+                                                     kernels::store_to<T>{dx});
+  }
+
+  /// The gradient of the statistics (n × 2Z into `dstats`) from the code's (`dy`) and the KL term's
+  /// (shared with the spatial head).
+  template <class T>
+  static void reparameterise_backward(const T* stats, const T* eps, const T* dy, T* dstats, std::size_t n,
+                                      Context<T>& ctx) noexcept {
     const bool analytic = ctx.iw_weights == nullptr;
     const T klw = analytic ? ctx.kl_weight * ctx.grad_scale : T(0);
     for (std::size_t r = 0; r < n; ++r) {
@@ -149,12 +169,6 @@ struct GaussianHead {
             clamped ? T(0) : g * T(0.5) * std::sqrt(var) * eps[r * Z + j] + klw * T(0.5) * (var - T(1)) + dlv_q;
       }
     }
-    kernels::weight_gradient<2 * Z, void, T, kernels::arch_for<T, 2 * Z>>(
-        In, n, x, dstats, static_cast<const T*>(nullptr), dparams, dparams + weight_count);
-    // dx = dstats·Wᵀ with Wᵀ packed panel by panel (broadcast-FMA form, no horizontal sums).
-    if (dx != nullptr)
-      kernels::gemm<In, T, kernels::arch_for<T, In>>(n, 2 * Z, dstats, 2 * Z, 1, params, 1, 2 * Z, kernels::zero_init{},
-                                                     kernels::store_to<T>{dx});
   }
 };
 
@@ -167,6 +181,90 @@ struct Gaussian {
   static constexpr std::size_t out_size = Z;
   template <std::size_t In>
   using bind = GaussianHead<In, Z>;
+};
+
+namespace detail {
+/// The spatial Gaussian head bound to its input shape `In` = shape<C, H, W>: one 1×1 convolution
+/// C → 2Z per position (latent diffusion's `quant_conv`) gives [μ | log σ²] as 2Z channels of H × W,
+/// so per sample the statistics are [μ (Z·H·W) | log σ² (Z·H·W)] and the code is Z × H × W — the same
+/// layout as `GaussianHead<In, Z·H·W>`'s, with the same reparameterisation, KL and clamping.
+/// Parameters: the convolution's, PyTorch's Conv2d(C, 2Z, 1) order [2Z][C], then its 2Z biases.
+template <class In, std::size_t Z>
+struct spatial_gaussian_head {
+  static constexpr std::size_t C = In::channels, HW = In::height * In::width, Zt = Z * HW;
+  using map = conv2d_layer<In, 2 * Z, 1, 1, Valid, Identity>;
+  using head = GaussianHead<1, Zt>;  // the reparameterisation and KL of Zt units (its map is not used)
+  static constexpr bool is_gaussian_head = true;
+  using in_shape = In;
+  using out_shape = shape<Z, In::height, In::width>;
+  static constexpr std::size_t in_size = C * HW;
+  static constexpr std::size_t out_size = Zt;
+  static constexpr std::size_t code_size = Zt;
+  static constexpr std::size_t weight_count = map::weight_count;
+  static constexpr std::size_t param_count = map::param_count;
+  static constexpr std::size_t bias_count = 2 * Z;
+  static constexpr std::size_t cache_size = 3 * Zt + map::cache_size;
+  static constexpr std::size_t scratch_size = 2 * Zt + map::scratch_size;
+  static constexpr double forward_flops = map::forward_flops + 4.0 * Zt;
+  static constexpr const char* name = "SpatialGaussian";
+  static std::string signature() {
+    return "SpatialGaussian<in " + std::to_string(C) + "x" + std::to_string(In::height) + "x" +
+           std::to_string(In::width) + "," + std::to_string(Z) + ">";
+  }
+  static constexpr double log_variance_limit = head::log_variance_limit;
+  static constexpr std::size_t stats_size = 2 * Zt;
+  template <class T>
+  static T mean(const T* stats_row, std::size_t j) noexcept {
+    return stats_row[j];
+  }
+  template <class T>
+  static T log_variance(const T* stats_row, std::size_t j) noexcept {
+    return stats_row[Zt + j];
+  }
+  template <class T>
+  static double kl_unit(const T* stats_row, std::size_t j) noexcept {
+    return head::kl_unit(stats_row, j);
+  }
+  template <class T>
+  static void add_log_prior_minus_log_q(const T* z, const T* stats_row, double& lw) noexcept {
+    head::add_log_prior_minus_log_q(z, stats_row, lw);
+  }
+
+  template <class T>
+  static void init(T* params, Rng& rng) {
+    map::init(params, rng);
+  }
+  template <class T>
+  static void forward(const T* params, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) noexcept {
+    T* stats = cache;  // n × 2Zt: [μ | log σ²] per row, the map's output
+    map::forward(params, x, stats, cache + n * 3 * Zt, n, ctx);
+    head::reparameterise(stats, cache + n * 2 * Zt, y, n, ctx);
+  }
+  template <class T>
+  static void backward(const T* params, const T* x, const T*, const T* cache, T* dy, T* dx, T* dparams, T* scratch,
+                       std::size_t n, Context<T>& ctx) noexcept {
+    T* dstats = scratch;
+    head::reparameterise_backward(cache, cache + n * 2 * Zt, dy, dstats, n, ctx);
+    map::backward(params, x, cache, cache + n * 3 * Zt, dstats, dx, dparams, scratch + n * 2 * Zt, n, ctx);
+  }
+};
+}  // namespace detail
+
+/// The Gaussian head of a VAE encoder whose code keeps a shape (latent diffusion's spatial latents): after
+/// a shaped layer C × H × W, a 1×1 convolution gives μ and log σ² of Z channels at every position, and
+/// the code is Z × H × W (`Z·H·W` units, channel-first; a decoder starts with `Input<Z, H, W>`).
+/// Sampling, KL and clamping as `Gaussian<Z>`'s. Shape rules: a shaped input; only at the end of a VAE's
+/// encoder. Example: examples/kl_autoencoder_fashion_mnist.cpp.
+template <std::size_t Z>
+struct SpatialGaussian {
+  static constexpr bool is_gaussian_head = true;
+  static constexpr const char* name = "SpatialGaussian";
+  template <class In>
+  using bind_shape = detail::spatial_gaussian_head<In, Z>;
+  template <class At, class In>
+  static constexpr bool check() {
+    return detail::check_conv<At, SpatialGaussian, 2 * Z, 1, 1, Valid, false, In>();
+  }
 };
 
 }  // namespace latent
