@@ -119,3 +119,22 @@ def set_blas_threads(threads):
         except (OSError, AttributeError):
             continue
     return None
+
+
+# ResNet VAE (issue #23: BatchNorm after the strided convolutions, a pre-activation residual block each
+# side): the twin of resnet_vae_flops_per_sample() in peers/common.hpp, in the same convention (normalisations,
+# activations and the skip additions are element-wise and not counted). Its rows time the same 20 steps
+# after 3 warm-up steps as the conv VAE's.
+RESNET_VAE_PARAMETERS = 339745
+RESNET_VAE_STATE = 259  # the three BatchNorms' running mean, variance and batches tracked
+RESNET_VAE_LAYERS = (("conv", 14 * 14, 1, 32, 3), ("conv", 7 * 7, 32, 64, 3),
+                     ("conv", 7 * 7, 64, 64, 3), ("conv", 7 * 7, 64, 64, 3),      # the encoder's residual block
+                     ("dense", 1, 3136, 32, 1), ("dense", 1, 16, 3136, 1),
+                     ("conv", 7 * 7, 64, 64, 3), ("conv", 7 * 7, 64, 64, 3),      # the decoder's residual block
+                     ("convT", 7 * 7, 64, 32, 3), ("convT", 14 * 14, 32, 1, 3))
+
+
+def resnet_vae_flops_per_sample():
+    """2 x (3 x forward MACs - the first conv's MACs), as conv_vae_flops_per_sample: 55 657 728 per image."""
+    macs = [positions * cin * cout * k * k for _, positions, cin, cout, k in RESNET_VAE_LAYERS]
+    return 2.0 * (3.0 * sum(macs) - macs[0])
