@@ -156,6 +156,32 @@ TEST_CASE("not sharded: every rank passes all rows, and the run equals one proce
                        doctest::Contains("expected every rank to pass the same rows (sharded = false)"), option_error);
 }
 
+TEST_CASE("BatchNorm over MPI: each rank normalises by its own rows, the running statistics are the global batch's, the same everywhere") {
+  // One step, not sharded: the global batch of 64 rows is split 32/32. The running statistics move by
+  // the statistics of all 64 rows (summed in the step's one exchange), as one process's do.
+  struct BnEnc : Seq<Dense<12, 8>, BatchNorm, Relu, Dense<8, 2>> {};
+  using BnAE = Autoencoder<BnEnc, Dec, MSE>;
+  const auto x = curve(64, 7);
+  BnAE model(1), alone(1);
+  Adam o1(1e-2), o2(1e-2);
+  fit(model, x, o1,
+      {.epochs = 1, .batch_size = 64, .seed = 4, .progress = Progress::quiet, .communicator = session->world(),
+       .sharded = false});
+  fit(alone, x, o2, {.epochs = 1, .batch_size = 64, .seed = 4, .progress = Progress::quiet});
+  CHECK(same_everywhere(model.state()));
+  CHECK(same_everywhere(model.parameters()));
+  for (std::size_t i = 0; i < BnAE::state_size; ++i)
+    CHECK(double(model.state()[i]) == doctest::Approx(double(alone.state()[i])).epsilon(1e-5));
+  CHECK(model.state()[16] == 1.0f);  // batches tracked: one step
+  // Sharded, unequal shards, several epochs: the state stays the same on every rank.
+  BnAE sharded(2);
+  Adam o3(1e-2);
+  fit(sharded, shard(), o3,
+      {.epochs = 3, .batch_size = 32, .seed = 5, .progress = Progress::quiet, .communicator = session->world()});
+  CHECK(same_everywhere(sharded.state()));
+  CHECK(same_everywhere(sharded.parameters()));
+}
+
 TEST_CASE("the validation loss is the mean over every rank's validation rows") {
   const auto x = shard();
   const auto v0 = curve(20, 7), v1 = curve(10, 8);
