@@ -14,7 +14,8 @@
 
 #include <algorithm>   // std::max, std::reverse
 #include <cmath>       // std::abs, std::nan
-#include <cstdint>     // std::uint32_t
+#include <cstdint>     // std::int64_t, std::uint32_t
+#include <limits>      // std::numeric_limits
 #include <cstdlib>     // std::getenv
 #include <cstring>     // std::memcpy
 #include <filesystem>  // std::filesystem::temp_directory_path
@@ -57,6 +58,29 @@ using WithUserLayer = Autoencoder<Seq<test_support::Affine<3>, Dense<3, 2>>, Seq
 
 using Learned = VAE<Seq<Dense<4, 3, Relu>, Gaussian<2>>, Seq<Dense<2, 4>>, LearnedGaussian>;
 
+// ---- the blocks of issue #23 (scripts/torch_weights.py builds the same networks, its modules named as
+// latent's default names: activations stand alone so that every leaf is one PyTorch module) ------------
+// Flat: BatchNorm1d, GELU, Dropout, LayerNorm, residual blocks without and with a projection, SiLU.
+struct FlatBlocksEncoder : Seq<Dense<12, 16>, BatchNorm, Gelu, Dropout<20>,
+                               Residual<Seq<LayerNorm, Dense<16, 16>, Tanh, Dense<16, 16>>>,
+                               Residual<Seq<Dense<16, 8>, Relu, Dense<8, 8>>, Dense<16, 8>>, Silu, Dense<8, 4>> {};
+struct FlatBlocksDecoder : Seq<Dense<4, 16>, BatchNorm, Relu, Dense<16, 12>> {};
+using FlatBlocks = Autoencoder<FlatBlocksEncoder, FlatBlocksDecoder, MSE>;
+
+// Images: BatchNorm2d, GroupNorm, a pre-activation residual block (latent diffusion's), max pooling, a
+// residual block with a 1×1 projection (and a BatchNorm inside), attention in both parts, upsampling.
+struct BlocksEncoder
+    : Seq<Input<1, 8, 8>, Conv2D<8, 3, 1, Pad<1>>, BatchNorm, Relu,
+          Residual<Seq<GroupNorm<4>, Silu, Conv2D<8, 3, 1, Pad<1>>, GroupNorm<4>, Silu, Conv2D<8, 3, 1, Pad<1>>>>,
+          MaxPool2D<2>, Residual<Seq<Conv2D<16, 3, 1, Pad<1>>, BatchNorm, Relu, Conv2D<16, 3, 1, Pad<1>>>, Conv2D<16, 1>>,
+          SpatialAttention<4>, Flatten, Dense<256, 6>> {};
+struct BlocksDecoder : Seq<Dense<6, 256>, Reshape<16, 4, 4>, SpatialAttention<4>, Upsample2D<2>,
+                           Conv2D<8, 3, 1, Pad<1>>, GroupNorm<2>, Gelu, Dropout<10>, Conv2D<1, 3, 1, Pad<1>>> {};
+using Blocks = Autoencoder<BlocksEncoder, BlocksDecoder, MSE>;
+
+// Keras's channel-last order through a flat BatchNorm between a Flatten and a Dense.
+using KerasFlatNorm = Autoencoder<Seq<Input<2, 2, 1>, Conv2D<2, 1>, Flatten, BatchNorm, Dense<4, 3>>, Seq<Dense<3, 4>>, MSE>;
+
 std::string scratch(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / "latent_test_weights";
   std::filesystem::create_directories(dir);
@@ -98,6 +122,33 @@ NamedTensor tensor(std::string name, std::vector<std::size_t> shape, std::vector
 template <class Model>
 std::vector<float> params_of(const Model& m) {
   return {m.parameters().begin(), m.parameters().end()};
+}
+template <class Model>
+std::vector<float> state_of(const Model& m) {
+  return {m.state().begin(), m.state().end()};
+}
+
+/// Moves every parameter a little (BatchNorm's and GroupNorm's γ = 1, β = 0 would hide a swap) and
+/// gives the state values a trained model could have: means in [−1, 1], variances in [0.5, 2],
+/// counters 3, 4, ...
+template <class Model>
+void randomise(Model& m, std::uint64_t seed) {
+  Rng rng(seed);
+  for (auto& p : m.parameters()) p += static_cast<typename Model::scalar_type>(rng.uniform(-0.3, 0.3));
+  std::int64_t count = 3;
+  for (const WeightSlot& s : weight_slots<Model>(weight_layout::pytorch)) {
+    if (s.target != weight_target::state) continue;
+    for (std::size_t e = 0; e < s.count; ++e)
+      m.state()[s.index(e)] = static_cast<typename Model::scalar_type>(
+          s.kind == weight_kind::counter ? static_cast<double>(count++)
+                                         : (s.kind == weight_kind::variance ? rng.uniform(0.5, 2) : rng.uniform(-1, 1)));
+  }
+}
+
+std::vector<std::string> names_of(const std::vector<WeightSlot>& slots) {
+  std::vector<std::string> n;
+  for (const auto& s : slots) n.push_back(s.name);
+  return n;
 }
 
 // A zip archive of one member (`method` 0 or 8, `stored` the bytes as written), for forged archives.
@@ -175,7 +226,7 @@ TEST_CASE("weights: safetensors written tensors read back in their order, with t
   }
 }
 
-TEST_CASE("weights: safetensors F16 and BF16 convert exactly, integer types are refused by name") {
+TEST_CASE("weights: safetensors F16 and BF16 convert exactly, I64 exactly, other integer types are refused by name") {
   // F16 1.0 = 0x3C00, -2.5 = 0xC100, 2^-24 = 0x0001; BF16 1.0 = 0x3F80, -0.5 = 0xBF00.
   const std::string half("\x00\x3c\x00\xc1\x01\x00", 6), bf("\x80\x3f\x00\xbf", 4);
   const auto t = parse_safetensors(
@@ -187,9 +238,21 @@ TEST_CASE("weights: safetensors F16 and BF16 convert exactly, integer types are 
   CHECK(t[0].values == std::vector<double>{1.0, -2.5, std::ldexp(1.0, -24)});
   CHECK(t[1].values == std::vector<double>{1.0, -0.5});
   CHECK(message_of([] {
-          parse_safetensors(safetensors_file(R"({"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", le64(1)),
+          parse_safetensors(safetensors_file(R"({"i":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})", le64(1)),
                             "t");
-        }) == "latent: t: tensor 'i': expected dtype F32, F64, F16 or BF16, found 'I64'");
+        }) == "latent: t: tensor 'i': expected dtype F32, F64, F16, BF16 or I64, found 'I32'");
+  // I64 (PyTorch's num_batches_tracked): exact in `integers`, beyond 2^53 too; negative values.
+  const std::int64_t big = (std::int64_t(1) << 53) + 1;
+  const auto i = parse_safetensors(
+      safetensors_file(R"({"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"m":{"dtype":"I64","shape":[2],"data_offsets":[8,24]}})",
+                       le64(7) + le64(static_cast<std::uint64_t>(big)) + le64(static_cast<std::uint64_t>(-3))),
+      "t");
+  REQUIRE(i.size() == 2);
+  CHECK(i[0].dtype == "I64");
+  CHECK(i[0].shape.empty());
+  CHECK(i[0].integers == std::vector<std::int64_t>{7});
+  CHECK(i[0].values == std::vector<double>{7});
+  CHECK(i[1].integers == std::vector<std::int64_t>{big, -3});
 }
 
 TEST_CASE("weights: safetensors forged, truncated and lying files are refused before anything is allocated") {
@@ -286,9 +349,11 @@ TEST_CASE("weights: npz with a bad CRC, a lying size, other types and broken arc
     CHECK(contains(msg(z), "expected an uncompressed size of at most 1032 times"));
   }
   const std::string be = npy_header("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }") + floats({1, 2});
-  CHECK(contains(msg(zip_of("w.npy", be, be, 0, crc_of(be))), "expected descr '<f4', '<f8' or '<f2', found '>f4'"));
-  const std::string i8 = npy_header("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }") + le64(1);
-  CHECK(contains(msg(zip_of("w.npy", i8, i8, 0, crc_of(i8))), "found '<i8'"));
+  CHECK(contains(msg(zip_of("w.npy", be, be, 0, crc_of(be))), "expected descr '<f4', '<f8', '<f2' or '<i8', found '>f4'"));
+  const std::string i4 = npy_header("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }") + le64(1);
+  CHECK(contains(msg(zip_of("w.npy", i4, i4, 0, crc_of(i4))), "expected descr '<f4', '<f8', '<f2' or '<i8', found '<i4'"));
+  const std::string u8 = npy_header("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }") + le64(1);
+  CHECK(contains(msg(zip_of("w.npy", u8, u8, 0, crc_of(u8))), "found '<u8'"));
   const std::string shortdata =
       npy_header("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }") + floats({1, 2});
   CHECK(contains(msg(zip_of("w.npy", shortdata, shortdata, 0, crc_of(shortdata))),
@@ -385,8 +450,8 @@ TEST_CASE("weights: missing, unused and mis-shaped tensors are errors naming the
   CHECK(params_of(n) == before);
   WithUserLayer user(1);
   CHECK(message_of([&] { save_weights(user, scratch("user.npz")); }) ==
-        "latent: weights: layer 0 (Affine) has 6 parameters of no known layout (Dense, Gaussian, Conv2D and "
-        "ConvTranspose2D have one)");
+        "latent: weights: layer 0 (Affine) has 6 parameters of no known layout (Dense, Gaussian, Conv2D, "
+        "ConvTranspose2D, BatchNorm, GroupNorm and SpatialAttention have one)");
   CHECK(contains(message_of([&] { load_weights(user, scratch("transposed.safetensors")); }), "layer 0 (Affine)"));
   CHECK(contains(message_of([&] { load_weights(n, scratch("x.bin")); }),
                  "expected a name ending in .safetensors or .npz"));
@@ -434,6 +499,247 @@ TEST_CASE("weights: conv kernels and Keras's channel-last flattening map element
     SmallConv other(8);
     load_weights(other, scratch("small_conv.npz"), {.layout = layout});
     CHECK(params_of(other) == params_of(m));
+  }
+}
+
+TEST_CASE("weights: int64 tensors round-trip through both formats exactly; the writers refuse other values for them") {
+  const std::int64_t big = (std::int64_t(1) << 53) + 1;  // a double would round it
+  const std::vector<NamedTensor> in = {
+      NamedTensor{"bn.num_batches_tracked", {}, {}, "I64", {big}},
+      NamedTensor{"counts", {2, 2}, {}, "<i8", {-1, 0, 5, std::numeric_limits<std::int64_t>::max()}},
+      NamedTensor{"from_values", {2}, {3, 4}, "I64"}, tensor("w", {2}, {0.5, -1})};
+  for (const std::string ext : {".safetensors", ".npz"}) {
+    const std::string path = scratch("int64" + ext);
+    if (ext == ".npz")
+      write_npz(path, in);
+    else
+      write_safetensors(path, in);
+    const auto out = read_tensors(path);
+    REQUIRE(out.size() == 4);
+    const std::string i64 = ext == ".npz" ? "<i8" : "I64";
+    CHECK(out[0].dtype == i64);
+    CHECK(out[0].shape.empty());
+    CHECK(out[0].integers == std::vector<std::int64_t>{big});
+    CHECK(out[1].dtype == i64);
+    CHECK(out[1].integers == in[1].integers);
+    CHECK(out[2].integers == std::vector<std::int64_t>{3, 4});
+    CHECK(out[3].dtype == (ext == ".npz" ? "<f4" : "F32"));
+    CHECK(out[3].integers.empty());
+    CHECK(out[3].values == in[3].values);
+  }
+  CHECK(message_of([] { safetensors_bytes({NamedTensor{"n", {1}, {0.5}, "I64"}}); }) ==
+        "latent: write_safetensors: tensor 'n': expected whole numbers in int64's range for I64, found 0.500000 at "
+        "element 0");
+  CHECK(contains(message_of([] { npz_bytes({NamedTensor{"n", {1}, {1e19}, "<i8"}}); }),
+                 "write_npz: tensor 'n': expected whole numbers in int64's range for <i8"));
+  CHECK(contains(message_of([] { npz_bytes({NamedTensor{"n", {3}, {}, "<i8", {1, 2}}}); }),
+                 "expected 3 values for [3], found 2"));
+  // .npy int64 in Fortran order.
+  std::string ints = npy_header("{'descr': '<i8', 'fortran_order': True, 'shape': (2, 2), }");
+  for (std::int64_t v : {1, 3, 2, -4}) ints += le64(static_cast<std::uint64_t>(v));
+  const NamedTensor f = parse_npy(ints, "f", "t");
+  CHECK(f.integers == std::vector<std::int64_t>{1, 2, 3, -4});
+  CHECK(f.values == std::vector<double>{1, 2, 3, -4});
+}
+
+TEST_CASE("weights: BatchNorm, GroupNorm, residual blocks and attention: names, layouts, state, round trips") {
+  const auto pt = weight_slots<Blocks>(weight_layout::pytorch);
+  const auto ks = weight_slots<Blocks>(weight_layout::keras);
+  // PyTorch's state_dict of scripts/torch_weights.py's "blocks" network, key by key.
+  std::vector<std::string> want = {"encoder.1.weight", "encoder.1.bias", "encoder.2.weight", "encoder.2.bias",
+                                   "encoder.2.running_mean", "encoder.2.running_var", "encoder.2.num_batches_tracked"};
+  for (const char* j : {"0", "2", "3", "5"})
+    for (const char* r : {".weight", ".bias"}) want.push_back(std::string("encoder.4.branch.") + j + r);
+  for (const char* r : {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                        "1.num_batches_tracked", "3.weight", "3.bias"})
+    want.push_back(std::string("encoder.6.branch.") + r);
+  want.insert(want.end(), {"encoder.6.projection.0.weight", "encoder.6.projection.0.bias"});
+  const auto attention = [&](const std::string& at) {
+    for (const char* r : {"norm.weight", "norm.bias", "q.weight", "q.bias", "k.weight", "k.bias", "v.weight", "v.bias",
+                          "proj_out.weight", "proj_out.bias"})
+      want.push_back(at + r);
+  };
+  attention("encoder.7.");
+  want.insert(want.end(), {"encoder.9.weight", "encoder.9.bias", "decoder.0.weight", "decoder.0.bias"});
+  attention("decoder.2.");
+  want.insert(want.end(), {"decoder.4.weight", "decoder.4.bias", "decoder.5.weight", "decoder.5.bias",
+                           "decoder.8.weight", "decoder.8.bias"});
+  CHECK(names_of(pt) == want);
+  REQUIRE(pt.size() == want.size());
+  // Shapes, targets and kinds; the layer's text names the residual and the branch's leaf.
+  CHECK(pt[4].shape == std::vector<std::size_t>{8});
+  CHECK(pt[4].target == weight_target::state);
+  CHECK(pt[5].kind == weight_kind::variance);
+  CHECK(pt[6].shape.empty());
+  CHECK(pt[6].kind == weight_kind::counter);
+  CHECK(pt[2].target == weight_target::parameters);
+  CHECK(pt[7].layer == "layer 4 (Residual) branch layer 0 (GroupNorm<4,in 8x64,eps 1/100000>) weight");
+  CHECK(pt[24].layer == "layer 6 (Residual) projection layer 0 (Conv2D<in 8x4x4,16,1,1,Valid,Identity>) weight");
+  CHECK(pt[24].shape == std::vector<std::size_t>{16, 8, 1, 1});
+  CHECK(pt[28].name == "encoder.7.q.weight");
+  CHECK(pt[28].shape == std::vector<std::size_t>{16, 16, 1, 1});
+  // Keras: gamma, beta, moving_mean, moving_variance and no counter; 1×1 kernels [1, 1, in, out].
+  CHECK(ks.size() == pt.size() - 2);
+  CHECK(ks[2].name == "encoder.2.gamma");
+  CHECK(ks[5].name == "encoder.2.moving_variance");
+  CHECK(ks[6].name == "encoder.4.branch.0.gamma");
+  CHECK(ks[26].name == "encoder.7.q.kernel");
+  CHECK(ks[26].shape == std::vector<std::size_t>{1, 1, 16, 16});
+  // W_q[out=2][in=5] is element (0, 0, in=5, out=2) of the Keras kernel, element 2·16 + 5 of PyTorch's.
+  CHECK(ks[26].index(5 * 16 + 2) == pt[28].index(2 * 16 + 5));
+  // Every parameter and every state value is in exactly one tensor (Keras: all but the counters).
+  for (const auto* slots : {&pt, &ks}) {
+    std::vector<int> hits(Blocks::param_count, 0), state_hits(Blocks::state_size, 0);
+    for (const auto& s : *slots)
+      for (std::size_t e = 0; e < s.count; ++e) ++(s.target == weight_target::state ? state_hits : hits)[s.index(e)];
+    CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
+    CHECK(std::count(state_hits.begin(), state_hits.end(), 1) ==
+          static_cast<std::ptrdiff_t>(Blocks::state_size - (slots == &ks ? 2 : 0)));
+  }
+  const auto flat = weight_slots<FlatBlocks>(weight_layout::pytorch);
+  CHECK(names_of(flat) == std::vector<std::string>{
+                              "encoder.0.weight", "encoder.0.bias", "encoder.1.weight", "encoder.1.bias",
+                              "encoder.1.running_mean", "encoder.1.running_var", "encoder.1.num_batches_tracked",
+                              "encoder.4.branch.0.weight", "encoder.4.branch.0.bias", "encoder.4.branch.1.weight",
+                              "encoder.4.branch.1.bias", "encoder.4.branch.3.weight", "encoder.4.branch.3.bias",
+                              "encoder.5.branch.0.weight", "encoder.5.branch.0.bias", "encoder.5.branch.2.weight",
+                              "encoder.5.branch.2.bias", "encoder.5.projection.0.weight", "encoder.5.projection.0.bias",
+                              "encoder.7.weight", "encoder.7.bias", "decoder.0.weight", "decoder.0.bias",
+                              "decoder.1.weight", "decoder.1.bias", "decoder.1.running_mean", "decoder.1.running_var",
+                              "decoder.1.num_batches_tracked", "decoder.3.weight", "decoder.3.bias"});
+  // Save → load, both formats and layouts: parameters and state exactly (Keras: the counters stay).
+  auto m = std::make_unique<Blocks>(1);
+  randomise(*m, 2);
+  for (const std::string ext : {".safetensors", ".npz"})
+    for (weight_layout layout : {weight_layout::pytorch, weight_layout::keras}) {
+      const std::string path = scratch("blocks" + ext);
+      save_weights(*m, path, {.layout = layout});
+      auto other = std::make_unique<Blocks>(3);
+      randomise(*other, 4);
+      const std::vector<float> counters = {other->state()[pt[6].index(0)], other->state()[pt[21].index(0)]};
+      CHECK(params_of(*other) != params_of(*m));
+      load_weights(*other, path, {.layout = layout});
+      CHECK(params_of(*other) == params_of(*m));
+      std::vector<float> want_state = state_of(*m);
+      if (layout == weight_layout::keras)
+        want_state[pt[6].index(0)] = counters[0], want_state[pt[21].index(0)] = counters[1];
+      CHECK(state_of(*other) == want_state);
+      // and the model computes what the saved one does (eval mode: the running statistics).
+      const xt::xtensor<float, 2> x = xt::ones<float>({2, 64}) * 0.3f;
+      CHECK(other->reconstruct(x) == m->reconstruct(x));
+    }
+  // The counters are int64 in both formats.
+  save_weights(*m, scratch("blocks.npz"));
+  CHECK(read_tensors(scratch("blocks.npz"))[6].dtype == "<i8");
+  CHECK(read_tensors(scratch("blocks.npz"))[6].integers == std::vector<std::int64_t>{3});
+  FlatBlocks f(5), g(6);
+  randomise(f, 7);
+  save_weights(f, scratch("flat_blocks.safetensors"));
+  load_weights(g, scratch("flat_blocks.safetensors"));
+  CHECK(params_of(g) == params_of(f));
+  CHECK(state_of(g) == state_of(f));
+}
+
+TEST_CASE("weights: Keras's channel-last order runs through a flat BatchNorm between a Flatten and a Dense") {
+  const auto pt = weight_slots<KerasFlatNorm>(weight_layout::pytorch);
+  const auto ks = weight_slots<KerasFlatNorm>(weight_layout::keras);
+  // conv weight, bias; BatchNorm γ, β, mean, var (+ counter); Dense kernel, bias; Dense kernel, bias.
+  REQUIRE(ks.size() == 10);
+  CHECK(ks[2].name == "encoder.3.gamma");
+  // The flattened 2×2×1 image: Keras feature (h, w, c) = (0, 0, 1) is 1; latent's c·2 + h = 2.
+  CHECK(ks[2].index(1) == pt[2].index(2));
+  CHECK(ks[4].index(1) == pt[4].index(2));  // moving_mean, in the state
+  CHECK(ks[4].target == weight_target::state);
+  // The Dense after it: Keras row 1 is latent's row 2 (column 0).
+  CHECK(ks[6].index(1 * 3 + 0) == pt[7].index(0 * 4 + 2));
+}
+
+TEST_CASE("weights: bad BatchNorm statistics and counters are format_errors naming the tensor, and nothing loads") {
+  auto m = std::make_unique<Blocks>(1);
+  randomise(*m, 2);
+  const std::vector<float> before = params_of(*m), state_before = state_of(*m);
+  auto donor = std::make_unique<Blocks>(5);
+  randomise(*donor, 6);
+  const std::vector<NamedTensor> good = weight_tensors(*donor);
+  const std::vector<std::string> names = names_of(weight_slots<Blocks>(weight_layout::pytorch));
+  auto at = [&](std::vector<NamedTensor>& t, const std::string& name) -> NamedTensor& {
+    for (auto& x : t)
+      if (x.name == name) return x;
+    FAIL("no tensor " << name);
+    throw 0;
+  };
+  auto msg = [&](const std::vector<NamedTensor>& t, bool by_name = false) {
+    const std::string s = message_of([&] {
+      assign_weights(*m, t, by_name ? WeightOptions{.names = names} : WeightOptions{}, "load_weights: b.safetensors");
+    });
+    CHECK(params_of(*m) == before);  // all or nothing
+    CHECK(state_of(*m) == state_before);
+    return s;
+  };
+  const std::string bn = "layer 2 (BatchNorm<8x64,momentum 1/10,eps 1/100000>)";
+  {  // a missing running_var (the tensors taken by name)
+    auto t = good;
+    t.erase(t.begin() + 5);
+    CHECK(msg(t, true) == "latent: load_weights: b.safetensors: missing tensor 'encoder.2.running_var' for " + bn +
+                              " running_var: expected [8], found none (nothing was loaded)");
+    CHECK(contains(msg(t), "tensor 'encoder.2.num_batches_tracked' for " + bn + " running_var: expected [8], found []"));
+  }
+  {  // a running_mean of the wrong shape
+    auto t = good;
+    at(t, "encoder.2.running_mean").shape = {8, 1};
+    CHECK(msg(t) == "latent: load_weights: b.safetensors: tensor 'encoder.2.running_mean' for " + bn +
+                        " running_mean: expected [8], found [8, 1] (nothing was loaded)");
+  }
+  {  // a real counter: PyTorch writes int64, so a float there is refused (also from a file)
+    auto t = good;
+    NamedTensor& n = at(t, "encoder.2.num_batches_tracked");
+    n.dtype = "F32", n.integers.clear();
+    CHECK(msg(t) == "latent: load_weights: b.safetensors: tensor 'encoder.2.num_batches_tracked' for " + bn +
+                        " num_batches_tracked: expected an int64 count (I64 or <i8, as PyTorch saves "
+                        "num_batches_tracked), found F32 (nothing was loaded)");
+    n.dtype = "";
+    write_safetensors(scratch("float_counter.safetensors"), t);  // written as F32
+    CHECK(contains(message_of([&] { load_weights(*m, scratch("float_counter.safetensors")); }),
+                   "num_batches_tracked: expected an int64 count (I64 or <i8, as PyTorch saves num_batches_tracked), "
+                   "found F32"));
+    CHECK(params_of(*m) == before);
+    // and an int64 where a real number belongs
+    auto u = good;
+    at(u, "encoder.2.weight").dtype = "I64";
+    CHECK(contains(msg(u), "tensor 'encoder.2.weight' for " + bn + " weight: expected real numbers, found the integer "
+                                                                   "type I64"));
+  }
+  {  // NaN in running_var, and a negative variance
+    auto t = good;
+    at(t, "encoder.2.running_var").values[3] = std::nan("");
+    CHECK(msg(t) == "latent: load_weights: b.safetensors: tensor 'encoder.2.running_var' for " + bn +
+                        " running_var: expected finite values of at least 0 (a variance), found nan at element 3 "
+                        "(nothing was loaded)");
+    auto u = good;
+    at(u, "encoder.6.branch.1.running_var").values[1] = -0.25;
+    CHECK(msg(u) == "latent: load_weights: b.safetensors: tensor 'encoder.6.branch.1.running_var' for layer 6 "
+                    "(Residual) branch layer 1 (BatchNorm<16x16,momentum 1/10,eps 1/100000>) running_var: expected "
+                    "finite values of at least 0 (a variance), found -0.250000 at element 1 (nothing was loaded)");
+    auto z = good;
+    at(z, "encoder.2.running_var").values[0] = 0;  // zero is a variance (ε keeps the division finite)
+    assign_weights(*m, z);
+    CHECK(m->state()[weight_slots<Blocks>(weight_layout::pytorch)[5].index(0)] == 0.0f);
+    assign_weights(*m, weight_tensors(Blocks(1)));  // back to a known state, then to `before`
+    randomise(*m, 2);
+    CHECK(params_of(*m) == before);
+  }
+  {  // counters: negative, and beyond what a float holds exactly
+    auto t = good;
+    at(t, "encoder.2.num_batches_tracked").integers = {-1};
+    CHECK(msg(t) == "latent: load_weights: b.safetensors: tensor 'encoder.2.num_batches_tracked' for " + bn +
+                        " num_batches_tracked: expected a count of at least 0, found -1 (nothing was loaded)");
+    at(t, "encoder.2.num_batches_tracked").integers = {(1 << 24) + 1};
+    CHECK(msg(t) == "latent: load_weights: b.safetensors: tensor 'encoder.2.num_batches_tracked' for " + bn +
+                        " num_batches_tracked: expected a count that the model's float holds exactly (every whole "
+                        "number up to 2^24), found 16777217 (nothing was loaded)");
+    at(t, "encoder.2.num_batches_tracked").integers = {1 << 25};  // a power of two: exact
+    assign_weights(*m, t);
+    CHECK(m->state()[weight_slots<Blocks>(weight_layout::pytorch)[6].index(0)] == 33554432.0f);
   }
 }
 

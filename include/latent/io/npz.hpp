@@ -11,12 +11,13 @@
 /// header and its CRC-32, inflates deflated members with zlib (an uncompressed size above the
 /// deflate format's 1032:1 bound is refused before allocating), and refuses encrypted members, other
 /// compression methods, multi-disk archives and zip64 archives over 4 GiB (a zip64 end record).
-/// `.npy` versions 1, 2 and 3 are read; types '<f4', '<f8' and '<f2' (and '|' or '=' byte orders of
-/// them on this little-endian platform), in C order or Fortran order (converted to C order); any other
+/// `.npy` versions 1, 2 and 3 are read; types '<f4', '<f8', '<f2' and '<i8' (and the '=' byte order of
+/// them on this little-endian platform; '<i8' is PyTorch's BatchNorm counter, read into `integers`
+/// exactly and `values` as doubles), in C order or Fortran order (converted to C order); any other
 /// type, a big-endian one, or a structured one is refused with its descr.
 /// The arrays come back in the central directory's order, which is the order `numpy.savez` wrote them.
 /// The writer produces stored (uncompressed) members with `.npy` version 1 headers, which
-/// `numpy.load` reads.
+/// `numpy.load` reads; int64 tensors (dtype "I64" or "<i8") as '<i8'.
 
 #include "latent/core/error.hpp"
 #include "latent/io/atomic_file.hpp"
@@ -25,7 +26,7 @@
 #include <zlib.h>  // crc32_z, inflate: members' checksums and deflated members
 
 #include <cstddef>      // std::size_t
-#include <cstdint>      // std::uint16_t, std::uint32_t, std::uint64_t
+#include <cstdint>      // std::int64_t, std::uint16_t, std::uint32_t, std::uint64_t
 #include <cstring>      // std::memcpy
 #include <set>          // std::set: duplicate names
 #include <string>       // std::string
@@ -100,14 +101,18 @@ inline NamedTensor parse_npy(std::string_view bytes, std::string name, const std
   const std::string shape_text = detail::npy_field(header, "shape", context);
   if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) descr = descr.substr(1, descr.size() - 2);
   std::size_t size = 0;
+  bool whole = false;  // int64
   if (descr == "<f4" || descr == "=f4")
     size = 4;
   else if (descr == "<f8" || descr == "=f8")
     size = 8;
   else if (descr == "<f2" || descr == "=f2")
     size = 2;
+  else if (descr == "<i8" || descr == "=i8")
+    size = 8, whole = true;
   else
-    throw format_error(context + ": expected descr '<f4', '<f8' or '<f2', found '" + detail::escape_bytes(descr) + "'");
+    throw format_error(context + ": expected descr '<f4', '<f8', '<f2' or '<i8', found '" +
+                       detail::escape_bytes(descr) + "'");
   if (fortran != "False" && fortran != "True")
     throw format_error(context + ": expected fortran_order True or False, found '" + detail::escape_bytes(fortran) +
                        "'");
@@ -115,7 +120,7 @@ inline NamedTensor parse_npy(std::string_view bytes, std::string name, const std
     throw format_error(context + ": expected a shape tuple, found '" + detail::escape_bytes(shape_text) + "'");
   NamedTensor t;
   t.name = std::move(name);
-  t.dtype = "<f" + std::to_string(size);
+  t.dtype = whole ? "<i8" : "<f" + std::to_string(size);
   {
     std::size_t at = 1;
     const std::size_t end = shape_text.size() - 1;
@@ -141,9 +146,13 @@ inline NamedTensor parse_npy(std::string_view bytes, std::string name, const std
     throw format_error(context + ": expected " + detail::shape_string(t.shape) + " of " + t.dtype + " to fill the " +
                        std::to_string(data.size()) + " data bytes exactly");
   t.values.resize(count);
+  if (whole) t.integers.resize(count);
   for (std::size_t j = 0; j < count; ++j) {
     const char* p = data.data() + j * size;
-    if (size == 8) {
+    if (whole) {
+      t.integers[j] = static_cast<std::int64_t>(detail::little_endian(data, j * size, 8));  // two's complement
+      t.values[j] = static_cast<double>(t.integers[j]);
+    } else if (size == 8) {
       double v;
       std::memcpy(&v, p, 8);
       t.values[j] = v;
@@ -160,18 +169,21 @@ inline NamedTensor parse_npy(std::string_view bytes, std::string name, const std
   if (fortran == "True" && t.shape.size() > 1) {
     // Fortran order: the first index varies fastest. Reorder into C order.
     std::vector<double> c(count);
+    std::vector<std::int64_t> ci64(t.integers.size());
     const std::size_t rank = t.shape.size();
     std::vector<std::size_t> index(rank, 0);
     for (std::size_t f = 0; f < count; ++f) {
       std::size_t ci = 0;
       for (std::size_t k = 0; k < rank; ++k) ci = ci * t.shape[k] + index[k];
       c[ci] = t.values[f];
+      if (whole) ci64[ci] = t.integers[f];
       for (std::size_t k = 0; k < rank; ++k) {
         if (++index[k] < t.shape[k]) break;
         index[k] = 0;
       }
     }
     t.values = std::move(c);
+    t.integers = std::move(ci64);
   }
   return t;
 }
@@ -309,26 +321,33 @@ inline std::vector<NamedTensor> read_npz(const std::string& path) {
   return parse_npz(detail::read_whole_file(path, "read_npz"), "read_npz: " + path);
 }
 
-/// The `.npy` (version 1) bytes of `t`'s values as '<f4' (`dtype` "<f4") or '<f8' ("<f8"), C order;
-/// the header padded so that the data starts at a multiple of 64 bytes, as NumPy writes it.
+/// The `.npy` (version 1) bytes of `t`'s values as '<f4' (`dtype` "<f4") or '<f8' ("<f8"), C order —
+/// as '<i8' when `t`'s own dtype is "I64" or "<i8" (its `integers`, or its values if they are whole
+/// numbers); the header padded so that the data starts at a multiple of 64 bytes, as NumPy writes it.
 inline std::string npy_bytes(const NamedTensor& t, const std::string& dtype = "<f4") {
   if (dtype != "<f4" && dtype != "<f8")
     throw option_error("write_npz: expected dtype '<f4' or '<f8', found '" + detail::escape_bytes(dtype) + "'");
+  const bool whole = detail::is_int64_dtype(t.dtype);
+  const std::vector<std::int64_t> integers = whole ? detail::int64_values(t, "write_npz") : std::vector<std::int64_t>{};
+  const std::size_t given = whole ? integers.size() : t.values.size();
   std::size_t count = 0;
-  if (!detail::element_count(t.shape, count) || count != t.values.size())
+  if (!detail::element_count(t.shape, count) || count != given)
     throw format_error("write_npz: array '" + detail::escape_bytes(t.name) + "': expected " + std::to_string(count) +
-                       " values for " + detail::shape_string(t.shape) + ", found " + std::to_string(t.values.size()));
+                       " values for " + detail::shape_string(t.shape) + ", found " + std::to_string(given));
   std::string shape = "(";
   for (std::size_t k = 0; k < t.shape.size(); ++k)
     shape += std::to_string(t.shape[k]) + (k + 1 < t.shape.size() ? ", " : "");
   if (t.shape.size() == 1) shape += ",";
   shape += ")";
-  std::string header = "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  std::string header =
+      "{'descr': '" + (whole ? std::string("<i8") : dtype) + "', 'fortran_order': False, 'shape': " + shape + ", }";
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
   std::string out("\x93NUMPY\x01\x00", 8);
   detail::put_le(out, header.size(), 2);
   out += header;
+  for (const std::int64_t v : integers) detail::append_int64_le(out, v);
+  if (whole) return out;
   for (double v : t.values) {
     if (dtype == "<f8") {
       out.append(reinterpret_cast<const char*>(&v), 8);

@@ -13,8 +13,9 @@
 /// number a non-negative integer); every tensor's byte count must equal its shape's product times its
 /// type's size, its range must lie inside the data, no two ranges may overlap and together they must
 /// cover the data exactly (the format forbids holes). F32 and F64 are read as they are, F16 and BF16
-/// converted exactly; any other type (integers, F8, bool) is refused with its name. The tensors come
-/// back in the header's order.
+/// converted exactly, I64 (PyTorch's BatchNorm counter) into `integers` exactly and `values` as
+/// doubles; any other type (other integers, F8, bool) is refused with its name. The tensors come back
+/// in the header's order.
 
 #include "latent/core/error.hpp"
 #include "latent/io/atomic_file.hpp"
@@ -22,7 +23,7 @@
 
 #include <algorithm>    // std::sort
 #include <cstddef>      // std::size_t
-#include <cstdint>      // std::uint16_t, std::uint32_t, std::uint64_t
+#include <cstdint>      // std::int64_t, std::uint16_t, std::uint32_t, std::uint64_t
 #include <cstring>      // std::memcpy
 #include <set>          // std::set: duplicate names
 #include <string>       // std::string
@@ -251,7 +252,7 @@ inline std::string json_quote(std::string_view s) {
 inline constexpr std::uint64_t safetensors_header_limit = 100'000'000;
 
 inline std::size_t safetensors_dtype_size(std::string_view dtype) noexcept {
-  if (dtype == "F64") return 8;
+  if (dtype == "F64" || dtype == "I64") return 8;
   if (dtype == "F32") return 4;
   if (dtype == "F16" || dtype == "BF16") return 2;
   return 0;
@@ -261,7 +262,7 @@ inline std::size_t safetensors_dtype_size(std::string_view dtype) noexcept {
 
 /// The tensors of the safetensors bytes `bytes` (`context` starts the messages, e.g. the path), in the
 /// header's order; with the header's `__metadata__` (string values) in `metadata` if it is given.
-/// Anything that is not a valid safetensors file of F64/F32/F16/BF16 tensors is a `format_error`.
+/// Anything that is not a valid safetensors file of F64/F32/F16/BF16/I64 tensors is a `format_error`.
 inline std::vector<NamedTensor> parse_safetensors(
     std::string_view bytes, const std::string& context,
     std::vector<std::pair<std::string, std::string>>* metadata = nullptr) {
@@ -326,8 +327,8 @@ inline std::vector<NamedTensor> parse_safetensors(
       throw format_error(where + ": expected data_offsets as two integers [begin, end]");
     const std::size_t size = detail::safetensors_dtype_size(dtype->text);
     if (size == 0)
-      throw format_error(where + ": expected dtype F32, F64, F16 or BF16, found '" + detail::escape_bytes(dtype->text) +
-                         "'");
+      throw format_error(where + ": expected dtype F32, F64, F16, BF16 or I64, found '" +
+                         detail::escape_bytes(dtype->text) + "'");
     NamedTensor t;
     t.name = name;
     t.dtype = dtype->text;
@@ -378,8 +379,14 @@ inline std::vector<NamedTensor> parse_safetensors(
     const std::size_t count = static_cast<std::size_t>(ranges[i].second - ranges[i].first) / size;
     const char* p = data.data() + ranges[i].first;
     t.values.resize(count);
+    if (t.dtype == "I64") t.integers.resize(count);
     for (std::size_t j = 0; j < count; ++j, p += size) {
-      if (t.dtype == "F64") {
+      if (t.dtype == "I64") {
+        std::uint64_t bits = 0;
+        for (std::size_t b = 8; b-- > 0;) bits = bits << 8 | static_cast<unsigned char>(p[b]);
+        t.integers[j] = static_cast<std::int64_t>(bits);  // two's complement (C++20)
+        t.values[j] = static_cast<double>(t.integers[j]);
+      } else if (t.dtype == "F64") {
         double v;
         std::memcpy(&v, p, 8);
         t.values[j] = v;
@@ -410,8 +417,10 @@ inline std::vector<NamedTensor> read_safetensors(const std::string& path) {
 }
 
 /// The bytes of a safetensors file holding `tensors` in their order, as F32 (`dtype` "F32") or F64
-/// ("F64"), with string `metadata` (`__metadata__`, written first when not empty). Names must be
-/// distinct and not "__metadata__" (`format_error` otherwise); each tensor's values must match its shape.
+/// ("F64") — except a tensor whose own dtype is "I64" or "<i8", written as I64 (its `integers`, or its
+/// values if they are whole numbers) — with string `metadata` (`__metadata__`, written first when not
+/// empty). Names must be distinct and not "__metadata__" (`format_error` otherwise); each tensor's
+/// values must match its shape.
 inline std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, const std::string& dtype = "F32",
                                      const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
   if (dtype != "F32" && dtype != "F64")
@@ -430,23 +439,29 @@ inline std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, co
   }
   std::set<std::string> names;
   std::size_t offset = 0;
-  for (const NamedTensor& t : tensors) {
+  std::vector<std::vector<std::int64_t>> integers(tensors.size());  // the I64 tensors' values
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const NamedTensor& t = tensors[i];
     if (t.name == "__metadata__" || !names.insert(t.name).second)
       throw format_error("write_safetensors: expected distinct tensor names other than __metadata__, found '" +
                          detail::escape_bytes(t.name) + "' twice or reserved");
+    const bool whole = detail::is_int64_dtype(t.dtype);
+    if (whole) integers[i] = detail::int64_values(t, "write_safetensors");
+    const std::size_t given = whole ? integers[i].size() : t.values.size();
     std::size_t count = 0;
-    if (!detail::element_count(t.shape, count) || count != t.values.size())
+    if (!detail::element_count(t.shape, count) || count != given)
       throw format_error("write_safetensors: tensor '" + detail::escape_bytes(t.name) + "': expected " +
                          std::to_string(count) + " values for " + detail::shape_string(t.shape) + ", found " +
-                         std::to_string(t.values.size()));
+                         std::to_string(given));
+    const std::size_t bytes = whole ? 8 : size;
     if (header.size() > 1) header += ",";
-    header += detail::json_quote(t.name) + ":{\"dtype\":\"" + dtype + "\",\"shape\":[";
+    header += detail::json_quote(t.name) + ":{\"dtype\":\"" + (whole ? std::string("I64") : dtype) + "\",\"shape\":[";
     for (std::size_t k = 0; k < t.shape.size(); ++k) {
       if (k != 0) header += ',';
       header += std::to_string(t.shape[k]);
     }
-    header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + count * size) + "]}";
-    offset += count * size;
+    header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + count * bytes) + "]}";
+    offset += count * bytes;
   }
   header += "}";
   while (header.size() % 8 != 0) header += ' ';  // the data stays 8-byte aligned, as the reference writer does
@@ -455,8 +470,12 @@ inline std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, co
   const std::uint64_t n = header.size();
   for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
   out += header;
-  for (const NamedTensor& t : tensors)
-    for (double v : t.values) {
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    if (detail::is_int64_dtype(tensors[i].dtype)) {
+      for (const std::int64_t v : integers[i]) detail::append_int64_le(out, v);
+      continue;
+    }
+    for (double v : tensors[i].values) {
       if (size == 8) {
         out.append(reinterpret_cast<const char*>(&v), 8);
       } else {
@@ -464,6 +483,7 @@ inline std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, co
         out.append(reinterpret_cast<const char*>(&f), 4);
       }
     }
+  }
   return out;
 }
 
