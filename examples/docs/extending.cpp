@@ -5,9 +5,10 @@
 #include <latent/latent.hpp>
 #include <latent/testing.hpp>  // latent::testing: not part of latent.hpp
 
-#include <cstddef>  // std::size_t
-#include <cstdio>   // std::printf
-#include <span>     // std::span
+#include <algorithm>  // std::copy_n
+#include <cstddef>    // std::size_t
+#include <cstdio>     // std::printf
+#include <span>       // std::span
 
 using namespace latent;
 
@@ -31,6 +32,37 @@ struct RangedDescent : Descent {                              // the same update
 // clang-format on
 static_assert(Optimizer<Descent, float> && Optimizer<RangedDescent, double>);
 
+// A layer with state: passes its input through and keeps, per feature, an exponential moving average of
+// the values it has seen in training steps (a tracker of a code's activity, say). Its statistics are
+// summed over the step's slices and processes; update_state runs once per step.
+// clang-format off
+template <std::size_t N>
+struct ActivityTracker {
+  static constexpr const char* name = "ActivityTracker";
+  static constexpr std::size_t in_size = N, out_size = N, param_count = 0, cache_size = 0, scratch_size = 0;
+  static constexpr std::size_t state_size = N;               // the moving averages: saved, never trained
+  static constexpr std::size_t step_stats_size = N + 1;      // a step's sums per feature, and its rows
+  template <class T> static void init(T*, Rng&) {}
+  template <class T> static void init_state(T* state) { for (std::size_t j = 0; j < N; ++j) state[j] = T(0); }
+  template <class T> static void update_state(T* state, const T* stats) {     // once per training step
+    for (std::size_t j = 0; j < N; ++j) state[j] = T(0.9) * state[j] + T(0.1) * stats[j] / stats[N];
+  }
+  template <class T>
+  static void forward(const T*, const T* x, T* y, T*, std::size_t n, Context<T>& ctx) {
+    if (ctx.mode == Mode::train && ctx.stats != nullptr) {   // add this slice's share
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t j = 0; j < N; ++j) ctx.stats[j] += x[r * N + j];
+      ctx.stats[N] += static_cast<T>(n);
+    }
+    std::copy_n(x, n * N, y);
+  }
+  template <class T>
+  static void backward(const T*, const T*, const T*, const T*, T* dy, T* dx, T*, T*, std::size_t n, Context<T>&) {
+    if (dx != nullptr) std::copy_n(dy, n * N, dx);
+  }
+};
+// clang-format on
+struct TrackedEncoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>, ActivityTracker<5>> {};
 struct Encoder : Seq<Dense<100, 20, Relu>, Dense<20, 5, Sigmoid>> {};
 struct Decoder : Seq<Dense<5, 20, Relu>, Dense<20, 100, Sigmoid>> {};
 using Model = Autoencoder<Encoder, Decoder, MSE>;
@@ -67,5 +99,12 @@ int main() {
   failures += !lt::save_load_check<Autoencoder<Encoder, Decoder, BCE>>(a, x);   // round trip; the other type refuses
   // clang-format on
   std::printf("testing: %d check(s) failed\n", failures);
+
+  Autoencoder<TrackedEncoder, Decoder, MSE> tracked(/*seed=*/1);
+  Adam adam;
+  fit(tracked, x, adam, {.epochs = 2, .batch_size = 16, .progress = Progress::quiet});
+  std::printf("state: the code's moving averages %.3f %.3f ... (%zu values)\n", tracked.state()[0], tracked.state()[1],
+              tracked.state().size());
+  failures += tracked.state()[0] > 0 ? 0 : 1;
   return same && failures == 0 ? 0 : 1;
 }

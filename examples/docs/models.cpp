@@ -5,6 +5,7 @@
 #include <xtensor/xview.hpp>  // xt::view: one row of a batch
 
 #include <cstdint>      // std::int32_t
+#include <ratio>        // std::ratio: BatchNorm's momentum and ε
 #include <cstdio>       // std::printf
 #include <span>         // std::span
 #include <string>       // std::string
@@ -148,10 +149,50 @@ void images() {
               cvae.loss(test.x, test.labels));
 }
 
+// ---- Beyond chains: normalisation, residual blocks, attention, train and eval modes -----------------
+// clang-format off
+template <std::size_t C>   // a pre-activation residual block, as in latent diffusion's autoencoder
+using ResBlock = Residual<Seq<GroupNorm<8>, Silu, Conv2D<C, 3, 1, Same>,
+                              GroupNorm<8>, Silu, Conv2D<C, 3, 1, Same>>>;
+struct ResEncoder : Seq<Input<1, 28, 28>,
+                        Conv2D<32, 3, 2, Pad<1>>, BatchNorm, Relu,   // an activation may stand alone
+                        Conv2D<64, 3, 2, Pad<1>>, BatchNorm, Relu,   // → 64×7×7
+                        ResBlock<64>, Flatten, Gaussian<16>> {};
+struct ResDecoder : Seq<Dense<16, 3136>, Reshape<64, 7, 7>, ResBlock<64>,
+                        ConvTranspose2D<32, 3, 2, Pad<1, 1>>, BatchNorm, Relu,
+                        ConvTranspose2D<1, 3, 2, Pad<1, 1>>> {};
+using ResVae = VAE<ResEncoder, ResDecoder, Bernoulli>;
+
+// A projection on the skip when the branch changes the shape: y = Projection(x) + Branch(x).
+using Down = Residual<Seq<Conv2D<64, 3, 2, Same>, GroupNorm<8>, Silu>, Conv2D<64, 1, 2>>;
+struct WithAttention : Seq<Input<32, 14, 14>, Down, SpatialAttention<8>, MaxPool2D<2>> {};  // → 64×3×3
+struct FlatBlocks : Seq<Dense<784, 256>, LayerNorm, Gelu, Dropout<10>, Dense<256, 8>> {};    // per-feature norm
+using Momentum = std::ratio<1, 100>;
+using Epsilon = std::ratio<1, 1000>;
+struct Tuned : Seq<Input<16, 8, 8>, BatchNormWith<Momentum, Epsilon>, GroupNorm<4, std::ratio<1, 1000000>>> {};
+static_assert(std::is_same_v<WithAttention::out_shape, shape<64, 3, 3>>);
+// clang-format on
+
+void blocks() {
+  const Dataset data = make_shapes(128, /*seed=*/7);
+  ResVae model(/*seed=*/1);
+  Adam opt(1e-3);
+  // Training steps run in train mode: BatchNorm normalises by the batch and moves its running
+  // statistics (the model's state); Dropout drops.
+  fit(model, data.x, opt, {.epochs = 1, .batch_size = 64, .progress = Progress::quiet});
+  std::span<const float> state = model.state();   // running means, variances, batches tracked
+  // Everything else runs in eval mode: the running statistics, no dropout.
+  const double neg_elbo = -model.elbo(data.x);
+  const xt::xtensor<float, 2> codes = model.encode(data.x);
+  std::printf("blocks: %zu parameters, %zu state values (%zu here), -ELBO %.1f, codes %zux%zu\n", ResVae::param_count,
+              ResVae::state_size, state.size(), neg_elbo, codes.shape()[0], codes.shape()[1]);
+}
+
 int main() {
   family();
   common_calls();
   vae_calls();
   conditional_calls();
   images();
+  blocks();
 }
