@@ -91,7 +91,9 @@ static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, Gaussian<5>, Dense<6, 3>>);
 // Not layers, or no layers at all: false, not an error.
 static_assert(!seq_is_wired_v<>);
 static_assert(!seq_is_wired_v<int>);
-static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, Relu>);
+static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, float>);
+// An activation stands alone in a Seq as a layer of its own (issue #23), keeping its input's width.
+static_assert(seq_is_wired_v<Dense<100, 20>, Relu, Dense<20, 5>>);
 static_assert(!seq_is_wired_v<Dense<100, 20, Relu>, int, Dense<20, 5>>);
 
 // ---- Seq: sizes and parameters ----------------------------------------------------------------------

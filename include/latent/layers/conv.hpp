@@ -48,11 +48,15 @@ std::string padding_text() {
   if constexpr (std::is_same_v<base, Valid> || std::is_same_v<base, Same>) {
     s = base::name;
   } else {
-    s = "Pad<" + std::to_string(base::padding);
-    if (base::output_padding != 0) s += "," + std::to_string(base::output_padding);
-    s += ">";
+    // Appended piece by piece: g++ 12's -Wrestrict misfires on `"literal" + std::string` (GCC PR 105329).
+    s.append("Pad<").append(std::to_string(base::padding));
+    if (base::output_padding != 0) s.append(",").append(std::to_string(base::output_padding));
+    s.append(">");
   }
-  return padding_traits<Padding>::exact ? "Exact<" + s + ">" : s;
+  if (!padding_traits<Padding>::exact) return s;
+  std::string exact("Exact<");
+  exact.append(s).append(">");
+  return exact;
 }
 
 // Samples per block: about 256 kernel positions (rows of the product), at least one sample.
