@@ -12,7 +12,8 @@
 #     checks, the tree compiles in about 40 % less time, the tests run about twice as long);
 #  3. the libFuzzer targets (IDX reader, CSV reader, model loader, weight files; scripts/fuzz.sh),
 #     LATENT_FUZZ_SECONDS each (default 60), as many at a time as there are cores.
-# Each stage prints its wall time, and a table at the end gives every step's.
+# Each step and stage prints its wall and CPU time, and a table at the end gives them all. A failed step
+# ends its stage; the other stages still run, and the exit status is 1.
 #   scripts/test.sh [--quick | --stage N ...]   (--quick: stage 1 only; --stage N: stage N, repeatable)
 # LATENT_JOBS (default: the number of cores) sets the build's and ctest's parallelism; LATENT_CMAKE_ARGS
 # adds arguments to both configure steps (e.g. "-G Ninja" for a new tree, or a compiler launcher).
@@ -65,10 +66,10 @@ step() {
   echo "== test.sh: ${line}" >&2
   return $status
 }
-stage_done() {
+stage_done() {  # stage, its start (wall, CPU), its status
   local line
   cpu_now
-  line="$(row "stage $1" $((SECONDS - $2)) $((cpu - $3)))"
+  line="$(row "stage $1" $((SECONDS - $2)) $((cpu - $3)) "$( (($4 == 0)) || echo "  FAILED")")"
   table+=("$line" "")
   echo "== test.sh: ${line}" >&2
 }
@@ -86,29 +87,35 @@ summary() {
 }
 trap summary EXIT
 
+stage_1() {
+  step "1 configure (g++ Release)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLATENT_BUILD_BENCHMARKS=OFF \
+    "${cmake_args[@]}" &&
+    step "1 build" cmake --build build -j"$jobs" &&
+    step "1 ctest" ctest --test-dir build --output-on-failure -j"$jobs"
+}
+stage_2() {
+  step "2 configure (clang ASan+UBSan)" cmake -S . -B build-clang-asan -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -fsanitize-address-outline-instrumentation" \
+    -DLATENT_SANITIZE=ON -DLATENT_BUILD_EXAMPLES=OFF -DLATENT_BUILD_BENCHMARKS=OFF "${cmake_args[@]}" &&
+    step "2 build" cmake --build build-clang-asan -j"$jobs" &&
+    step "2 ctest" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir build-clang-asan --output-on-failure -j"$jobs"
+}
+stage_3() {
+  step "3 fuzz (4 targets)" bash scripts/fuzz.sh "${LATENT_FUZZ_SECONDS:-60}"
+}
+
+failed=()
 for stage in "${stages[@]}"; do
   start=$SECONDS
   cpu_now
   start_cpu=$cpu
-  case "$stage" in
-    1)
-      step "1 configure (g++ Release)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLATENT_BUILD_BENCHMARKS=OFF \
-        "${cmake_args[@]}"
-      step "1 build" cmake --build build -j"$jobs"
-      step "1 ctest" ctest --test-dir build --output-on-failure -j"$jobs"
-      ;;
-    2)
-      step "2 configure (clang ASan+UBSan)" cmake -S . -B build-clang-asan -DCMAKE_CXX_COMPILER=clang++ \
-        -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -fsanitize-address-outline-instrumentation" \
-        -DLATENT_SANITIZE=ON \
-        -DLATENT_BUILD_EXAMPLES=OFF -DLATENT_BUILD_BENCHMARKS=OFF "${cmake_args[@]}"
-      step "2 build" cmake --build build-clang-asan -j"$jobs"
-      step "2 ctest" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --test-dir build-clang-asan --output-on-failure -j"$jobs"
-      ;;
-    3)
-      step "3 fuzz (4 targets)" bash scripts/fuzz.sh "${LATENT_FUZZ_SECONDS:-60}"
-      ;;
-  esac
-  stage_done "$stage" "$start" "$start_cpu"
+  status=0
+  "stage_${stage}" || status=$?
+  ((status == 0)) || failed+=("$stage")
+  stage_done "$stage" "$start" "$start_cpu" "$status"
 done
+if ((${#failed[@]})); then
+  echo "== test.sh: stage ${failed[*]} FAILED" >&2
+  exit 1
+fi

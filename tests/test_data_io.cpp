@@ -25,7 +25,9 @@
 #include <unistd.h>        // getpid (unique temporary directory), fork, truncate
 #include <zlib.h>
 
+#include <latent/interchange.hpp>
 #include <latent/latent.hpp>
+#include <latent/plot.hpp>
 
 #include "latent/data/csv.hpp"
 #include "latent/data/dataset.hpp"
