@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch's side of latent's weight interchange tests (#12): docs/weights.md.
 
-  torch_weights.py write DIR   builds three seeded PyTorch models and writes, for each NET:
+  torch_weights.py write DIR   builds five seeded PyTorch models and writes, for each NET:
       NET.safetensors          its state_dict (PyTorch layout), safetensors written by hand (below)
       NET.npz                  the same, numpy.savez (stored members)
       NET_deflated.npz         the same, numpy.savez_compressed (deflated members)
@@ -13,12 +13,20 @@
                                conventions, not against Keras itself.
       NET_io.npz               x (the input batch) and out_0, out_1, ...: the output of every leaf
                                layer of the matching latent model, in latent's order (a Gaussian
-                               head's output is [mu | log var])
+                               head's output is [mu | log var]); for the two networks of issue #23's
+                               blocks (flat_blocks, blocks: BatchNorm, GroupNorm, LayerNorm, residual
+                               blocks, attention, ...), whose modules are named as latent's default
+                               names, out_0 is the code (latent's encode) and out_1 the
+                               reconstruction (reconstruct), in eval mode after a few training-mode
+                               passes that move the running statistics
   torch_weights.py check DIR   loads NET_latent.safetensors and NET_latent.npz (written by latent's
                                test) into the PyTorch models in state_dict order and compares their
                                layer outputs on x with latent's (NET_latent_io.npz), and compares
                                NET_latent_keras.npz with this script's Keras conversion of the same
-                               weights; exits 1 if any differs by more than 1e-5.
+                               weights; the blocks networks also load latent's files by name
+                               (load_state_dict, strict) and keep num_batches_tracked int64; exits 1
+                               if any differs by more than 1e-5 (times max(1, max |output|) for the
+                               blocks networks' outputs).
 
 Run with Debian's /usr/bin/python3 (torch 1.13, numpy; the `safetensors` package is not needed).
 """
@@ -98,38 +106,134 @@ class ConvVAE(nn.Module):
         return [image, c1, c2, flat, h, torch.cat([mu, logvar], 1), d, shaped, d1, d2, d3]
 
 
-NETS = {"seed": (Seed, 100, 1), "vae": (VAE, 784, 2), "conv_vae": (ConvVAE, 784, 3)}
+class Residual(nn.Module):
+    """latent's Residual<Branch> (y = x + branch(x)) and Residual<Branch, Projection> (projection(x) +
+    branch(x)); the state_dict holds branch.<j>.* then projection.<j>.*, as latent's names."""
+
+    def __init__(self, branch, projection=None):
+        super().__init__()
+        self.branch = branch
+        if projection is not None:
+            self.projection = projection
+
+    def forward(self, x):
+        return (self.projection(x) if hasattr(self, "projection") else x) + self.branch(x)
+
+
+class AttnBlock(nn.Module):
+    """Latent diffusion's (and diffusers') AttnBlock, latent's SpatialAttention: GroupNorm (eps 1e-6),
+    1x1 convolutions q, k, v, softmax over positions of q.k/sqrt(C), proj_out, the skip."""
+
+    def __init__(self, channels, groups):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups, channels, eps=1e-6)
+        self.q = nn.Conv2d(channels, channels, 1)
+        self.k = nn.Conv2d(channels, channels, 1)
+        self.v = nn.Conv2d(channels, channels, 1)
+        self.proj_out = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x):
+        h = self.norm(x)
+        q, k, v = self.q(h), self.k(h), self.v(h)
+        b, c, height, width = q.shape
+        q = q.reshape(b, c, height * width).permute(0, 2, 1)  # b, hw, c
+        k = k.reshape(b, c, height * width)  # b, c, hw
+        w = torch.softmax(torch.bmm(q, k) * (int(c) ** (-0.5)), dim=2)  # w[b, i, j]: position i attends to j
+        v = v.reshape(b, c, height * width)
+        h = torch.bmm(v, w.permute(0, 2, 1)).reshape(b, c, height, width)
+        return x + self.proj_out(h)
+
+
+class FlatBlocks(nn.Module):
+    """tests/test_weights.cpp's FlatBlocks: BatchNorm1d, GELU, Dropout, LayerNorm, residual blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(12, 16), nn.BatchNorm1d(16), nn.GELU(), nn.Dropout(0.2),
+            Residual(nn.Sequential(nn.LayerNorm(16), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 16))),
+            Residual(nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 8)), nn.Sequential(nn.Linear(16, 8))),
+            nn.SiLU(), nn.Linear(8, 4))
+        self.decoder = nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 12))
+
+
+class Blocks(nn.Module):
+    """tests/test_weights.cpp's Blocks: BatchNorm2d, GroupNorm, a pre-activation residual block, max
+    pooling, a residual block with a 1x1 projection, attention, upsampling (latent's Input<1, 8, 8> and
+    Reshape<16, 4, 4> are the Unflatten modules, so that the indices are latent's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+            Residual(nn.Sequential(nn.GroupNorm(4, 8), nn.SiLU(), nn.Conv2d(8, 8, 3, padding=1), nn.GroupNorm(4, 8),
+                                   nn.SiLU(), nn.Conv2d(8, 8, 3, padding=1))),
+            nn.MaxPool2d(2),
+            Residual(nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                                   nn.Conv2d(16, 16, 3, padding=1)),
+                     nn.Sequential(nn.Conv2d(8, 16, 1))),
+            AttnBlock(16, 4), nn.Flatten(), nn.Linear(256, 6))
+        self.decoder = nn.Sequential(
+            nn.Linear(6, 256), nn.Unflatten(1, (16, 4, 4)), AttnBlock(16, 4), nn.Upsample(scale_factor=2),
+            nn.Conv2d(16, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.GELU(), nn.Dropout(0.1),
+            nn.Conv2d(8, 1, 3, padding=1), nn.Flatten())
+
+
+# name: (class, input width, seed, whole model (code, reconstruction) rather than every leaf,
+#        Keras's channel-last reorderings: {Linear: ("rows" after a Flatten | "cols" before a Reshape, (C, H, W))})
+NETS = {
+    "seed": (Seed, 100, 1, False, {}),
+    "vae": (VAE, 784, 2, False, {}),
+    "conv_vae": (ConvVAE, 784, 3, False, {"fc": ("rows", (64, 7, 7)), "dec_fc": ("cols", (64, 7, 7))}),
+    "flat_blocks": (FlatBlocks, 12, 4, True, {}),
+    "blocks": (Blocks, 64, 5, True, {"encoder.9": ("rows", (16, 4, 4)), "decoder.0": ("cols", (16, 4, 4))}),
+}
+KERAS_NAMES = {"running_mean": "moving_mean", "running_var": "moving_variance"}
 
 
 def keras_tensors(net, state):
-    """The state_dict's tensors in Keras's layouts and get_weights() order (see the module's doc)."""
+    """The state_dict's tensors in Keras's layouts and get_weights() order (see the module's doc):
+    kernels, biases; a normalisation's gamma, beta (BatchNorm's moving_mean, moving_variance; Keras
+    has no num_batches_tracked)."""
     out = []
-    items = list(state.items())
-    for i, (name, t) in enumerate(items):
+    reorder = NETS[net][4]
+    for name, t in state.items():
         a = t.detach().numpy()
-        layer = name.rsplit(".", 1)[0]
+        layer, role = name.rsplit(".", 1)
+        if role == "num_batches_tracked":
+            continue
+        norm = state[layer + ".weight"].dim() == 1  # BatchNorm, GroupNorm, LayerNorm
+        how, (c, h, w) = reorder.get(layer, (None, (0, 0, 0)))
         if a.ndim == 4:
             # Conv2d [F][C][K][K] -> [K][K][C][F]; ConvTranspose2d [C][F][K][K] -> [K][K][F][C]
             a = a.transpose(2, 3, 1, 0)
         elif a.ndim == 2:
             a = a.T  # Linear out x in -> Dense kernel in x out
-            if net == "conv_vae" and layer == "fc":  # after Flatten of 64x7x7: rows (c,h,w) -> (h,w,c)
-                a = a.reshape(64, 7, 7, -1).transpose(1, 2, 0, 3).reshape(3136, -1)
-            if net == "conv_vae" and layer == "dec_fc":  # before Reshape<64,7,7>: columns likewise
-                a = a.reshape(-1, 64, 7, 7).transpose(0, 2, 3, 1).reshape(-1, 3136)
-        elif net == "conv_vae" and layer == "dec_fc":
-            a = a.reshape(64, 7, 7).transpose(1, 2, 0).reshape(3136)
-        suffix = "kernel" if name.endswith("weight") else "bias"
+            if how == "rows":  # after Flatten of c x h x w: rows (c,h,w) -> (h,w,c)
+                a = a.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(c * h * w, -1)
+            if how == "cols":  # before Reshape<c, h, w>: columns likewise
+                a = a.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(-1, c * h * w)
+        elif how == "cols":
+            a = a.reshape(c, h, w).transpose(1, 2, 0).reshape(c * h * w)
+        if role in KERAS_NAMES:
+            suffix = KERAS_NAMES[role]
+        elif norm:
+            suffix = "gamma" if role == "weight" else "beta"
+        else:
+            suffix = "kernel" if role == "weight" else "bias"
         out.append((f"{layer}.{suffix}", np.ascontiguousarray(a)))
     return out
 
 
 def write_safetensors(path, tensors):
-    """The safetensors format by hand: u64 header length, JSON header, raw little-endian data."""
+    """The safetensors format by hand: u64 header length, JSON header, raw little-endian data (F32, and
+    I64 for int64 tensors: BatchNorm's num_batches_tracked)."""
     header, offset, blobs = {"__metadata__": {"format": "pt"}}, 0, []
     for name, a in tensors:
-        a = np.ascontiguousarray(a, dtype="<f4")
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+        whole = np.asarray(a).dtype == np.int64
+        a = np.array(a, dtype="<i8" if whole else "<f4", order="C")  # keeps 0-d (ascontiguousarray gives 1-d)
+        header[name] = {"dtype": "I64" if whole else "F32", "shape": list(a.shape),
+                        "data_offsets": [offset, offset + a.nbytes]}
         offset += a.nbytes
         blobs.append(a.tobytes())
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -139,7 +243,7 @@ def write_safetensors(path, tensors):
 
 
 def read_safetensors(path):
-    """[(name, array)] in the header's order (F32 and F64 only: what latent writes)."""
+    """[(name, array)] in the header's order (F32, F64 and I64: what latent writes)."""
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
@@ -149,22 +253,37 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         begin, end = info["data_offsets"]
-        dtype = {"F32": "<f4", "F64": "<f8"}[info["dtype"]]
+        dtype = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}[info["dtype"]]
         out.append((name, np.frombuffer(body[begin:end], dtype=dtype).reshape(info["shape"])))
     return out
 
 
 def build(net):
-    cls, width, seed = NETS[net]
+    cls, width, seed, whole, _ = NETS[net]
     torch.manual_seed(seed)
-    model = cls().eval()
+    model = cls()
+    if whole:
+        # Trained-looking normalisations: γ and β away from 1 and 0, running statistics moved by a few
+        # training-mode passes (num_batches_tracked counts them).
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.5, 0.5)
+            model.train()
+            for _ in range(3):
+                model.decoder(model.encoder(2 * torch.rand(16, width) - 0.5))
+    model.eval()
     x = torch.rand(4, width, generator=torch.Generator().manual_seed(100 + seed))
     return model, x
 
 
 def outputs(model, x):
     with torch.no_grad():
-        return [o.reshape(x.shape[0], -1).numpy().astype(np.float32) for o in model.leaves(x)]
+        if hasattr(model, "leaves"):
+            return [o.reshape(x.shape[0], -1).numpy().astype(np.float32) for o in model.leaves(x)]
+        code = model.encoder(x)  # eval mode: running statistics, no dropout
+        return [code.numpy().astype(np.float32), model.decoder(code).reshape(x.shape[0], -1).numpy().astype(np.float32)]
 
 
 def write(directory):
@@ -180,7 +299,7 @@ def write(directory):
         for i, o in enumerate(outputs(model, x)):
             io[f"out_{i}"] = o
         np.savez(f"{directory}/{net}_io.npz", **io)
-        print(f"{net}: {sum(v.numel() for v in state.values())} parameters, {len(state)} tensors written")
+        print(f"{net}: {sum(v.numel() for v in state.values())} values, {len(state)} tensors written")
 
 
 def load_in_order(model, tensors, path):
@@ -191,8 +310,22 @@ def load_in_order(model, tensors, path):
     for (key, want), (name, a) in zip(state.items(), tensors):
         if tuple(a.shape) != tuple(want.shape):
             raise SystemExit(f"{path}: tensor '{name}' for {key}: expected {list(want.shape)}, found {list(a.shape)}")
-        new[key] = torch.from_numpy(np.array(a, dtype=np.float32))
+        if (want.dtype == torch.int64) != (np.asarray(a).dtype == np.int64):
+            raise SystemExit(f"{path}: tensor '{name}' for {key}: expected {want.dtype}, found {np.asarray(a).dtype}")
+        new[key] = torch.from_numpy(np.array(a, dtype=np.int64 if want.dtype == torch.int64 else np.float32))
     model.load_state_dict(new)
+
+
+def load_by_name(model, tensors, path):
+    """latent's default names are the blocks networks' state_dict keys: strict load_state_dict by name."""
+    state = model.state_dict()
+    new = {name: torch.from_numpy(np.array(a)) for name, a in tensors}
+    if list(new) != list(state):
+        raise SystemExit(f"{path}: expected the names {list(state)}, found {list(new)}")
+    for k, v in new.items():
+        if v.dtype != state[k].dtype:
+            raise SystemExit(f"{path}: tensor '{k}': expected {state[k].dtype}, found {v.dtype}")
+    model.load_state_dict(new, strict=True)
 
 
 def check(directory):
@@ -200,23 +333,36 @@ def check(directory):
     for net in NETS:
         io = np.load(f"{directory}/{net}_latent_io.npz")
         x = torch.from_numpy(io["x"])
+        whole = NETS[net][3]
         for ext in ("safetensors", "npz"):
             path = f"{directory}/{net}_latent.{ext}"
-            model, _ = build(net)
             if ext == "safetensors":
                 tensors = read_safetensors(path)
             else:
                 archive = np.load(path)
                 tensors = [(k, archive[k]) for k in archive.files]
-            load_in_order(model, tensors, path)
-            worst = 0.0
-            for i, o in enumerate(outputs(model, x)):
-                latent_out = io[f"out_{i}"]
-                if latent_out.shape != o.shape:
-                    raise SystemExit(f"{net} layer {i}: expected shape {o.shape}, latent gave {latent_out.shape}")
-                worst = max(worst, float(np.max(np.abs(latent_out - o))))
-            print(f"{net} from {path}: max |latent - PyTorch| over every layer = {worst:.3g}")
-            worst_all = max(worst_all, worst)
+            for how in ("by order", "by name") if whole else ("by order",):
+                model, _ = build(net)
+                (load_in_order if how == "by order" else load_by_name)(model, tensors, path)
+                worst = 0.0
+                for i, o in enumerate(outputs(model, x)):
+                    latent_out = io[f"out_{i}"]
+                    if latent_out.shape != o.shape:
+                        raise SystemExit(f"{net} output {i}: expected shape {o.shape}, latent gave {latent_out.shape}")
+                    # The blocks networks' outputs are compared relative to their size (the others are
+                    # about 1 at most).
+                    scale = max(1.0, float(np.max(np.abs(o)))) if whole else 1.0
+                    worst = max(worst, float(np.max(np.abs(latent_out - o))) / scale)
+                what = "the code and the reconstruction (relative to max(1, |output|))" if whole else "every layer"
+                print(f"{net} from {path} ({how}): max |latent - PyTorch| over {what} = {worst:.3g}")
+                worst_all = max(worst_all, worst)
+            if whole:
+                counters = [(k, a) for k, a in tensors if k.endswith("num_batches_tracked")]
+                if not counters or any(np.asarray(a).dtype != np.int64 or np.asarray(a).shape != () for _, a in counters):
+                    raise SystemExit(f"{path}: expected 0-d int64 num_batches_tracked tensors, found "
+                                     f"{[(k, np.asarray(a).dtype, np.asarray(a).shape) for k, a in counters]}")
+                if [int(a) for _, a in counters] != [int(model.state_dict()[k]) for k, _ in counters]:
+                    raise SystemExit(f"{path}: num_batches_tracked did not arrive in PyTorch")
         # latent's Keras-layout export against this script's own conversion of the same weights.
         path = f"{directory}/{net}_latent_keras.npz"
         archive = np.load(path)

@@ -821,9 +821,69 @@ void export_for_torch(const std::string& net, std::uint64_t seed) {
   write_npz(dir + "/" + net + "_latent_io.npz", out);
 }
 
+// The blocks networks (issue #23): latent's eval-mode code and reconstruction against PyTorch's
+// (out_0, out_1 of NET_io.npz), max |Δ| relative to max(1, max |PyTorch's|); the file's names must be
+// latent's default names, and its counters must arrive in the model's state.
+template <class Model>
+double compare_model_with_torch(const std::string& net, const std::string& file, weight_layout layout) {
+  const std::string dir = torch_dir();
+  const auto io = read_npz(dir + "/" + net + "_io.npz");
+  const NamedTensor& x = find(io, "x");
+  auto m = std::make_unique<Model>(99);
+  load_weights(*m, dir + "/" + file, {.layout = layout});
+  const std::vector<NamedTensor> file_tensors = read_tensors(dir + "/" + file);
+  const std::vector<WeightSlot> slots = weight_slots<Model>(layout);
+  std::vector<std::string> file_names;
+  for (const auto& t : file_tensors) file_names.push_back(t.name);
+  CHECK(file_names == names_of(slots));  // PyTorch's module names are latent's default names
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    if (slots[i].kind == weight_kind::counter) {
+      CHECK(file_tensors[i].integers.size() == 1);
+      CHECK(m->state()[slots[i].index(0)] == static_cast<float>(file_tensors[i].integers.at(0)));
+    }
+  const std::size_t n = x.shape[0];
+  xt::xtensor<float, 2> rows = xt::xtensor<float, 2>::from_shape({n, Model::input_size});
+  std::copy(x.values.begin(), x.values.end(), rows.begin());
+  const xt::xtensor<float, 2> outs[2] = {m->encode(rows), m->reconstruct(rows)};
+  double worst = 0;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const NamedTensor& want = find(io, "out_" + std::to_string(i));
+    REQUIRE(want.values.size() == outs[i].size());
+    double delta = 0, scale = 1;
+    for (std::size_t k = 0; k < outs[i].size(); ++k) {
+      delta = std::max(delta, std::abs(outs[i].data()[k] - want.values[k]));
+      scale = std::max(scale, std::abs(want.values[k]));
+    }
+    CHECK_MESSAGE(delta <= 1e-5 * scale, net << " from " << file << ": output " << i << " differs by " << delta);
+    worst = std::max(worst, delta / scale);
+  }
+  MESSAGE(net << " from " << file << ": max |latent - PyTorch| / max(1, |PyTorch|) over the code and the "
+                 "reconstruction = "
+              << worst);
+  return worst;
+}
+
+template <class Model>
+void export_model_for_torch(const std::string& net, std::uint64_t seed) {
+  const std::string dir = torch_dir();
+  const auto io = read_npz(dir + "/" + net + "_io.npz");
+  const NamedTensor& x = find(io, "x");
+  auto m = std::make_unique<Model>(seed);
+  randomise(*m, seed + 1);  // the running statistics and counters too
+  save_weights(*m, dir + "/" + net + "_latent.safetensors");
+  save_weights(*m, dir + "/" + net + "_latent.npz");
+  save_weights(*m, dir + "/" + net + "_latent_keras.npz", {.layout = weight_layout::keras});
+  xt::xtensor<float, 2> rows = xt::xtensor<float, 2>::from_shape({x.shape[0], Model::input_size});
+  std::copy(x.values.begin(), x.values.end(), rows.begin());
+  const xt::xtensor<float, 2> code = m->encode(rows), rec = m->reconstruct(rows);
+  write_npz(dir + "/" + net + "_latent_io.npz",
+            {x, tensor("out_0", {x.shape[0], Model::code_size}, std::vector<double>(code.begin(), code.end())),
+             tensor("out_1", {x.shape[0], Model::input_size}, std::vector<double>(rec.begin(), rec.end()))});
+}
+
 }  // namespace
 
-TEST_CASE("torch: every layer of three PyTorch networks matches latent with their weights loaded" * doctest::skip()) {
+TEST_CASE("torch: every layer of three PyTorch networks, and the blocks networks' outputs, match latent with their weights loaded" * doctest::skip()) {
   for (const std::string suffix : {".safetensors", ".npz", "_deflated.npz"}) {
     compare_with_torch<SeedModel>("seed", "seed" + suffix, weight_layout::pytorch);
     compare_with_torch<VaeModel>("vae", "vae" + suffix, weight_layout::pytorch);
@@ -832,6 +892,13 @@ TEST_CASE("torch: every layer of three PyTorch networks matches latent with thei
   compare_with_torch<SeedModel>("seed", "seed_keras.npz", weight_layout::keras);
   compare_with_torch<VaeModel>("vae", "vae_keras.npz", weight_layout::keras);
   compare_with_torch<ConvModel>("conv_vae", "conv_vae_keras.npz", weight_layout::keras);
+  // The blocks of issue #23, in eval mode: BatchNorm with PyTorch's running statistics.
+  for (const std::string suffix : {".safetensors", ".npz", "_deflated.npz"}) {
+    compare_model_with_torch<FlatBlocks>("flat_blocks", "flat_blocks" + suffix, weight_layout::pytorch);
+    compare_model_with_torch<Blocks>("blocks", "blocks" + suffix, weight_layout::pytorch);
+  }
+  compare_model_with_torch<FlatBlocks>("flat_blocks", "flat_blocks_keras.npz", weight_layout::keras);
+  compare_model_with_torch<Blocks>("blocks", "blocks_keras.npz", weight_layout::keras);
   // The Keras file read with the PyTorch layout is refused, naming the first transposed tensor.
   VaeModel m(1);
   CHECK(
@@ -843,4 +910,6 @@ TEST_CASE("torch: export of latent models for scripts/torch_weights.py check" * 
   export_for_torch<SeedModel>("seed", 11);
   export_for_torch<VaeModel>("vae", 12);
   export_for_torch<ConvModel>("conv_vae", 13);
+  export_model_for_torch<FlatBlocks>("flat_blocks", 14);
+  export_model_for_torch<Blocks>("blocks", 15);
 }
