@@ -41,12 +41,15 @@ inline constexpr std::size_t kClasses = 10;  // both data sets have 10 labelled 
 // The pairs' translation units (examples/CMakeLists.txt) must be these: a pair listed here without
 // one is a link error naming `run_family<architecture::..., Z>`; a translation unit for a pair not
 // listed here fails run_family's static_assert.
-enum class architecture { dense, conv };
+enum class architecture { dense, conv, resnet };
 inline constexpr std::size_t kSupportedLatents[] = {2, 8, 16, 32};
 inline constexpr std::size_t kConvSupportedLatents[] = {2, 8, 16};
+inline constexpr std::size_t kResNetSupportedLatents[] = {8, 16};
 // Whether main.cpp runs the family of `a` at code size `z`.
 constexpr bool supported(architecture a, std::size_t z) {
   if (a == architecture::conv) return std::ranges::find(kConvSupportedLatents, z) != std::end(kConvSupportedLatents);
+  if (a == architecture::resnet)
+    return std::ranges::find(kResNetSupportedLatents, z) != std::end(kResNetSupportedLatents);
   return std::ranges::find(kSupportedLatents, z) != std::end(kSupportedLatents);
 }
 
@@ -142,6 +145,25 @@ struct bench {
 /// images whose reconstructions are kept. Defined in family.hpp and instantiated by <arch>_<Z>.cpp.
 template <architecture A, std::size_t Z>
 std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& showcase_rows);
+
+/// The families linked into this program: each <arch>_<Z>.cpp registers its run_family here (before
+/// main runs), so that main.cpp links with any subset of them. The program `compare` has them all;
+/// `compare_<arch>_<Z>` (what scripts/compare.sh builds for the family it is asked for) has one, so
+/// that the README's first command compiles one family, not nine.
+struct family_entry {
+  architecture arch;
+  std::size_t latent;
+  std::vector<result> (*run)(const bench&, const std::vector<std::size_t>&);
+};
+inline std::vector<family_entry>& linked_families() {
+  static std::vector<family_entry> families;
+  return families;
+}
+struct register_family {
+  register_family(architecture a, std::size_t z, std::vector<result> (*run)(const bench&, const std::vector<std::size_t>&)) {
+    linked_families().push_back({a, z, run});
+  }
+};
 
 // ---- small helpers both sides use ---------------------------------------------------------------
 

@@ -4,3 +4,7 @@
 
 template std::vector<compare::result> compare::run_family<compare::architecture::conv, 16>(
     const compare::bench&, const std::vector<std::size_t>&);
+namespace {
+const compare::register_family registered(compare::architecture::conv, 16,
+                                          &compare::run_family<compare::architecture::conv, 16>);
+}  // namespace

@@ -4,3 +4,7 @@
 
 template std::vector<compare::result> compare::run_family<compare::architecture::dense, 8>(
     const compare::bench&, const std::vector<std::size_t>&);
+namespace {
+const compare::register_family registered(compare::architecture::dense, 8,
+                                          &compare::run_family<compare::architecture::dense, 8>);
+}  // namespace

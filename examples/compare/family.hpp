@@ -81,6 +81,32 @@ struct conv_family {
   using CVAE = ConditionalVAE<ConditionalEncoder, ConditionalDecoder, kClasses>;
 };
 
+// The residual family (`--arch resnet`): the conv family's layers with BatchNorm after the strided
+// convolutions and one pre-activation residual block (latent diffusion's: GroupNorm → SiLU → 3×3 conv,
+// twice, plus the skip) at 32×7×7 on each side. No contractive model (Dense encoders only) and no IWAE
+// (it repeats rows through BatchNorm's batch statistics): both compile-time rules.
+template <std::size_t Z>
+struct resnet_family {
+  using ResBlock = Residual<Seq<GroupNorm<8>, Silu, Conv2D<32, 3, 1, Same>, GroupNorm<8>, Silu, Conv2D<32, 3, 1, Same>>>;
+  template <std::size_t Channels>
+  struct Body : Seq<Input<Channels, 28, 28>, Conv2D<16, 3, 2, Same>, BatchNorm, Relu, Conv2D<32, 3, 2, Same>,
+                    BatchNorm, Relu, ResBlock, Flatten> {};
+  template <std::size_t In>
+  struct Up : Seq<Dense<In, 1568>, Reshape<32, 7, 7>, ResBlock, ConvTranspose2D<16, 3, 2, Same>, BatchNorm, Relu,
+                  ConvTranspose2D<1, 3, 2, Same>> {};
+  struct Encoder : Seq<Body<1>, Dense<1568, Z, Identity>> {};
+  struct Decoder : Up<Z> {};
+  struct GaussianEncoder : Seq<Body<1>, Gaussian<Z>> {};
+  struct ConditionalEncoder : Seq<Body<1 + kClasses>, Gaussian<Z>> {};
+  struct ConditionalDecoder : Up<Z + kClasses> {};
+
+  using AE = Autoencoder<Encoder, Decoder, BCEWithLogits>;
+  using DAE = DenoisingAutoencoder<Encoder, Decoder, BCEWithLogits>;
+  using SAE = SparseAutoencoder<Encoder, Decoder, BCEWithLogits>;
+  using VAE_ = VAE<GaussianEncoder, Decoder>;
+  using CVAE = ConditionalVAE<ConditionalEncoder, ConditionalDecoder, kClasses>;
+};
+
 template <class M>
 concept vae_family_model = requires { typename M::likelihood_type; };
 template <class M>
@@ -196,9 +222,10 @@ result run_model(const row_spec& spec, M& model, const bench& b, const std::vect
 template <architecture A, std::size_t Z>
 std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& showcase_rows) {
   static_assert(supported(A, Z),
-                "compare: this code size is not among compare.hpp's kSupportedLatents (kConvSupportedLatents for "
-                "architecture::conv), so main.cpp would never run this family");
-  using F = std::conditional_t<A == architecture::conv, conv_family<Z>, dense_family<Z>>;
+                "compare: this code size is not among compare.hpp's kSupportedLatents (kConvSupportedLatents, "
+                "kResNetSupportedLatents for the others), so main.cpp would never run this family");
+  using F = std::conditional_t<A == architecture::conv, conv_family<Z>,
+                               std::conditional_t<A == architecture::resnet, resnet_family<Z>, dense_family<Z>>>;
   const options& o = *b.opt;
   std::vector<result> results;
   for (const auto& key : o.models) {
@@ -233,8 +260,10 @@ std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& s
         results.push_back(run_model(row, *m, b, showcase_rows));
       }
     } else if (key == "iwae") {
-      auto m = std::make_unique<typename F::IWAE_>(o.seed);
-      results.push_back(run_model(spec, *m, b, showcase_rows));
+      if constexpr (requires { typename F::IWAE_; }) {
+        auto m = std::make_unique<typename F::IWAE_>(o.seed);
+        results.push_back(run_model(spec, *m, b, showcase_rows));
+      }
     } else if (key == "cvae") {
       auto m = std::make_unique<typename F::CVAE>(o.seed);
       results.push_back(run_model(spec, *m, b, showcase_rows));

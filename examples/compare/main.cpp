@@ -59,9 +59,11 @@ void print_help() {
       "  --data shapes|fashion-mnist  data set (default shapes: the built-in one, 10000 train / 2000 test;\n"
       "                               fashion-mnist: 60000 / 10000 from $LATENT_FASHION_MNIST or\n"
       "                               /usr/share/datasets/fashion-mnist)\n"
-      "  --arch dense|conv            the family's layers (default dense: 784 -> %zu ReLU -> Z; conv: two\n"
+      "  --arch dense|conv|resnet     the family's layers (default dense: 784 -> %zu ReLU -> Z; conv: two\n"
       "                               Conv2D layers 16 and 32 (3x3, stride 2, Same) -> Z, two ConvTranspose2D\n"
-      "                               back; Z one of 2, 8, 16; no contractive model)\n"
+      "                               back; Z one of 2, 8, 16; no contractive model; resnet: conv with BatchNorm\n"
+      "                               and a residual block (GroupNorm, SiLU, 3x3 conv, twice) each side; Z 8 or\n"
+      "                               16; no contractive model, no IWAE)\n"
       "  --epochs N                   training epochs of every model (default 5)\n"
       "  --latent Z                   code size, one of 2, 8, 16, 32 (default 8); with 2 the latent\n"
       "                               pictures show the code itself, else its first two principal components\n"
@@ -134,8 +136,8 @@ bool parse(int argc, char** argv, options& o) {
       o.data = value;
     } else if (arg == "--arch") {
       o.arch = value;
-      if (value != "dense" && value != "conv")
-        throw option_error("--arch: expected dense or conv, found \"" + value + "\"");
+      if (value != "dense" && value != "conv" && value != "resnet")
+        throw option_error("--arch: expected dense, conv or resnet, found \"" + value + "\"");
     } else if (arg == "--epochs") {
       o.epochs = parse_count(arg, value);
       if (o.epochs == 0) throw option_error("--epochs: expected at least 1, found 0");
@@ -187,10 +189,25 @@ bool parse(int argc, char** argv, options& o) {
       throw option_error("--models cae: the contractive penalty's exact Jacobian is written for Dense encoders (a "
                          "compile-time rule, contractive_encoder_is_not_made_of_dense_layers); not with --arch conv");
   }
-  // Table order is the family's order, whatever the order on the command line.
+  if (o.arch == "resnet") {
+    if (std::find(std::begin(kResNetSupportedLatents), std::end(kResNetSupportedLatents), o.latent) ==
+        std::end(kResNetSupportedLatents))
+      throw option_error("--latent: with --arch resnet, expected 8 or 16, found " + std::to_string(o.latent));
+    for (const char* refused : {"cae", "iwae"})
+      if (std::find(models.begin(), models.end(), refused) != models.end())
+        throw option_error(std::string("--models ") + refused +
+                           ": not with --arch resnet (compile-time rules: the contractive penalty is written for "
+                           "Dense encoders; an IWAE repeats rows through BatchNorm's batch statistics)");
+  }
+  // Table order is the family's order, whatever the order on the command line. By default every model
+  // the architecture can have.
+  const auto available = [&](const std::string& key) {
+    if (o.arch == "conv") return key != "cae";
+    if (o.arch == "resnet") return key != "cae" && key != "iwae";
+    return true;
+  };
   for (const auto& s : kModels)
-    if ((models.empty() && !(o.arch == "conv" && std::string(s.key) == "cae")) ||
-        std::find(models.begin(), models.end(), s.key) != models.end())
+    if ((models.empty() && available(s.key)) || std::find(models.begin(), models.end(), s.key) != models.end())
       o.models.push_back(s.key);
   if (o.betas.empty()) {
     if (o.data == "shapes")
@@ -204,25 +221,17 @@ bool parse(int argc, char** argv, options& o) {
 // ---- the family of the chosen size ---------------------------------------------------------------
 
 // Each (architecture, code size) pair's run_family is compiled in a translation unit of its own
-// (dense_8.cpp, conv_16.cpp, ...); the code size picks one at run time.
-template <std::size_t I = 0>
-std::vector<result> run_for_latent(std::size_t z, const bench& b, const std::vector<std::size_t>& showcase_rows) {
-  if constexpr (I < std::size(kSupportedLatents)) {
-    if (z == kSupportedLatents[I]) return run_family<architecture::dense, kSupportedLatents[I]>(b, showcase_rows);
-    return run_for_latent<I + 1>(z, b, showcase_rows);
-  } else {
-    throw option_error("--latent: unsupported code size " + std::to_string(z));
-  }
-}
-template <std::size_t I = 0>
-std::vector<result> run_conv_for_latent(std::size_t z, const bench& b, const std::vector<std::size_t>& showcase_rows) {
-  if constexpr (I < std::size(kConvSupportedLatents)) {
-    if (z == kConvSupportedLatents[I])
-      return run_family<architecture::conv, kConvSupportedLatents[I]>(b, showcase_rows);
-    return run_conv_for_latent<I + 1>(z, b, showcase_rows);
-  } else {
-    throw option_error("--latent: unsupported code size " + std::to_string(z) + " with --arch conv");
-  }
+// (dense_8.cpp, conv_16.cpp, ...) that registers it (compare.hpp's linked_families); the options pick one
+// at run time. parse() has already refused the pairs no translation unit exists for.
+std::vector<result> run_chosen_family(const options& o, const bench& b, const std::vector<std::size_t>& showcase_rows) {
+  const architecture a = o.arch == "conv" ? architecture::conv : o.arch == "resnet" ? architecture::resnet
+                                                                                     : architecture::dense;
+  for (const family_entry& f : linked_families())
+    if (f.arch == a && f.latent == o.latent) return f.run(b, showcase_rows);
+  throw option_error("--arch " + o.arch + " --latent " + std::to_string(o.latent) +
+                     ": this program was built without that family; bash scripts/compare.sh builds the program "
+                     "of the family it is asked for (target compare_" + o.arch + "_" + std::to_string(o.latent) +
+                     "), and the target compare has every family");
 }
 
 // ---- the table ----------------------------------------------------------------------------------
@@ -262,7 +271,14 @@ std::string markdown_table(const std::vector<result>& rs, const options& o, cons
   }
   t << "\nTest set: " << b.test.size() << " images; training set: " << b.train.size() << " images; " << o.epochs
     << " epochs, batch " << o.batch_size << ", Adam (lr 1e-3) for every model; ";
-  if (o.arch == "conv")
+  if (o.arch == "resnet")
+    t << "encoder 1×28×28 → Conv2D 16 (3×3, stride 2, Same) → BatchNorm → ReLU → Conv2D 32 → BatchNorm → ReLU → "
+         "32×7×7 → residual block (GroupNorm, SiLU, 3×3 conv, twice, plus the skip) → Flatten → "
+      << o.latent << ", decoder " << o.latent
+      << " → 1568 → 32×7×7 → residual block → ConvTranspose2D 16 → BatchNorm → ReLU → ConvTranspose2D 1 → "
+         "1×28×28 logits; BatchNorm in train mode while training, eval mode (running statistics) for every "
+         "test figure.\n\n";
+  else if (o.arch == "conv")
     t << "encoder 1×28×28 → Conv2D 16 (3×3, stride 2, Same, ReLU) → 16×14×14 → Conv2D 32 → 32×7×7 → Flatten → "
       << o.latent << ", decoder " << o.latent
       << " → 1568 ReLU → 32×7×7 → ConvTranspose2D 16 → 16×14×14 → ConvTranspose2D 1 → 1×28×28 logits.\n\n";
@@ -658,14 +674,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "compare: %s, %s layers, %zu train / %zu test images, Z = %zu, %zu epochs, batch %zu\n",
                    o.data.c_str(), o.arch.c_str(), b.train.size(), b.test.size(), o.latent, o.epochs, o.batch_size);
 
-    const std::vector<result> rs =
-        o.arch == "conv" ? run_conv_for_latent(o.latent, b, showcase) : run_for_latent(o.latent, b, showcase);
+    const std::vector<result> rs = run_chosen_family(o, b, showcase);
 
     const std::string table = markdown_table(rs, o, b);
-    const std::string what = o.data + (o.arch == "conv" ? ", conv" : "") + ", Z = " + std::to_string(o.latent) + ", " +
+    const std::string what = o.data + (o.arch == "dense" ? "" : ", " + o.arch) + ", Z = " + std::to_string(o.latent) + ", " +
                              std::to_string(o.epochs) + (o.epochs == 1 ? " epoch" : " epochs");
     std::printf("\n%s", table.c_str());
-    std::ofstream(o.out + "/results.md") << "# latent: the " << (o.arch == "conv" ? "convolutional " : "")
+    std::ofstream(o.out + "/results.md") << "# latent: the "
+                                         << (o.arch == "conv"     ? "convolutional "
+                                             : o.arch == "resnet" ? "residual, normalised "
+                                                                  : "")
                                          << "autoencoder family on " << o.data << " (Z = " << o.latent << ", "
                                          << o.epochs << " epochs)\n\n"
                                          << table;

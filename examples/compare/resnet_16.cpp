@@ -1,0 +1,10 @@
+// The comparison's residual family (BatchNorm, residual blocks) at code size 16. Each (architecture, code
+// size) pair is a translation unit of its own, so that the families compile in parallel (see compare.hpp).
+#include "family.hpp"
+
+template std::vector<compare::result> compare::run_family<compare::architecture::resnet, 16>(
+    const compare::bench&, const std::vector<std::size_t>&);
+namespace {
+const compare::register_family registered(compare::architecture::resnet, 16,
+                                          &compare::run_family<compare::architecture::resnet, 16>);
+}  // namespace
