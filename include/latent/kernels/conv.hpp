@@ -329,7 +329,8 @@ void gradient_rows(std::size_t count, const T* dy, const T* y, T* plane, T* rows
   if (!accumulate) std::fill_n(db, C, T(0));
   for (std::size_t b = 0; b < count; ++b) {
     const T* g = dy + b * C * P;
-    const T* o = y + b * C * P;
+    const T* o = nullptr;  // y may be null when Act is void
+    if constexpr (!std::is_void_v<Act>) o = y + b * C * P;
     for (std::size_t c = 0; c < C; ++c) {
       V s0(T(0)), s1(T(0));
       std::size_t p = 0;

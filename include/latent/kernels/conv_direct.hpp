@@ -146,7 +146,8 @@ struct single_filter_transposed {
     V bsum(T(0));
     for (std::size_t s = 0; s < n; ++s) {
       const T* g = dy + s * out_size;
-      const T* o = y + s * out_size;
+      const T* o = nullptr;  // y may be null when Act is void
+      if constexpr (!std::is_void_v<Act>) o = y + s * out_size;
       for (std::size_t oh = 0; oh < OH; ++oh) {
         // The row of dz (load_partial zeroes the lanes past OW), then into each copy: zs_j[oh + PT][q] = dz[oh][q + j −
         // PL].

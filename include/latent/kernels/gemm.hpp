@@ -275,7 +275,8 @@ struct gradient_packer {
     for (std::size_t j = 0; j < NV; ++j) sum[j] = V(T(0));
     for (std::size_t k = 0; k < K; ++k) {
       T* g = dy + k * N + col;
-      const T* o = y + k * N + col;
+      const T* o = nullptr;  // y is null when Act is void (no derivative to apply)
+      if constexpr (!std::is_void_v<Act>) o = y + k * N + col;
       T* d = dst + k * NR;
 #pragma GCC unroll 8
       for (std::size_t j = 0; j < full; ++j) {
