@@ -173,10 +173,14 @@ def state_dict_arrays(model, latent_names):
     out = {}
     for name, t in model.state_dict().items():
         a = t.detach().cpu().numpy()
-        if latent_names and name in ("encoder.9.weight", "encoder.9.bias"):
-            role = name.rsplit(".", 1)[1]
-            out[f"encoder.9.mu.{role}"] = a[:CODE].copy()
-            out[f"encoder.9.log_var.{role}"] = a[CODE:].copy()
+        if latent_names and name == "encoder.9.weight":
+            continue  # with the bias, below: latent's order is mu.weight, mu.bias, log_var.weight, log_var.bias
+        if latent_names and name == "encoder.9.bias":
+            weight = model.state_dict()["encoder.9.weight"].detach().cpu().numpy()
+            out["encoder.9.mu.weight"] = weight[:CODE].copy()
+            out["encoder.9.mu.bias"] = a[:CODE].copy()
+            out["encoder.9.log_var.weight"] = weight[CODE:].copy()
+            out["encoder.9.log_var.bias"] = a[CODE:].copy()
         else:
             out[name] = a
     return out

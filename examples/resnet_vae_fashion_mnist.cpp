@@ -17,10 +17,18 @@
 //
 // Usage: resnet_vae_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N] [--save FILE]
 //        (default 10 epochs, all data, the machine's threads)
+//        resnet_vae_fashion_mnist --from-pytorch STATE.npz OUTPUTS.npz [--test-size N]
+//        loads the weights PyTorch trained (benchmarks/resnet_vae_pytorch.py --save-state-dict STATE.npz
+//        --latent-names --eval-outputs OUTPUTS.npz), compares latent's eval-mode μ and reconstruction
+//        with PyTorch's on OUTPUTS' images (exit 1 beyond 1e-5 of max(1, |PyTorch's|)), and prints
+//        the test −ELBO of PyTorch's weights computed by latent.
 // Exits 0 with a message when Fashion-MNIST is not installed (Debian: dataset-fashion-mnist).
+#include <latent/interchange.hpp>  // load_weights, read_npz: --from-pytorch
 #include <latent/latent.hpp>
 
+#include <algorithm>  // std::max, std::copy
 #include <chrono>   // timing
+#include <cmath>    // std::abs
 #include <cstdio>   // std::printf
 #include <cstdlib>  // std::strtoul
 #include <memory>   // std::unique_ptr
@@ -44,7 +52,7 @@ using Model = VAE<Encoder, Decoder, Bernoulli>;
 
 int main(int argc, char** argv) {
   std::size_t epochs = 10, train_size = 0, test_size = 0, threads = 0;
-  std::string save_to;
+  std::string save_to, torch_state, torch_outputs;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if ((arg == "--train-size" || arg == "--test-size" || arg == "--threads") && i + 1 < argc) {
@@ -53,9 +61,13 @@ int main(int argc, char** argv) {
                               : threads) = std::strtoul(argv[++i], nullptr, 10);
     } else if (arg == "--save" && i + 1 < argc) {
       save_to = argv[++i];
+    } else if (arg == "--from-pytorch" && i + 2 < argc) {
+      torch_state = argv[++i];
+      torch_outputs = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
       std::printf(
-          "Usage: resnet_vae_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N] [--save FILE]\n");
+          "Usage: resnet_vae_fashion_mnist [epochs] [--train-size N] [--test-size N] [--threads N] [--save FILE]\n"
+          "       resnet_vae_fashion_mnist --from-pytorch STATE.npz OUTPUTS.npz [--test-size N]\n");
       return 0;
     } else {
       epochs = std::strtoul(arg.c_str(), nullptr, 10);
@@ -79,6 +91,39 @@ int main(int argc, char** argv) {
 
   auto model = std::make_unique<Model>(/*seed=*/1);
   if (threads > 0) model->set_threads(threads);
+  if (!torch_state.empty()) {
+    // PyTorch's trained weights and running statistics (num_batches_tracked: int64) by latent's names.
+    load_weights(*model, torch_state, {.layout = weight_layout::pytorch});
+    const std::vector<NamedTensor> io = read_npz(torch_outputs);
+    const auto find = [&](const std::string& name) -> const NamedTensor& {
+      for (const auto& t : io)
+        if (t.name == name) return t;
+      throw format_error(torch_outputs + ": no tensor named " + name);
+    };
+    const NamedTensor& x = find("x");
+    xt::xtensor<float, 2> rows = xt::xtensor<float, 2>::from_shape({x.shape.at(0), Model::input_size});
+    std::copy(x.values.begin(), x.values.end(), rows.begin());
+    const xt::xtensor<float, 2> mu = model->encode(rows), rec = model->reconstruct(rows);  // eval mode
+    double worst = 0;
+    for (const auto& [mine, name] : {std::pair{&mu, "mu"}, std::pair{&rec, "reconstruction"}}) {
+      const NamedTensor& want = find(name);
+      double delta = 0, scale = 1;
+      for (std::size_t k = 0; k < mine->size(); ++k) {
+        delta = std::max(delta, std::abs(static_cast<double>(mine->data()[k]) - want.values.at(k)));
+        scale = std::max(scale, std::abs(want.values.at(k)));
+      }
+      std::printf("%s of %zu test images: max |latent - PyTorch| = %.3g (scale %.3g)\n", name, x.shape.at(0), delta,
+                  scale);
+      worst = std::max(worst, delta / scale);
+    }
+    std::printf("test -ELBO of PyTorch's weights, computed by latent in eval mode: %.2f\n", -model->elbo(test.x, 1));
+    if (worst > 1e-5) {
+      std::fprintf(stderr, "resnet_vae_fashion_mnist: latent's outputs differ from PyTorch's by %.3g (relative)\n",
+                   worst);
+      return 1;
+    }
+    return 0;
+  }
   Adam opt(1e-3, 0.9, 0.999, 1e-8);
   std::printf("ResNet VAE (BatchNorm, residual blocks, code 16) on Fashion-MNIST: %zu training, %zu test images, "
               "batch 128; %zu parameters, %zu state values\n",
