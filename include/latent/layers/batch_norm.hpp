@@ -140,16 +140,21 @@ struct batch_norm_layer : same_shape<In> {
         dg[c] = first_slice ? static_cast<T>(s2[c]) : T(0);
         db[c] = first_slice ? static_cast<T>(s1[c]) : T(0);
       }
+      std::array<T, C> ta, tb, tc;
       for (std::size_t c = 0; c < C; ++c) {
         const double a = static_cast<double>(g[c]) / std::sqrt(v[c] + epsilon);
-        const T ta = static_cast<T>(a), tb = static_cast<T>(a * s1[c] / count), tc = static_cast<T>(a * s2[c] / count);
-        if constexpr (P == 1) {
-          for (std::size_t r = 0; r < n; ++r)
-            dx[r * C + c] = ta * dy[r * C + c] - tb - tc * xhat[r * C + c];
+        ta[c] = static_cast<T>(a), tb[c] = static_cast<T>(a * s1[c] / count), tc[c] = static_cast<T>(a * s2[c] / count);
+      }
+      for (std::size_t r = 0; r < n; ++r) {
+        if constexpr (P == 1) {  // a row at a time, across the features (contiguous)
+          const T* dyr = dy + r * C;
+          const T* hr = xhat + r * C;
+          T* dxr = dx + r * C;
+          for (std::size_t c = 0; c < C; ++c) dxr[c] = ta[c] * dyr[c] - tb[c] - tc[c] * hr[c];
         } else {
-          for (std::size_t r = 0; r < n; ++r)
-            kernels::normalise_input_gradient(dy + r * in_size + c * P, xhat + r * in_size + c * P, P, ta, tb, tc,
-                                              dx + r * in_size + c * P);
+          for (std::size_t c = 0; c < C; ++c)
+            kernels::normalise_input_gradient(dy + r * in_size + c * P, xhat + r * in_size + c * P, P, ta[c], tb[c],
+                                              tc[c], dx + r * in_size + c * P);
         }
       }
       return;
@@ -160,15 +165,23 @@ struct batch_norm_layer : same_shape<In> {
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t c = 0; c < C; ++c) {
         double s1 = 0, s2 = 0;
-        kernels::sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, P, s1, s2);
+        channel_sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, s1, s2);
         db[c] += static_cast<T>(s1);
         dg[c] += static_cast<T>(s2);
       }
     if (dx == nullptr) return;
+    std::array<T, C> scale;
     for (std::size_t c = 0; c < C; ++c) {
       const double var = ctx.state != nullptr ? static_cast<double>(ctx.state[C + c]) : 1.0;
-      const T a = static_cast<T>(static_cast<double>(g[c]) / std::sqrt(var + epsilon));
-      for (std::size_t r = 0; r < n; ++r) kernels::scale_values(dy + r * in_size + c * P, P, a, dx + r * in_size + c * P);
+      scale[c] = static_cast<T>(static_cast<double>(g[c]) / std::sqrt(var + epsilon));
+    }
+    for (std::size_t r = 0; r < n; ++r) {
+      if constexpr (P == 1) {
+        for (std::size_t c = 0; c < C; ++c) dx[r * C + c] = scale[c] * dy[r * C + c];
+      } else {
+        for (std::size_t c = 0; c < C; ++c)
+          kernels::scale_values(dy + r * in_size + c * P, P, scale[c], dx + r * in_size + c * P);
+      }
     }
   }
 
@@ -216,11 +229,33 @@ struct batch_norm_layer : same_shape<In> {
       ctx.stats[2 * C] += static_cast<T>(count);
     }
   }
+  // One channel's Σx and Σx² (Σdy and Σdy·x̂) over its P positions in one row. After a flat layer (P = 1)
+  // the kernel's call per value would cost more than the value: the same sums, in the same precision
+  // (a float product, then double), inline.
+  template <class T>
+  static void channel_sum_and_squares(const T* x, double& a, double& q) noexcept {
+    if constexpr (P == 1) {
+      const T v = x[0];
+      const T v2 = v * v;
+      a = static_cast<double>(v), q = static_cast<double>(v2);
+    } else {
+      kernels::sum_and_squares(x, P, a, q);
+    }
+  }
+  template <class T>
+  static void channel_sum_and_dot(const T* dy, const T* xhat, double& a, double& d) noexcept {
+    if constexpr (P == 1) {
+      const T p = dy[0] * xhat[0];
+      a = static_cast<double>(dy[0]), d = static_cast<double>(p);
+    } else {
+      kernels::sum_and_dot(dy, xhat, P, a, d);
+    }
+  }
   template <class T>
   static void add_row_moments(const T* xr, std::array<double, C>& s1, std::array<double, C>& s2) noexcept {
     for (std::size_t c = 0; c < C; ++c) {
       double a = 0, q = 0;
-      kernels::sum_and_squares(xr + c * P, P, a, q);
+      channel_sum_and_squares(xr + c * P, a, q);
       s1[c] += a;
       s2[c] += q;
     }
@@ -234,7 +269,7 @@ struct batch_norm_layer : same_shape<In> {
     const auto row_sums = [&](std::size_t r, std::array<double, C>& a, std::array<double, C>& d) {
       for (std::size_t c = 0; c < C; ++c) {
         double u = 0, w = 0;
-        kernels::sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, P, u, w);
+        channel_sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, u, w);
         a[c] += u;
         d[c] += w;
       }
