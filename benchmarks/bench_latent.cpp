@@ -3,8 +3,10 @@
 // hand-wired function calling the same layer primitives (the cost of composition), one VAE epoch on
 // Fashion-MNIST at 1 and 2 threads, forward+backward of every Dense shape of both workloads (fraction
 // of peak), and inference (the Predictor beside the model's call and a hand-written pre-packed loop) at
-// batches of 1, 8 and 256.
+// batches of 1, 8 and 256. The ResNet VAE's rows (issue #23: training steps, normalisation layers,
+// inference) are in bench_latent_resnet.cpp, linked into the same binary.
 
+#include "bench_latent.hpp"
 #include "bench_common.hpp"
 #include "hand_inference.hpp"
 
@@ -29,6 +31,11 @@
 #ifndef LATENT_BENCH_NAME
 #define LATENT_BENCH_NAME "latent"
 #endif
+
+const xt::xtensor<float, 2>& latent::bench::fashion_train() {
+  static const xt::xtensor<float, 2> x = load_fashion_mnist("train", fashion_mnist_dir()).x;
+  return x;
+}
 
 namespace {
 
@@ -139,10 +146,7 @@ BENCHMARK(bm_seed_hand_wired)
     ->UseRealTime();
 
 // ---- one VAE epoch on Fashion-MNIST -----------------------------------------------------------------
-const xt::xtensor<float, 2>& fashion_train() {
-  static const xt::xtensor<float, 2> x = load_fashion_mnist("train", lb::fashion_mnist_dir()).x;
-  return x;
-}
+using lb::fashion_train;
 
 void bm_vae_latent(benchmark::State& state) {
   const auto threads = static_cast<std::size_t>(state.range(0));
@@ -472,6 +476,7 @@ int main(int argc, char** argv) {
           ->ReportAggregatesOnly(true)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
+    lb::register_resnet_vae_training();
     benchmark::RegisterBenchmark("vae/" LATENT_BENCH_NAME "-2x1t-independent-halves", bm_vae_independent_halves)
         ->Iterations(1)
         ->Repetitions(5)

@@ -1,8 +1,8 @@
 // The peers latent is measured against, in one Google Benchmark binary: the FMA peak of one core, the
 // seed workload as a hand-written scalar loop and in libtorch, one VAE epoch in libtorch at one and two
-// threads, and 20 training steps of the convolutional VAE (issue #11) in libtorch at one and two
-// threads. Benchmark names are "<workload>/<peer>"; benchmarks/report.py turns the JSON output (with
-// bench_latent's "<workload>/latent" rows) into ratios and fractions of peak.
+// threads, and 20 training steps of the convolutional VAE (issue #11) and of the ResNet VAE (issue #23)
+// in libtorch at one and two threads. Benchmark names are "<workload>/<peer>"; benchmarks/report.py
+// turns the JSON output (with bench_latent's "<workload>/latent" rows) into ratios and fractions of peak.
 
 #include "peak_flops.hpp"
 #ifdef LATENT_HAVE_AVX512_PEAK
@@ -13,6 +13,7 @@
 #include "peers/seed_handwritten.hpp"
 #ifdef LATENT_HAVE_TORCH
 #include "peers/conv_vae_torch.hpp"
+#include "peers/resnet_vae_torch.hpp"
 #include "peers/seed_torch.hpp"
 #include "peers/vae_torch.hpp"
 #endif
@@ -126,11 +127,13 @@ void bm_vae_torch(benchmark::State& state) {
   state.counters["threads"] = threads;
 }
 
-// The conv VAE: an epoch is ~70 s in libtorch here, so each repetition times conv_vae_bench_steps (20)
-// steps of batch 128 on the first 20 x 128 training rows, in order, after conv_vae_warmup_steps (3)
-// untimed steps on the first batches; a fresh model per repetition, built and warmed up outside the
-// timer. final_loss is the mean loss of the timed steps (the same as conv_vae_pytorch.py --bench-steps 20).
-void bm_conv_vae_torch(benchmark::State& state) {
+// The conv VAEs (the conv VAE of issue #11, the ResNet VAE of issue #23): an epoch is a minute or more
+// in libtorch here, so each repetition times conv_vae_bench_steps (20) steps of batch 128 on the first
+// 20 x 128 training rows, in order, after conv_vae_warmup_steps (3) untimed steps on the first batches;
+// a fresh model per repetition, built and warmed up outside the timer. final_loss is the mean loss of
+// the timed steps (the same as conv_vae_pytorch.py / resnet_vae_pytorch.py --bench-steps 20).
+template <class Peer>
+void bm_torch_steps(benchmark::State& state, double flops_per_sample) {
   const auto& images = fashion_mnist_images();
   constexpr auto steps = static_cast<std::size_t>(lb::conv_vae_bench_steps);
   constexpr auto batch = static_cast<std::size_t>(vae_batch);
@@ -140,7 +143,7 @@ void bm_conv_vae_torch(benchmark::State& state) {
   }
   const std::size_t n = images.size() / lb::vae_in;
   const auto threads = static_cast<int>(state.range(0));
-  std::optional<lb::conv_vae_torch> model;
+  std::optional<Peer> model;
   double loss = 0.0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -152,9 +155,14 @@ void bm_conv_vae_torch(benchmark::State& state) {
     for (std::size_t s = 0; s < steps; ++s) sum += model->step(s * batch, batch);
     loss = sum / static_cast<double>(steps);
   }
-  set_training_counters(state, static_cast<double>(steps),
-                        static_cast<double>(steps * batch) * lb::conv_vae_flops_per_sample(), loss);
+  set_training_counters(state, static_cast<double>(steps), static_cast<double>(steps * batch) * flops_per_sample, loss);
   state.counters["threads"] = threads;
+}
+void bm_conv_vae_torch(benchmark::State& state) {
+  bm_torch_steps<lb::conv_vae_torch>(state, lb::conv_vae_flops_per_sample());
+}
+void bm_resnet_vae_torch(benchmark::State& state) {
+  bm_torch_steps<lb::resnet_vae_torch>(state, lb::resnet_vae_flops_per_sample());
 }
 #endif
 
@@ -184,6 +192,15 @@ int main(int argc, char** argv) {
           ->UseRealTime();
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(("convvae/libtorch-" + std::to_string(threads) + "t").c_str(), bm_conv_vae_torch)
+          ->Arg(threads)
+          ->Iterations(1)
+          ->Repetitions(5)
+          ->MeasureProcessCPUTime()
+          ->ReportAggregatesOnly(true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(("resnetvae/libtorch-" + std::to_string(threads) + "t").c_str(), bm_resnet_vae_torch)
           ->Arg(threads)
           ->Iterations(1)
           ->Repetitions(5)

@@ -6,7 +6,9 @@ Inputs (any number, any order):
     names are "<workload>/<peer>" (decorations such as /iterations:1, /repeats:5, /real_time and
     numeric arguments are dropped); median aggregates are used, or the median of the plain runs.
     Counters read: us_per_step, GFLOPs, final_loss, threads.
-  * JSON lines from seed_pytorch.py / vae_pytorch.py / conv_vae_pytorch.py --bench-steps:
+    Normalisation rows ("norm-*", bench_latent_resnet.cpp) also read bytes_per_second, min_bytes,
+    forward_us, backward_us, forward_bytes and backward_bytes, and get a table of their own.
+  * JSON lines from seed_pytorch.py / vae_pytorch.py / conv_vae_pytorch.py / resnet_vae_pytorch.py --bench-steps:
     {"peer", "workload", "seconds", "steps", ...}.
 
 Reference row per workload: "latent" (or the first "latent*" peer) when present, else "handwritten",
@@ -22,6 +24,8 @@ import statistics
 import sys
 
 UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+# Counters kept beside the time: the normalisation rows' bytes (bench_latent_resnet.cpp).
+EXTRA_COUNTERS = ("bytes_per_second", "min_bytes", "forward_us", "backward_us", "forward_bytes", "backward_bytes")
 DECORATION = re.compile(r"^(\d+|real_time|manual_time|process_time|(iterations|repeats|threads|min_time)(:.*)?)$")
 
 
@@ -68,14 +72,15 @@ def read_google_benchmark(doc, rows):
             runs = entry["runs"]
             seconds = statistics.median(r["real_time"] * UNIT_SECONDS[r.get("time_unit", "ns")] for r in runs)
             cpu = statistics.median(r["cpu_time"] * UNIT_SECONDS[r.get("time_unit", "ns")] for r in runs)
-            counters = {k: statistics.median(r[k] for r in runs) for k in ("us_per_step", "GFLOPs", "final_loss",
-                                                                            "threads") if k in runs[0]}
+            counters = {k: statistics.median(r[k] for r in runs)
+                        for k in ("us_per_step", "GFLOPs", "final_loss", "threads", *EXTRA_COUNTERS) if k in runs[0]}
             reps = len(runs)
         else:
             continue
         rows.append({"workload": workload, "peer": peer, "seconds": seconds, "cpu": cpu, "reps": reps,
                      "us_per_step": counters.get("us_per_step"), "gflops": counters.get("GFLOPs"),
-                     "final_loss": counters.get("final_loss"), "threads": threads_of(peer, counters)})
+                     "final_loss": counters.get("final_loss"), "threads": threads_of(peer, counters),
+                     "extra": {k: counters[k] for k in EXTRA_COUNTERS if k in counters}})
 
 
 def read_json_lines(lines, rows):
@@ -122,6 +127,56 @@ def fmt(x, spec):
     return "–" if x is None else format(x, spec)
 
 
+def norm_table(rows):
+    """The normalisation layers (issue #23): forward + backward in train mode at batch 128, the bytes each
+    pass must move at least over its median time, as a fraction of a same-size memcpy's bandwidth in the
+    same binary ("memcpy-<build>" beside "<build>")."""
+    by_name = {(r["workload"], r["peer"]): r for r in rows}
+    workloads = sorted({r["workload"] for r in rows if r["workload"].startswith("norm-")})
+    out = []
+    for build in ("latent", "latent-avx2"):
+        lines = []
+        for w in workloads:
+            layer, copy = by_name.get((w, build)), by_name.get((w, "memcpy-" + build))
+            if not layer or not copy:
+                continue
+            ex, cx = layer.get("extra", {}), copy.get("extra", {})
+            if "min_bytes" not in ex or "min_bytes" not in cx:
+                continue
+            gbs = ex["min_bytes"] / layer["seconds"] * 1e-9
+            copy_gbs = cx["min_bytes"] / copy["seconds"] * 1e-9
+
+            def part(us, nbytes):
+                if not us or not nbytes:
+                    return "–", "–"
+                bw = nbytes / (us * 1e-6) * 1e-9
+                return f"{us:.1f}", f"{100 * bw / copy_gbs:.0f} %"
+
+            fwd_us, fwd_pct = part(ex.get("forward_us"), ex.get("forward_bytes"))
+            bwd_us, bwd_pct = part(ex.get("backward_us"), ex.get("backward_bytes"))
+            # The same fraction from the CPU times (the thread's): steadier when the host is shared.
+            by_cpu = "–"
+            if layer.get("cpu") and copy.get("cpu"):
+                by_cpu = f"{100 * (ex['min_bytes'] / layer['cpu']) / (cx['min_bytes'] / copy['cpu']):.0f} %"
+            name = w[len("norm-"):].rsplit("-b", 1)[0]
+            lines.append(f"| {name} | {fmt_time(layer['seconds'])} | {ex['min_bytes'] / 1e6:.2f} | {gbs:.1f} "
+                         f"| {copy_gbs:.1f} | **{100 * gbs / copy_gbs:.0f} %** | {by_cpu} | {fwd_us} | {fwd_pct} "
+                         f"| {bwd_us} | {bwd_pct} |")
+        if lines:
+            out.append(f"Normalisation layers ({build}), forward + backward in train mode at batch 128: the bytes "
+                       "each pass must move at least (forward: read x, write y; backward: read dy and x, write dx) "
+                       "over its median time, against a memcpy of one tensor of the same size in the same binary "
+                       "(issue #23's target: ≥ 50 % of the copy's bandwidth). Forward and backward are timed "
+                       "apart inside the same iterations (their µs are means, not medians).")
+            out.append("")
+            out.append("| layer | fwd+bwd | MB moved | GB/s | memcpy GB/s | % of copy | % of copy, CPU times "
+                       "| forward µs | forward % | backward µs | backward % |")
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            out.extend(lines)
+            out.append("")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+")
@@ -154,7 +209,8 @@ def main():
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     workloads = []
     for r in rows:
-        if r["workload"] != "peak" and r["workload"] not in workloads:
+        # The normalisation rows (bytes, not FLOPs) have a table of their own, below.
+        if r["workload"] != "peak" and not r["workload"].startswith("norm-") and r["workload"] not in workloads:
             workloads.append(r["workload"])
     # A fixed order (the binaries interleave their repetitions, so the files' order varies): the seed
     # workload, the Dense shapes of the VAE then of the seed, inference, the VAE epoch, the conv VAE's
@@ -164,7 +220,8 @@ def main():
                  *[f"infer-{net}-b{b}" for net in ("seed-encoder", "seed-autoencoder", "vae-encoder")
                    for b in (1, 8, 256)],
                  "vae", "convvae", "conv-1x28x28-conv32-b128", "conv-32x14x14-conv64-b128",
-                 "conv-64x7x7-convT64-b128", "conv-64x14x14-convT32-b128", "conv-32x28x28-convT1-b128"]
+                 "conv-64x7x7-convT64-b128", "conv-64x14x14-convT32-b128", "conv-32x28x28-convT1-b128",
+                 "resnetvae", *[f"infer-resnetvae-encoder-b{b}" for b in (1, 8, 256)]]
     workloads.sort(key=lambda w: (canonical.index(w) if w in canonical else len(canonical), w))
     for w in workloads:
         group = sorted((r for r in rows if r["workload"] == w), key=lambda r: r["seconds"])
@@ -185,6 +242,18 @@ def main():
         one, two = by_name.get(("convvae", build + "-1t")), by_name.get(("convvae", build + "-2t"))
         if one and two:
             out.append(f"Two-core speed-up of the conv VAE's steps ({build}): {one['seconds'] / two['seconds']:.2f}×.")
+            out.append("")
+        one, two = by_name.get(("resnetvae", build + "-1t")), by_name.get(("resnetvae", build + "-2t"))
+        if one and two:
+            line = (f"ResNet VAE's steps ({build}): two-core speed-up {one['seconds'] / two['seconds']:.2f}× "
+                    "(issue #23's target: ≥ 1.7×)")
+            torch1 = by_name.get(("resnetvae", "libtorch-1t"))
+            torch2 = by_name.get(("resnetvae", "libtorch-2t"))
+            if torch1:
+                line += f"; libtorch / latent at 1 thread {torch1['seconds'] / one['seconds']:.2f}× (target: ≥ 2×)"
+            if torch2:
+                line += f", at 2 threads {torch2['seconds'] / two['seconds']:.2f}×"
+            out.append(line + ".")
             out.append("")
         one, two = by_name.get(("vae", build + "-1t")), by_name.get(("vae", build + "-2t"))
         if one and two:
@@ -214,15 +283,18 @@ def main():
                     continue
                 per = lambda r: "–" if r is None else f"{r['seconds'] * 1e6 / b:.3g}"
                 ratio = f"{hand['seconds'] / fast['seconds']:.2f}×" if hand else "–"
-                lines.append(f"| {net} | {b} | {per(fast)} | {per(call)} | {per(hand)} | {ratio} |")
+                speedup = f"{call['seconds'] / fast['seconds']:.2f}×" if call else "–"
+                lines.append(f"| {net} | {b} | {per(fast)} | {per(call)} | {per(hand)} | {ratio} | {speedup} |")
         if lines:
             out.append(f"Inference, µs per sample ({build}): the `Predictor`, the model's own call, and a "
                        "hand-written pre-packed loop (benchmarks/hand_inference.hpp), same weights, same binary.")
             out.append("")
-            out.append("| net | batch | Predictor | model call | hand-written pre-packed | hand / Predictor |")
-            out.append("|---|---:|---:|---:|---:|---:|")
+            out.append("| net | batch | Predictor | model call | hand-written pre-packed | hand / Predictor "
+                       "| model call / Predictor |")
+            out.append("|---|---:|---:|---:|---:|---:|---:|")
             out.extend(lines)
             out.append("")
+    out.extend(norm_table(rows))
     out.append("Ratio = peer median time / reference median time (reference: latent when present, else the "
                "hand-written loop, else libtorch at 1 thread); > 1 means the reference is faster. "
                "% peak is per used core (peak × threads). FLOPs count the matrix products only. "

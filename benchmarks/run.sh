@@ -5,9 +5,10 @@
 #   benchmarks/run.sh [--no-build] [--no-python] [--filter REGEX] [--reps N]
 #
 # --filter is passed to the binaries as --benchmark_filter and also selects the Python peers (names
-# "seed/pytorch-python", "vae/pytorch-python", "convvae/pytorch-python"; note that "vae" matches the conv
-# VAE's rows too, "^vae" does not); --reps sets the Python repetitions (the C++ benchmarks register 5
-# each). Raw outputs and report.md land in $BUILD_DIR/bench-results/.
+# "seed/pytorch-python", "vae/pytorch-python", "convvae/pytorch-python", "resnetvae/pytorch-python"; note
+# that "vae" matches the conv and ResNet VAEs' rows too, "^vae" does not; issue #23's rows:
+# --filter 'resnetvae|norm|infer-resnet'); --reps sets the Python repetitions (the C++ benchmarks
+# register 5 each). Raw outputs and report.md land in $BUILD_DIR/bench-results/.
 # Environment: BUILD_DIR (default <repo>/build-bench), PYTHON (default /usr/bin/python3, Debian's
 # PyTorch), LATENT_FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the peers so that OpenBLAS picks its fast kernels
@@ -26,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     --no-python) do_python=0 ;;
     --filter) filter=$2; shift ;;
     --reps) reps=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -81,6 +82,14 @@ if [[ $do_python == 1 ]]; then
       echo "== conv_vae_pytorch.py --bench-steps 20 --threads $t" >&2
       "${peer_env[@]}" "$py" "$here/conv_vae_pytorch.py" --bench-steps 20 --repetitions "$reps" --threads "$t" \
         | tee "$out/conv_vae_pytorch_${t}t.jsonl" >&2
+    done
+  fi
+  # The ResNet VAE (issue #23): the same 20 timed steps, as bench_peers' resnetvae/libtorch rows.
+  if [[ -f $data_dir/train-images-idx3-ubyte.gz && ( -z $filter || "resnetvae/pytorch-python" =~ $filter ) ]]; then
+    for t in 1 2; do
+      echo "== resnet_vae_pytorch.py --bench-steps 20 --threads $t" >&2
+      "${peer_env[@]}" "$py" "$here/resnet_vae_pytorch.py" --bench-steps 20 --repetitions "$reps" --threads "$t" \
+        | tee "$out/resnet_vae_pytorch_${t}t.jsonl" >&2
     done
   fi
 fi

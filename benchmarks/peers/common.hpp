@@ -111,7 +111,8 @@ inline constexpr std::size_t conv_vae_side = 28, conv_vae_latent = 16, conv_vae_
 inline constexpr std::size_t conv_vae_parameters = 178'545;
 inline constexpr int conv_vae_bench_steps = 20, conv_vae_warmup_steps = 3;
 
-/// One layer of the conv VAE for the FLOP count: `positions` x c_in x c_out x k^2 multiply-accumulates.
+/// One layer of the conv VAE (or of the ResNet VAE below) for the FLOP count: `positions` x c_in x c_out x
+/// k^2 multiply-accumulates.
 struct conv_vae_layer {
   double positions, c_in, c_out, kernel;
   [[nodiscard]] constexpr double macs() const noexcept { return positions * c_in * c_out * kernel * kernel; }
@@ -143,6 +144,38 @@ constexpr double conv_vae_flops_per_sample() noexcept {
   return 2.0 * (3.0 * macs - conv_vae_layers[0].macs());
 }
 static_assert(conv_vae_flops_per_sample() == 40'118'784.0);
+
+/// ResNet VAE workload (issue #23: examples/resnet_vae_fashion_mnist.cpp; the layers are listed in
+/// peers/resnet_vae_torch.hpp): a 16-dim code, 339 745 parameters and 259 values of state (the three
+/// BatchNorms' running statistics). Its rows time the conv VAE's `conv_vae_bench_steps` steps of batch
+/// 128 after `conv_vae_warmup_steps` untimed ones.
+inline constexpr std::size_t resnet_vae_code = 16;
+inline constexpr std::size_t resnet_vae_parameters = 339'745, resnet_vae_state = 259;
+
+/// Its products, counted as the conv VAE's (`conv_vae_layer`): the normalisations, activations and the
+/// residual additions are element-wise and not counted.
+inline constexpr std::array<conv_vae_layer, 10> resnet_vae_layers{{
+    {14 * 14, 1, 32, 3},  // Conv2d(1,32,3,s2,p1): 28x28 -> 14x14                   56 448 MACs
+    {7 * 7, 32, 64, 3},   // Conv2d(32,64,3,s2,p1): 14x14 -> 7x7                   903 168
+    {7 * 7, 64, 64, 3},   // the encoder's residual block: Conv2d(64,64,3,p1)      1 806 336
+    {7 * 7, 64, 64, 3},   //                               Conv2d(64,64,3,p1)      1 806 336
+    {1, 3136, 32, 1},     // Linear(3136,32): [mu | logvar]                          100 352
+    {1, 16, 3136, 1},     // Linear(16,3136)                                          50 176
+    {7 * 7, 64, 64, 3},   // the decoder's residual block: Conv2d(64,64,3,p1)      1 806 336
+    {7 * 7, 64, 64, 3},   //                               Conv2d(64,64,3,p1)      1 806 336
+    {7 * 7, 64, 32, 3},   // ConvTranspose2d(64,32,3,s2,p1,op1): 7x7 -> 14x14        903 168
+    {14 * 14, 32, 1, 3},  // ConvTranspose2d(32,1,3,s2,p1,op1): 14x14 -> 28x28        56 448
+}};
+
+/// Training FLOPs per image of the ResNet VAE, the conv VAE's convention:
+///   2 * (3 * 9 295 104 - 56 448) = 55 657 728 FLOP per image, 7.12 GFLOP per step of 128,
+///   3.34 TFLOP per 60 000-image epoch.
+constexpr double resnet_vae_flops_per_sample() noexcept {
+  double macs = 0;
+  for (const auto& layer : resnet_vae_layers) macs += layer.macs();
+  return 2.0 * (3.0 * macs - resnet_vae_layers[0].macs());
+}
+static_assert(resnet_vae_flops_per_sample() == 55'657'728.0);
 
 /// Reads an idx3-ubyte.gz image file (Fashion-MNIST) into floats in [0, 1] (pixel / 255), row-major
 /// [images][rows*cols]; `cols_out` receives rows*cols.
