@@ -129,33 +129,6 @@ def train(args, x, x_test):
                       "gflop_per_epoch": n * pc.conv_vae_flops_per_sample() * 1e-9}), flush=True)
 
 
-def bench(args, x, blas):
-    steps, warmup, batch = args.bench_steps, args.warmup, args.batch
-    if x.shape[0] < max(steps, warmup) * batch:
-        raise SystemExit(f"--bench-steps {steps} needs {max(steps, warmup) * batch} rows, have {x.shape[0]}")
-    peer = f"pytorch-python-{args.threads}t"
-    flops = steps * batch * pc.conv_vae_flops_per_sample()
-    common = {"peer": peer, "workload": "convvae", "steps": steps, "warmup_steps": warmup, "batch": batch,
-              "threads": args.threads, "openblas": blas is not None}
-    runs = []
-    for r in range(args.repetitions):
-        model, opt = fresh_model()
-        for w in range(warmup):
-            train_step(model, opt, x[w * batch:(w + 1) * batch])
-        start_time, start_cpu = time.perf_counter(), time.process_time()
-        total = 0.0
-        for s in range(steps):
-            total += train_step(model, opt, x[s * batch:(s + 1) * batch])
-        seconds, cpu_seconds = time.perf_counter() - start_time, time.process_time() - start_cpu
-        row = dict(common, repetition=r, seconds=seconds, cpu_seconds=cpu_seconds, us_per_step=seconds * 1e6 / steps,
-                   gflops=flops * 1e-9 / seconds, final_loss=total / steps)
-        runs.append(row)
-        print(json.dumps(row), flush=True)
-    s = pc.median([r["seconds"] for r in runs])
-    print(json.dumps(dict(common, aggregate="median", seconds=s, us_per_step=s * 1e6 / steps,
-                          gflops=flops * 1e-9 / s, final_loss=runs[-1]["final_loss"])), flush=True)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=10)
@@ -180,7 +153,7 @@ def main():
 
     x = load(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
     if args.bench_steps > 0:
-        bench(args, x, blas)
+        pc.bench_steps(args, x, blas, "convvae", pc.conv_vae_flops_per_sample(), fresh_model, train_step)
     else:
         train(args, x, load(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")))
 

@@ -3,8 +3,10 @@ weights and Fisher-Yates order, so the PyTorch peers train on bit-identical inpu
 
 import ctypes
 import gzip
+import json
 import math
 import struct
+import time
 
 MASK64 = (1 << 64) - 1
 SEED_SIZES = (100, 20, 5, 20, 100)
@@ -138,3 +140,34 @@ def resnet_vae_flops_per_sample():
     """2 x (3 x forward MACs - the first conv's MACs), as conv_vae_flops_per_sample: 55 657 728 per image."""
     macs = [positions * cin * cout * k * k for _, positions, cin, cout, k in RESNET_VAE_LAYERS]
     return 2.0 * (3.0 * sum(macs) - macs[0])
+
+
+def bench_steps(args, x, blas, workload, flops_per_sample, fresh_model, train_step):
+    """The timing rows "<workload>/pytorch-python-<T>t" of the conv and ResNet VAE scripts'
+    --bench-steps S: per repetition a fresh model (fresh_model() -> (model, optimiser)), args.warmup
+    untimed steps on the first batches, then S timed steps (train_step(model, opt, rows) -> loss) on the
+    first S x args.batch rows in order; one JSON line per repetition and one with the medians."""
+    steps, warmup, batch = args.bench_steps, args.warmup, args.batch
+    if x.shape[0] < max(steps, warmup) * batch:
+        raise SystemExit(f"--bench-steps {steps} needs {max(steps, warmup) * batch} rows, have {x.shape[0]}")
+    peer = f"pytorch-python-{args.threads}t"
+    flops = steps * batch * flops_per_sample
+    common = {"peer": peer, "workload": workload, "steps": steps, "warmup_steps": warmup, "batch": batch,
+              "threads": args.threads, "openblas": blas is not None}
+    runs = []
+    for r in range(args.repetitions):
+        model, opt = fresh_model()
+        for w in range(warmup):
+            train_step(model, opt, x[w * batch:(w + 1) * batch])
+        start_time, start_cpu = time.perf_counter(), time.process_time()
+        total = 0.0
+        for s in range(steps):
+            total += train_step(model, opt, x[s * batch:(s + 1) * batch])
+        seconds, cpu_seconds = time.perf_counter() - start_time, time.process_time() - start_cpu
+        row = dict(common, repetition=r, seconds=seconds, cpu_seconds=cpu_seconds, us_per_step=seconds * 1e6 / steps,
+                   gflops=flops * 1e-9 / seconds, final_loss=total / steps)
+        runs.append(row)
+        print(json.dumps(row), flush=True)
+    s = median([r["seconds"] for r in runs])
+    print(json.dumps(dict(common, aggregate="median", seconds=s, us_per_step=s * 1e6 / steps,
+                          gflops=flops * 1e-9 / s, final_loss=runs[-1]["final_loss"])), flush=True)
