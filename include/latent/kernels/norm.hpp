@@ -24,6 +24,16 @@ template <class T, class Arch = default_arch>
 inline void sum_and_squares(const T* x, std::size_t count, double& sum, double& squares) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
+  if (count < W) {  // fewer values than a register (one, after a flat layer): the same sums, no reduction
+    T st = T(0), qt = T(0);
+    for (std::size_t i = 0; i < count; ++i) {
+      st += x[i];
+      qt += x[i] * x[i];
+    }
+    sum = static_cast<double>(st);
+    squares = static_cast<double>(qt);
+    return;
+  }
   V s(T(0)), q(T(0));
   std::size_t i = 0;
   for (; i + W <= count; i += W) {
@@ -45,6 +55,16 @@ template <class T, class Arch = default_arch>
 inline void sum_and_dot(const T* dy, const T* xhat, std::size_t count, double& sum, double& dot) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
+  if (count < W) {  // as in sum_and_squares
+    T st = T(0), dt = T(0);
+    for (std::size_t i = 0; i < count; ++i) {
+      st += dy[i];
+      dt += dy[i] * xhat[i];
+    }
+    sum = static_cast<double>(st);
+    dot = static_cast<double>(dt);
+    return;
+  }
   V s(T(0)), d(T(0));
   std::size_t i = 0;
   for (; i + W <= count; i += W) {

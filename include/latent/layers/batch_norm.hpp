@@ -165,7 +165,7 @@ struct batch_norm_layer : same_shape<In> {
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t c = 0; c < C; ++c) {
         double s1 = 0, s2 = 0;
-        channel_sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, s1, s2);
+        kernels::sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, P, s1, s2);
         db[c] += static_cast<T>(s1);
         dg[c] += static_cast<T>(s2);
       }
@@ -229,33 +229,11 @@ struct batch_norm_layer : same_shape<In> {
       ctx.stats[2 * C] += static_cast<T>(count);
     }
   }
-  // One channel's Σx and Σx² (Σdy and Σdy·x̂) over its P positions in one row. After a flat layer (P = 1)
-  // the kernel's call per value would cost more than the value: the same sums, in the same precision
-  // (a float product, then double), inline.
-  template <class T>
-  static void channel_sum_and_squares(const T* x, double& a, double& q) noexcept {
-    if constexpr (P == 1) {
-      const T v = x[0];
-      const T v2 = v * v;
-      a = static_cast<double>(v), q = static_cast<double>(v2);
-    } else {
-      kernels::sum_and_squares(x, P, a, q);
-    }
-  }
-  template <class T>
-  static void channel_sum_and_dot(const T* dy, const T* xhat, double& a, double& d) noexcept {
-    if constexpr (P == 1) {
-      const T p = dy[0] * xhat[0];
-      a = static_cast<double>(dy[0]), d = static_cast<double>(p);
-    } else {
-      kernels::sum_and_dot(dy, xhat, P, a, d);
-    }
-  }
   template <class T>
   static void add_row_moments(const T* xr, std::array<double, C>& s1, std::array<double, C>& s2) noexcept {
     for (std::size_t c = 0; c < C; ++c) {
       double a = 0, q = 0;
-      channel_sum_and_squares(xr + c * P, a, q);
+      kernels::sum_and_squares(xr + c * P, P, a, q);
       s1[c] += a;
       s2[c] += q;
     }
@@ -269,7 +247,7 @@ struct batch_norm_layer : same_shape<In> {
     const auto row_sums = [&](std::size_t r, std::array<double, C>& a, std::array<double, C>& d) {
       for (std::size_t c = 0; c < C; ++c) {
         double u = 0, w = 0;
-        channel_sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, u, w);
+        kernels::sum_and_dot(dy + r * in_size + c * P, xhat + r * in_size + c * P, P, u, w);
         a[c] += u;
         d[c] += w;
       }
