@@ -17,6 +17,7 @@
 #include <fstream>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <ratio>
 #include <string>
 #include <vector>
@@ -132,6 +133,20 @@ TEST_CASE("a model with BatchNorm, GroupNorm and residual blocks: the train-mode
   for (auto& v : images) v = rng.uniform();
   const auto rk = testing::gradient_check(kl, [&] { return kl.gradient(images.data(), 4); }, o);
   CHECK_MESSAGE(static_cast<bool>(rk), rk.message());
+}
+
+// Every new layer in one model, through the public contract a user's own layers are held to
+// (latent::testing::thread_check): a step split over two threads gives one thread's gradient.
+struct LawEnc : Seq<Input<2, 6, 6>, Conv2D<4, 3, 1, Same>, BatchNorm, MaxPool2D<2>, SpatialAttention<2>, Silu,
+                    Flatten, LayerNorm, Dense<36, 5>> {};
+struct LawDec : Seq<Dense<5, 72>, Reshape<2, 6, 6>, GroupNorm<2>, Gelu,
+                    Residual<Seq<Conv2D<4, 3, 1, Same>, Relu>, Conv2D<4, 1>>, Conv2D<2, 3, 1, Same>, Flatten> {};
+
+TEST_CASE("law: with BatchNorm, MaxPool2D, SpatialAttention, LayerNorm, GroupNorm, Silu, Gelu and a residual block, two threads give one thread's gradient") {
+  auto m = std::make_unique<Autoencoder<LawEnc, LawDec, MSE>>(3);
+  const auto x = random_rows<float>(64, 72, 11);
+  const auto r = testing::thread_check(*m, x.data(), 64);
+  CHECK_MESSAGE(static_cast<bool>(r), r.message());
 }
 
 TEST_CASE("BatchNorm's running statistics follow PyTorch's update, once per step, the same bits on one thread and two") {
