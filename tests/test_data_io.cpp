@@ -1,6 +1,7 @@
 // Tests of the data and picture parts: Dataset operations, IDX and CSV readers, Fashion-MNIST,
 // the built-in shapes data set, PNG output, image grids and plots; and of persistence: the atomic
-// writer, save/load of models and optimisers, checkpoints, and files forged to lie.
+// writer, save/load of models and optimisers, checkpoints, and files forged to lie; the streamed .npy
+// shards (NpyShards).
 #include <doctest/doctest.h>
 
 #include <algorithm>   // std::count, std::clamp, std::fill, std::equal
@@ -33,6 +34,7 @@
 #include "latent/data/dataset.hpp"
 #include "latent/data/fashion_mnist.hpp"
 #include "latent/data/idx.hpp"
+#include "latent/data/npy_shards.hpp"
 #include "latent/data/shapes.hpp"
 #include "latent/io/image_grid.hpp"
 #include "latent/io/npz.hpp"  // write_npz, read_npz: large files for the killed writers
@@ -1560,5 +1562,381 @@ TEST_SUITE("error texts") {
                                            "1,2\n",
                                            label),
                          doctest::Contains("found '\\x7f1'"), latent::format_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// NpyShards: rows streamed from .npy files through a shuffle buffer.
+namespace {
+
+/// "<stem><i>.npy" (appended: g++ 12 warns falsely on "a" + std::string&&, bug 105651).
+std::string shard_name(const char* stem, std::size_t i) {
+  std::string name = stem;
+  name += std::to_string(i);
+  name += ".npy";
+  return name;
+}
+
+/// doctest's matcher for a message that contains `text` (a std::string).
+doctest::Contains contains(const std::string& text) { return doctest::Contains(text.c_str()); }
+
+/// A .npy file with the header dict `dict`, version `major`.0 and the data bytes `data`, written as is
+/// (so that tests can forge every field).
+void write_npy_raw(const std::string& path, std::string dict, const std::string& data, int major = 1,
+                   const std::string& magic = std::string("\x93NUMPY", 6)) {
+  const std::size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + dict.size() + 1) % 64 != 0) dict += ' ';
+  dict += '\n';
+  std::string b = magic;
+  b += static_cast<char>(major);
+  b += '\0';
+  for (std::size_t i = 0; i < prefix - 8; ++i) b += static_cast<char>((dict.size() >> (8 * i)) & 0xff);
+  b += dict + data;
+  std::ofstream f(path, std::ios::binary);
+  f.write(b.data(), static_cast<std::streamsize>(b.size()));
+}
+
+std::string npy_dict(const std::string& descr, const std::string& shape, bool fortran = false) {
+  return "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
+}
+
+template <class T>
+std::string raw_bytes(const std::vector<T>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+/// A shard of `rows` rows of width `width` whose row r holds id = first + r as id · 8 + k in column k.
+void write_shard(const std::string& path, std::size_t first, std::size_t rows, std::size_t width = 3) {
+  auto x = xt::xtensor<float, 2>::from_shape({rows, width});
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t k = 0; k < width; ++k) x(r, k) = static_cast<float>((first + r) * 8 + k);
+  latent::save_npy(path, x);
+}
+
+/// The ids of one epoch's rows, read `chunk` rows per `next`; every row checked to be whole.
+std::vector<std::size_t> read_epoch(latent::NpyShards& s, std::uint64_t epoch, std::size_t chunk) {
+  std::vector<std::size_t> ids;
+  std::vector<float> out(chunk * s.width());
+  s.start_epoch(epoch);
+  while (const std::size_t n = s.next(out.data(), chunk)) {
+    REQUIRE(n <= chunk);
+    for (std::size_t r = 0; r < n; ++r) {
+      const float* row = out.data() + r * s.width();
+      const auto id = static_cast<std::size_t>(row[0]) / 8;
+      for (std::size_t k = 0; k < s.width(); ++k) REQUIRE(row[k] == static_cast<float>(id * 8 + k));
+      ids.push_back(id);
+    }
+    if (n < chunk) CHECK(s.next(out.data(), chunk) == 0);  // short only at the end
+  }
+  CHECK(s.next(out.data(), chunk) == 0);  // and it stays over
+  return ids;
+}
+
+/// True when `ids` holds 0 .. n-1, each once.
+bool each_once(std::vector<std::size_t> ids, std::size_t n) {
+  std::sort(ids.begin(), ids.end());
+  if (ids.size() != n) return false;
+  for (std::size_t i = 0; i < n; ++i)
+    if (ids[i] != i) return false;
+  return true;
+}
+
+/// Five shards of 7, 0, 100, 1 and 33 rows (141 in all, ids in name order), and files the pattern
+/// "*.npy" must not match.
+void write_five_shards(const temp_dir& dir) {
+  write_shard(dir.file("s0.npy"), 0, 7);
+  write_shard(dir.file("s1.npy"), 7, 0);
+  write_shard(dir.file("s2.npy"), 7, 100);
+  write_shard(dir.file("s3.npy"), 107, 1);
+  write_shard(dir.file("s4.npy"), 108, 33);
+  write_shard(dir.file(".hidden.npy"), 1000, 5);  // '*' skips dot files (e.g. the atomic writer's temporaries)
+  std::ofstream(dir.file("notes.txt")) << "not a shard";
+}
+
+}  // namespace
+
+TEST_SUITE("npy_shards") {
+  TEST_CASE("the documented loop: epochs of batches from a folder of shards") {
+    temp_dir dir;
+    for (std::size_t f = 0; f < 3; ++f) write_shard(dir.file(shard_name("acts_", f)), 100 * f, 100, 16);
+    using namespace latent;
+    const std::string folder = dir.path.string();
+    NpyShards acts(folder + "/acts_*.npy", {.shuffle_buffer_rows = 1 << 16, .block_rows = 4096, .seed = 1});
+    std::vector<float> batch(64 * acts.width());
+    std::size_t seen = 0;
+    for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {
+      acts.start_epoch(epoch);
+      while (std::size_t n = acts.next(batch.data(), 64)) {
+        seen += n;  // n rows of acts.width() floats: one training step
+      }
+    }
+    CHECK(acts.width() == 16);
+    CHECK(acts.rows() == 300);
+    CHECK(seen == 2 * acts.rows());
+  }
+
+  TEST_CASE("without shuffling, every row once, in the files' name order and row order") {
+    temp_dir dir;
+    write_five_shards(dir);
+    latent::NpyShards s(dir.file("*.npy"), {.shuffle_buffer_rows = 0, .block_rows = 4});
+    CHECK(s.width() == 3);
+    CHECK(s.rows() == 141);
+    CHECK(s.total_rows() == 141);
+    REQUIRE(s.files().size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(s.files()[i] == dir.file(shard_name("s", i)));
+    CHECK(s.buffer_rows() == 0);
+    CHECK(s.block_rows() == 4);
+    for (const std::size_t chunk : {1, 5, 64, 1000}) {
+      const std::vector<std::size_t> ids = read_epoch(s, 3, chunk);
+      REQUIRE(ids.size() == 141);
+      for (std::size_t i = 0; i < 141; ++i) CHECK(ids[i] == i);
+    }
+    // A list keeps its order; a braced one too.
+    latent::NpyShards listed({dir.file("s4.npy"), dir.file("s0.npy")}, {.shuffle_buffer_rows = 0});
+    const std::vector<std::size_t> ids = read_epoch(listed, 0, 16);
+    REQUIRE(ids.size() == 40);
+    CHECK(ids.front() == 108);
+    CHECK(ids[33] == 0);
+  }
+
+  TEST_CASE("with a shuffle buffer, every row once; the seed and the epoch fix the order") {
+    temp_dir dir;
+    write_five_shards(dir);
+    for (const std::size_t buffer : {1, 8, 140, 141, 100000}) {
+      for (const std::size_t block : {1, 5, 4096}) {
+        CAPTURE(buffer);
+        CAPTURE(block);
+        latent::NpyShards s(dir.file("*.npy"), {.shuffle_buffer_rows = buffer, .block_rows = block, .seed = 7});
+        CHECK(s.buffer_rows() == std::min<std::size_t>(buffer, 141));  // never more rows than the data
+        CHECK(s.block_rows() == std::min<std::size_t>(block, 100));    // nor than the largest file
+        const std::vector<std::size_t> e0 = read_epoch(s, 0, 16);
+        CHECK(each_once(e0, 141));
+        // The same seed and epoch: the same order, however the rows are asked for, in a new source too.
+        CHECK(read_epoch(s, 0, 1) == e0);
+        latent::NpyShards again(dir.file("*.npy"), {.shuffle_buffer_rows = buffer, .block_rows = block, .seed = 7});
+        CHECK(read_epoch(again, 0, 1000) == e0);
+        // Another epoch or another seed: another order (the file order changes even with a buffer of 1).
+        const std::vector<std::size_t> e1 = read_epoch(s, 1, 16);
+        CHECK(each_once(e1, 141));
+        CHECK(e1 != e0);
+        latent::NpyShards other(dir.file("*.npy"), {.shuffle_buffer_rows = buffer, .block_rows = block, .seed = 8});
+        CHECK(read_epoch(other, 0, 16) != e0);
+      }
+    }
+  }
+
+  TEST_CASE("the buffer is not a full shuffle: the p-th row comes from the first buffer + p rows read") {
+    temp_dir dir;
+    write_shard(dir.file("one.npy"), 0, 1000);
+    latent::NpyShards s(dir.file("one.npy"), {.shuffle_buffer_rows = 8, .block_rows = 64, .seed = 3});
+    const std::vector<std::size_t> ids = read_epoch(s, 0, 100);
+    REQUIRE(each_once(ids, 1000));
+    std::size_t moved = 0;
+    for (std::size_t p = 0; p < ids.size(); ++p) {
+      CHECK(ids[p] < 8 + p);
+      moved += ids[p] != p;
+    }
+    CHECK(moved > 500);  // but it does move rows
+    // A buffer as large as the data is a uniform permutation: the first row may come from anywhere.
+    latent::NpyShards whole(dir.file("one.npy"), {.shuffle_buffer_rows = 1000, .seed = 3});
+    const std::vector<std::size_t> all = read_epoch(whole, 0, 100);
+    CHECK(each_once(all, 1000));
+    CHECK(*std::max_element(all.begin(), all.begin() + 10) >= 100);
+  }
+
+  TEST_CASE("memory is the buffer and one block, whatever the data's size") {
+    temp_dir dir;
+    for (std::size_t f = 0; f < 4; ++f) write_shard(dir.file(shard_name("m", f)), 500 * f, 500, 8);
+    std::vector<float> out(32 * 8);
+    {
+      test_support::allocation_counter t;
+      latent::NpyShards s(dir.file("m*.npy"), {.shuffle_buffer_rows = 64, .block_rows = 16, .seed = 1});
+      CHECK(s.rows() == 2000);  // 64 000 bytes of floats
+      CHECK(s.buffer_rows() == 64);
+      CHECK(s.block_rows() == 16);
+      CHECK(s.memory_bytes() == 64 * 8 * 4 + 16 * 8 * 4);
+      std::size_t seen = 0;
+      for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {
+        s.start_epoch(epoch);
+        while (const std::size_t n = s.next(out.data(), 32)) seen += n;
+      }
+      t.stop();
+      CHECK(seen == 4000);
+      CHECK(t.largest() <= 64 * 8 * 4);  // the buffer is the largest allocation, nothing grows with the data
+    }
+    // A buffer asked far larger than the data holds only the data.
+    latent::NpyShards big(dir.file("m*.npy"), {.shuffle_buffer_rows = std::size_t{1} << 40, .block_rows = 1 << 30});
+    CHECK(big.buffer_rows() == 2000);
+    CHECK(big.block_rows() == 500);
+    CHECK(big.memory_bytes() == 2000 * 8 * 4 + 500 * 8 * 4);
+  }
+
+  TEST_CASE("'<f2' and '<f8' become floats, exactly where a float holds the value; versions 2.0 and 3.0") {
+    temp_dir dir;
+    // Halves: 1, -2, 0.5, 65504 (the largest), 2^-24 (the smallest subnormal), 2^-14, -0, infinity.
+    const std::vector<std::uint16_t> halves = {0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x0400, 0x8000, 0x7C00};
+    const std::vector<float> half_values = {1.0f,     -2.0f,    0.5f,  65504.0f,
+                                            0x1p-24f, 0x1p-14f, -0.0f, std::numeric_limits<float>::infinity()};
+    const std::vector<double> doubles = {0.5, -3.25, 0x1p-126, 16777216.0, 0x1.fffffep127, -0.0, 1e-3, 0.1};
+    const std::vector<float> singles = {1.5f, -7.0f, 3.0e38f, 0x1p-149f, 2.0f, 4.0f, 8.0f, 16.0f};
+    write_npy_raw(dir.file("a_half.npy"), npy_dict("<f2", "(2, 4)"), raw_bytes(halves));
+    write_npy_raw(dir.file("b_double.npy"), npy_dict("<f8", "(2, 4)"), raw_bytes(doubles), 2);
+    write_npy_raw(dir.file("c_single.npy"), npy_dict("<f4", "(2, 4)"), raw_bytes(singles), 3);
+    for (const std::size_t buffer : {0, 6}) {
+      CAPTURE(buffer);
+      latent::NpyShards s(dir.file("*.npy"), {.shuffle_buffer_rows = buffer, .block_rows = 1});
+      CHECK(s.memory_bytes() == std::min<std::size_t>(buffer, 6) * 4 * 4 + 4 * 8);  // a block of the widest
+      std::vector<float> out(6 * 4);
+      s.start_epoch(0);
+      REQUIRE(s.next(out.data(), 6) == 6);
+      CHECK(s.next(out.data(), 6) == 0);
+      // Each expected row found once (the buffer may reorder rows, never the values within one).
+      std::vector<float> want = half_values;
+      for (const double d : doubles) want.push_back(static_cast<float>(d));
+      want.insert(want.end(), singles.begin(), singles.end());
+      std::vector<int> found(6, 0);
+      for (std::size_t r = 0; r < 6; ++r)
+        for (std::size_t w = 0; w < 6; ++w)
+          if (std::memcmp(out.data() + 4 * r, want.data() + 4 * w, 16) == 0) ++found[w];  // bits: -0 is not +0
+      for (std::size_t w = 0; w < 6; ++w) CHECK(found[w] == 1);
+    }
+    // The representable doubles are exact; 0.1 and 1e-3 round to the nearest float.
+    CHECK(static_cast<float>(doubles[2]) == 0x1p-126f);
+    CHECK(static_cast<float>(doubles[4]) == 0x1.fffffep127f);
+    // A half's NaN stays a NaN.
+    write_npy_raw(dir.file("nan.npy"), npy_dict("<f2", "(1, 1)"), raw_bytes(std::vector<std::uint16_t>{0x7E00}));
+    latent::NpyShards nan(dir.file("nan.npy"), {.shuffle_buffer_rows = 0});
+    float v = 0;
+    nan.start_epoch(0);
+    REQUIRE(nan.next(&v, 1) == 1);
+    CHECK(std::isnan(v));
+  }
+
+  TEST_CASE("files that cannot be used are format_errors naming the file and the numbers") {
+    temp_dir dir;
+    write_shard(dir.file("good.npy"), 0, 4);
+    const std::string data = raw_bytes(std::vector<float>(12, 1.0f));
+    const auto refused = [&](const std::string& name, const std::string& text) {
+      CAPTURE(name);
+      CHECK_THROWS_WITH_AS(latent::NpyShards({dir.file("good.npy"), dir.file(name)}),
+                           contains("NpyShards: " + dir.file(name) + ": " + text), latent::format_error);
+    };
+    write_npy_raw(dir.file("magic.npy"), npy_dict("<f4", "(4, 3)"), data, 1, "\x93NUMPZ");
+    refused("magic.npy", "expected a .npy file (magic \\x93NUMPY), found '\\x93NUMPZ\\x01\\x00'");
+    write_npy_raw(dir.file("version.npy"), npy_dict("<f4", "(4, 3)"), data, 4);
+    refused("version.npy", "expected .npy version 1.0, 2.0 or 3.0, found 4.0");
+    write_npy_raw(dir.file("int.npy"), npy_dict("<i4", "(4, 3)"), data);
+    refused("int.npy", "expected dtype '<f4', '<f2' or '<f8', found '<i4'");
+    write_npy_raw(dir.file("big_endian.npy"), npy_dict(">f4", "(4, 3)"), data);
+    refused("big_endian.npy", "expected dtype '<f4', '<f2' or '<f8', found '>f4'");
+    write_npy_raw(dir.file("fortran.npy"), npy_dict("<f4", "(4, 3)", true), data);
+    refused("fortran.npy", "expected C order (fortran_order False), found fortran_order True");
+    write_npy_raw(dir.file("cube.npy"), npy_dict("<f4", "(2, 2, 3)"), data);
+    refused("cube.npy", "expected a 2-D shape (rows, width), found (2, 2, 3) (3-D)");
+    write_npy_raw(dir.file("flat.npy"), npy_dict("<f4", "(12,)"), data);
+    refused("flat.npy", "expected a 2-D shape (rows, width), found (12,) (1-D)");
+    write_npy_raw(dir.file("text.npy"), npy_dict("<f4", "(4, x)"), data);
+    refused("text.npy", "expected a shape of integers, found '(4, x)'");
+    write_npy_raw(dir.file("wide.npy"), npy_dict("<f4", "(2, 6)"), data);
+    refused("wide.npy", "expected width 3 (as " + dir.file("good.npy") + "), found 6");
+    // Truncated, and too long: the expected size from the header, the size found.
+    write_npy_raw(dir.file("short.npy"), npy_dict("<f4", "(4, 3)"), data.substr(0, 47));
+    refused("short.npy",
+            "expected 176 bytes (a 128-byte header and 4 x 3 values of '<f4'), found 175 (the file is truncated)");
+    write_npy_raw(dir.file("long.npy"), npy_dict("<f4", "(4, 3)"), data + "x");
+    refused("long.npy",
+            "expected 176 bytes (a 128-byte header and 4 x 3 values of '<f4'), found 177 (bytes after the data)");
+    write_npy_raw(dir.file("lying.npy"), npy_dict("<f4", "(4000000000000, 3)"), data);
+    refused("lying.npy", "expected 48000000000128 bytes");
+    write_bytes(dir.file("tiny.npy"), {0x93, 'N', 'U'});
+    refused("tiny.npy", "expected a .npy file (magic \\x93NUMPY), found '\\x93NU' (3 bytes)");
+    write_npy_raw(dir.file("header.npy"), "{'descr': '<f4', 'shape': (4, 3), }", data);
+    refused("header.npy", "expected 'fortran_order' in the .npy header");
+    // Not files, and options out of range.
+    CHECK_THROWS_WITH_AS(latent::NpyShards(dir.file("*.npz")),
+                         contains("expected files matching the pattern '" + dir.file("*.npz") + "', found none"),
+                         latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::NpyShards(dir.file("no_folder/*.npy")),
+                         contains("cannot read a directory on the path of the pattern '" + dir.file("no_folder/*.npy") +
+                                  "': No such file or directory"),
+                         latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::NpyShards({dir.file("missing.npy")}),
+                         contains(dir.file("missing.npy") + ": cannot open"), latent::io_error);
+    CHECK_THROWS_WITH_AS(latent::NpyShards(std::vector<std::string>{}), contains("at least one file"),
+                         latent::option_error);
+    CHECK_THROWS_AS(latent::NpyShards(dir.file("good.npy"), {.block_rows = 0}), latent::option_error);
+    CHECK_THROWS_AS(latent::NpyShards(dir.file("good.npy"), {.rank = 1, .ranks = 1}), latent::option_error);
+    CHECK_THROWS_WITH_AS(latent::NpyShards(dir.file("good.npy"), {.rank = 1, .ranks = 2}),
+                         contains("found 1 files for 2 ranks"), latent::option_error);
+    latent::NpyShards good(dir.file("good.npy"));
+    float row[3];
+    CHECK_THROWS_WITH_AS(good.next(row, 1), contains("call start_epoch first"), latent::option_error);
+    good.start_epoch(0);
+    CHECK_THROWS_AS(good.next(row, 0), latent::option_error);
+    CHECK(good.next(row, 1) == 1);
+  }
+
+  TEST_CASE("a file changed after construction is an error on read; start_epoch again recovers") {
+    temp_dir dir;
+    for (std::size_t f = 0; f < 3; ++f) write_shard(dir.file(shard_name("c", f)), 20 * f, 20);
+    const std::string victim = dir.file("c1.npy");
+    for (const std::size_t buffer : {0, 8}) {
+      CAPTURE(buffer);
+      latent::NpyShards s(dir.file("c*.npy"), {.shuffle_buffer_rows = buffer, .block_rows = 4, .seed = 2});
+      std::vector<float> out(16 * 3);
+      // Shrunk: the size the header promised, the size found.
+      REQUIRE(::truncate(victim.c_str(), 128 + 20 * 12 - 12) == 0);
+      s.start_epoch(0);
+      CHECK_THROWS_WITH_AS(
+          while (s.next(out.data(), 16) != 0){},
+          contains(victim + ": expected 368 bytes (a 128-byte header and 20 x 3 values of '<f4'), found 356"),
+          latent::format_error);
+      CHECK_THROWS_WITH_AS(s.next(out.data(), 16), contains("call start_epoch first"), latent::option_error);
+      // Removed: io_error naming it.
+      fs::remove(victim);
+      s.start_epoch(0);
+      CHECK_THROWS_WITH_AS(while (s.next(out.data(), 16) != 0){}, contains(victim + ": cannot open"), latent::io_error);
+      // Replaced by another array of the same size: the header differs.
+      write_npy_raw(victim, npy_dict("<f4", "(30, 2)"), raw_bytes(std::vector<float>(60, 0.0f)));
+      REQUIRE(fs::file_size(victim) == 368);
+      s.start_epoch(0);
+      CHECK_THROWS_WITH_AS(while (s.next(out.data(), 16) != 0){},
+                           contains(victim + ": expected the (20, 3) array of '<f4' it held when the "
+                                             "source was built, found (30, 2) of '<f4'"),
+                           latent::format_error);
+      // Put back: the next epoch is whole.
+      write_shard(victim, 20, 20);
+      CHECK(each_once(read_epoch(s, 0, 16), 60));
+    }
+    // Shrunk while it is read (after its header was checked): the read comes up short.
+    write_shard(dir.file("long.npy"), 0, 2000, 8);
+    latent::NpyShards s(dir.file("long.npy"), {.shuffle_buffer_rows = 0, .block_rows = 10});
+    std::vector<float> out(10 * 8);
+    s.start_epoch(0);
+    REQUIRE(s.next(out.data(), 10) == 10);
+    REQUIRE(::truncate(dir.file("long.npy").c_str(), 128 + 500 * 32) == 0);
+    CHECK_THROWS_WITH_AS(while (s.next(out.data(), 10) != 0){},
+                         contains(dir.file("long.npy") + ": expected 1500 more rows, found the end of the file"),
+                         latent::format_error);
+    CHECK_THROWS_AS(s.next(out.data(), 10), latent::option_error);
+  }
+
+  TEST_CASE("each rank reads the files i with i % ranks == rank; together they read every row once") {
+    temp_dir dir;
+    write_five_shards(dir);
+    std::vector<std::size_t> all;
+    std::size_t rows = 0;
+    for (std::size_t rank = 0; rank < 2; ++rank) {
+      latent::NpyShards s(dir.file("*.npy"), {.shuffle_buffer_rows = 16, .seed = 5, .rank = rank, .ranks = 2});
+      CHECK(s.total_rows() == 141);
+      CHECK(s.files().size() == (rank == 0 ? 3u : 2u));
+      CHECK(s.files()[0] == dir.file(rank == 0 ? "s0.npy" : "s1.npy"));
+      rows += s.rows();
+      const std::vector<std::size_t> ids = read_epoch(s, 4, 32);
+      CHECK(ids.size() == s.rows());
+      all.insert(all.end(), ids.begin(), ids.end());
+    }
+    CHECK(rows == 141);
+    CHECK(each_once(all, 141));
   }
 }
