@@ -17,6 +17,7 @@
 #include <filesystem>  // std::filesystem: the output folder
 #include <fstream>     // std::ifstream, std::ofstream
 #include <iterator>    // std::istreambuf_iterator
+#include <ratio>       // std::ratio: GroupNorm's ε
 #include <string>      // std::string
 #include <vector>      // std::vector
 
@@ -112,6 +113,37 @@ using Sparse = SparseAutoencoder<SmallEncoder, SmallDecoder, BCEWithLogits>;
 using Contractive = ContractiveAutoencoder<SmallEncoder, SmallDecoder, MSE>;
 using Importance = IWAE<SmallVaeEncoder, SmallDecoder, 3, Bernoulli>;
 
+// Beyond chains (#23): the ResNet VAE (BatchNorm after convolutions, pre-activation residual
+// blocks of GroupNorm, Silu and convolutions, ConvTranspose2D), as written there.
+template <std::size_t C>
+using ResBlock = Residual<Seq<GroupNorm<8>, Silu, Conv2D<C, 3, 1, Same>, GroupNorm<8>, Silu, Conv2D<C, 3, 1, Same>>>;
+struct ResEncoder : Seq<Input<1, 28, 28>, Conv2D<32, 3, 2, Pad<1>>, BatchNorm, Relu, Conv2D<64, 3, 2, Pad<1>>,
+                        BatchNorm, Relu, ResBlock<64>, Flatten, Gaussian<16>> {};
+struct ResDecoder : Seq<Dense<16, 3136>, Reshape<64, 7, 7>, ResBlock<64>, ConvTranspose2D<32, 3, 2, Pad<1, 1>>,
+                        BatchNorm, Relu, ConvTranspose2D<1, 3, 2, Pad<1, 1>>> {};
+using ResVae = VAE<ResEncoder, ResDecoder, Bernoulli>;
+
+// A small KL autoencoder of latent diffusion's kind: GroupNorm with ε 1e-6, attention in the middle, a
+// residual block with a 1×1 projection, MaxPool2D, Gelu standing alone, a spatial Gaussian code.
+using Eps6 = std::ratio<1, 1000000>;
+struct KlEncoder
+    : Seq<Input<2, 8, 8>, Conv2D<8, 3, 1, Same>,
+          Residual<Seq<GroupNorm<4, Eps6>, Silu, Conv2D<8, 3, 1, Same>, GroupNorm<4, Eps6>, Silu, Conv2D<8, 3, 1, Same>>>,
+          MaxPool2D<2>, SpatialAttention<4>, Residual<Seq<GroupNorm<2, Eps6>, Gelu, Conv2D<4, 3, 1, Same>>, Conv2D<4, 1, 1, Valid>>,
+          GroupNorm<2, Eps6>, Silu, SpatialGaussian<2>> {};
+struct KlDecoder : Seq<Input<2, 4, 4>, Conv2D<8, 3, 1, Same>, SpatialAttention<2>, Upsample2D<2>,
+                       Conv2D<4, 3, 1, Same>, BatchNorm, Tanh, Conv2D<2, 3, 1, Same>> {};
+using KlVae = VAE<KlEncoder, KlDecoder, Bernoulli>;
+using KlVaeDouble = VAE<KlEncoder, KlDecoder, UnitGaussian, double>;
+
+// Flat: BatchNorm and LayerNorm per feature, Gelu and Relu standing alone, Dropout (the identity in
+// eval mode), a residual block on rows, in double.
+struct FlatEncoder : Seq<Dense<10, 12>, BatchNorm, Gelu, Dropout<20>, Residual<Seq<Dense<12, 12>, LayerNorm, Relu>>,
+                         Dense<12, 4>> {};
+struct FlatDecoder : Seq<Dense<4, 12>, LayerNorm, Silu, Residual<Seq<Dense<12, 6, Tanh>, Dense<6, 12>>, Dense<12, 12>>,
+                         BatchNorm, Dense<12, 10>> {};
+using FlatModel = Autoencoder<FlatEncoder, FlatDecoder, MSE, double>;
+
 // ---- writing a case -----------------------------------------------------------------------------------
 constexpr std::size_t batch = 8;  // enough rows that few ReLU units are dead for all of them
 
@@ -128,6 +160,29 @@ void perturb_biases(Model& m, std::uint64_t seed) {
       for (std::size_t j = 0; j < L::bias_count; ++j)
         p[slot.offset + L::param_count - L::bias_count + j] =
             static_cast<typename Model::scalar_type>(rng.uniform(-0.5, 0.5));
+  });
+}
+
+/// Running statistics away from their initial 0 and 1 (variances in [0.5, 2]), so that the graph must
+/// carry the model's state to agree with it.
+template <class Model>
+void perturb_state(Model& m, std::uint64_t seed) {
+  Rng rng(seed);
+  auto s = m.state();
+  for_each_layer<Model>([&]<class L>(const layer_slot<L>& slot) {
+    const auto walk = [&]<class M>(const layer_slot<M>& at, auto& self) -> void {
+      if constexpr (requires { M::momentum; })
+        for (std::size_t c = 0; c < M::C; ++c) {
+          s[at.state_offset + c] = static_cast<typename Model::scalar_type>(rng.uniform(-0.5, 0.5));
+          s[at.state_offset + M::C + c] = static_cast<typename Model::scalar_type>(rng.uniform(0.5, 2.0));
+        }
+      for_each_branch<M>([&](auto branch) {
+        using Chain = typename decltype(branch)::chain;
+        for_each_layer_of<Chain>([&]<class N>(const layer_slot<N>& inner) { self(inner, self); }, at.part,
+                                 at.offset + branch.offset, at.state_offset + branch.state_offset);
+      });
+    };
+    walk(slot, walk);
   });
 }
 
@@ -173,6 +228,7 @@ xt::xtensor<typename Model::scalar_type, 2> log_variances(const Model& m,
   const std::size_t n = in.shape()[0];
   std::vector<T> stats(n * 2 * Z), code(n * Z), cache(n * (Enc::cache_size + 1));
   Context<T> ctx{.gaussian_stats = stats.data()};
+  ctx.state = m.state().data();  // eval mode: BatchNorm's running statistics
   Enc::forward(m.parameters().data(), in.data(), code.data(), cache.data(), n, ctx);
   xt::xtensor<T, 2> lv = xt::xtensor<T, 2>::from_shape({n, Z});
   for (std::size_t r = 0; r < n; ++r)
@@ -237,6 +293,7 @@ template <class Model>
 Model make(std::uint64_t seed) {
   Model m(seed);
   perturb_biases(m, seed + 1);
+  perturb_state(m, seed + 2);
   return m;
 }
 
@@ -373,6 +430,19 @@ TEST_CASE("onnx: export the models, their inputs and latent's outputs") {
     write_case(out, "conditional_conv_vae", m, onnx_part::model, 121);
     write_case(out, "conditional_conv_vae_encoder", m, onnx_part::encoder, 122);
   }
+  {
+    const ResVae m = make<ResVae>(17);
+    write_case(out, "resnet_vae", m, onnx_part::model, 171);
+    write_case(out, "resnet_vae_encoder", m, onnx_part::encoder, 172);
+    write_case(out, "resnet_vae_decoder", m, onnx_part::decoder, 173);
+  }
+  {
+    const KlVae m = make<KlVae>(18);
+    write_case(out, "kl_autoencoder", m, onnx_part::model, 181);
+    write_case(out, "kl_autoencoder_decoder", m, onnx_part::decoder, 182);
+  }
+  write_case(out, "kl_autoencoder_double", make<KlVaeDouble>(19), onnx_part::model, 191);
+  write_case(out, "flat_norms_double", make<FlatModel>(20), onnx_part::model, 201);
   std::ofstream manifest(out.dir / "manifest.txt");
   for (const std::string& c : out.cases) manifest << c << '\n';
   manifest.close();

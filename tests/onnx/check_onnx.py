@@ -22,6 +22,7 @@ Exit status 0 when every case passes; otherwise 1, with one line per failure. (D
 has no reference evaluator and there is no onnxruntime: hence the interpreter.)
 """
 
+import math
 import os
 import sys
 
@@ -116,6 +117,40 @@ def average_pool(x, a):
     return total / count
 
 
+def max_pool(x, a):
+    """MaxPool: the largest element of each window (no padding, dilations 1, ceil_mode 0)."""
+    if (as_text(a.get("auto_pad", "NOTSET")) != "NOTSET" or a.get("ceil_mode", 0) != 0 or
+            any(d != 1 for d in a.get("dilations", [1, 1])) or a.get("storage_order", 0) != 0):
+        raise CheckError("MaxPool: only explicit pads, ceil_mode 0, dilations 1 are interpreted")
+    kh, kw = a["kernel_shape"]
+    sh, sw = a.get("strides", [1, 1])
+    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=-np.inf)
+    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    y = np.full((x.shape[0], x.shape[1], oh, ow), -np.inf)
+    for p in range(kh):
+        for q in range(kw):
+            y = np.maximum(y, xp[:, :, p: p + sh * (oh - 1) + 1: sh, q: q + sw * (ow - 1) + 1: sw])
+    return y
+
+
+def batch_normalization(x, scale, bias, mean, var, a):
+    """BatchNormalization in inference (training_mode 0): (x − mean) / √(var + ε) · scale + bias, per
+    channel (axis 1)."""
+    if a.get("training_mode", 0):
+        raise CheckError("BatchNormalization: training_mode is not interpreted")
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    eps = a.get("epsilon", 1e-5)
+    return (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * scale.reshape(shape) + bias.reshape(shape)
+
+
+def softmax(x, a):
+    """Softmax (opset 13): exp(x − max) / Σ exp(x − max) along `axis` (default −1)."""
+    axis = a.get("axis", -1)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
 def reshape(x, shape, a):
     """Reshape: 0 copies the input's dimension (allowzero = 0), −1 is inferred."""
     if a.get("allowzero", 0):
@@ -155,6 +190,29 @@ def run_node(node, inputs):
         return np.maximum.reduce([i for i in inputs])
     if op == "Mul":
         return get(0) * get(1)
+    if op == "Add":
+        return get(0) + get(1)
+    if op == "Sub":
+        return get(0) - get(1)
+    if op == "Div":
+        return get(0) / get(1)
+    if op == "Sqrt":
+        return np.sqrt(get(0))
+    if op == "Erf":
+        return np.vectorize(math.erf, otypes=[np.float64])(get(0))
+    if op == "ReduceMean":  # opset 13-17: axes is an attribute
+        axes = a.get("axes")
+        return np.mean(get(0), axis=tuple(axes) if axes is not None else None, keepdims=bool(a.get("keepdims", 1)))
+    if op == "MatMul":
+        return np.matmul(get(0), get(1))
+    if op == "Transpose":
+        return np.transpose(get(0), a.get("perm"))
+    if op == "Softmax":
+        return softmax(get(0), a)
+    if op == "BatchNormalization":
+        return batch_normalization(get(0), get(1), get(2), get(3), get(4), a)
+    if op == "MaxPool":
+        return max_pool(get(0), a)
     if op == "Identity":
         return get(0)
     if op == "Reshape":
@@ -229,7 +287,29 @@ def self_test():
         if got.shape != want.shape or np.max(np.abs(got - want)) > 1e-9:
             raise CheckError("self-test: AveragePool k %d s %d differs from torch's" % (k, s))
         count += 1
-    return "self-test: %d convolutions and poolings of the interpreter agree with torch %s" % (count, torch.__version__)
+    for k, s in [(2, 2), (3, 1), (3, 2)]:
+        x = rng.normal(size=(2, 3, 7, 6))
+        want = F.max_pool2d(t(x), k, s).numpy()
+        got = max_pool(x, {"kernel_shape": [k, k], "strides": [s, s]})
+        if got.shape != want.shape or np.max(np.abs(got - want)) > 1e-12:
+            raise CheckError("self-test: MaxPool k %d s %d differs from torch's" % (k, s))
+        count += 1
+    x, g, b, m, v = rng.normal(size=(4, 3, 5, 2)), rng.normal(size=3), rng.normal(size=3), rng.normal(size=3), \
+        rng.uniform(0.5, 2, size=3)
+    want = F.batch_norm(t(x), t(m), t(v), t(g), t(b), training=False, eps=1e-3).numpy()
+    got = batch_normalization(x, g, b, m, v, {"epsilon": 1e-3})
+    if np.max(np.abs(got - want)) > 1e-12:
+        raise CheckError("self-test: BatchNormalization differs from torch's batch_norm")
+    count += 1
+    x = rng.normal(size=(2, 3, 4))
+    if np.max(np.abs(softmax(x, {"axis": 2}) - torch.softmax(t(x), 2).numpy())) > 1e-12:
+        raise CheckError("self-test: Softmax differs from torch's")
+    x = rng.normal(size=(50,))
+    if np.max(np.abs(np.vectorize(math.erf)(x) - torch.erf(t(x)).numpy())) > 1e-12:
+        raise CheckError("self-test: Erf differs from torch's")
+    count += 2
+    return "self-test: %d convolutions, poolings and normalisations of the interpreter agree with torch %s" % (
+        count, torch.__version__)
 
 
 # ---- the checks ---------------------------------------------------------------------------------------

@@ -112,9 +112,11 @@ void for_each_layer_of(F&& f, model_part part = model_part::encoder, std::size_t
 template <class L, class F>
 void for_each_branch(F&& f) {
   using B = layer_branches<L>;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (f(branch_slot<typename B::template chain<I>>{B::names[I], B::param_offsets[I], B::state_offsets[I]}), ...);
-  }(std::make_index_sequence<B::count>{});
+  if constexpr (B::count > 0) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (f(branch_slot<typename B::template chain<I>>{B::names[I], B::param_offsets[I], B::state_offsets[I]}), ...);
+    }(std::make_index_sequence<B::count>{});
+  }
 }
 
 /// Where a model's parameters that belong to no layer start (a `LearnedGaussian`'s log-variances):

@@ -12,9 +12,12 @@
 ///    does) and "mean" (the likelihood's mean of the decoder's output at z = μ, = `reconstruct(x)`);
 ///  - `onnx_part::encoder`: input "x", outputs "code" or "mu" and "log_var"; `onnx_part::decoder`:
 ///    input "z" [N, code_size], output "reconstruction" or "mean" (= `decode(z)`).
-/// Ops: Gemm, Relu, Sigmoid, Tanh, LeakyRelu (Mul + Max for double), Elu, Softplus, Clip, Conv,
-/// ConvTranspose, AveragePool, Reshape, Expand (Upsample2D: Reshape, Expand, Reshape), Identity (to
-/// name an output); Concat for a conditional model.
+/// Ops: Gemm, Relu, Sigmoid, Tanh, LeakyRelu (Mul + Max for double), Elu, Softplus, Silu (Mul,
+/// Sigmoid), Gelu (Mul, Erf, Add), Clip, Conv, ConvTranspose, AveragePool, MaxPool, Reshape, Expand
+/// (Upsample2D: Reshape, Expand, Reshape), BatchNormalization (eval mode, the running statistics),
+/// GroupNorm and LayerNorm decomposed (Reshape, ReduceMean, Sub, Mul, Add, Sqrt, Div), Add (Residual),
+/// MatMul, Transpose and Softmax (SpatialAttention), Identity (to name an output); Concat for a
+/// conditional model. Dropout is the identity (eval mode).
 /// A layer, activation or loss without an export rule (a user's own) does not compile: the first
 /// lines name it (`onnx_export_has_no_rule_for_layer<Layer>`, ...).
 ///
@@ -28,9 +31,11 @@
 /// always gives the same bytes. It is checked against onnx's own parser and checker (tests/onnx).
 
 #include "latent/activations/elu.hpp"
+#include "latent/activations/gelu.hpp"
 #include "latent/activations/identity.hpp"
 #include "latent/activations/leaky_relu.hpp"
 #include "latent/activations/relu.hpp"
+#include "latent/activations/silu.hpp"
 #include "latent/activations/sigmoid.hpp"
 #include "latent/activations/softplus.hpp"
 #include "latent/activations/tanh.hpp"
@@ -38,10 +43,16 @@
 #include "latent/core/shape.hpp"
 #include "latent/io/atomic_file.hpp"
 #include "latent/interchange/layer_walk.hpp"
+#include "latent/layers/activation_layer.hpp"
+#include "latent/layers/attention.hpp"
+#include "latent/layers/batch_norm.hpp"
 #include "latent/layers/conv.hpp"
 #include "latent/layers/dense.hpp"
+#include "latent/layers/dropout.hpp"
 #include "latent/layers/gaussian.hpp"
+#include "latent/layers/group_norm.hpp"
 #include "latent/layers/resample.hpp"
+#include "latent/layers/residual.hpp"
 #include "latent/layers/shape_layers.hpp"
 #include "latent/losses/bce.hpp"
 #include "latent/losses/bce_with_logits.hpp"
@@ -52,6 +63,7 @@
 #include "latent/models/detail/model_base.hpp"  // condition_plane: how a conditional encoder takes labels
 #include "latent/version.hpp"
 
+#include <array>        // std::array: a ConvTranspose's pads (see there)
 #include <bit>          // std::bit_cast: IEEE bits of floats, written little-endian
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::int64_t, std::uint64_t, std::uint32_t
@@ -71,14 +83,16 @@ namespace diag {
 template <class Layer, bool Known>
 struct onnx_export_has_no_rule_for_layer {
   static_assert(Known, "latent: export_onnx has no ONNX rule for this layer (a user's own layer?): it knows Dense, "
-                       "Gaussian, Conv2D, ConvTranspose2D, AvgPool2D, Upsample2D, Input, Flatten and Reshape");
+                       "Gaussian, SpatialGaussian, Conv2D, ConvTranspose2D, AvgPool2D, MaxPool2D, Upsample2D, BatchNorm, "
+                       "GroupNorm, LayerNorm, Dropout, a standalone activation, Residual, SpatialAttention, Input, "
+                       "Flatten and Reshape");
   static constexpr bool value = true;  // the assertion above has spoken: no second error
 };
 /// export_onnx meets an activation it has no ONNX rule for.
 template <class Layer, class Activation, bool Known>
 struct onnx_export_has_no_rule_for_activation {
   static_assert(Known, "latent: export_onnx has no ONNX rule for this layer's activation: it knows Identity, Relu, "
-                       "LeakyRelu, Sigmoid, Tanh, Elu and Softplus");
+                       "LeakyRelu, Sigmoid, Tanh, Elu, Softplus, Silu and Gelu");
   static constexpr bool value = true;  // the assertion above has spoken: no second error
 };
 /// export_onnx does not know what a loss's or likelihood's `to_mean` does to the decoder's output.
@@ -327,7 +341,8 @@ inline constexpr bool is_leaky_relu_v = decltype(is_leaky_relu_test(static_cast<
 template <class Act>
 inline constexpr bool known_activation_v =
     std::is_same_v<Act, Identity> || std::is_same_v<Act, Relu> || std::is_same_v<Act, Sigmoid> ||
-    std::is_same_v<Act, Tanh> || std::is_same_v<Act, Elu> || std::is_same_v<Act, Softplus> || is_leaky_relu_v<Act>;
+    std::is_same_v<Act, Tanh> || std::is_same_v<Act, Elu> || std::is_same_v<Act, Softplus> ||
+    std::is_same_v<Act, Silu> || std::is_same_v<Act, Gelu> || is_leaky_relu_v<Act>;
 
 /// The activation `Act` of layer `L` on `x`.
 template <class L, class Act, class T>
@@ -345,6 +360,13 @@ std::string activation(graph<T>& g, const std::string& x) {
     return g.node("Elu", {x}, {attribute_float("alpha", 1.0f)});
   } else if constexpr (std::is_same_v<Act, Softplus>) {
     return g.node("Softplus", {x});
+  } else if constexpr (std::is_same_v<Act, Silu>) {
+    return g.node("Mul", {x, g.node("Sigmoid", {x})});  // x·σ(x)
+  } else if constexpr (std::is_same_v<Act, Gelu>) {
+    // x·Φ(x) = x·½·(1 + erf(x/√2)); the constants in the model's type.
+    const std::string e = g.node("Erf", {g.node("Mul", {x, g.scalar(g.fresh("inv_sqrt2"), static_cast<T>(0.70710678118654752440))})});
+    const std::string cdf = g.node("Mul", {g.node("Add", {e, g.scalar(g.fresh("one"), T(1))}), g.scalar(g.fresh("half"), T(0.5))});
+    return g.node("Mul", {x, cdf});
   } else if constexpr (std::is_same_v<T, float>) {
     return g.node("LeakyRelu", {x}, {attribute_float("alpha", static_cast<float>(Act::slope))});
   } else {
@@ -363,7 +385,7 @@ template <std::size_t In, std::size_t Out, class Act>
 struct layer_rule<Dense<In, Out, Act>> {
   static constexpr bool known = true;
   template <class T>
-  static value emit(graph<T>& g, const value& x, const T* p, const std::string& prefix) {
+  static value emit(graph<T>& g, const value& x, const T* p, const T*, const std::string& prefix) {
     const std::string w = g.tensor(prefix + ".weight", {In, Out}, p);
     const std::string b = g.tensor(prefix + ".bias", {Out}, p + In * Out);
     const std::string y = g.node("Gemm", {g.flat(x).name, w, b});
@@ -375,7 +397,7 @@ struct layer_rule<conv2d_layer<In, F, K, S, Padding, Act>> {
   using L = conv2d_layer<In, F, K, S, Padding, Act>;
   static constexpr bool known = true;
   template <class T>
-  static value emit(graph<T>& g, const value& x, const T* p, const std::string& prefix) {
+  static value emit(graph<T>& g, const value& x, const T* p, const T*, const std::string& prefix) {
     const std::string w = g.tensor(prefix + ".weight", {F, In::channels, K, K}, p);
     const std::string b = g.tensor(prefix + ".bias", {F}, p + L::weight_count);
     // Keras's Same pads one more after than before when the total is odd: pads are explicit.
@@ -405,13 +427,18 @@ struct layer_rule<conv_transpose2d_layer<In, F, K, S, Padding, Act>> {
   using L = conv_transpose2d_layer<In, F, K, S, Padding, Act>;
   static constexpr bool known = true;
   template <class T>
-  static value emit(graph<T>& g, const value& x, const T* p, const std::string& prefix) {
+  static value emit(graph<T>& g, const value& x, const T* p, const T*, const std::string& prefix) {
     const std::string w = g.tensor(prefix + ".weight", {In::channels, F, K, K}, p);
     const std::string b = g.tensor(prefix + ".bias", {F}, p + L::weight_count);
     constexpr transpose_axis r = transpose_pads(L::rows), c = transpose_pads(L::cols);
+    // The pads through an array in static storage, not a braced list of the four constants: g++ 12.2
+    // with AVX-512VL at -O3 builds a std::vector<std::int64_t>{a, a, 0, 0} of constants as {a, a, a, a}
+    // (its SLP vectoriser drops the zeros; docs/design.md has the reproducer), which is exactly the
+    // pads of Pad<P, OP> with nothing cropped at the end.
+    static constexpr std::array<std::int64_t, 4> pads = {r.before, c.before, r.after, c.after};
     const std::string y = g.node("ConvTranspose", {g.template images<In>(x).name, w, b},
                                  {attribute_ints("kernel_shape", {K, K}), attribute_ints("strides", {S, S}),
-                                  attribute_ints("pads", {r.before, c.before, r.after, c.after}),
+                                  attribute_ints("pads", std::vector<std::int64_t>(pads.begin(), pads.end())),
                                   attribute_ints("output_padding", {r.extra, c.extra}),
                                   attribute_ints("dilations", {1, 1}), attribute_int("group", 1)});
     return value{activation<L, Act>(g, y), L::out_size, true, F, L::OH, L::OW};
@@ -422,7 +449,7 @@ struct layer_rule<avg_pool2d_layer<In, K, S>> {
   using L = avg_pool2d_layer<In, K, S>;
   static constexpr bool known = true;
   template <class T>
-  static value emit(graph<T>& g, const value& x, const T*, const std::string&) {
+  static value emit(graph<T>& g, const value& x, const T*, const T*, const std::string&) {
     const std::string y = g.node("AveragePool", {g.template images<In>(x).name},
                                  {attribute_ints("kernel_shape", {K, K}), attribute_ints("strides", {S, S}),
                                   attribute_ints("pads", {0, 0, 0, 0})});
@@ -438,7 +465,7 @@ struct layer_rule<upsample2d_layer<In, F>> {
   using L = upsample2d_layer<In, F>;
   static constexpr bool known = true;
   template <class T>
-  static value emit(graph<T>& g, const value& x, const T*, const std::string& prefix) {
+  static value emit(graph<T>& g, const value& x, const T*, const T*, const std::string& prefix) {
     constexpr auto c = static_cast<std::int64_t>(In::channels), h = static_cast<std::int64_t>(In::height),
                    w = static_cast<std::int64_t>(In::width), f = static_cast<std::int64_t>(F);
     const std::string x6 =
@@ -454,7 +481,7 @@ template <std::size_t C, std::size_t H, std::size_t W>
 struct layer_rule<Input<C, H, W>> {
   static constexpr bool known = true;
   template <class T>
-  static value emit(graph<T>&, const value& x, const T*, const std::string&) {
+  static value emit(graph<T>&, const value& x, const T*, const T*, const std::string&) {
     return x;
   }
 };
@@ -479,7 +506,7 @@ struct layer_rule<GaussianHead<In, Z>> {
   using L = GaussianHead<In, Z>;
   static constexpr bool known = true;
   template <class T>
-  static value emit(graph<T>& g, const value& x, const T* p, const std::string& prefix, std::string* log_var) {
+  static value emit(graph<T>& g, const value& x, const T* p, const T*, const std::string& prefix, value* log_var) {
     std::vector<T> wm(In * Z), wl(In * Z);
     for (std::size_t i = 0; i < In; ++i)
       for (std::size_t j = 0; j < Z; ++j) wm[i * Z + j] = p[i * 2 * Z + j], wl[i * Z + j] = p[i * 2 * Z + Z + j];
@@ -489,11 +516,220 @@ struct layer_rule<GaussianHead<In, Z>> {
     const std::string lv = g.node("Gemm", {xf, g.tensor(prefix + ".log_var.weight", {In, Z}, wl.data()),
                                            g.tensor(prefix + ".log_var.bias", {Z}, p + L::weight_count + Z)});
     const T limit = static_cast<T>(L::log_variance_limit);
-    *log_var =
-        g.node("Clip", {lv, g.scalar(prefix + ".log_var.min", -limit), g.scalar(prefix + ".log_var.max", limit)});
+    *log_var = value{
+        g.node("Clip", {lv, g.scalar(prefix + ".log_var.min", -limit), g.scalar(prefix + ".log_var.max", limit)}), Z};
     return value{mu, Z};
   }
 };
+
+/// The spatial head: μ and log σ² by two 1×1 `Conv`s over the halves of the map's filters (channels
+/// 0..Z−1 are μ, Z..2Z−1 log σ²), log σ² clamped as the head clamps it; both stay Z × H × W images,
+/// flattened channel-first where they become outputs (latent's order of the code).
+template <class In, std::size_t Z>
+struct layer_rule<spatial_gaussian_head<In, Z>> {
+  using L = spatial_gaussian_head<In, Z>;
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T* p, const T*, const std::string& prefix, value* log_var) {
+    constexpr std::size_t C = In::channels;
+    const std::string xi = g.template images<In>(x).name;
+    const auto conv1 = [&](const std::string& half, std::size_t at) {
+      const std::string w = g.tensor(prefix + "." + half + ".weight", {Z, C, 1, 1}, p + at * C);
+      const std::string b = g.tensor(prefix + "." + half + ".bias", {Z}, p + L::weight_count + at);
+      return g.node("Conv", {xi, w, b},
+                    {attribute_ints("kernel_shape", {1, 1}), attribute_ints("strides", {1, 1}),
+                     attribute_ints("pads", {0, 0, 0, 0}), attribute_ints("dilations", {1, 1}),
+                     attribute_int("group", 1)});
+    };
+    const std::string mu = conv1("mu", 0), lv = conv1("log_var", Z);
+    const T limit = static_cast<T>(L::log_variance_limit);
+    *log_var = value{
+        g.node("Clip", {lv, g.scalar(prefix + ".log_var.min", -limit), g.scalar(prefix + ".log_var.max", limit)}),
+        L::code_size, true, Z, In::height, In::width};
+    return value{mu, L::code_size, true, Z, In::height, In::width};
+  }
+};
+
+/// A value in the form a layer bound to `In` takes it: images for a shape, flat rows otherwise.
+template <class In, class T>
+value as_input(graph<T>& g, const value& x) {
+  if constexpr (is_shape_v<In>)
+    return g.template images<In>(x);
+  else
+    return g.flat(x);
+}
+/// `v`'s name as a value of the same form as `like` (same shape or flatness, other name).
+inline value renamed(const value& like, std::string name) {
+  value v = like;
+  v.name = std::move(name);
+  return v;
+}
+
+/// MaxPool2D: `MaxPool` over K × K windows, no padding (latent's windows lie inside the input).
+template <class In, std::size_t K, std::size_t S>
+struct layer_rule<max_pool2d_layer<In, K, S>> {
+  using L = max_pool2d_layer<In, K, S>;
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T*, const T*, const std::string&) {
+    const std::string y = g.node("MaxPool", {g.template images<In>(x).name},
+                                 {attribute_ints("kernel_shape", {K, K}), attribute_ints("strides", {S, S}),
+                                  attribute_ints("pads", {0, 0, 0, 0})});
+    return value{y, L::out_size, true, In::channels, L::OH, L::OW};
+  }
+};
+
+/// An activation standing alone in a `Seq`: its node(s) on the value, whatever its form.
+template <class In, class A>
+struct layer_rule<activation_layer<In, A>> {
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T*, const T*, const std::string&) {
+    return renamed(x, activation<activation_layer<In, A>, A>(g, x.name));
+  }
+};
+
+/// Dropout: the identity in eval mode, which is what a graph of inference computes.
+template <class In, std::intmax_t N, std::intmax_t D>
+struct layer_rule<dropout_layer<In, N, D>> : layer_rule<Input<1, 1, 1>> {};
+
+/// BatchNorm in eval mode: `BatchNormalization` with γ, β and the running statistics from the model's
+/// state ([N, C] after a flat layer, [N, C, H, W] after a shaped one). ε is a float attribute (for a
+/// double model, BatchNorm's ε rounded to float: a relative change of 1e-13 of the output at most for
+/// variances ≥ ε).
+template <class In, class M, class E>
+struct layer_rule<batch_norm_layer<In, M, E>> {
+  using L = batch_norm_layer<In, M, E>;
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T* p, const T* s, const std::string& prefix) {
+    constexpr std::size_t C = L::C;
+    const value in = as_input<In>(g, x);
+    const std::string y = g.node("BatchNormalization",
+                                 {in.name, g.tensor(prefix + ".weight", {C}, p), g.tensor(prefix + ".bias", {C}, p + C),
+                                  g.tensor(prefix + ".running_mean", {C}, s),
+                                  g.tensor(prefix + ".running_var", {C}, s + C)},
+                                 {attribute_float("epsilon", static_cast<float>(L::epsilon))});
+    return renamed(in, y);
+  }
+};
+
+/// GroupNorm decomposed (opset 17 has no GroupNormalization): [N, G, M] (M = C/G · positions), mean
+/// and biased variance over M by `ReduceMean`, (x − mean) / √(var + ε) with ε in the model's type,
+/// back to the input's form, then · γ + β per channel ([C, 1, 1] broadcast over positions).
+template <class In, class T>
+std::string group_norm_nodes(graph<T>& g, const value& in, std::size_t groups, double epsilon, const T* p,
+                             const std::string& prefix) {
+  constexpr std::size_t C = channels_of<In>::channels, P = channels_of<In>::positions;
+  const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+  const std::string r =
+      g.node("Reshape", {in.name, g.int64s(prefix + ".groups", {0, i64(groups), i64(C / groups * P)})});
+  const std::vector<message> over_group = {attribute_ints("axes", {2}), attribute_int("keepdims", 1)};
+  const std::string d = g.node("Sub", {r, g.node("ReduceMean", {r}, over_group)});
+  const std::string var = g.node("ReduceMean", {g.node("Mul", {d, d})}, over_group);
+  const std::string sd = g.node("Sqrt", {g.node("Add", {var, g.scalar(prefix + ".epsilon", static_cast<T>(epsilon))})});
+  std::vector<std::int64_t> back = {0, i64(C)}, per_channel = {i64(C)};
+  if constexpr (is_shape_v<In>) back = {0, i64(C), i64(In::height), i64(In::width)}, per_channel = {i64(C), 1, 1};
+  const std::string nx = g.node("Reshape", {g.node("Div", {d, sd}), g.int64s(prefix + ".shape", back)});
+  const std::string scaled = g.node("Mul", {nx, g.tensor(prefix + ".weight", per_channel, p)});
+  return g.node("Add", {scaled, g.tensor(prefix + ".bias", per_channel, p + C)});
+}
+template <class In, std::size_t G, class E>
+struct layer_rule<group_norm_layer<In, G, E>> {
+  using L = group_norm_layer<In, G, E>;
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T* p, const T*, const std::string& prefix) {
+    const value in = as_input<In>(g, x);
+    return renamed(in, group_norm_nodes<In>(g, in, G, L::epsilon, p, prefix));
+  }
+};
+
+/// SpatialAttention: GroupNorm; q, k, v as 1×1 `Conv`s; scores = `MatMul`(qᵀ [N, HW, C], k [N, C, HW])
+/// · 1/√C; `Softmax` over the last axis (the positions j); o = `MatMul`(v [N, C, HW], aᵀ); the output
+/// projection (a 1×1 `Conv`) and the skip (`Add`).
+template <class In, std::size_t G, class E>
+struct layer_rule<attention_layer<In, G, E>> {
+  using L = attention_layer<In, G, E>;
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T* p, const T*, const std::string& prefix) {
+    constexpr std::size_t C = L::C, N = L::N;
+    const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+    const value in = g.template images<In>(x);
+    const std::string h = group_norm_nodes<In>(g, in, G, L::norm::epsilon, p, prefix + ".norm");
+    const auto conv1 = [&](const std::string& name, std::size_t at, const std::string& from) {
+      const std::string w = g.tensor(prefix + "." + name + ".weight", {C, C, 1, 1}, p + at);
+      const std::string b = g.tensor(prefix + "." + name + ".bias", {C}, p + at + C * C);
+      return g.node("Conv", {from, w, b},
+                    {attribute_ints("kernel_shape", {1, 1}), attribute_ints("strides", {1, 1}),
+                     attribute_ints("pads", {0, 0, 0, 0}), attribute_ints("dilations", {1, 1}),
+                     attribute_int("group", 1)});
+    };
+    const std::string rows = g.int64s(prefix + ".positions", {0, i64(C), i64(N)});
+    const auto flat3 = [&](const std::string& v) { return g.node("Reshape", {v, rows}); };
+    const std::vector<message> swap = {attribute_ints("perm", {0, 2, 1})};
+    const std::string q = flat3(conv1("q", L::q_at, h)), k = flat3(conv1("k", L::k_at, h)),
+                      v = flat3(conv1("v", L::v_at, h));
+    const std::string scores =
+        g.node("Mul", {g.node("MatMul", {g.node("Transpose", {q}, swap), k}),
+                       g.scalar(prefix + ".scale", static_cast<T>(1.0 / std::sqrt(static_cast<double>(C))))});
+    const std::string a = g.node("Softmax", {scores}, {attribute_int("axis", 2)});
+    const std::string o = g.node("MatMul", {v, g.node("Transpose", {a}, swap)});
+    const std::string o4 =
+        g.node("Reshape", {o, g.int64s(prefix + ".images", {0, i64(C), i64(In::height), i64(In::width)})});
+    return renamed(in, g.node("Add", {conv1("proj_out", L::out_at, o4), in.name}));
+  }
+};
+
+/// A leaf of `L` on `x` (a layer that holds chains emits them through this too); `p` and `s` are its
+/// parameters and state.
+template <class L, class T>
+value emit_leaf(graph<T>& g, const value& x, const T* p, const T* s, const std::string& prefix);
+
+/// The leaves of `Chain` (a bound chain or one layer) in order, named "<prefix>.<i>.<Layer>".
+template <class Chain, class T>
+value emit_chain(graph<T>& g, value x, const T* p, const T* s, const std::string& prefix);
+
+/// Residual: the branch's nodes from the block's input, the projection's (or the input itself), both in
+/// the form of the block's output, then `Add`.
+template <class In, class B, class Pr>
+struct layer_rule<residual_layer<In, B, Pr>> {
+  using L = residual_layer<In, B, Pr>;
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T* p, const T* s, const std::string& prefix) {
+    const auto conform = [&](const value& v) {
+      if constexpr (shaped_output<L>)
+        return g.template images<typename L::out_shape>(v);
+      else
+        return g.flat(v);
+    };
+    const value b = conform(emit_chain<B>(g, x, p, s, prefix + ".branch"));
+    value skip = x;
+    if constexpr (L::projected)
+      skip = emit_chain<Pr>(g, x, p + B::param_count, s + state_size_of<B>(), prefix + ".projection");
+    skip = conform(skip);
+    return renamed(b, g.node("Add", {b.name, skip.name}));
+  }
+};
+
+template <class L, class T>
+value emit_leaf(graph<T>& g, const value& x, const T* p, const T* s, const std::string& prefix) {
+  static_assert(diag::onnx_export_has_no_rule_for_layer<L, layer_rule<L>::known>::value);
+  if constexpr (layer_rule<L>::known)
+    return layer_rule<L>::emit(g, x, p, s, prefix);
+  else
+    return x;
+}
+template <class Chain, class T>
+value emit_chain(graph<T>& g, value x, const T* p, const T* s, const std::string& prefix) {
+  for_each_layer_of<Chain>([&]<class M>(const layer_slot<M>& slot) {
+    x = emit_leaf<M>(g, x, p + slot.offset, s + slot.state_offset,
+                     prefix + "." + std::to_string(slot.index) + "." + layer_name<M>());
+  });
+  return x;
+}
 
 /// The reconstruction a loss or likelihood makes of the decoder's output (its `to_mean`).
 template <class L>
@@ -524,7 +760,8 @@ class exporter {
   static_assert(diag::onnx_export_does_not_know_the_mean_of_this_loss<objective, known_mean>::value);
 
  public:
-  exporter(const Model& model, onnx_part part) : params_(model.parameters().data()), part_(part) {}
+  exporter(const Model& model, onnx_part part)
+      : params_(model.parameters().data()), state_(model.state().data()), part_(part) {}
 
   std::string bytes() {
     const bool encoder = part_ != onnx_part::decoder, decoder = part_ != onnx_part::encoder;
@@ -555,20 +792,17 @@ class exporter {
  private:
   template <class L>
   void emit(const layer_slot<L>& slot) {
-    static_assert(diag::onnx_export_has_no_rule_for_layer<L, layer_rule<L>::known>::value);
     const std::string prefix = std::string(slot.part == model_part::encoder ? "encoder." : "decoder.") +
                                std::to_string(slot.index_in_part) + "." + layer_name<L>();
-    if constexpr (layer_rule<L>::known) {
-      if constexpr (is_gaussian_head_v<L>)
-        current_ = layer_rule<L>::emit(g_, current_, params_ + slot.offset, prefix, &log_var_);
-      else
-        current_ = layer_rule<L>::emit(g_, current_, params_ + slot.offset, prefix);
-    }
+    if constexpr (is_gaussian_head_v<L>)
+      current_ = layer_rule<L>::emit(g_, current_, params_ + slot.offset, state_ + slot.state_offset, prefix, &log_var_);
+    else
+      current_ = emit_leaf<L>(g_, current_, params_ + slot.offset, state_ + slot.state_offset, prefix);
   }
   void finish_encoder() {
     if constexpr (variational) {
       g_.output(current_, "mu");
-      g_.output(value{log_var_, Model::code_size}, "log_var");
+      g_.output(log_var_, "log_var");
       current_ = value{"mu", Model::code_size};
     } else {
       g_.output(current_, "code");
@@ -600,10 +834,11 @@ class exporter {
   }
 
   const T* params_;
+  const T* state_;  // BatchNorm's running statistics
   onnx_part part_;
   graph<T> g_;
   value current_;
-  std::string log_var_;
+  value log_var_;
 };
 
 }  // namespace detail::onnx
