@@ -1,14 +1,26 @@
 // Tests of training/metrics.hpp: kNN accuracy, PCA projection and the per-sample reconstruction errors,
-// each against answers known in closed form or computed by hand; of data/one_hot.hpp; and of the
+// each against answers known in closed form or computed by hand; of data/one_hot.hpp; of the
 // ground-truth factors of data/shapes.hpp and the disentanglement scores of analysis/ on constructed
-// codes whose answers are known.
+// codes whose answers are known; and of the sparse-dictionary ground truth
+// (data/synthetic_activations.hpp) and metrics (analysis/dictionary_metrics.hpp): the Hungarian
+// solver against brute force, MCC on copies and on random dictionaries, the generator's statistics,
+// and the metrics without truth on hand-computed cases.
 #include <doctest/doctest.h>
 
-#include <cmath>    // std::log, std::log1p, std::sqrt, std::abs, NAN
-#include <cstddef>  // std::size_t
-#include <cstdint>  // std::int32_t, std::uint64_t
+#include <algorithm>  // std::next_permutation, std::min_element, std::count
+#include <cmath>      // std::log, std::log1p, std::sqrt, std::abs, std::pow, NAN
+#include <cstddef>    // std::size_t
+#include <cstdint>    // std::int32_t, std::uint64_t
+#include <limits>     // std::numeric_limits
+#include <numeric>    // std::iota
+#include <vector>     // std::vector
+
+#include <xtensor/xbuilder.hpp>    // xt::concatenate
+#include <xtensor/xoperation.hpp>  // xt::cast
+#include <xtensor/xview.hpp>       // xt::view
 
 #include "latent/analysis/beta_vae_score.hpp"
+#include "latent/analysis/dictionary_metrics.hpp"
 #include "latent/analysis/disentanglement_report.hpp"
 #include "latent/analysis/factor_vae_score.hpp"
 #include "latent/analysis/factor_votes.hpp"
@@ -22,6 +34,7 @@
 #include "latent/core/random.hpp"
 #include "latent/data/one_hot.hpp"
 #include "latent/data/shapes.hpp"
+#include "latent/data/synthetic_activations.hpp"
 #include "latent/training/metrics.hpp"
 
 namespace {
@@ -577,4 +590,545 @@ TEST_CASE("draw_heat_map: cells shaded by value, one label per row and column") 
   CHECK(cv.pixels()(15, left + 1, 0) == doctest::Approx(1.0f));
   CHECK(cv.pixels()(15, left + 31, 2) == doctest::Approx(0.42f));
   CHECK_THROWS_AS(latent::draw_heat_map(cv, 0, 0, v, {"z0", "z1"}, {"a", "b"}), latent::shape_error);
+}
+
+// ---- Sparse dictionaries: the synthetic ground truth (data/synthetic_activations.hpp) and the
+// dictionary metrics (analysis/dictionary_metrics.hpp). ----
+
+namespace {
+
+// Uniform entries in [lo, hi), or small integers 0..3 (many ties) when `ties`.
+xt::xtensor<double, 2> random_costs(std::size_t n, std::size_t m, latent::Rng& rng, bool ties) {
+  auto c = matrix<double>(n, m);
+  for (auto& v : c) v = ties ? static_cast<double>(rng.below(4)) : rng.uniform(-1.0, 1.0);
+  return c;
+}
+
+// The least total cost of min(n, m) pairs with distinct rows and columns, over every permutation.
+double brute_force_assignment(const xt::xtensor<double, 2>& c) {
+  const std::size_t n = c.shape()[0], m = c.shape()[1], k = std::min(n, m);
+  std::vector<std::size_t> perm(std::max(n, m));
+  std::iota(perm.begin(), perm.end(), std::size_t{0});
+  double best = std::numeric_limits<double>::infinity();
+  do {
+    double s = 0;
+    for (std::size_t i = 0; i < k; ++i) s += n <= m ? c(i, perm[i]) : c(perm[i], i);
+    best = std::min(best, s);
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  return best;
+}
+
+// Gaussian rows (not normalised), n × d.
+xt::xtensor<float, 2> gaussian_rows(std::size_t n, std::size_t d, std::uint64_t seed) {
+  latent::Rng rng(seed);
+  auto w = matrix<float>(n, d);
+  for (auto& v : w) v = static_cast<float>(rng.normal());
+  return w;
+}
+
+double row_dot(const xt::xtensor<float, 2>& a, std::size_t i, const xt::xtensor<float, 2>& b, std::size_t j) {
+  double s = 0;
+  for (std::size_t k = 0; k < a.shape()[1]; ++k) s += static_cast<double>(a(i, k)) * b(j, k);
+  return s;
+}
+
+double row_cosine(const xt::xtensor<float, 2>& a, std::size_t i, const xt::xtensor<float, 2>& b, std::size_t j) {
+  return row_dot(a, i, b, j) / std::sqrt(row_dot(a, i, a, i) * row_dot(b, j, b, j));
+}
+
+// How often each feature fires in a sample.
+std::vector<std::size_t> firing_counts(const latent::SparseActivations& a) {
+  std::vector<std::size_t> count(a.features, 0);
+  for (const std::uint32_t f : a.feature) ++count[f];
+  return count;
+}
+
+// |k/n − p| within `sigmas` binomial standard deviations (plus one count, for tiny p).
+bool within_binomial(std::size_t k, std::size_t n, double p, double sigmas) {
+  const double nn = static_cast<double>(n);
+  return std::abs(static_cast<double>(k) / nn - p) <= sigmas * std::sqrt(p * (1 - p) / nn) + 1 / nn;
+}
+
+}  // namespace
+
+TEST_CASE("linear_sum_assignment: the optimum of brute force on square and rectangular matrices, ties too") {
+  latent::Rng rng(11);
+  const std::size_t sizes[][2] = {{1, 1}, {1, 4}, {4, 1}, {3, 3}, {4, 6}, {6, 4}, {5, 5}, {6, 6}, {2, 7}, {7, 3}};
+  for (const auto& s : sizes)
+    for (int trial = 0; trial < 6; ++trial) {
+      const std::size_t n = s[0], m = s[1];
+      const xt::xtensor<double, 2> c = random_costs(n, m, rng, trial % 2 == 1);
+      CAPTURE(n);
+      CAPTURE(m);
+      CAPTURE(trial);
+      const std::vector<std::size_t> a = latent::linear_sum_assignment(c);
+      REQUIRE(a.size() == n);
+      // A valid assignment: min(n, m) rows paired with distinct columns, the rest unmatched.
+      std::vector<int> used(m, 0);
+      std::size_t paired = 0;
+      double total = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (a[i] == latent::unmatched) continue;
+        REQUIRE(a[i] < m);
+        CHECK(used[a[i]]++ == 0);
+        ++paired;
+        total += c(i, a[i]);
+      }
+      CHECK(paired == std::min(n, m));
+      CHECK(total == doctest::Approx(brute_force_assignment(c)).epsilon(1e-12));
+      // Maximising is minimising the negated costs; float costs give the same optimum.
+      const xt::xtensor<float, 2> cf = xt::cast<float>(c);
+      double total_f = 0;
+      const std::vector<std::size_t> af = latent::linear_sum_assignment(cf);
+      for (std::size_t i = 0; i < n; ++i)
+        if (af[i] != latent::unmatched) total_f += c(i, af[i]);
+      CHECK(total_f == doctest::Approx(total).epsilon(1e-6));
+    }
+  // A known answer: the anti-diagonal is the only zero-cost matching.
+  const xt::xtensor<double, 2> anti = {{1, 1, 0}, {1, 0, 1}, {0, 1, 1}};
+  CHECK(latent::linear_sum_assignment(anti) == std::vector<std::size_t>{2, 1, 0});
+  // Empty sides: nothing to pair.
+  CHECK(latent::linear_sum_assignment(matrix<double>(0, 3)).empty());
+  CHECK(latent::linear_sum_assignment(matrix<double>(2, 0)) ==
+        std::vector<std::size_t>{latent::unmatched, latent::unmatched});
+  xt::xtensor<double, 2> nan = anti;
+  nan(1, 2) = NAN;
+  CHECK_THROWS_WITH_AS(latent::linear_sum_assignment(nan),
+                       "latent: linear_sum_assignment: expected finite values in the cost matrix, found nan at row 1, "
+                       "column 2",
+                       latent::data_error);
+}
+
+TEST_CASE("match_dictionary: a permuted, sign-flipped, rescaled copy of the truth has MCC 1") {
+  const latent::SyntheticActivations gen({.dims = 16, .features = 24, .seed = 3});
+  const xt::xtensor<float, 2>& truth = gen.features();
+  const std::size_t F = 24, D = 16;
+  std::vector<std::size_t> perm(F);
+  std::iota(perm.begin(), perm.end(), std::size_t{0});
+  latent::Rng rng(6);
+  for (std::size_t i = F - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(i + 1)]);  // Fisher–Yates
+  auto decoder = matrix<float>(F, D);
+  std::vector<float> sign(F);
+  for (std::size_t m = 0; m < F; ++m) {
+    sign[m] = m % 3 == 0 ? -1.0f : 1.0f;
+    const auto scale = static_cast<float>(rng.uniform(0.5, 2.0));
+    for (std::size_t j = 0; j < D; ++j) decoder(m, j) = sign[m] * scale * truth(perm[m], j);
+  }
+  const latent::DictionaryMatch r = latent::match_dictionary(decoder, truth);
+  CHECK(r.mcc == doctest::Approx(1.0).epsilon(1e-6));
+  CHECK(r.mmcs_abs == doctest::Approx(1.0).epsilon(1e-6));
+  CHECK(r.recovered == 1.0);
+  CHECK(r.uniqueness == 1.0);
+  CHECK(r.features == F);
+  CHECK(r.matched_feature == perm);
+  CHECK(r.latent_feature == perm);
+  for (double c : r.matched_cosine) CHECK(c == doctest::Approx(1.0).epsilon(1e-6));
+  // The signed MMCS: a flipped copy does not recover its feature, so feature f scores the best signed
+  // cosine of the other latents (here computed directly), 1 for the features with an unflipped copy.
+  double mmcs = 0;
+  for (std::size_t f = 0; f < F; ++f) {
+    double best = -1;
+    for (std::size_t m = 0; m < F; ++m) best = std::max(best, row_cosine(decoder, m, truth, f));
+    mmcs += best;
+  }
+  CHECK(r.mmcs == doctest::Approx(mmcs / F).epsilon(1e-6));
+  CHECK(r.mmcs < r.mmcs_abs - 0.1);
+
+  // More latents than features: the 8 extra random ones are left out of the matching, and uniqueness
+  // counts the F distinct features among M best matches.
+  const xt::xtensor<float, 2> extra = gaussian_rows(8, D, 7);
+  const xt::xtensor<float, 2> wide = xt::concatenate(xt::xtuple(decoder, extra), 0);
+  const latent::DictionaryMatch w = latent::match_dictionary(wide, truth);
+  CHECK(w.mcc == doctest::Approx(1.0).epsilon(1e-6));
+  CHECK(std::count(w.matched_feature.begin(), w.matched_feature.end(), latent::unmatched) == 8);
+  CHECK(w.uniqueness == doctest::Approx(24.0 / 32));
+  // Fewer latents than features: MCC averages the 10 pairs, 10 of 24 features are recovered.
+  const xt::xtensor<float, 2> narrow = xt::view(decoder, xt::range(0, 10), xt::all());
+  const latent::DictionaryMatch q = latent::match_dictionary(narrow, truth, 0.99);
+  CHECK(q.mcc == doctest::Approx(1.0).epsilon(1e-6));
+  CHECK(q.recovered == doctest::Approx(10.0 / 24));
+  CHECK(q.threshold == 0.99);
+  CHECK(q.mmcs_abs < 0.75);
+}
+
+TEST_CASE("match_dictionary: a random dictionary scores near chance") {
+  // F = 48 true features and M = 64 random directions in D = 64 dimensions. For a random direction
+  // and a fixed unit vector, P(|cos| > t) <= 2 exp(-D t² / 2) (concentration on the sphere); over M
+  // latents the best exceeds t = sqrt(2 ln(2M / 0.01) / D) = 0.54 with probability below 1 %. So the
+  // mean of the best |cos| (MMCS), and MCC below it, sit under t; and MCC is at least the mean |cos|
+  // of all pairs (the average over all matchings), about sqrt(2 / (π D)) = 0.10.
+  const std::size_t F = 48, M = 64, D = 64;
+  const latent::SyntheticActivations gen({.dims = D, .features = F, .seed = 21});
+  const xt::xtensor<float, 2> decoder = gaussian_rows(M, D, 22);
+  const latent::DictionaryMatch r = latent::match_dictionary(decoder, gen.features());
+  const double t = std::sqrt(2 * std::log(2.0 * M / 0.01) / D);
+  double mean_abs = 0, identity = 0;
+  for (std::size_t m = 0; m < M; ++m)
+    for (std::size_t f = 0; f < F; ++f) {
+      const double c = std::abs(row_cosine(decoder, m, gen.features(), f));
+      mean_abs += c;
+      if (m == f) identity += c;
+    }
+  mean_abs /= static_cast<double>(M * F);
+  CHECK(mean_abs == doctest::Approx(std::sqrt(2 / (3.14159265358979 * D))).epsilon(0.15));
+  CHECK(r.mcc >= mean_abs);
+  CHECK(r.mcc >= identity / F);  // the optimum beats the matching latent f ↔ feature f
+  CHECK(r.mcc <= r.mmcs_abs + 1e-12);
+  CHECK(r.mmcs_abs < t);
+  CHECK(r.mmcs <= r.mmcs_abs);
+  CHECK(r.recovered == 0.0);
+  double matched = 0;
+  for (double c : r.matched_cosine) matched += c;
+  CHECK(matched / F == doctest::Approx(r.mcc));
+}
+
+TEST_CASE("match_dictionary: bad input is refused, naming both shapes") {
+  CHECK_THROWS_WITH_AS(latent::match_dictionary(matrix<float>(3, 4), matrix<float>(5, 3)),
+                       "latent: match_dictionary: expected the decoder (M x D) and the truth (F x D) to have the "
+                       "same width D, found decoder 3 x 4 and truth 5 x 3",
+                       latent::shape_error);
+  CHECK_THROWS_AS(latent::match_dictionary(matrix<float>(0, 4), gaussian_rows(5, 4, 1)), latent::data_error);
+  CHECK_THROWS_WITH_AS(latent::match_dictionary(gaussian_rows(3, 4, 1), gaussian_rows(5, 4, 2), 1.5),
+                       "latent: match_dictionary: expected a threshold in [0, 1], found 1.500000", latent::option_error);
+  xt::xtensor<float, 2> nan = gaussian_rows(3, 4, 1);
+  nan(2, 0) = NAN;
+  CHECK_THROWS_AS(latent::match_dictionary(nan, gaussian_rows(5, 4, 2)), latent::data_error);
+}
+
+TEST_CASE("SyntheticActivations: unit-norm features, x from its true code, the same seed the same bits") {
+  const latent::SyntheticActivations a({.dims = 32, .features = 80, .magnitude_std = 0.5, .seed = 7});
+  const latent::SyntheticActivations b({.dims = 32, .features = 80, .magnitude_std = 0.5, .seed = 7});
+  const latent::SyntheticActivations c({.dims = 32, .features = 80, .magnitude_std = 0.5, .seed = 8});
+  const xt::xtensor<float, 2>& w = a.features();
+  REQUIRE(w.shape()[0] == 80);
+  REQUIRE(w.shape()[1] == 32);
+  for (std::size_t f = 0; f < 80; ++f) CHECK(std::sqrt(row_dot(w, f, w, f)) == doctest::Approx(1.0).epsilon(1e-6));
+  CHECK(w == b.features());
+  CHECK(w != c.features());
+  // The copula draws from its own stream: correlation leaves the features as they were.
+  CHECK(latent::SyntheticActivations({.dims = 32, .features = 80, .correlation_rank = 3, .seed = 7}).features() == w);
+
+  const latent::SyntheticSample s = a.sample(300, 5), t = b.sample(300, 5), u = a.sample(300, 6);
+  CHECK(s.x == t.x);
+  CHECK(s.activations.feature == t.activations.feature);
+  CHECK(s.activations.value == t.activations.value);
+  CHECK(s.x != u.x);
+  latent::Rng rng(5);
+  CHECK(a.sample(300, rng).x == s.x);  // sample(n, seed) is sample(n, Rng(seed))
+  // Without noise, x = (true code) · (features), row by row; the code is sparse, ascending, positive.
+  const xt::xtensor<float, 2> dense = s.activations.dense();
+  REQUIRE(dense.shape()[0] == 300);
+  REQUIRE(dense.shape()[1] == 80);
+  for (std::size_t i = 0; i < 300; ++i) {
+    for (std::size_t k = s.activations.row_start[i]; k + 1 < s.activations.row_start[i + 1]; ++k)
+      CHECK(s.activations.feature[k] < s.activations.feature[k + 1]);
+    for (std::size_t j = 0; j < 32; ++j) {
+      double v = 0;
+      for (std::size_t f = 0; f < 80; ++f) v += static_cast<double>(dense(i, f)) * w(f, j);
+      CHECK(s.x(i, j) == doctest::Approx(v).epsilon(1e-5).scale(1));
+    }
+  }
+  for (float v : s.activations.value) CHECK(v > 0);
+  CHECK(s.activations.mean_l0() == doctest::Approx(a.expected_l0()).epsilon(0.1));
+
+  // Orthonormal features when asked (F <= D).
+  const latent::SyntheticActivations o({.dims = 24, .features = 24, .orthogonal = true, .seed = 4});
+  for (std::size_t f = 0; f < 24; ++f)
+    for (std::size_t g = 0; g < 24; ++g)
+      CHECK(row_dot(o.features(), f, o.features(), g) == doctest::Approx(f == g ? 1.0 : 0.0).scale(1).epsilon(1e-6));
+  // Noise: x minus its noiseless part has the standard deviation asked for.
+  const latent::SyntheticActivations noisy({.dims = 32, .features = 80, .noise_std = 0.25, .seed = 7});
+  const latent::SyntheticSample ns = noisy.sample(400, 9);
+  const xt::xtensor<float, 2> nd = ns.activations.dense();
+  double sq = 0;
+  for (std::size_t i = 0; i < 400; ++i)
+    for (std::size_t j = 0; j < 32; ++j) {
+      double v = ns.x(i, j);
+      for (std::size_t f = 0; f < 80; ++f) v -= static_cast<double>(nd(i, f)) * w(f, j);
+      sq += v * v;
+    }
+  CHECK(std::sqrt(sq / (400 * 32)) == doctest::Approx(0.25).epsilon(0.03));  // 12 800 draws: 0.6 % sd
+}
+
+TEST_CASE("SyntheticActivations: firing frequencies match the Zipf probabilities, correlated or not") {
+  constexpr std::size_t n = 20000, F = 64;
+  const latent::SyntheticActivations gen(
+      {.dims = 16, .features = F, .zipf_exponent = 0.8, .max_probability = 0.5, .magnitude_std = 0.3, .seed = 1});
+  const std::vector<double>& p = gen.firing_probabilities();
+  REQUIRE(p.size() == F);
+  for (std::size_t f = 0; f < F; ++f) CHECK(p[f] == doctest::Approx(0.5 * std::pow(f + 1.0, -0.8)).epsilon(1e-12));
+  const latent::SyntheticSample s = gen.sample(n, 2);
+  const std::vector<std::size_t> count = firing_counts(s.activations);
+  // 4.5 standard deviations each: a false alarm among 64 features has probability about 4e-4.
+  for (std::size_t f = 0; f < F; ++f) {
+    CAPTURE(f);
+    CHECK(within_binomial(count[f], n, p[f], 4.5));
+  }
+  // Magnitudes: N(1, 0.3²) truncated at 0 (which removes 4e-4 of the mass): mean 1 within 4 sd.
+  double sum = 0;
+  for (float v : s.activations.value) sum += v;
+  const double nv = static_cast<double>(s.activations.nonzeros());
+  CHECK(std::abs(sum / nv - 1.0) < 4 * 0.3 / std::sqrt(nv));
+
+  // SAELens's affine form with a minimum probability: the ends are the two bounds.
+  const latent::SyntheticActivations affine({.features = 10, .zipf_exponent = 1.0, .min_probability = 0.01});
+  CHECK(affine.firing_probabilities().front() == doctest::Approx(0.4));
+  CHECK(affine.firing_probabilities().back() == doctest::Approx(0.01));
+  CHECK(affine.firing_probabilities()[1] == doctest::Approx(0.01 + 0.39 * (0.5 - 0.1) / 0.9));
+
+  // The copula keeps each marginal and correlates the pair whose factor rows agree most.
+  const latent::SyntheticActivations corr({.dims = 16,
+                                           .features = F,
+                                           .zipf_exponent = 0.8,
+                                           .max_probability = 0.5,
+                                           .correlation_rank = 2,
+                                           .correlation_scale = 0.6,
+                                           .seed = 1});
+  const latent::SyntheticSample cs = corr.sample(n, 3);
+  const std::vector<std::size_t> ccount = firing_counts(cs.activations);
+  for (std::size_t f = 0; f < F; ++f) {
+    CAPTURE(f);
+    CHECK(within_binomial(ccount[f], n, p[f], 4.5));
+  }
+  const xt::xtensor<double, 2>& L = corr.correlation_factor();
+  REQUIRE(L.shape()[1] == 2);
+  std::size_t bi = 0, bj = 1;
+  double best = -1;
+  for (std::size_t i = 0; i < 8; ++i)  // among frequent features, for a clear signal
+    for (std::size_t j = i + 1; j < 8; ++j) {
+      const double agree = L(i, 0) * L(j, 0) + L(i, 1) * L(j, 1);
+      if (agree > best) {
+        best = agree;
+        bi = i;
+        bj = j;
+      }
+    }
+  CHECK(best > 0.2);  // a Gaussian correlation of 0.2 or more between the two
+  std::size_t both = 0;
+  const xt::xtensor<float, 2> dense = cs.activations.dense();
+  for (std::size_t i = 0; i < n; ++i) both += dense(i, bi) > 0 && dense(i, bj) > 0;
+  CHECK(!within_binomial(both, n, p[bi] * p[bj], 6));
+  CHECK(static_cast<double>(both) / n > p[bi] * p[bj]);
+}
+
+TEST_CASE("SyntheticActivations: a child fires only with its parent, at most one child per parent") {
+  constexpr std::size_t n = 20000, F = 60, P = 4, C = 3;
+  for (const double exponent : {1.5, 0.5})
+    for (const std::size_t rank : {std::size_t{0}, std::size_t{2}}) {
+      CAPTURE(exponent);
+      CAPTURE(rank);
+      const latent::SyntheticActivations gen({.dims = 16,
+                                              .features = F,
+                                              .zipf_exponent = exponent,
+                                              .max_probability = 0.5,
+                                              .correlation_rank = rank,
+                                              .hierarchy_parents = P,
+                                              .hierarchy_children = C,
+                                              .seed = 2});
+      for (std::size_t f = 0; f < F; ++f) {
+        const bool child = f >= P && f < P * (1 + C);
+        REQUIRE(gen.parent_of(f).has_value() == child);
+        if (child) CHECK(*gen.parent_of(f) == (f - P) / C);
+      }
+      CHECK(!gen.parent_of(F).has_value());
+      const std::vector<double>& p = gen.firing_probabilities();
+      for (std::size_t k = 0; k < P; ++k) {
+        double children = 0, zipf = 0;
+        for (std::size_t c = P + k * C; c < P + (k + 1) * C; ++c) {
+          children += p[c];
+          zipf += 0.5 * std::pow(c + 1.0, -exponent);
+        }
+        // Children keep their Zipf law when it fits under the parent; else they share it exactly.
+        CHECK(children == doctest::Approx(std::min(zipf, p[k])).epsilon(1e-12));
+      }
+      for (std::size_t f = 0; f < F; ++f) {
+        if (!gen.parent_of(f)) CHECK(p[f] == doctest::Approx(0.5 * std::pow(f + 1.0, -exponent)).epsilon(1e-12));
+      }
+
+      const latent::SyntheticSample s = gen.sample(n, 4);
+      const auto& a = s.activations;
+      for (std::size_t i = 0; i < n; ++i) {
+        std::vector<int> fires(F, 0), picks(P, 0);
+        for (std::size_t k = a.row_start[i]; k < a.row_start[i + 1]; ++k) fires[a.feature[k]] = 1;
+        for (std::size_t f = P; f < P * (1 + C); ++f)
+          if (fires[f]) {
+            REQUIRE(fires[(f - P) / C] == 1);  // exact: never a child without its parent
+            ++picks[(f - P) / C];
+          }
+        for (int c : picks) REQUIRE(c <= 1);  // exact: at most one child of a parent
+      }
+      const std::vector<std::size_t> count = firing_counts(a);
+      for (std::size_t f = 0; f < F; ++f) {
+        CAPTURE(f);
+        CHECK(within_binomial(count[f], n, p[f], 4.5));
+      }
+    }
+}
+
+TEST_CASE("SyntheticActivations: bad options are refused with what was expected and what was found") {
+  using O = latent::SyntheticActivationsOptions;
+  CHECK_THROWS_WITH_AS(latent::SyntheticActivations(O{.dims = 0}),
+                       "latent: SyntheticActivationsOptions: expected dims >= 1, found 0.000000", latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.features = 0}), latent::option_error);
+  CHECK_THROWS_WITH_AS(latent::SyntheticActivations(O{.max_probability = 1.5}),
+                       "latent: SyntheticActivationsOptions: expected max_probability in (0, 1], found 1.500000",
+                       latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.max_probability = 0}), latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.max_probability = NAN}), latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.min_probability = 0.4}), latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.zipf_exponent = -1}), latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.magnitude_mean = 0}), latent::option_error);
+  CHECK_THROWS_WITH_AS(latent::SyntheticActivations(O{.magnitude_std = -0.5}),
+                       "latent: SyntheticActivationsOptions: expected magnitude_std >= 0, found -0.500000",
+                       latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.correlation_scale = -1}), latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.noise_std = -1}), latent::option_error);
+  CHECK_THROWS_WITH_AS(latent::SyntheticActivations(O{.dims = 8, .features = 9, .orthogonal = true}),
+                       "latent: SyntheticActivationsOptions: expected features <= dims for orthogonal features, "
+                       "found 9 features in 8 dims",
+                       latent::option_error);
+  CHECK_THROWS_WITH_AS(latent::SyntheticActivations(O{.features = 19, .hierarchy_parents = 4, .hierarchy_children = 4}),
+                       "latent: SyntheticActivationsOptions: expected hierarchy_parents x (1 + hierarchy_children) "
+                       "<= features (19), found 4 parents with 4 children each",
+                       latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.hierarchy_parents = 4}), latent::option_error);
+  CHECK_THROWS_AS(latent::SyntheticActivations(O{.hierarchy_children = 2}), latent::option_error);
+  // The largest hierarchy that fits is accepted: 4 · (1 + 4) = 20.
+  CHECK_NOTHROW(latent::SyntheticActivations(O{.features = 20, .hierarchy_parents = 4, .hierarchy_children = 4}));
+}
+
+TEST_CASE("reconstruction_metrics: hand-computed L0, FVU, dead latents, cosine and shrinkage") {
+  // x̄ = (1, 1), so Σ ‖x − x̄‖² = 4 · 2 = 8; the residuals are (1, 0), 0, (0, 1), 0: Σ = 2.
+  const xt::xtensor<float, 2> x = {{2, 0}, {0, 2}, {2, 2}, {0, 0}};
+  const xt::xtensor<float, 2> x_hat = {{1, 0}, {0, 2}, {2, 1}, {0, 0}};
+  // Four nonzero codes in four rows (a negative code counts); latent 2 never fires.
+  const xt::xtensor<float, 2> codes = {{1, 0, 0}, {0, -2, 0}, {1, 0.5f, 0}, {0, 0, 0}};
+  const latent::ReconstructionMetrics r = latent::reconstruction_metrics(x, x_hat, codes);
+  CHECK(r.fvu == doctest::Approx(0.25));
+  CHECK(r.explained_variance == doctest::Approx(0.75));
+  CHECK(r.l0 == doctest::Approx(1.0));
+  CHECK(r.dead_latents == 1);
+  CHECK(r.dead_fraction == doctest::Approx(1.0 / 3));
+  // The zero row is left out of cosine and shrinkage; row 2: cos = 6 / (√8 · √5), ‖x̂‖/‖x‖ = √5 / √8.
+  CHECK(r.rows_used == 3);
+  CHECK(r.mean_cosine == doctest::Approx((1 + 1 + 6 / std::sqrt(40.0)) / 3));
+  CHECK(r.shrinkage == doctest::Approx((0.5 + 1 + std::sqrt(5.0 / 8)) / 3));
+  // A perfect reconstruction.
+  const latent::ReconstructionMetrics p = latent::reconstruction_metrics(x, x, codes);
+  CHECK(p.fvu == 0.0);
+  CHECK(p.explained_variance == 1.0);
+  CHECK(p.mean_cosine == doctest::Approx(1.0));
+  CHECK(p.shrinkage == doctest::Approx(1.0));
+  // Predicting the mean explains nothing: FVU 1.
+  const xt::xtensor<float, 2> mean = {{1, 1}, {1, 1}, {1, 1}, {1, 1}};
+  CHECK(latent::reconstruction_metrics(x, mean, codes).fvu == doctest::Approx(1.0));
+}
+
+TEST_CASE("reconstruction_metrics: bad input is refused, naming both shapes") {
+  const xt::xtensor<float, 2> x = {{2, 0}, {0, 2}, {2, 2}};
+  CHECK_THROWS_WITH_AS(latent::reconstruction_metrics(x, matrix<float>(3, 3), matrix<float>(3, 4)),
+                       "latent: reconstruction_metrics: expected x and x_hat of the same shape, found 3 x 2 and 3 x 3",
+                       latent::shape_error);
+  CHECK_THROWS_WITH_AS(latent::reconstruction_metrics(x, x, matrix<float>(4, 5)),
+                       "latent: reconstruction_metrics: expected codes with one row per row of x, found x 3 x 2 and "
+                       "codes 4 x 5",
+                       latent::shape_error);
+  CHECK_THROWS_AS(latent::reconstruction_metrics(matrix<float>(0, 2), matrix<float>(0, 2), matrix<float>(0, 3)),
+                  latent::data_error);
+  CHECK_THROWS_AS(latent::reconstruction_metrics(x, x, matrix<float>(3, 0)), latent::data_error);
+  const xt::xtensor<float, 2> same = {{1, 2}, {1, 2}};
+  CHECK_THROWS_WITH_AS(latent::reconstruction_metrics(same, same, xt::xtensor<float, 2>{{1}, {1}}),
+                       "latent: reconstruction_metrics: expected rows of x that differ (FVU divides by their spread), "
+                       "found 2 equal rows",
+                       latent::data_error);
+  xt::xtensor<float, 2> nan = x;
+  nan(0, 1) = NAN;
+  CHECK_THROWS_AS(latent::reconstruction_metrics(x, nan, xt::xtensor<float, 2>{{1}, {1}, {1}}), latent::data_error);
+}
+
+TEST_CASE("classify_latents: hand-computed precision, recall and F1, and the truth itself scores 1") {
+  // Two true features (the axes) and four latents: 0 → feature 0, 1 (flipped) and 2 → feature 1, 3 dead.
+  const xt::xtensor<float, 2> truth = {{1, 0}, {0, 1}};
+  const xt::xtensor<float, 2> decoder = {{1, 0.1f}, {0, -1}, {0.2f, 1}, {0.7f, 0.6f}};
+  const latent::DictionaryMatch match = latent::match_dictionary(decoder, truth);
+  REQUIRE(match.latent_feature == std::vector<std::size_t>{0, 1, 1, 0});
+  const xt::xtensor<float, 2> acts = {{1, 0}, {1, 1}, {0, 1}, {0, 0}, {1, 0}};
+  const xt::xtensor<float, 2> codes = {{1, 0, 0, 0}, {0, 1, 1, 0}, {0, 1, 0, 0}, {1, 0, 1, 0}, {1, 0, 0, 0}};
+  // Latent 0 fires in rows 0, 3, 4 and feature 0 in 0, 1, 4: TP 2, FP 1, FN 1, TN 1.
+  // Latent 1 fires exactly with feature 1 (rows 1, 2). Latent 2 fires in 1, 3: TP 1, FP 1, FN 1, TN 2.
+  // Latent 3 never fires: precision 0 (undefined), recall 0 (feature 0 fires 3 times), F1 0.
+  const latent::LatentClassification c = latent::classify_latents(match, codes, acts);
+  CHECK(c.precision[0] == doctest::Approx(2.0 / 3));
+  CHECK(c.recall[0] == doctest::Approx(2.0 / 3));
+  CHECK(c.f1[0] == doctest::Approx(2.0 / 3));
+  CHECK(c.accuracy[0] == doctest::Approx(3.0 / 5));
+  CHECK(c.precision[1] == 1.0);
+  CHECK(c.recall[1] == 1.0);
+  CHECK(c.f1[1] == 1.0);
+  CHECK(c.accuracy[1] == 1.0);
+  CHECK(c.precision[2] == doctest::Approx(0.5));
+  CHECK(c.recall[2] == doctest::Approx(0.5));
+  CHECK(c.f1[2] == doctest::Approx(0.5));
+  CHECK(c.accuracy[2] == doctest::Approx(3.0 / 5));
+  CHECK(c.precision[3] == 0.0);
+  CHECK(c.recall[3] == 0.0);
+  CHECK(c.f1[3] == 0.0);
+  CHECK(c.accuracy[3] == doctest::Approx(2.0 / 5));
+  CHECK(c.mean_precision == doctest::Approx((2.0 / 3 + 1 + 0.5 + 0) / 4));
+  CHECK(c.mean_recall == doctest::Approx((2.0 / 3 + 1 + 0.5 + 0) / 4));
+  CHECK(c.mean_f1 == doctest::Approx((2.0 / 3 + 1 + 0.5 + 0) / 4));
+  CHECK(c.mean_accuracy == doctest::Approx((0.6 + 1 + 0.6 + 0.4) / 4));
+  // The sparse truth gives the same answer.
+  latent::SparseActivations sparse;
+  sparse.rows = 5;
+  sparse.features = 2;
+  sparse.row_start = {0, 1, 3, 4, 4, 5};
+  sparse.feature = {0, 0, 1, 1, 0};
+  sparse.value = {1, 1, 1, 1, 1};
+  REQUIRE(sparse.dense() == acts);
+  const latent::LatentClassification cs = latent::classify_latents(match, codes, sparse);
+  CHECK(cs.f1 == c.f1);
+  CHECK(cs.accuracy == c.accuracy);
+
+  // A decoder equal to the truth, permuted, with the true code as its code: every latent is perfect.
+  const latent::SyntheticActivations gen({.dims = 16, .features = 32, .seed = 9});
+  const latent::SyntheticSample s = gen.sample(3000, 10);
+  const std::vector<std::size_t> count = firing_counts(s.activations);
+  REQUIRE(*std::min_element(count.begin(), count.end()) > 0);  // p >= 0.07: every feature fires
+  const xt::xtensor<float, 2> dense = s.activations.dense();
+  auto perm_decoder = matrix<float>(32, 16);
+  auto perm_codes = matrix<float>(3000, 32);
+  for (std::size_t m = 0; m < 32; ++m) {
+    const std::size_t f = (m * 7 + 3) % 32;  // a permutation of 0..31
+    for (std::size_t j = 0; j < 16; ++j) perm_decoder(m, j) = gen.features()(f, j);
+    for (std::size_t i = 0; i < 3000; ++i) perm_codes(i, m) = dense(i, f);
+  }
+  const latent::DictionaryMatch pm = latent::match_dictionary(perm_decoder, gen.features());
+  const latent::LatentClassification perfect = latent::classify_latents(pm, perm_codes, s.activations);
+  CHECK(perfect.mean_precision == 1.0);
+  CHECK(perfect.mean_recall == 1.0);
+  CHECK(perfect.mean_f1 == 1.0);
+  CHECK(perfect.mean_accuracy == 1.0);
+  // And the no-truth metrics of that dictionary: exact reconstruction, L0 the true one, none dead.
+  auto x_hat = matrix<float>(3000, 16);
+  for (std::size_t i = 0; i < 3000; ++i)
+    for (std::size_t j = 0; j < 16; ++j) {
+      double v = 0;
+      for (std::size_t m = 0; m < 32; ++m) v += static_cast<double>(perm_codes(i, m)) * perm_decoder(m, j);
+      x_hat(i, j) = static_cast<float>(v);
+    }
+  const latent::ReconstructionMetrics rm = latent::reconstruction_metrics(s.x, x_hat, perm_codes);
+  CHECK(rm.fvu < 1e-10);
+  CHECK(rm.l0 == doctest::Approx(s.activations.mean_l0()));
+  CHECK(rm.dead_latents == 0);
+
+  CHECK_THROWS_WITH_AS(latent::classify_latents(match, matrix<float>(5, 3), acts),
+                       "latent: classify_latents: expected codes with one column per latent of the match (4), found "
+                       "codes 5 x 3",
+                       latent::shape_error);
+  CHECK_THROWS_WITH_AS(latent::classify_latents(match, matrix<float>(6, 4), acts),
+                       "latent: classify_latents: expected true activations of n x F = 6 x 2 (the codes' rows, the "
+                       "match's features), found 5 x 2",
+                       latent::shape_error);
+  CHECK_THROWS_AS(latent::classify_latents(match, matrix<float>(0, 4), matrix<float>(0, 2)), latent::data_error);
 }
