@@ -130,6 +130,16 @@ class step_engine {
   /// The state's hook, called once after each training step's backward pass with the step's summed
   /// statistics (the model's layers' `update_state`); null for a model without stateful layers.
   using state_update = function_ref<void(T* state, const T* stats)>;
+  /// A model's own rules around the optimiser's update (both optional): `before` sees the step's
+  /// whole gradient (`count` values, summed over slices and processes) and may change it — a
+  /// projection, such as removing from each unit-norm dictionary atom's gradient its component along
+  /// the atom; `after` sees the new parameters and may change them — a renormalisation. With a
+  /// `before` hook the update is not fused into the slices' reduction (the hook needs the whole
+  /// gradient first). What `after` writes is what the last-good rule keeps and restores.
+  struct update_hooks {
+    const function_ref<void(T* grads)>* before = nullptr;
+    const function_ref<void(T* params)>* after = nullptr;
+  };
   Rng& noise() noexcept { return noise_; }
   void reseed_noise(std::uint64_t seed) noexcept { set_noise_seed(seed); }
   /// For code that rewrites the parameters (initialisation): a later divergence must not restore the
@@ -166,9 +176,11 @@ class step_engine {
   /// The layers' state changes once, after the backward pass, from the step's statistics
   /// (`update_state`), and goes back with the parameters.
   double train_step(std::string_view where, std::size_t n, double flops_per_row, bool splittable,
-                    slice_function<T> fn, const optimizer_ref<T>& opt, const state_update* update_state = nullptr) {
+                    slice_function<T> fn, const optimizer_ref<T>& opt, const state_update* update_state = nullptr,
+                    const update_hooks* hooks = nullptr) {
     check_batch(where, n);
-    const gradient_result r = parallel_gradient(n, flops_per_row, splittable, fn, &opt);
+    const bool before = hooks != nullptr && hooks->before != nullptr;
+    const gradient_result r = parallel_gradient(n, flops_per_row, splittable, fn, before ? nullptr : &opt);
     if (!std::isfinite(r.total)) {
       const bool restored = restore_last_good();
       throw numerical_error(std::string(where) + ": the training loss is " + describe_non_finite(r.total) +
@@ -176,7 +188,8 @@ class step_engine {
                                       : "; the parameters are unchanged"));
     }
     apply_state_update(update_state);
-    const bool finite = r.updated ? r.finite : apply_update(opt);
+    if (before) (*hooks->before)(grads_.data());
+    const bool finite = after_update(hooks, r.updated ? r.finite : apply_update(opt));
     if (!finite) {
       undo_update();
       throw numerical_error(std::string(where) +
@@ -199,7 +212,7 @@ class step_engine {
   double train_step_reduced(std::string_view where, std::size_t n, std::size_t global_n, double flops_per_row,
                             bool splittable, slice_function<T> fn, const optimizer_ref<T>& opt,
                             function_ref<double(std::span<T>, double)> reduce,
-                            const state_update* update_state = nullptr) {
+                            const state_update* update_state = nullptr, const update_hooks* hooks = nullptr) {
     check_batch(where, global_n);
     double total = 0;
     if (n > 0) total = parallel_gradient(n, flops_per_row, splittable, fn, nullptr).total;
@@ -214,7 +227,8 @@ class step_engine {
                                       : "; the parameters are unchanged"));
     }
     apply_state_update(update_state);
-    if (!apply_update(opt)) {
+    if (hooks != nullptr && hooks->before != nullptr) (*hooks->before)(grads_.data());
+    if (!after_update(hooks, apply_update(opt))) {
       undo_update();
       throw numerical_error(std::string(where) +
                             ": the optimiser's update made parameters non-finite (is the "
@@ -414,6 +428,15 @@ class step_engine {
     }
     std::copy(params_.data(), params_.data() + count_, backup_.data());
     opt.step(std::span<T>(params_.data(), count_), gradients(), step_threads_);
+    fingerprint_ = fingerprint();
+    return kernels::all_finite(count_, params_.data());
+  }
+
+  // The model's `after` hook on the parameters an update wrote (they stay what the last-good rule
+  // compares with); `finite` and the new parameters' finiteness.
+  bool after_update(const update_hooks* hooks, bool finite) {
+    if (!finite || hooks == nullptr || hooks->after == nullptr) return finite;
+    (*hooks->after)(params_.data());
     fingerprint_ = fingerprint();
     return kernels::all_finite(count_, params_.data());
   }

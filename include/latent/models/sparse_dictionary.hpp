@@ -1,0 +1,517 @@
+#pragma once
+/// \file
+/// `latent::SparseDictionary<In, Latents, TopK<K>>`: the sparse autoencoder that interpretability
+/// research trains on a network's activations (OpenAI's TopK SAE, as SAELens and sparsify train it),
+/// with sparse kernels generated for its sizes, unit-norm dictionary atoms, dead-latent counters kept
+/// as model state and the AuxK loss that revives dead latents. docs/sparse-dictionaries.md has the
+/// definitions and their sources.
+
+#include "latent/core/checks.hpp"
+#include "latent/core/convert.hpp"
+#include "latent/core/error.hpp"
+#include "latent/core/random.hpp"
+#include "latent/kernels/elementwise.hpp"
+#include "latent/kernels/gemm.hpp"
+#include "latent/kernels/sparse.hpp"
+#include "latent/models/detail/model_base.hpp"  // check_optimizer, not_a_batch
+#include "latent/models/detail/model_storage.hpp"
+
+#include <xtensor/xbuilder.hpp>  // xt::zeros: dense codes
+#include <xtensor/xtensor.hpp>   // xt::xtensor: data at the public API
+
+#include <algorithm>  // std::fill_n, std::copy_n, std::min, std::max
+#include <cmath>      // std::sqrt, std::isfinite, std::abs
+#include <cstddef>    // std::size_t
+#include <cstdint>    // std::uint32_t, std::uint64_t
+#include <span>       // std::span
+#include <string>     // std::string, std::to_string
+#include <utility>    // std::pair
+#include <vector>     // std::vector: the dead latents' list (sized once)
+
+namespace latent {
+
+/// The TopK activation of a sparse dictionary (OpenAI, "Scaling and evaluating sparse autoencoders",
+/// 2024): each row keeps its `K` largest pre-activations, through a ReLU; every other latent is 0.
+template <std::size_t K>
+struct TopK {
+  static constexpr std::size_t k = K;
+  static std::string signature() { return "TopK<" + std::to_string(K) + ">"; }
+};
+
+/// The training settings of a `SparseDictionary` (defaults and sources in docs/sparse-dictionaries.md).
+struct DictionaryOptions {
+  /// Weight of the AuxK loss (OpenAI: 1/32); 0 turns it off.
+  double aux_weight = 1.0 / 32;
+  /// Dead latents the AuxK loss reconstructs the residual with (OpenAI, SAELens: half the input
+  /// width); 0 chooses In / 2.
+  std::size_t aux_k = 0;
+  /// A latent is dead when it has not fired for this many training rows (tokens) (OpenAI: 10 M).
+  double dead_after_tokens = 10'000'000;
+  /// Rows of a training step's encoder product at a time (its pre-activations, rows × Latents, stay
+  /// this large; the encoder's weights are packed once per block).
+  std::size_t block_rows = 1024;
+
+  /// The options, checked: `option_error` naming the field, what was expected and what was found.
+  DictionaryOptions validated() const {
+    if (!(aux_weight >= 0) || !std::isfinite(aux_weight))
+      throw option_error("DictionaryOptions: expected aux_weight >= 0, found " + std::to_string(aux_weight));
+    if (!(dead_after_tokens > 0) || !std::isfinite(dead_after_tokens))
+      throw option_error("DictionaryOptions: expected dead_after_tokens > 0, found " +
+                         std::to_string(dead_after_tokens));
+    if (block_rows == 0) throw option_error("DictionaryOptions: expected block_rows >= 1, found 0");
+    return *this;
+  }
+};
+
+namespace diag {
+/// TopK<K> keeps K of the dictionary's latents: K must be at least 1 and at most Latents.
+template <class Activation, std::size_t Latents, bool Fits>
+struct topk_keeps_more_latents_than_the_dictionary_has {
+  static_assert(Fits, "latent: TopK<K> in a SparseDictionary must keep between 1 and Latents latents");
+  static constexpr bool value = true;
+};
+/// A dictionary needs inputs and latents.
+template <std::size_t In, std::size_t Latents, bool Sized>
+struct sparse_dictionary_has_a_zero_size {
+  static_assert(Sized, "latent: a SparseDictionary needs In >= 1 inputs and Latents >= 1 latents");
+  static constexpr bool value = true;
+};
+}  // namespace diag
+
+/// A sparse dictionary (a sparse autoencoder on activations) of `In` inputs and `Latents` latents with
+/// activation `Act` (`TopK<K>`), in scalar type `T`:
+///
+///     pre = W_enc (x − b_dec) + b_enc,  z = TopK(pre) through a ReLU,  x̂ = W_decᵀ z + b_dec,
+///     loss = Σ_i (x̂_i − x_i)²  (per row, mean over the batch; SAELens's MSE)  + AuxK
+///
+/// Parameters, packed: W_enc [Latents][In] (row j: latent j's encoder direction), b_enc [Latents],
+/// W_dec [Latents][In] (row j: dictionary atom j, unit norm), b_dec [In]. State: for each latent the
+/// training rows since it last fired (its dead-latent counter). After every step the decoder's rows
+/// are renormalised, and before it the gradient's component along each row is removed (OpenAI's rule).
+/// The encoder product is a dense packed product; the decoder, both weight gradients and the code's
+/// gradient touch only the K active latents of each row. Example: examples/sae_superposition.cpp.
+template <std::size_t In, std::size_t Latents, class Act = TopK<32>, class T = float>
+class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Latents + In> {
+  static_assert(diag::sparse_dictionary_has_a_zero_size<In, Latents, (In > 0 && Latents > 0)>::value);
+  static_assert(diag::topk_keeps_more_latents_than_the_dictionary_has<Act, Latents,
+                                                                     (Act::k >= 1 && Act::k <= Latents)>::value);
+  using storage = detail::model_storage<T, 2 * In * Latents + Latents + In>;
+
+ public:
+  using scalar_type = T;
+  using activation_type = Act;
+  static constexpr std::size_t input_size = In;       ///< the activations' width (d_in)
+  static constexpr std::size_t latents = Latents;     ///< the dictionary's size (d_sae)
+  static constexpr std::size_t code_size = Latents;   ///< codes as dense rows of `latents` values
+  static constexpr std::size_t condition_size = 0;
+  static constexpr std::size_t k = Act::k;            ///< active latents per row
+  static constexpr std::size_t param_count = storage::param_count;
+  /// Where each tensor starts in `parameters()`.
+  static constexpr std::size_t encoder_weights_at = 0, encoder_bias_at = In * Latents,
+                               decoder_weights_at = In * Latents + Latents, decoder_bias_at = 2 * In * Latents + Latents;
+  /// State: the rows since each latent last fired. Statistics of a step: how many rows each latent
+  /// fired in, then the step's rows (summed over threads and processes).
+  static constexpr std::size_t state_size = Latents;
+  static constexpr std::size_t step_stats_size = Latents + 1;
+  /// Of a training step per row: the encoder product, and the sparse parts (decoder, three gradients).
+  static constexpr double flops_per_row = 2.0 * In * Latents + 8.0 * Act::k * In;
+
+  /// "SparseDictionary<768,16384,TopK<32>,float>": saved files carry it.
+  static std::string architecture() {
+    return "SparseDictionary<" + std::to_string(In) + "," + std::to_string(Latents) + "," + Act::signature() + "," +
+           (sizeof(T) == 4 ? "float" : "double") + ">";
+  }
+
+  /// A dictionary initialised from `seed`: atoms (W_dec's rows) Gaussian directions of unit norm, the
+  /// encoder their copy (W_enc = W_dec, OpenAI's "encoder as the decoder's transpose"), both biases 0;
+  /// every latent alive. `option_error` for invalid options.
+  explicit SparseDictionary(std::uint64_t seed = 0, DictionaryOptions options = {})
+      : storage(seed, state_size, step_stats_size), options_(options.validated()) {
+    dead_.reserve(Latents);
+    initialize(seed);
+  }
+
+  /// Re-initialises the parameters from `seed` and every dead-latent counter to 0.
+  void initialize(std::uint64_t seed) {
+    Rng rng(seed);
+    T* p = this->params();
+    T* wd = p + decoder_weights_at;
+    for (std::size_t j = 0; j < Latents; ++j) {
+      double norm = 0;
+      for (std::size_t i = 0; i < In; ++i) {
+        const double v = rng.normal();
+        wd[j * In + i] = static_cast<T>(v);
+        norm += v * v;
+      }
+      const T inv = static_cast<T>(1.0 / std::sqrt(norm > 0 ? norm : 1.0));
+      for (std::size_t i = 0; i < In; ++i) wd[j * In + i] *= inv;
+    }
+    std::copy_n(wd, In * Latents, p + encoder_weights_at);
+    std::fill_n(p + encoder_bias_at, Latents, T(0));
+    std::fill_n(p + decoder_bias_at, In, T(0));
+    std::fill_n(this->state_data(), state_size, T(0));
+    this->forget_backup();
+  }
+
+  const DictionaryOptions& options() const noexcept { return options_; }
+  void set_options(const DictionaryOptions& o) { options_ = o.validated(); }
+
+  /// b_dec from the geometric median of `sample`'s rows (Weiszfeld's iteration; OpenAI initialises
+  /// b_dec so): the point that minimises the sum of distances to the rows. `shape_error` for a sample of
+  /// another width, `data_error` for an empty one or one with NaN/Inf.
+  void initialize_decoder_bias(const xt::xtensor<T, 2>& sample, std::size_t iterations = 100) {
+    detail::check_samples(sample, In, "initialize_decoder_bias");
+    const std::size_t n = sample.shape()[0];
+    if (n == 0) throw data_error("initialize_decoder_bias: expected at least 1 row, found 0");
+    std::vector<double> m(In, 0.0), next(In);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t i = 0; i < In; ++i) m[i] += static_cast<double>(sample(r, i)) / static_cast<double>(n);
+    for (std::size_t it = 0; it < iterations; ++it) {
+      std::fill(next.begin(), next.end(), 0.0);
+      double weights = 0, moved = 0;
+      for (std::size_t r = 0; r < n; ++r) {
+        double d2 = 0;
+        for (std::size_t i = 0; i < In; ++i) {
+          const double d = static_cast<double>(sample(r, i)) - m[i];
+          d2 += d * d;
+        }
+        const double w = 1.0 / std::max(std::sqrt(d2), 1e-12);
+        weights += w;
+        for (std::size_t i = 0; i < In; ++i) next[i] += w * static_cast<double>(sample(r, i));
+      }
+      for (std::size_t i = 0; i < In; ++i) {
+        const double v = next[i] / weights;
+        moved = std::max(moved, std::abs(v - m[i]));
+        m[i] = v;
+      }
+      if (moved < 1e-9) break;
+    }
+    T* b = this->parameters().data() + decoder_bias_at;
+    for (std::size_t i = 0; i < In; ++i) b[i] = static_cast<T>(m[i]);
+    this->forget_backup();
+  }
+
+  // ---- state ---------------------------------------------------------------------------------------
+
+  /// Training rows since latent j last fired (`state()[j]`).
+  std::span<const T> rows_since_fired() const noexcept { return this->state(); }
+  /// Latents that have not fired for `options().dead_after_tokens` training rows.
+  std::size_t dead_latents() const noexcept {
+    std::size_t d = 0;
+    for (const T v : this->state()) d += static_cast<double>(v) >= options_.dead_after_tokens ? 1 : 0;
+    return d;
+  }
+
+  // ---- training ------------------------------------------------------------------------------------
+
+  /// One training step on the n rows at `x` (n × In): the gradient of the batch's mean loss, the
+  /// atoms' gradients made orthogonal to the atoms, one update by `opt`, the atoms renormalised, the
+  /// dead-latent counters advanced. Returns the mean loss (with AuxK). `option_error` for n = 0,
+  /// `numerical_error` for a non-finite loss or update (the last good weights and state are kept).
+  template <class Opt>
+  double train_batch(const T* x, std::size_t n, Opt& opt) {
+    return train_impl("train_batch", x, nullptr, n, opt);
+  }
+  /// The same step on rows rows[0..n) of the row-major matrix at `data` (what `fit` does).
+  template <class Opt>
+  double train_rows(const T* data, const std::size_t* rows, std::size_t n, Opt& opt) {
+    return train_impl("train_rows", data, rows, n, opt);
+  }
+  /// One data-parallel step (`fit` with a communicator): this process's rows of a global batch of
+  /// `global_n`; the exchange sums the gradient and the latents' firing counts, so every process
+  /// advances the same counters.
+  template <class Opt, class Reduce>
+  double train_rows_reduced(const T* data, const T*, const std::size_t* rows, std::size_t n, std::size_t global_n,
+                            Opt& opt, Reduce&& reduce) {
+    static_assert(detail::check_optimizer<Opt, T>());
+    prepare(opt);
+    const auto fn = slices(data, rows, global_n);
+    const auto update_lambda = [](T* state, const T* stats) { update_state_fn(state, stats); };
+    const update_fn update = update_lambda;
+    const auto before_fn = [this](T* g) { project_atom_gradients(this->params(), g); };
+    const auto after_fn = [](T* p) { renormalise_atoms(p); };
+    const hook_fn before = before_fn, after = after_fn;
+    const typename storage::update_hooks h{&before, &after};
+    return this->train_step_reduced("fit", n, global_n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt),
+                                    reduce, &update, &h);
+  }
+  /// The gradient of the mean training loss (with AuxK) over the n rows at `x` into `gradients()`,
+  /// without an update; returns the mean loss. The raw gradient: the projection along the atoms is
+  /// part of the update.
+  double gradient(const T* x, std::size_t n) {
+    refresh_dead();
+    const auto fn = slices(x, nullptr, n);
+    return this->gradient_step("gradient", n, flops_per_row, true, fn);
+  }
+
+  /// Parameter ranges that are biases (b_enc, b_dec), which weight decay spares with `decay_biases = false`.
+  static std::span<const std::pair<std::size_t, std::size_t>> bias_ranges() {
+    static const std::pair<std::size_t, std::size_t> ranges[2] = {{encoder_bias_at, encoder_bias_at + Latents},
+                                                                  {decoder_bias_at, decoder_bias_at + In}};
+    return ranges;
+  }
+
+  // ---- inference -----------------------------------------------------------------------------------
+
+  /// The codes of the rows of `x` (n × In → n × Latents, K nonzeros a row at most).
+  xt::xtensor<T, 2> encode(const xt::xtensor<T, 2>& x) const {
+    detail::check_samples(x, In, "encode");
+    const std::size_t n = x.shape()[0];
+    xt::xtensor<T, 2> z = xt::zeros<T>({n, Latents});
+    sparse_codes(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
+      for (std::size_t q = 0; q < Act::k; ++q) z(r, idx[q]) = val[q];
+    });
+    return z;
+  }
+  /// The reconstructions from codes (n × Latents → n × In): W_decᵀ z + b_dec, over the nonzero codes.
+  xt::xtensor<T, 2> decode(const xt::xtensor<T, 2>& z) const {
+    detail::check_samples(z, Latents, "decode", "the dictionary's latents");
+    const std::size_t n = z.shape()[0];
+    xt::xtensor<T, 2> out = xt::xtensor<T, 2>::from_shape({n, In});
+    const T* wd = this->params() + decoder_weights_at;
+    for (std::size_t r = 0; r < n; ++r) {
+      T* o = out.data() + r * In;
+      std::copy_n(this->params() + decoder_bias_at, In, o);
+      for (std::size_t j = 0; j < Latents; ++j)
+        if (z(r, j) != T(0)) kernels::axpy(In, z(r, j), wd + j * In, o);
+    }
+    return out;
+  }
+  /// decode(encode(x)).
+  xt::xtensor<T, 2> reconstruct(const xt::xtensor<T, 2>& x) const {
+    detail::check_samples(x, In, "reconstruct");
+    const std::size_t n = x.shape()[0];
+    xt::xtensor<T, 2> out = xt::xtensor<T, 2>::from_shape({n, In});
+    sparse_codes(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
+      decode_row(idx, val, out.data() + r * In);
+    });
+    return out;
+  }
+  /// The mean over the rows of `x` of Σ_i (x̂_i − x_i)² (the reconstruction loss, without AuxK).
+  double loss(const xt::xtensor<T, 2>& x) const {
+    detail::check_samples(x, In, "loss");
+    const std::size_t n = x.shape()[0];
+    if (n == 0) throw data_error("loss: expected at least 1 row, found 0");
+    std::vector<T> row(In);
+    double total = 0;
+    sparse_codes(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
+      decode_row(idx, val, row.data());
+      kernels::subtract(In, row.data(), x.data() + r * In, row.data());
+      total += static_cast<double>(kernels::sum_of_squares(In, row.data()));
+    });
+    return total / static_cast<double>(n);
+  }
+  template <detail::not_a_batch E>
+  double loss(const E&) const {
+    return detail::refuse_non_batch<E>();
+  }
+  template <detail::other_scalar<T> U>
+  xt::xtensor<T, 2> encode(const xt::xtensor<U, 2>& x) const {
+    return encode(as_scalar<T>(x));
+  }
+  template <detail::other_scalar<T> U>
+  xt::xtensor<T, 2> reconstruct(const xt::xtensor<U, 2>& x) const {
+    return reconstruct(as_scalar<T>(x));
+  }
+  template <detail::other_scalar<T> U>
+  double loss(const xt::xtensor<U, 2>& x) const {
+    return loss(as_scalar<T>(x));
+  }
+
+ private:
+  using update_fn = typename storage::state_update;
+  using hook_fn = detail::function_ref<void(T*)>;
+
+  // g_j ← g_j − (g_j·w_j / w_j·w_j) w_j for every atom w_j: the update keeps the atoms' norms to
+  // first order (OpenAI's rule).
+  static void project_atom_gradients(const T* params, T* grads) {
+    for (std::size_t j = 0; j < Latents; ++j) {
+      const T* a = params + decoder_weights_at + j * In;
+      T* g = grads + decoder_weights_at + j * In;
+      const T norm2 = kernels::sum_of_squares(In, a);
+      if (!(norm2 > T(0))) continue;
+      kernels::axpy(In, -kernels::dot(In, g, a) / norm2, a, g);
+    }
+  }
+  // Every atom back to unit norm after the update.
+  static void renormalise_atoms(T* params) {
+    for (std::size_t j = 0; j < Latents; ++j) {
+      T* a = params + decoder_weights_at + j * In;
+      const T norm = std::sqrt(kernels::sum_of_squares(In, a));
+      if (norm > T(0) && std::isfinite(norm)) kernels::scale(In, T(1) / norm, a);
+    }
+  }
+
+  static void update_state_fn(T* state, const T* stats) {
+    const T rows = stats[Latents];
+    for (std::size_t j = 0; j < Latents; ++j) state[j] = stats[j] > T(0) ? T(0) : state[j] + rows;
+  }
+
+  template <class Opt>
+  void prepare(Opt& opt) {
+    if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
+    refresh_dead();
+  }
+
+  template <class Opt>
+  double train_impl(const char* where, const T* x, const std::size_t* index, std::size_t n, Opt& opt) {
+    static_assert(detail::check_optimizer<Opt, T>());
+    prepare(opt);
+    const auto fn = slices(x, index, n);
+    const auto update_lambda = [](T* state, const T* stats) { update_state_fn(state, stats); };
+    const update_fn update = update_lambda;
+    const auto before_fn = [this](T* g) { project_atom_gradients(this->params(), g); };
+    const auto after_fn = [](T* p) { renormalise_atoms(p); };
+    const hook_fn before = before_fn, after = after_fn;
+    const typename storage::update_hooks h{&before, &after};
+    return this->train_step(where, n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt), &update, &h);
+  }
+
+  // The dead latents before a step (the same for every slice of it), and the AuxK sizes.
+  void refresh_dead() {
+    dead_.clear();
+    const T* s = this->state_data();
+    for (std::size_t j = 0; j < Latents; ++j)
+      if (static_cast<double>(s[j]) >= options_.dead_after_tokens) dead_.push_back(static_cast<std::uint32_t>(j));
+  }
+  std::size_t aux_k() const noexcept { return options_.aux_k == 0 ? std::max<std::size_t>(1, In / 2) : options_.aux_k; }
+
+  auto slices(const T* x, const std::size_t* index, std::size_t n) {
+    const T scale = T(1) / static_cast<T>(n == 0 ? 1 : n);
+    return [this, x, index, scale](const detail::slice<T>& s) { return slice_loss(s, s.rows_of(x, index, In, 0), scale); };
+  }
+
+  // A slice's summed loss and its gradient (the slice's buffer, all of it written) and statistics.
+  double slice_loss(const detail::slice<T>& s, const T* x, T scale) const {
+    constexpr std::size_t K = Act::k;
+    const std::size_t n = s.rows;
+    const std::size_t block = std::min(n, options_.block_rows);
+    const std::size_t nd = dead_.size();
+    const bool aux = options_.aux_weight > 0 && nd > 0;
+    const std::size_t ka = aux ? std::min(aux_k(), nd) : 0;
+    const T aux_factor =
+        aux ? static_cast<T>(options_.aux_weight * std::min(1.0, static_cast<double>(nd) / static_cast<double>(aux_k())))
+            : T(0);
+    const T* p = this->params();
+    const T* we = p + encoder_weights_at;
+    const T* be = p + encoder_bias_at;
+    const T* wd = p + decoder_weights_at;
+    const T* bd = p + decoder_bias_at;
+    T* g = s.grads;
+    std::fill_n(g, param_count, T(0));
+    T* gwe = g + encoder_weights_at;
+    T* gbe = g + encoder_bias_at;
+    T* gwd = g + decoder_weights_at;
+    T* gbd = g + decoder_bias_at;
+
+    // Workspace: x − b_dec (n × In), a block's pre-activations (block × Latents), the codes (n × (K + ka)),
+    // a row's residual and its AuxK error (2 In), the dead latents' pre-activations of a row (nd).
+    T* xb = s.work(n * In + block * Latents + n * (K + ka) + 2 * In + nd);
+    T* pre = xb + n * In;
+    T* val = pre + block * Latents;
+    T* aux_val = val + n * K;
+    T* resid = aux_val + n * ka;
+    T* err = resid + In;
+    T* dead_pre = err + In;
+    std::uint32_t* idx = kernels::detail::workspace<std::uint32_t, 3>(n * (K + ka));
+    std::uint32_t* aux_idx = idx + n * K;
+    kernels::ranked<T>* heap = kernels::detail::workspace<kernels::ranked<T>, 3>(ka + 1);
+
+    for (std::size_t r = 0; r < n; ++r) kernels::subtract(In, x + r * In, bd, xb + r * In);
+    // The encoder product, a block of rows at a time, and each row's selections.
+    for (std::size_t b0 = 0; b0 < n; b0 += block) {
+      const std::size_t rows = std::min(block, n - b0);
+      kernels::gemm<Latents, T>(rows, In, xb + b0 * In, In, 1, we, 1, In, kernels::bias_init<T>{be},
+                                kernels::store_to<T>{pre});
+      for (std::size_t r = b0; r < b0 + rows; ++r) {
+        const T* row = pre + (r - b0) * Latents;
+        kernels::top_k<K, T>(row, Latents, idx + r * K, val + r * K);
+        for (std::size_t q = 0; q < K; ++q) val[r * K + q] = std::max(val[r * K + q], T(0));
+        if (aux) {
+          for (std::size_t q = 0; q < nd; ++q) dead_pre[q] = row[dead_[q]];
+          kernels::top_k<T>(dead_pre, nd, ka, aux_idx + r * ka, aux_val + r * ka, heap);
+          for (std::size_t q = 0; q < ka; ++q) {
+            aux_idx[r * ka + q] = dead_[aux_idx[r * ka + q]];
+            aux_val[r * ka + q] = std::max(aux_val[r * ka + q], T(0));
+          }
+        }
+      }
+    }
+
+    // Row by row: the reconstruction, the loss, AuxK, and the sparse gradients.
+    double total = 0;
+    const auto backward_latent = [&](std::uint32_t j, T z, const T* d, const T* xr) {
+      // x̂ gained z·w_j: dW_dec[j] += z·d; dz = w_j·d; through the ReLU (z > 0) to pre_j: dW_enc[j] += dz·x̄,
+      // db_enc[j] += dz, and through x̄ = x − b_dec: db_dec −= dz·W_enc[j].
+      kernels::axpy(In, z, d, gwd + j * In);
+      const T dz = kernels::dot(In, wd + j * In, d);
+      kernels::axpy(In, dz, xr, gwe + j * In);
+      gbe[j] += dz;
+      kernels::axpy(In, -dz, we + j * In, gbd);
+    };
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::uint32_t* ir = idx + r * K;
+      const T* vr = val + r * K;
+      decode_row(ir, vr, resid);
+      kernels::subtract(In, resid, x + r * In, resid);  // x̂ − x
+      total += static_cast<double>(kernels::sum_of_squares(In, resid));
+      const T* xr = xb + r * In;
+      if (aux) {
+        // AuxK: the dead latents' reconstruction of the residual e = x − x̂ (held fixed), without b_dec
+        // (it is in x̂ already): error ê − e = Σ z_aux·w_j + (x̂ − x).
+        std::copy_n(resid, In, err);
+        for (std::size_t q = 0; q < ka; ++q)
+          if (aux_val[r * ka + q] > T(0)) kernels::axpy(In, aux_val[r * ka + q], wd + aux_idx[r * ka + q] * In, err);
+        total += static_cast<double>(aux_factor * kernels::sum_of_squares(In, err));
+        kernels::scale(In, T(2) * aux_factor * scale, err);
+        for (std::size_t q = 0; q < ka; ++q)
+          if (aux_val[r * ka + q] > T(0)) backward_latent(aux_idx[r * ka + q], aux_val[r * ka + q], err, xr);
+      }
+      kernels::scale(In, T(2) * scale, resid);  // d loss / d x̂
+      kernels::axpy(In, T(1), resid, gbd);
+      for (std::size_t q = 0; q < K; ++q)
+        if (vr[q] > T(0)) {
+          backward_latent(ir[q], vr[q], resid, xr);
+          s.stats[ir[q]] += T(1);
+        }
+    }
+    s.stats[Latents] += static_cast<T>(n);
+    return total;
+  }
+
+  // x̂ = b_dec + Σ_q val[q]·W_dec[idx[q]].
+  void decode_row(const std::uint32_t* idx, const T* val, T* out) const {
+    const T* wd = this->params() + decoder_weights_at;
+    std::copy_n(this->params() + decoder_bias_at, In, out);
+    for (std::size_t q = 0; q < Act::k; ++q)
+      if (val[q] > T(0)) kernels::axpy(In, val[q], wd + idx[q] * In, out);
+  }
+
+  // Calls f(row, indices, values) with each row's K selected latents (values through the ReLU), in
+  // chunks of rows (inference: no training noise, no state change).
+  template <class F>
+  void sparse_codes(const T* x, std::size_t n, const F& f) const {
+    constexpr std::size_t K = Act::k;
+    const std::size_t chunk = std::min<std::size_t>(n == 0 ? 1 : n, 256);
+    std::vector<T> xb(chunk * In), pre(chunk * Latents), val(K);
+    std::vector<std::uint32_t> idx(K);
+    const T* p = this->params();
+    for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
+      const std::size_t rows = std::min(chunk, n - r0);
+      for (std::size_t r = 0; r < rows; ++r)
+        kernels::subtract(In, x + (r0 + r) * In, p + decoder_bias_at, xb.data() + r * In);
+      kernels::gemm<Latents, T>(rows, In, xb.data(), In, 1, p + encoder_weights_at, 1, In,
+                                kernels::bias_init<T>{p + encoder_bias_at}, kernels::store_to<T>{pre.data()});
+      for (std::size_t r = 0; r < rows; ++r) {
+        kernels::top_k<K, T>(pre.data() + r * Latents, Latents, idx.data(), val.data());
+        for (std::size_t q = 0; q < K; ++q) val[q] = std::max(val[q], T(0));
+        f(r0 + r, idx.data(), val.data());
+      }
+    }
+  }
+
+  DictionaryOptions options_;
+  std::vector<std::uint32_t> dead_;  // the dead latents of the current step (capacity Latents)
+};
+
+}  // namespace latent

@@ -1,0 +1,267 @@
+// Sparse dictionaries (#24): the top-k kernel against sorting, the TopK SAE's gradient in double
+// (reconstruction and AuxK, against central differences), two threads against one (gradient and the
+// dead-latent state), the update rule (unit-norm atoms, gradients orthogonal to them), learning on
+// synthetic activations with known features (recovered by MCC), AuxK reviving dead latents, save/load
+// with state, and the errors.
+#include <doctest/doctest.h>
+#include <latent/analysis/dictionary_metrics.hpp>
+#include <latent/data/synthetic_activations.hpp>
+#include <latent/latent.hpp>
+#include <latent/models/sparse_dictionary.hpp>
+#include <latent/testing.hpp>
+
+#include <xtensor/xtensor.hpp>  // xt::xtensor
+
+#include <algorithm>   // std::sort, std::equal
+#include <cmath>       // std::sqrt, std::abs, NAN
+#include <cstddef>     // std::size_t
+#include <cstdint>     // std::uint32_t
+#include <filesystem>  // std::filesystem: a temporary file for save/load
+#include <numeric>     // std::iota
+#include <string>      // std::string
+#include <vector>      // std::vector
+
+#include <unistd.h>  // getpid: a private temporary file
+
+using namespace latent;
+
+namespace {
+
+template <class T>
+xt::xtensor<T, 2> random_rows(std::size_t n, std::size_t d, std::uint64_t seed) {
+  Rng rng(seed);
+  xt::xtensor<T, 2> x = xt::xtensor<T, 2>::from_shape({n, d});
+  for (auto& v : x) v = static_cast<T>(rng.normal());
+  return x;
+}
+
+template <class Model>
+xt::xtensor<typename Model::scalar_type, 2> decoder_of(const Model& m) {
+  using T = typename Model::scalar_type;
+  xt::xtensor<T, 2> d = xt::xtensor<T, 2>::from_shape({Model::latents, Model::input_size});
+  std::copy_n(m.parameters().data() + Model::decoder_weights_at, Model::latents * Model::input_size, d.data());
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("top_k: the k largest of a row, as sorting finds them, ties to the lower index") {
+  Rng rng(3);
+  for (std::size_t count : {5, 16, 17, 100, 1000}) {
+    for (std::size_t k : {1, 3, 5}) {
+      std::vector<float> row(count);
+      for (auto& v : row) v = static_cast<float>(std::round(rng.normal() * 4));  // many ties
+      std::vector<std::uint32_t> order(count);
+      std::iota(order.begin(), order.end(), 0u);
+      std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return row[a] > row[b]; });
+      std::vector<std::uint32_t> want(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+      std::sort(want.begin(), want.end());
+      std::vector<std::uint32_t> got(k);
+      std::vector<float> val(k);
+      std::vector<kernels::ranked<float>> heap(k);
+      kernels::top_k<float>(row.data(), count, k, got.data(), val.data(), heap.data());
+      INFO("count " << count << " k " << k);
+      CHECK(got == want);
+      for (std::size_t q = 0; q < k; ++q) CHECK(val[q] == row[got[q]]);
+    }
+  }
+  std::vector<double> a(37), b(37);
+  for (std::size_t i = 0; i < 37; ++i) a[i] = static_cast<double>(i) - 10, b[i] = 0.5 * static_cast<double>(i);
+  double want = 0;
+  for (std::size_t i = 0; i < 37; ++i) want += a[i] * b[i];
+  CHECK(kernels::dot(37, a.data(), b.data()) == doctest::Approx(want).epsilon(1e-14));
+}
+
+TEST_CASE("SparseDictionary: the training loss's gradient in double, with and without AuxK, on 1 and 2 threads") {
+  using Sae = SparseDictionary<8, 24, TopK<3>, double>;
+  const auto x = random_rows<double>(12, 8, 5);
+  testing::gradient_check_options o;
+  o.max_values = 0;  // all 8·24·2 + 24 + 8 parameters
+  Sae m(2, {.dead_after_tokens = 100});
+  // Biases away from 0, so that b_dec's and b_enc's paths are exercised.
+  Rng rng(7);
+  for (std::size_t j = 0; j < 24; ++j) m.parameters()[Sae::encoder_bias_at + j] = rng.uniform(-0.2, 0.2);
+  for (std::size_t i = 0; i < 8; ++i) m.parameters()[Sae::decoder_bias_at + i] = rng.uniform(-0.3, 0.3);
+  SUBCASE("reconstruction only (no latent dead)") {
+    CHECK(m.dead_latents() == 0);
+    for (std::size_t threads : {1, 2}) {
+      m.set_threads(threads);
+      const auto r = testing::gradient_check(m, [&] { return m.gradient(x.data(), 12); }, o);
+      INFO("threads " << threads);
+      CHECK_MESSAGE(static_cast<bool>(r), r.message());
+    }
+  }
+  SUBCASE("with AuxK: half of the latents dead, against its definition (the residual held fixed)") {
+    for (std::size_t j = 0; j < 24; j += 2) m.state()[j] = 1000;
+    CHECK(m.dead_latents() == 12);
+    m.set_options({.aux_weight = 0.5, .aux_k = 4, .dead_after_tokens = 100});
+    // AuxK's definition, written out here: the dead latents' top 4 pre-activations through a ReLU
+    // reconstruct the residual e = x − x̂, which is held at its value at the checked parameters (its
+    // gradient does not flow: OpenAI's `.detach()`), without b_dec; weight 0.5 · min(1, 12 / 4).
+    const xt::xtensor<double, 2> resid0 = m.reconstruct(x) - x;  // x̂ − x = −e
+    const auto aux_definition = [&] {
+      const auto p = m.parameters();
+      double total = 0;
+      for (std::size_t r = 0; r < 12; ++r) {
+        std::vector<std::pair<double, std::size_t>> dead;
+        for (std::size_t j = 0; j < 24; j += 2) {
+          double pre = p[Sae::encoder_bias_at + j];
+          for (std::size_t i = 0; i < 8; ++i) pre += p[j * 8 + i] * (x(r, i) - p[Sae::decoder_bias_at + i]);
+          dead.emplace_back(pre, j);
+        }
+        std::stable_sort(dead.begin(), dead.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        for (std::size_t i = 0; i < 8; ++i) {
+          double err = resid0(r, i);
+          for (std::size_t q = 0; q < 4; ++q)
+            err += std::max(dead[q].first, 0.0) * p[Sae::decoder_weights_at + dead[q].second * 8 + i];
+          total += 0.5 * err * err;
+        }
+      }
+      return total / 12;
+    };
+    for (std::size_t threads : {1, 2}) {
+      m.set_threads(threads);
+      const double with_aux = m.gradient(x.data(), 12);
+      CHECK(with_aux == doctest::Approx(m.loss(x) + aux_definition()).epsilon(1e-12));
+      const auto r = testing::gradient_check(
+          m,
+          [&] {
+            m.gradient(x.data(), 12);
+            return m.loss(x) + aux_definition();
+          },
+          o);
+      INFO("threads " << threads);
+      CHECK_MESSAGE(static_cast<bool>(r), r.message());
+    }
+  }
+}
+
+TEST_CASE("SparseDictionary: two threads give one thread's gradient and the same dead-latent counters") {
+  SparseDictionary<16, 64, TopK<4>> m(3, {.dead_after_tokens = 50});
+  const auto x = random_rows<float>(32, 16, 9);
+  for (std::size_t j = 0; j < 64; j += 3) m.state()[j] = 60;  // some dead: AuxK on
+  const auto r = testing::thread_check(m, x.data(), 32);
+  CHECK_MESSAGE(static_cast<bool>(r), r.message());
+  // One training step each way from the same weights: the counters (whole numbers) agree exactly.
+  auto one = m, two = m;
+  one.set_threads(1);
+  two.set_threads(2);
+  Adam a1(1e-3), a2(1e-3);
+  one.train_batch(x.data(), 32, a1);
+  two.train_batch(x.data(), 32, a2);
+  CHECK(std::equal(one.state().begin(), one.state().end(), two.state().begin()));
+  std::size_t fired = 0;
+  for (const float v : one.state()) fired += v == 0 ? 1 : 0;
+  CHECK(fired > 0);
+  CHECK(fired < 64);  // the others counted the step's 32 rows
+  for (const float v : one.state()) CHECK((v == 0 || v == 32 || v == 92));
+}
+
+TEST_CASE("SparseDictionary: after every step the atoms have unit norm, and the step moved them") {
+  SparseDictionary<16, 48, TopK<4>> m(4);
+  const auto x = random_rows<float>(64, 16, 11);
+  const auto before = decoder_of(m);
+  Adam opt(1e-2);
+  for (int s = 0; s < 5; ++s) m.train_batch(x.data(), 64, opt);
+  const auto after = decoder_of(m);
+  double moved = 0;
+  for (std::size_t j = 0; j < 48; ++j) {
+    double norm = 0;
+    for (std::size_t i = 0; i < 16; ++i) norm += double(after(j, i)) * after(j, i), moved += std::abs(after(j, i) - before(j, i));
+    CHECK(std::sqrt(norm) == doctest::Approx(1.0).epsilon(1e-5));
+  }
+  CHECK(moved > 0.1);
+}
+
+TEST_CASE("SparseDictionary: trained on synthetic activations, it recovers the true features") {
+  constexpr std::size_t D = 32, F = 64;
+  SyntheticActivations gen({.dims = D, .features = F, .zipf_exponent = 0.5, .max_probability = 0.1,
+                            .magnitude_mean = 1.0, .magnitude_std = 0.2, .seed = 3});
+  const auto train = gen.sample(20000, 1);
+  const auto test = gen.sample(2000, 2);
+  SparseDictionary<D, F, TopK<4>> sae(1, {.dead_after_tokens = 5000});
+  const auto random_match = match_dictionary(decoder_of(sae), gen.features());
+  const double loss_before = sae.loss(test.x);
+  Adam opt(3e-3);
+  const History h = fit(sae, train.x, opt, {.epochs = 10, .batch_size = 256, .progress = Progress::quiet});
+  REQUIRE(h.loss.size() == 10);
+  CHECK(h.loss.back() < 0.5 * h.loss.front());
+  const auto m = match_dictionary(decoder_of(sae), gen.features());
+  INFO("MCC " << m.mcc << " (random " << random_match.mcc << "), MMCS " << m.mmcs_abs << ", recovered " << m.recovered);
+  CHECK(m.mcc > 0.8);
+  CHECK(m.mcc > random_match.mcc + 0.4);
+  CHECK(m.recovered > 0.5);
+  const auto rm = reconstruction_metrics(test.x, sae.reconstruct(test.x), sae.encode(test.x));
+  CHECK(rm.l0 <= 4.0);
+  CHECK(rm.fvu < 0.15);
+  CHECK(sae.loss(test.x) < 0.25 * loss_before);
+}
+
+TEST_CASE("SparseDictionary: AuxK revives latents that never fire") {
+  // Latents 0..11 start with an encoder bias of −1: TopK rarely picks them, so they die after 500 rows;
+  // with AuxK, those whose pre-activation is positive learn the residual and return.
+  constexpr std::size_t D = 16, M = 32;
+  SyntheticActivations gen({.dims = D, .features = 24, .max_probability = 0.2, .seed = 5});
+  const auto x = gen.sample(6000, 1).x;
+  std::size_t dead[2];
+  for (int with_aux : {0, 1}) {
+    SparseDictionary<D, M, TopK<3>> m(6, {.aux_weight = with_aux ? 1.0 / 32 : 0.0, .aux_k = 8, .dead_after_tokens = 500});
+    for (std::size_t j = 0; j < 12; ++j) m.parameters()[m.encoder_bias_at + j] = -1;
+    Adam opt(3e-3);
+    fit(m, x, opt, {.epochs = 6, .batch_size = 100, .progress = Progress::quiet});
+    dead[with_aux] = m.dead_latents();
+  }
+  INFO("dead without AuxK " << dead[0] << ", with " << dead[1]);
+  CHECK(dead[0] >= 8);
+  CHECK(dead[1] + 4 <= dead[0]);
+}
+
+TEST_CASE("SparseDictionary: save and load carry the parameters and the dead-latent counters") {
+  SparseDictionary<8, 16, TopK<2>> m(7, {.dead_after_tokens = 10});
+  const auto x = random_rows<float>(40, 8, 3);
+  Adam opt(1e-2);
+  for (int s = 0; s < 3; ++s) m.train_batch(x.data(), 40, opt);
+  const std::string path = (std::filesystem::temp_directory_path() / ("latent-sae-" + std::to_string(getpid()))).string();
+  save(m, path);
+  SparseDictionary<8, 16, TopK<2>> back(99);
+  load(back, path);
+  CHECK(std::equal(m.parameters().begin(), m.parameters().end(), back.parameters().begin()));
+  CHECK(std::equal(m.state().begin(), m.state().end(), back.state().begin()));
+  SparseDictionary<8, 16, TopK<3>> other(1);
+  CHECK_THROWS_AS(load(other, path), format_error);
+  std::filesystem::remove(path);
+  CHECK(SparseDictionary<8, 16, TopK<2>, double>::architecture() == "SparseDictionary<8,16,TopK<2>,double>");
+}
+
+TEST_CASE("SparseDictionary: bad input and a non-finite step leave the model as it was") {
+  SparseDictionary<8, 16, TopK<2>> m(8);
+  Adam opt(1e-2);
+  CHECK_THROWS_AS(m.encode(random_rows<float>(3, 7, 1)), shape_error);
+  CHECK_THROWS_AS(m.loss(xt::xtensor<float, 2>::from_shape({0, 8})), data_error);
+  CHECK_THROWS_AS(m.train_batch(nullptr, 0, opt), option_error);
+  CHECK_THROWS_AS(m.set_options({.aux_weight = -1}), option_error);
+  CHECK_THROWS_AS(m.set_options({.dead_after_tokens = 0}), option_error);
+  CHECK_THROWS_AS(m.initialize_decoder_bias(xt::xtensor<float, 2>::from_shape({0, 8})), data_error);
+  auto x = random_rows<float>(10, 8, 2);
+  m.train_batch(x.data(), 10, opt);
+  // The weights (and counters) whose loss was last finite: those before the last update.
+  const std::vector<float> params(m.parameters().begin(), m.parameters().end());
+  const std::vector<float> state(m.state().begin(), m.state().end());
+  m.train_batch(x.data(), 10, opt);
+  x(3, 2) = NAN;
+  CHECK_THROWS_AS(m.train_batch(x.data(), 10, opt), numerical_error);
+  CHECK(std::equal(params.begin(), params.end(), m.parameters().begin()));
+  CHECK(std::equal(state.begin(), state.end(), m.state().begin()));
+  // fit refuses such data before any step, naming the row.
+  CHECK_THROWS_AS(fit(m, x, opt, {.epochs = 1, .batch_size = 4, .progress = Progress::quiet}), data_error);
+}
+
+TEST_CASE("SparseDictionary: the decoder bias from the geometric median") {
+  SparseDictionary<2, 4, TopK<1>, double> m(1);
+  xt::xtensor<double, 2> x = {{0, 0}, {1, 0}, {0, 1}, {100, 100}};  // the median ignores the outlier's pull
+  m.initialize_decoder_bias(x);
+  const double bx = m.parameters()[m.decoder_bias_at], by = m.parameters()[m.decoder_bias_at + 1];
+  CHECK(bx < 1.0);
+  CHECK(by < 1.0);
+  CHECK(bx == doctest::Approx(by).epsilon(1e-6));
+}
