@@ -3,9 +3,14 @@
 // Keras's channel-last flattening), its all-or-nothing errors with their exact messages; and, when
 // ctest runs them with LATENT_WEIGHTS_DIR (tests/weights/CMakeLists.txt), the PyTorch cases: every
 // layer's output of three PyTorch networks against latent's with their weights loaded (≤ 1e-5), and
-// the export that scripts/torch_weights.py loads back into PyTorch.
+// the export that scripts/torch_weights.py loads back into PyTorch. SAELens's folder of a sparse
+// autoencoder (#24: interchange/saelens_files.hpp) and latent's JSON reader (io/json.hpp): round trips,
+// SAELens's cfg.json layouts, every error's text; with LATENT_SAELENS_DIR, the folders
+// tests/weights/saelens_layout.py writes as SAELens does, and latent's folders for it to check.
 #include <doctest/doctest.h>
 #include <latent/interchange.hpp>
+#include <latent/interchange/saelens_files.hpp>
+#include <latent/io/json.hpp>
 #include <latent/latent.hpp>
 
 #include "support/affine_layer.hpp"
@@ -912,4 +917,690 @@ TEST_CASE("torch: export of latent models for scripts/torch_weights.py check" * 
   export_for_torch<ConvModel>("conv_vae", 13);
   export_model_for_torch<FlatBlocks>("flat_blocks", 14);
   export_model_for_torch<Blocks>("blocks", 15);
+}
+
+// ---- SAELens's folder of a sparse autoencoder (#24; interchange/saelens_files.hpp) ----------------------
+namespace {
+
+// Deterministic values of an SAE of `a`'s architecture, d_in × d_sae; W_enc starts with the floats a
+// text round trip would spoil (−0, a subnormal, the largest float, the smallest normal one).
+SaeLensTensors sae_tensors(sae_architecture a, std::size_t d_in, std::size_t d_sae, double seed) {
+  SaeLensTensors t;
+  t.d_in = d_in;
+  t.d_sae = d_sae;
+  const auto wave = [&](std::size_t n, double phase, double scale) {
+    std::vector<float> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(scale * std::sin(seed + phase + 0.61 * i));
+    return v;
+  };
+  t.W_enc = wave(d_in * d_sae, 0.1, 0.5);
+  t.W_dec = wave(d_sae * d_in, 1.3, 0.4);
+  t.b_enc = wave(d_sae, 2.9, 0.1);
+  t.b_dec = wave(d_in, 4.7, 0.2);
+  if (t.W_enc.size() >= 4) {
+    t.W_enc[0] = -0.0f;
+    t.W_enc[1] = std::numeric_limits<float>::denorm_min();
+    t.W_enc[2] = std::numeric_limits<float>::max();
+    t.W_enc[3] = std::numeric_limits<float>::min();
+  }
+  if (a == sae_architecture::jumprelu) {
+    t.threshold = wave(d_sae, 6.1, 0.05);
+    for (float& x : t.threshold) x = std::abs(x);
+  }
+  if (a == sae_architecture::batchtopk) t.topk_threshold = 0.1 + seed * 1e-3;
+  return t;
+}
+
+SaeLensConfig sae_config(sae_architecture a, std::size_t d_in, std::size_t d_sae) {
+  SaeLensConfig c;
+  c.d_in = d_in;
+  c.d_sae = d_sae;
+  c.architecture = a;
+  if (a == sae_architecture::topk || a == sae_architecture::batchtopk) c.k = 2;
+  return c;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+std::string saelens_dir(const std::string& name) {
+  const std::string dir = scratch("saelens_" + name);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// A folder of a valid 3 × 5 jumprelu SAE, then its cfg.json and (if given) its weights replaced.
+std::string broken_folder(const std::string& name, const std::string& cfg_json,
+                          const std::vector<NamedTensor>& weights = {}) {
+  const std::string dir = saelens_dir(name);
+  write_saelens_folder(dir, sae_config(sae_architecture::jumprelu, 3, 5),
+                       sae_tensors(sae_architecture::jumprelu, 3, 5, 1));
+  if (!cfg_json.empty()) std::ofstream(dir + "/cfg.json", std::ios::binary) << cfg_json;
+  if (!weights.empty()) write_safetensors(dir + "/sae_weights.safetensors", weights);
+  return dir;
+}
+
+// The tensors of a valid 3 × 5 SAE of `a`'s architecture as NamedTensors, to break one by one.
+std::vector<NamedTensor> sae_named(sae_architecture a) {
+  const SaeLensTensors t = sae_tensors(a, 3, 5, 1);
+  const auto d = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+  std::vector<NamedTensor> out = {tensor("W_enc", {3, 5}, d(t.W_enc)), tensor("W_dec", {5, 3}, d(t.W_dec)),
+                                  tensor("b_enc", {5}, d(t.b_enc)), tensor("b_dec", {3}, d(t.b_dec))};
+  if (a == sae_architecture::jumprelu) out.push_back(tensor("threshold", {5}, d(t.threshold)));
+  return out;
+}
+
+// One row through the SAE as SAELens computes it (sae_lens/saes/*_sae.py); batchtopk at inference,
+// relu(h)·[h > topk_threshold] on the rescaled h.
+std::vector<double> sae_forward(const SaeLensConfig& c, const SaeLensTensors& t, const std::vector<double>& x) {
+  std::vector<double> h(c.d_sae), norm(c.d_sae, 1.0), acts(c.d_sae, 0.0), out(c.d_in);
+  for (std::size_t j = 0; j < c.d_sae; ++j) {
+    double s = t.b_enc[j];
+    for (std::size_t i = 0; i < c.d_in; ++i)
+      s += (x[i] - (c.apply_b_dec_to_input ? t.b_dec[i] : 0.0)) * t.W_enc[i * c.d_sae + j];
+    if (c.rescale_acts_by_decoder_norm) {
+      double n = 0;
+      for (std::size_t i = 0; i < c.d_in; ++i) n += double(t.W_dec[j * c.d_in + i]) * t.W_dec[j * c.d_in + i];
+      norm[j] = std::sqrt(n);
+    }
+    h[j] = s * norm[j];
+  }
+  if (c.architecture == sae_architecture::topk) {
+    std::vector<double> sorted = h;
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (std::size_t j = 0; j < c.d_sae; ++j) acts[j] = h[j] >= sorted[c.k - 1] ? std::max(h[j], 0.0) : 0.0;
+  } else {
+    for (std::size_t j = 0; j < c.d_sae; ++j) {
+      const double cut = c.architecture == sae_architecture::jumprelu    ? t.threshold[j]
+                         : c.architecture == sae_architecture::batchtopk ? t.topk_threshold
+                                                                         : -1e300;
+      acts[j] = h[j] > cut ? std::max(h[j], 0.0) : 0.0;
+    }
+  }
+  for (std::size_t i = 0; i < c.d_in; ++i) {
+    double s = t.b_dec[i];
+    for (std::size_t j = 0; j < c.d_sae; ++j) s += acts[j] / norm[j] * t.W_dec[j * c.d_in + i];
+    out[i] = s;
+  }
+  return out;
+}
+
+double max_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("saelens: a folder written and read back is bit-exact for the four architectures, unknown keys kept") {
+  for (const auto a :
+       {sae_architecture::standard, sae_architecture::topk, sae_architecture::batchtopk, sae_architecture::jumprelu}) {
+    CAPTURE(saelens_name(a));
+    SaeLensConfig c = sae_config(a, 4, 6);
+    c.apply_b_dec_to_input = a != sae_architecture::jumprelu;
+    c.rescale_acts_by_decoder_norm = a == sae_architecture::batchtopk;
+    c.normalize_activations = "constant_norm_rescale";
+    c.dtype = "bfloat16";
+    c.hook_name = "blocks.3.hook_resid_post";
+    c.metadata = {{"model_name", "\"gpt2\""},
+                  {"context_size", "128"},
+                  {"seqpos_slice", "[null]"},
+                  {"sae_lens_training_version", "\"6.18.0\""}};
+    c.extra = {{"l1_coefficient", "5e-3"},
+               {"decoder_init_norm", "0.10"},
+               {"nested", R"({"a":[1,2.50,{"b":null}],"s":"é\n\"q\"","t":true})"}};
+    const SaeLensTensors t = sae_tensors(a, 4, 6, 3);
+    const std::string dir = saelens_dir(std::string(saelens_name(a)) + "/inner");  // parents created
+    write_saelens_folder(dir, c, t);
+    const auto [rc, rt] = read_saelens_folder(dir);
+    CHECK(rc.d_in == 4);
+    CHECK(rc.d_sae == 6);
+    CHECK(rc.architecture == a);
+    CHECK(rc.k == c.k);
+    CHECK(rc.rescale_acts_by_decoder_norm == c.rescale_acts_by_decoder_norm);
+    CHECK(rc.apply_b_dec_to_input == c.apply_b_dec_to_input);
+    CHECK(rc.normalize_activations == "constant_norm_rescale");
+    CHECK(rc.reshape_activations == "none");
+    CHECK(rc.dtype == "bfloat16");
+    CHECK(rc.device == "cpu");
+    CHECK(rc.hook_name == "blocks.3.hook_resid_post");
+    auto metadata = c.metadata;
+    metadata["sae_lens_version"] = "\"6.0.0\"";  // the layout written, since the config named none
+    CHECK(rc.metadata == metadata);
+    CHECK(rc.extra == c.extra);  // numbers as written (0.10, 5e-3), strings unescaped and escaped again
+    CHECK(same_bits(rt.W_enc, t.W_enc));
+    CHECK(same_bits(rt.W_dec, t.W_dec));
+    CHECK(same_bits(rt.b_enc, t.b_enc));
+    CHECK(same_bits(rt.b_dec, t.b_dec));
+    CHECK(same_bits(rt.threshold, t.threshold));
+    CHECK(rt.topk_threshold == t.topk_threshold);
+    // Written again from what was read: the same bytes.
+    const std::string again = saelens_dir(std::string(saelens_name(a)) + "_again");
+    write_saelens_folder(again, rc, rt);
+    for (const std::string f : {"/cfg.json", "/sae_weights.safetensors"})
+      CHECK(detail::read_whole_file(again + f, "t") == detail::read_whole_file(dir + f, "t"));
+  }
+  // cfg.json is indented, in SAELens's order of keys, with the metadata SAELens reads the layout by.
+  SaeLensConfig c = sae_config(sae_architecture::topk, 4, 6);
+  c.hook_name = "blocks.0.hook_mlp_out";
+  c.extra = {{"b", "1"}, {"a", "[]"}};
+  CHECK(saelens_config_json(c) == R"({
+  "d_in": 4,
+  "d_sae": 6,
+  "dtype": "float32",
+  "device": "cpu",
+  "apply_b_dec_to_input": true,
+  "normalize_activations": "none",
+  "reshape_activations": "none",
+  "metadata": {
+    "sae_lens_version": "6.0.0",
+    "hook_name": "blocks.0.hook_mlp_out"
+  },
+  "k": 2,
+  "rescale_acts_by_decoder_norm": false,
+  "architecture": "topk",
+  "a": [],
+  "b": 1
+}
+)");
+  // A version of 6 or later in metadata is kept; an older one is replaced by the layout's.
+  c.metadata["sae_lens_version"] = "\"6.18.0\"";
+  CHECK(contains(saelens_config_json(c), "\"sae_lens_version\": \"6.18.0\""));
+  c.metadata["sae_lens_version"] = "\"5.10.7\"";
+  CHECK(contains(saelens_config_json(c), "\"sae_lens_version\": \"6.0.0\""));
+}
+
+TEST_CASE("saelens: cfg.json as SAELens 6 writes it, and its pre-6.0 flat layouts, are read as SAELens reads them") {
+  // SAE.save_model of a TopKSAE trained by SAELens 6.18 (json.dump: one line, ", " and ": ").
+  const SaeLensConfig v6 = parse_saelens_config(
+      R"({"d_in": 768, "d_sae": 16384, "dtype": "float32", "device": "cuda", "apply_b_dec_to_input": false, )"
+      R"("normalize_activations": "none", "reshape_activations": "none", "metadata": {"sae_lens_version": "6.18.0", )"
+      R"("sae_lens_training_version": "6.18.0", "model_name": "gpt2", "hook_name": "blocks.8.hook_resid_pre", )"
+      R"("hook_head_index": null, "context_size": 1024, "prepend_bos": true, "seqpos_slice": [null], )"
+      R"("model_from_pretrained_kwargs": {}}, "k": 32, "rescale_acts_by_decoder_norm": true, "architecture": "topk"})",
+      "cfg");
+  CHECK(v6.d_in == 768);
+  CHECK(v6.d_sae == 16384);
+  CHECK(v6.architecture == sae_architecture::topk);
+  CHECK(v6.k == 32);
+  CHECK(v6.rescale_acts_by_decoder_norm);
+  CHECK_FALSE(v6.apply_b_dec_to_input);
+  CHECK(v6.device == "cuda");
+  CHECK(v6.hook_name == "blocks.8.hook_resid_pre");
+  CHECK(v6.metadata.at("model_name") == "\"gpt2\"");
+  CHECK(v6.metadata.at("seqpos_slice") == "[null]");
+  CHECK(v6.metadata.at("model_from_pretrained_kwargs") == "{}");
+  CHECK(v6.extra.empty());
+
+  // A BatchTopK training checkpoint (TrainingSAE.save_model): k may be a float, the training keys are extra.
+  const SaeLensConfig batch = parse_saelens_config(
+      R"({"d_in": 4, "d_sae": 6, "dtype": "float32", "metadata": {"sae_lens_version": "6.18.0"}, "k": 3.0, )"
+      R"("decoder_init_norm": 0.1, "topk_threshold_lr": 0.01, "architecture": "batchtopk"})",
+      "cfg");
+  CHECK(batch.architecture == sae_architecture::batchtopk);
+  CHECK(batch.k == 3);
+  CHECK(batch.rescale_acts_by_decoder_norm);  // BatchTopKTrainingSAEConfig's default
+  CHECK(batch.extra == std::map<std::string, std::string>{{"decoder_init_norm", "0.1"}, {"topk_threshold_lr", "0.01"}});
+
+  // SAELens 5.x (SAEConfig.to_dict): flat, hook_point renamed, the model keys moved to metadata.
+  const SaeLensConfig v5 = parse_saelens_config(
+      R"({"architecture": "standard", "d_in": 512, "d_sae": 2048, "dtype": "torch.float32", "device": "cpu", )"
+      R"("model_name": "pythia-70m", "hook_point": "blocks.4.attn.hook_z", "hook_layer": 4, "hook_head_index": null, )"
+      R"("activation_fn_str": "relu", "activation_fn_kwargs": {}, "apply_b_dec_to_input": true, )"
+      R"("finetuning_scaling_factor": false, "sae_lens_training_version": "5.10.7", "prepend_bos": true, )"
+      R"("context_size": 128, "normalize_activations": false, "neuronpedia_id": null})",
+      "cfg");
+  CHECK(v5.architecture == sae_architecture::standard);
+  CHECK(v5.dtype == "torch.float32");
+  CHECK(v5.hook_name == "blocks.4.attn.hook_z");
+  CHECK(v5.reshape_activations == "hook_z");  // SAELens's default for a hook_z hook
+  CHECK(v5.normalize_activations == "none");  // false, in the old boolean form
+  CHECK(v5.metadata == std::map<std::string, std::string>{{"context_size", "128"},
+                                                          {"hook_head_index", "null"},
+                                                          {"model_name", "\"pythia-70m\""},
+                                                          {"neuronpedia_id", "null"},
+                                                          {"prepend_bos", "true"},
+                                                          {"sae_lens_training_version", "\"5.10.7\""}});
+  CHECK(v5.extra == std::map<std::string, std::string>{{"finetuning_scaling_factor", "false"}, {"hook_layer", "4"}});
+
+  // A pre-6.0 TopK: activation_fn "topk" with activation_fn_kwargs.k makes the architecture topk.
+  const SaeLensConfig old_topk = parse_saelens_config(
+      R"({"d_in": 8, "d_sae": 16, "dtype": "float32", "activation_fn": "topk", "activation_fn_kwargs": {"k": 4}, )"
+      R"("normalize_activations": true})",
+      "cfg");
+  CHECK(old_topk.architecture == sae_architecture::topk);
+  CHECK(old_topk.k == 4);
+  CHECK_FALSE(old_topk.rescale_acts_by_decoder_norm);
+  CHECK(old_topk.normalize_activations == "expected_average_only_in");
+  CHECK(old_topk.apply_b_dec_to_input);
+
+  // A top-level sae_lens_version of 6 chooses the 6.x layout, and is kept in metadata.
+  const SaeLensConfig top = parse_saelens_config(
+      R"({"sae_lens_version": "6.1.0", "d_in": 2, "d_sae": 2, "dtype": "float64", "architecture": "jumprelu", "hook_name": "x"})",
+      "cfg");
+  CHECK(top.metadata.at("sae_lens_version") == "\"6.1.0\"");
+  CHECK(top.hook_name.empty());  // SAELens 6 reads hook_name from metadata only
+  CHECK(top.extra.at("hook_name") == "\"x\"");
+}
+
+TEST_CASE("saelens: every problem of cfg.json is a format_error naming the file, the key and what was expected") {
+  const auto read = [](const std::string& name, const std::string& cfg) {
+    return message_of([&] { read_saelens_folder(broken_folder(name, cfg)); });
+  };
+  const std::string where = "latent: read_saelens_folder: " + scratch("saelens_cfg") + "/cfg.json: ";
+  const std::string v6 = R"("metadata": {"sae_lens_version": "6.18.0"}, )";
+  CHECK(read("cfg", "{" + v6 + R"("d_sae": 5, "dtype": "float32", "architecture": "jumprelu"})") ==
+        where + "expected the key 'd_in' (the SAE's input width), found none");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": "3", "d_sae": 5, "dtype": "float32", "architecture": "jumprelu"})") ==
+        where + "key 'd_in': expected a positive integer, found a string \"3\"");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": 3.0, "d_sae": 5, "dtype": "float32", "architecture": "jumprelu"})") ==
+        where + "key 'd_in': expected a positive integer, found a number 3.0");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": 3, "d_sae": 5, "architecture": "jumprelu"})") ==
+        where + "expected the key 'dtype' (SAELens converts the weights to it), found none");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": 3, "d_sae": 5, "dtype": "int8", "architecture": "jumprelu"})") ==
+        where + "expected dtype float32, float64, float16 or bfloat16 (SAELens's DTYPE_MAP), found \"int8\"");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": 3, "d_sae": 5, "dtype": "float32"})") ==
+        where + "expected the key 'architecture' (\"standard\", \"topk\", \"batchtopk\" or \"jumprelu\"), found none");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "gated"})") ==
+        where + "key 'architecture': expected \"standard\", \"topk\", \"batchtopk\" or \"jumprelu\", found \"gated\" "
+                "(latent reads these four of SAELens's architectures)");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "topk"})") ==
+        where + "expected the key 'k' (active latents per row) for a topk SAE, found none (SAELens would take its "
+                "default, 100)");
+  CHECK(read("cfg", "{" + v6 + R"("d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "topk", "k": 6})") ==
+        where + "key 'k': expected an integer from 1 to d_sae (5), found a number 6");
+  CHECK(
+      read("cfg", "{" + v6 + R"("d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "batchtopk", "k": 2.5})") ==
+      where + "key 'k': expected a whole number from 1 to d_sae (5), found a number 2.5");
+  CHECK(
+      read(
+          "cfg",
+          "{" + v6 +
+              R"("d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "jumprelu", "apply_b_dec_to_input": 1})") ==
+      where + "key 'apply_b_dec_to_input': expected true or false, found a number 1");
+  CHECK(
+      read(
+          "cfg",
+          "{" + v6 +
+              R"("d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "jumprelu", "normalize_activations": null})") ==
+      where + "key 'normalize_activations': expected a string, found null");
+  CHECK(
+      read(
+          "cfg",
+          "{" + v6 +
+              R"("d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "jumprelu", "normalize_activations": "l2"})") ==
+      where + "expected normalize_activations \"none\", \"expected_average_only_in\", \"constant_norm_rescale\" or "
+              "\"layer_norm\", found \"l2\"");
+  CHECK(read("cfg", R"({"metadata": {"sae_lens_version": "six"}, "d_in": 3})") ==
+        where + "key 'sae_lens_version': expected a version such as \"6.18.0\", found a string \"six\"");
+  CHECK(read("cfg", R"({"d_in": 3, "d_sae": 5, "dtype": "float32", "activation_fn_str": "tanh-relu"})") ==
+        where + "key 'activation_fn_str': expected \"relu\" or \"topk\", found a string \"tanh-relu\"");
+  CHECK(read("cfg", R"({"d_in": 3, "d_sae": 5, "dtype": "float32", "hook_point": "a", "hook_name": "b"})") ==
+        where + "keys 'hook_point' and 'hook_name' both give hook_name");
+  CHECK(read("cfg", "[1, 2]") == where + "expected a JSON object of SAE settings, found an array");
+  // Not JSON: the byte, its line and column, what was expected.
+  CHECK(read("cfg", "{\n  \"d_in\": 3,\n  \"d_sae\": NaN\n}") ==
+        where + "invalid JSON at byte 26 (line 3, column 12): expected a JSON value (NaN and Infinity, which "
+                "Python's json module writes, are not JSON), found 'NaN\\x0a}'");
+  CHECK(read("cfg", R"({"d_in": 3, "d_in": 4})") ==
+        where + "invalid JSON at byte 12 (line 1, column 13): expected distinct member names in an object, 'd_in' "
+                "repeats, found '\"d_in\": 4}'");
+  // A folder that is not there, or a cfg.json that is not there: io_errors.
+  CHECK(message_of([] { read_saelens_folder(scratch("saelens_nowhere")); }) ==
+        "latent: read_saelens_folder: " + scratch("saelens_nowhere") +
+            ": expected a folder holding cfg.json and sae_weights.safetensors, found nothing");
+  const std::string dir = broken_folder("cfg", "");
+  std::filesystem::remove(dir + "/cfg.json");
+  CHECK(message_of([&] { read_saelens_folder(dir); }) ==
+        "latent: read_saelens_folder: " + dir + "/cfg.json: cannot open: No such file or directory");
+  CHECK_THROWS_AS(read_saelens_folder(dir), io_error);
+}
+
+TEST_CASE("saelens: every problem of the weights is listed in one format_error naming the tensors and both shapes") {
+  const std::string cfg =
+      R"({"metadata": {"sae_lens_version": "6.18.0"}, "d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "jumprelu"})";
+  const std::string where = "latent: read_saelens_folder: " + scratch("saelens_weights") + "/sae_weights.safetensors: ";
+  const auto read = [&](std::vector<NamedTensor> tensors, const std::string& c = "") {
+    return message_of([&] { read_saelens_folder(broken_folder("weights", c.empty() ? cfg : c, tensors)); });
+  };
+  auto w = sae_named(sae_architecture::jumprelu);
+  // W_enc transposed, b_dec missing, one tensor too many.
+  auto bad = w;
+  bad[0].shape = {5, 3};
+  bad.erase(bad.begin() + 3);
+  bad.push_back(tensor("W_skip", {3, 3}, std::vector<double>(9, 0.0)));
+  CHECK(read(bad) ==
+        where + "unexpected tensor 'W_skip'; missing tensor 'b_dec' [3]; tensor 'W_enc': expected [3, 5] (d_in "
+                "and d_sae from cfg.json), found [5, 3]");
+  // A threshold where the architecture has none.
+  const std::string topk =
+      R"({"metadata": {"sae_lens_version": "6.18.0"}, "d_in": 3, "d_sae": 5, "dtype": "float32", "architecture": "topk", "k": 2})";
+  CHECK(read(w, topk) == where + "unexpected tensor 'threshold' in a topk SAE (threshold is jumprelu's, topk_threshold "
+                                 "batchtopk's)");
+  // None where it has one.
+  CHECK(read(sae_named(sae_architecture::standard)) == where + "missing tensor 'threshold' [5]");
+  // Both threshold and log_threshold.
+  bad = w;
+  bad.push_back(tensor("log_threshold", {5}, std::vector<double>(5, -1.0)));
+  CHECK(read(bad) == where + "expected threshold or log_threshold, found both");
+  // Not finite; beyond float's range (F64).
+  bad = w;
+  bad[1].values[7] = std::nan("");
+  CHECK(read(bad) == where + "tensor 'W_dec': expected finite values, found nan at [2, 1]");
+  bad = w;
+  bad[2].values[4] = 1e300;
+  {
+    const std::string dir = broken_folder("weights", cfg);
+    write_safetensors(dir + "/sae_weights.safetensors", bad, "F64");
+    CHECK(message_of([&] { read_saelens_folder(dir); }) ==
+          where + "tensor 'b_enc': expected finite values within float's range, found 1e+300 at [4]");
+  }
+  // An integer tensor.
+  bad = w;
+  bad[3].dtype = "I64";
+  bad[3].values = {1, 2, 3};
+  CHECK(read(bad) == where + "tensor 'b_dec': expected a floating-point tensor (F32, F16, BF16 or F64), found I64");
+  // A scaling_factor other than ones (all ones is dropped, as SAELens drops it).
+  bad = w;
+  bad.push_back(tensor("scaling_factor", {5}, std::vector<double>(5, 1.0)));
+  CHECK(read(bad).empty());
+  bad.back().values[2] = 0.5;
+  CHECK(read(bad) == where + "tensor 'scaling_factor': expected all ones (then it is dropped, as SAELens drops it), "
+                             "found other values: latent does not apply a fine-tuning scaling factor");
+  // A file that is not safetensors: the codec's message, with the file.
+  {
+    const std::string dir = broken_folder("weights", cfg);
+    std::ofstream(dir + "/sae_weights.safetensors", std::ios::binary) << "short";
+    CHECK(message_of([&] { read_saelens_folder(dir); }) ==
+          where + "expected a safetensors file (8 bytes of header length, then the header), found 5 bytes");
+  }
+}
+
+TEST_CASE("saelens: F16, BF16 and F64 weights read as float exactly; log_threshold (SAELens 4.1.0-4.3.2) as its exp") {
+  const std::string dir = broken_folder(
+      "dtypes",
+      R"({"metadata": {"sae_lens_version": "6.18.0"}, "d_in": 1, "d_sae": 2, "dtype": "float16", "architecture": "jumprelu"})");
+  // F16 W_enc [1, 2] = {1, -2.5}; BF16 W_dec [2, 1] = {1, -0.5}; F64 b_enc, F32 b_dec, F64 log_threshold.
+  const double third = 1.0 / 3.0;
+  std::string f64;
+  for (const double v : {third, -0.25, std::log(0.5), 0.0}) f64.append(reinterpret_cast<const char*>(&v), 8);
+  const std::string json = R"({"W_enc":{"dtype":"F16","shape":[1,2],"data_offsets":[0,4]},)"
+                           R"("W_dec":{"dtype":"BF16","shape":[2,1],"data_offsets":[4,8]},)"
+                           R"("b_enc":{"dtype":"F64","shape":[2],"data_offsets":[8,24]},)"
+                           R"("log_threshold":{"dtype":"F64","shape":[2],"data_offsets":[24,40]},)"
+                           R"("b_dec":{"dtype":"F32","shape":[1],"data_offsets":[40,44]}})";
+  std::ofstream(dir + "/sae_weights.safetensors", std::ios::binary) << safetensors_file(
+      json, std::string("\x00\x3c\x00\xc1", 4) + std::string("\x80\x3f\x00\xbf", 4) + f64 + floats({7}));
+  const auto [c, t] = read_saelens_folder(dir);
+  CHECK(c.dtype == "float16");
+  CHECK(t.W_enc == std::vector<float>{1.0f, -2.5f});
+  CHECK(t.W_dec == std::vector<float>{1.0f, -0.5f});
+  CHECK(t.b_enc == std::vector<float>{static_cast<float>(third), -0.25f});
+  CHECK(t.b_dec == std::vector<float>{7.0f});
+  CHECK(t.threshold == std::vector<float>{0.5f, 1.0f});
+}
+
+TEST_CASE("saelens: the writer refuses a bad config or bad tensors before it writes anything") {
+  const std::string dir = saelens_dir("refused");
+  const auto write = [&](const SaeLensConfig& c, const SaeLensTensors& t) {
+    return message_of([&] { write_saelens_folder(dir, c, t); });
+  };
+  const SaeLensConfig c = sae_config(sae_architecture::jumprelu, 3, 5);
+  const SaeLensTensors t = sae_tensors(sae_architecture::jumprelu, 3, 5, 1);
+  SaeLensConfig bc = c;
+  bc.dtype = "float8";
+  CHECK(write(bc, t) == "latent: write_saelens_folder: expected dtype float32, float64, float16 or bfloat16 "
+                        "(SAELens's DTYPE_MAP), found \"float8\"");
+  CHECK_THROWS_AS(write_saelens_folder(dir, bc, t), option_error);
+  bc = sae_config(sae_architecture::topk, 3, 5);
+  bc.k = 0;
+  CHECK(write(bc, sae_tensors(sae_architecture::topk, 3, 5, 1)) ==
+        "latent: write_saelens_folder: expected k from 1 to d_sae (5) for a topk SAE, found 0");
+  bc = c;
+  bc.extra["d_in"] = "4";
+  CHECK(write(bc, t) == "latent: write_saelens_folder: extra 'd_in': expected a key latent does not write itself (it "
+                        "comes from SaeLensConfig's field)");
+  bc = c;
+  bc.extra["broken"] = "[1,";
+  CHECK(write(bc, t) == "latent: write_saelens_folder: extra 'broken': invalid JSON at byte 3 (line 1, column 4): "
+                        "expected a JSON value, found the end of the text");
+  bc = c;
+  bc.metadata["hook_name"] = "\"x\"";
+  CHECK(write(bc, t) ==
+        "latent: write_saelens_folder: metadata 'hook_name': expected it in SaeLensConfig::hook_name, not in metadata");
+  SaeLensTensors bt = t;
+  bt.W_dec.pop_back();
+  CHECK(write(c, bt) ==
+        "latent: write_saelens_folder: " + dir + ": tensor 'W_dec': expected 15 values for [5, 3], found 14");
+  CHECK_THROWS_AS(write_saelens_folder(dir, c, bt), shape_error);
+  bt = t;
+  bt.d_sae = 4;
+  CHECK(write(c, bt) == "latent: write_saelens_folder: " + dir +
+                            ": expected tensors of d_in 3 and d_sae 5 (the config's), found d_in 3 and d_sae 4");
+  bt = t;
+  bt.b_dec[1] = std::numeric_limits<float>::infinity();
+  CHECK(write(c, bt) ==
+        "latent: write_saelens_folder: " + dir + ": tensor 'b_dec': expected finite values, found inf at [1]");
+  CHECK_THROWS_AS(write_saelens_folder(dir, c, bt), data_error);
+  CHECK(write(sae_config(sae_architecture::standard, 3, 5), t) ==
+        "latent: write_saelens_folder: " + dir +
+            ": expected no threshold for a standard SAE (only jumprelu has one), found 5 values");
+  CHECK_FALSE(std::filesystem::exists(dir));  // nothing was written
+  // A folder where a file is: an io_error.
+  std::ofstream(scratch("saelens_a_file")) << "x";
+  CHECK_THROWS_AS(write_saelens_folder(scratch("saelens_a_file"), c, t), io_error);
+}
+
+TEST_CASE("saelens: Gemma Scope's params.npz reads as a jumprelu SAE without b_dec subtracted from the input") {
+  const auto named = sae_named(sae_architecture::jumprelu);
+  std::vector<NamedTensor> npz = named;
+  npz[0].name = "w_enc";  // the lower-case spelling SAELens's gemma_2 loader accepts too
+  const std::string path = scratch("params.npz");
+  write_npz(path, npz);
+  const auto [c, t] = read_gemma_scope_npz(path);
+  CHECK(c.architecture == sae_architecture::jumprelu);
+  CHECK(c.d_in == 3);
+  CHECK(c.d_sae == 5);
+  CHECK_FALSE(c.apply_b_dec_to_input);
+  const SaeLensTensors want = sae_tensors(sae_architecture::jumprelu, 3, 5, 1);
+  CHECK(same_bits(t.W_enc, want.W_enc));
+  CHECK(same_bits(t.threshold, want.threshold));
+  // It writes as a SAELens folder and reads back.
+  const std::string dir = saelens_dir("gemma");
+  write_saelens_folder(dir, c, t);
+  CHECK_FALSE(read_saelens_folder(dir).first.apply_b_dec_to_input);
+  // Errors name the file; both spellings at once are one tensor twice.
+  npz.push_back(named[0]);
+  write_npz(path, npz);
+  CHECK(message_of([&] { read_gemma_scope_npz(path); }) ==
+        "latent: read_gemma_scope_npz: " + path + ": tensor 'W_enc' appears twice");
+  npz.pop_back();
+  npz.erase(npz.begin() + 4);
+  write_npz(path, npz);
+  CHECK(message_of([&] { read_gemma_scope_npz(path); }) ==
+        "latent: read_gemma_scope_npz: " + path + ": missing tensor 'threshold' [5]");
+  write_npz(path, {named[1]});
+  CHECK(message_of([&] { read_gemma_scope_npz(path); }) ==
+        "latent: read_gemma_scope_npz: " + path + ": expected an array 'W_enc' [d_in, d_sae], found none");
+}
+
+TEST_CASE("saelens: folding decoder norms and batchtopk as jumprelu keep the SAE's function, as SAELens's exports") {
+  const std::vector<double> x = {0.3, -0.7, 0.2, 0.9};
+  for (const auto a : {sae_architecture::standard, sae_architecture::topk, sae_architecture::jumprelu}) {
+    CAPTURE(saelens_name(a));
+    SaeLensConfig c = sae_config(a, 4, 7);
+    c.rescale_acts_by_decoder_norm = a == sae_architecture::topk;
+    SaeLensTensors t = sae_tensors(a, 4, 7, 2);
+    t.W_enc[2] = 0.25f;  // not the largest float: a finite function
+    const auto before = sae_forward(c, t, x);
+    fold_decoder_norms(c, t);
+    CHECK_FALSE(c.rescale_acts_by_decoder_norm);
+    for (std::size_t j = 0; j < 7; ++j) {
+      double n = 0;
+      for (std::size_t i = 0; i < 4; ++i) n += double(t.W_dec[j * 4 + i]) * t.W_dec[j * 4 + i];
+      CHECK(std::sqrt(n) == doctest::Approx(1.0).epsilon(1e-6));
+    }
+    CHECK(max_difference(before, sae_forward(c, t, x)) < 1e-5);
+  }
+  // A topk SAE without rescaling is refused: folding would change which latents win.
+  SaeLensConfig c = sae_config(sae_architecture::topk, 4, 7);
+  SaeLensTensors t = sae_tensors(sae_architecture::topk, 4, 7, 2);
+  CHECK(message_of([&] { fold_decoder_norms(c, t); }) ==
+        "latent: fold_decoder_norms: expected a standard or jumprelu SAE, or a topk one with "
+        "rescale_acts_by_decoder_norm; folding this one would change which latents are selected");
+  // BatchTopK: the jumprelu SAE SAELens exports for inference computes what the checkpoint does at inference.
+  for (const bool rescale : {false, true}) {
+    c = sae_config(sae_architecture::batchtopk, 4, 7);
+    c.rescale_acts_by_decoder_norm = rescale;
+    t = sae_tensors(sae_architecture::batchtopk, 4, 7, 2);
+    t.W_enc[2] = 0.25f;
+    t.topk_threshold = 0.05;
+    const auto before = sae_forward(c, t, x);
+    const auto [jc, jt] = saelens_jumprelu_from_batchtopk(c, t);
+    CHECK(jc.architecture == sae_architecture::jumprelu);
+    CHECK(jt.threshold == std::vector<float>(7, 0.05f));
+    CHECK(max_difference(before, sae_forward(jc, jt, x)) < 1e-5);
+  }
+}
+
+TEST_CASE("json: the strict reader keeps numbers as written, decodes escapes and refuses what is not JSON") {
+  const json::value v = json::parse(
+      R"( {"a": [1, -0.5e+3, 12345678901234567890, true, false, null], "s": "\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00é", "o": {}} )",
+      "t");
+  REQUIRE(v.type == json::kind::object);
+  REQUIRE(v.find("a") != nullptr);
+  const json::value& a = *v.find("a");
+  CHECK(a.items[0].integer() == 1);
+  CHECK(a.items[1].text == "-0.5e+3");
+  CHECK(a.items[1].number() == -500.0);
+  CHECK_FALSE(a.items[1].is_integer());
+  CHECK(a.items[2].text == "12345678901234567890");
+  CHECK_FALSE(a.items[2].integer().has_value());  // beyond int64: kept as text, not wrapped
+  CHECK(json::value{json::kind::number, false, "1e999"}.number() == std::numeric_limits<double>::infinity());
+  CHECK(v.find("s")->text == "\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80\xc3\xa9");
+  CHECK(json::dump(v) == R"({"a":[1,-0.5e+3,12345678901234567890,true,false,null],"s":"\"\\/\b\f\n\r\té😀é","o":{}})");
+  CHECK(json::dump(json::parse(json::dump(v, 2), "t")) == json::dump(v));
+  const auto error = [](const std::string& text) { return message_of([&] { json::parse(text, "f"); }); };
+  CHECK(error("[1,]") == "latent: f: invalid JSON at byte 3 (line 1, column 4): expected a JSON value (an object, "
+                         "array, string, number, true, false or null), found ']'");
+  CHECK(error("{\"a\" 1}") == "latent: f: invalid JSON at byte 5 (line 1, column 6): expected ':' after a member name, "
+                              "found '1}'");
+  CHECK(error("[01]") ==
+        "latent: f: invalid JSON at byte 2 (line 1, column 3): expected no leading zero in a number, found '1]'");
+  CHECK(error("[1.]") ==
+        "latent: f: invalid JSON at byte 3 (line 1, column 4): expected a digit after the decimal point, found ']'");
+  CHECK(error("[-Infinity]") == "latent: f: invalid JSON at byte 2 (line 1, column 3): expected a JSON value (NaN and "
+                                "Infinity, which Python's json module writes, are not JSON), found 'Infinity]'");
+  CHECK(error("\"\\x\"") == "latent: f: invalid JSON at byte 2 (line 1, column 3): expected one of the escapes \\\" "
+                            "\\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX, found 'x\"'");
+  CHECK(error("\"\\udc00\"") ==
+        "latent: f: invalid JSON at byte 3 (line 1, column 4): expected a high surrogate before a low surrogate, found "
+        "'dc00\"'");
+  CHECK(error("\"\\ud800x\"") == "latent: f: invalid JSON at byte 7 (line 1, column 8): expected a low surrogate "
+                                 "(\\uDC00 to \\uDFFF) after a high surrogate, found 'x\"'");
+  CHECK(error("\"a\tb\"") == "latent: f: invalid JSON at byte 2 (line 1, column 3): expected no control byte inside a "
+                             "string (write it as an escape), found '\\x09b\"'");
+  CHECK(error("\"\xc3(\"") == "latent: f: invalid JSON at byte 1 (line 1, column 2): expected UTF-8 text in a string, "
+                              "found '\\xc3(\"'");
+  CHECK(error("\xEF\xBB\xBF{}") == "latent: f: invalid JSON at byte 0 (line 1, column 1): expected JSON text without a "
+                                   "byte order mark, found '\\xef\\xbb\\xbf{}'");
+  CHECK(error("{} x") ==
+        "latent: f: invalid JSON at byte 3 (line 1, column 4): expected the end of the text after the JSON value, "
+        "found 'x'");
+  CHECK(error("") == "latent: f: invalid JSON at byte 0 (line 1, column 1): expected a JSON value, found the end of "
+                     "the text");
+  CHECK(error(std::string(65, '[') + std::string(65, ']')) ==
+        "latent: f: invalid JSON at byte 64 (line 1, column 65): expected at most 64 levels of nesting, found "
+        "'[]]]]]]]]]]]]]]]'");
+  CHECK(json::parse(std::string(64, '[') + std::string(64, ']'), "f").type == json::kind::array);
+}
+
+// ---- SAELens through PyTorch (run by ctest with LATENT_SAELENS_DIR; see tests/weights/CMakeLists.txt) ---
+namespace {
+
+std::string saelens_python_dir() {
+  const char* dir = std::getenv("LATENT_SAELENS_DIR");
+  REQUIRE_MESSAGE(dir != nullptr, "set LATENT_SAELENS_DIR to the folder tests/weights/saelens_layout.py wrote");
+  return dir;
+}
+
+std::vector<float> as_floats(const NamedTensor& t) { return std::vector<float>(t.values.begin(), t.values.end()); }
+
+}  // namespace
+
+TEST_CASE("saelens python: read the folders saelens_layout.py wrote as SAELens 4.1 to 6.18 and Gemma Scope write them" *
+          doctest::skip()) {
+  const std::string dir = saelens_python_dir();
+  const json::value cases = json::parse(detail::read_whole_file(dir + "/cases.json", "t"), dir + "/cases.json");
+  REQUIRE(cases.type == json::kind::object);
+  REQUIRE(cases.keys.size() >= 7);
+  for (std::size_t n = 0; n < cases.keys.size(); ++n) {
+    const std::string name = cases.keys[n];
+    const json::value& want = cases.items[n];
+    CAPTURE(name);
+    const bool gemma = want.find("gemma_npz") != nullptr;
+    const auto [c, t] =
+        gemma ? read_gemma_scope_npz(dir + "/" + name + "/params.npz") : read_saelens_folder(dir + "/" + name);
+    CHECK(saelens_name(c.architecture) == want.find("architecture")->text);
+    CHECK(c.d_in == static_cast<std::size_t>(*want.find("d_in")->integer()));
+    CHECK(c.d_sae == static_cast<std::size_t>(*want.find("d_sae")->integer()));
+    CHECK(c.k == static_cast<std::size_t>(*want.find("k")->integer()));
+    CHECK(c.rescale_acts_by_decoder_norm == want.find("rescale_acts_by_decoder_norm")->boolean);
+    CHECK(c.apply_b_dec_to_input == want.find("apply_b_dec_to_input")->boolean);
+    CHECK(c.dtype == want.find("dtype")->text);
+    CHECK(c.hook_name == want.find("hook_name")->text);
+    CHECK(c.normalize_activations == want.find("normalize_activations")->text);
+    for (std::size_t m = 0; m < want.find("metadata")->keys.size(); ++m)
+      CHECK(c.metadata.at(want.find("metadata")->keys[m]) == json::dump(want.find("metadata")->items[m]));
+    for (std::size_t m = 0; m < want.find("extra")->keys.size(); ++m)
+      CHECK(c.extra.at(want.find("extra")->keys[m]) == json::dump(want.find("extra")->items[m]));
+    // The values, as float32 (what the file's dtype converts to exactly), from the script's .npz.
+    const auto expected = read_npz(dir + "/" + name + "_expected.npz");
+    const bool exact = want.find("exact")->boolean;
+    for (const NamedTensor& e : expected) {
+      CAPTURE(e.name);
+      if (e.name == "topk_threshold") {
+        CHECK(t.topk_threshold == e.values[0]);
+        continue;
+      }
+      const std::vector<float>& got = e.name == "W_enc"   ? t.W_enc
+                                      : e.name == "W_dec" ? t.W_dec
+                                      : e.name == "b_enc" ? t.b_enc
+                                      : e.name == "b_dec" ? t.b_dec
+                                                          : t.threshold;
+      const std::vector<float> w = as_floats(e);
+      if (exact || e.name != "threshold") {
+        CHECK(same_bits(got, w));
+      } else {  // exp of log_threshold: std::exp and NumPy's may differ in the last bit of a double
+        REQUIRE(got.size() == w.size());
+        for (std::size_t i = 0; i < w.size(); ++i) CHECK(got[i] == doctest::Approx(w[i]).epsilon(1e-7));
+      }
+    }
+  }
+}
+
+TEST_CASE("saelens python: export of latent's folders for saelens_layout.py check" * doctest::skip()) {
+  const std::string dir = saelens_python_dir();
+  for (const auto a :
+       {sae_architecture::standard, sae_architecture::topk, sae_architecture::batchtopk, sae_architecture::jumprelu}) {
+    const std::string name = "latent_" + std::string(saelens_name(a));
+    SaeLensConfig c = sae_config(a, 16, 40);
+    c.k = 5;
+    c.rescale_acts_by_decoder_norm = a == sae_architecture::batchtopk;
+    c.apply_b_dec_to_input = a != sae_architecture::jumprelu;
+    c.hook_name = "blocks.3.hook_resid_post";
+    c.metadata = {{"model_name", "\"gpt2\""}, {"context_size", "128"}};
+    c.extra = {{"l1_coefficient", "5.0"}, {"latent_note", "{\"seed\":[1,2]}"}};
+    const SaeLensTensors t = sae_tensors(a, 16, 40, 5);
+    write_saelens_folder(dir + "/" + name, c, t);
+    const auto d = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+    std::vector<NamedTensor> expected = {tensor("W_enc", {16, 40}, d(t.W_enc)), tensor("W_dec", {40, 16}, d(t.W_dec)),
+                                         tensor("b_enc", {40}, d(t.b_enc)), tensor("b_dec", {16}, d(t.b_dec))};
+    if (a == sae_architecture::jumprelu) expected.push_back(tensor("threshold", {40}, d(t.threshold)));
+    write_npz(dir + "/" + name + "_expected.npz", expected);
+    if (a == sae_architecture::batchtopk)
+      write_npz(dir + "/" + name + "_topk_threshold.npz", {tensor("topk_threshold", {}, {t.topk_threshold})}, "<f8");
+  }
 }
