@@ -405,16 +405,23 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     T* gbd = g + decoder_bias_at;
 
     // Workspace: x − b_dec (n × In), a block's pre-activations (block × Latents), the codes (n × (K + ka)),
-    // a row's residual and its AuxK error (2 In), the dead latents' pre-activations of a row (nd).
-    T* xb = s.work(n * In + block * Latents + n * (K + ka) + 2 * In + nd);
+    // the rows' reconstructions, then d loss / d x̂ (n × In), the AuxK errors, then their gradients
+    // (n × In with AuxK), the dead latents' pre-activations of a row (nd).
+    const std::size_t na = aux ? n : 0;
+    T* xb = s.work(n * In + block * Latents + n * (K + ka) + n * In + na * In + nd);
     T* pre = xb + n * In;
     T* val = pre + block * Latents;
     T* aux_val = val + n * K;
-    T* resid = aux_val + n * ka;
-    T* err = resid + In;
-    T* dead_pre = err + In;
-    std::uint32_t* idx = kernels::detail::workspace<std::uint32_t, 3>(n * (K + ka));
+    T* d = aux_val + n * ka;
+    T* e = d + n * In;
+    T* dead_pre = e + na * In;
+    // Indices: the codes' (n × (K + ka)), then the codes grouped by latent (see `by_latent`).
+    std::uint32_t* idx = kernels::detail::workspace<std::uint32_t, 3>(n * (K + ka) + 2 * (Latents + 1) + n * (K + ka));
     std::uint32_t* aux_idx = idx + n * K;
+    std::uint32_t* start_main = aux_idx + n * ka;
+    std::uint32_t* start_aux = start_main + Latents + 1;
+    std::uint32_t* rows_main = start_aux + Latents + 1;
+    std::uint32_t* rows_aux = rows_main + n * K;
     kernels::ranked<T>* heap = kernels::detail::workspace<kernels::ranked<T>, 3>(ka + 1);
 
     for (std::size_t r = 0; r < n; ++r) kernels::subtract(In, x + r * In, bd, xb + r * In);
@@ -438,45 +445,88 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
       }
     }
 
-    // Row by row: the reconstruction, the loss, AuxK, and the sparse gradients.
-    double total = 0;
-    const auto backward_latent = [&](std::uint32_t j, T z, const T* d, const T* xr) {
-      // x̂ gained z·w_j: dW_dec[j] += z·d; dz = w_j·d; through the ReLU (z > 0) to pre_j: dW_enc[j] += dz·x̄,
-      // db_enc[j] += dz, and through x̄ = x − b_dec: db_dec −= dz·W_enc[j].
-      kernels::axpy(In, z, d, gwd + j * In);
-      const T dz = kernels::dot(In, wd + j * In, d);
-      kernels::axpy(In, dz, xr, gwe + j * In);
-      gbe[j] += dz;
-      kernels::axpy(In, -dz, we + j * In, gbd);
+    // The sparse half works latent by latent (each latent's weight rows and gradient rows are read and
+    // written once per step, in cache, while the rows' vectors that use it come from the slice's
+    // buffers), in ascending latent order; within a latent, ascending rows. A row's reconstruction then
+    // adds its latents in ascending order, as `decode_row` does.
+    by_latent(idx, val, n, K, start_main, rows_main);
+    if (aux) by_latent(aux_idx, aux_val, n, ka, start_aux, rows_aux);
+    const auto code_of = [](const std::uint32_t* idx_rows, const T* vals, std::size_t width, std::uint32_t r,
+                            std::uint32_t j) {
+      // The value of latent j in row r (j is among the row's `width` indices, sorted ascending).
+      const std::uint32_t* b = idx_rows + r * width;
+      return vals[r * width + static_cast<std::size_t>(std::lower_bound(b, b + width, j) - b)];
     };
-    for (std::size_t r = 0; r < n; ++r) {
-      const std::uint32_t* ir = idx + r * K;
-      const T* vr = val + r * K;
-      decode_row(ir, vr, resid);
-      kernels::subtract(In, resid, x + r * In, resid);  // x̂ − x
-      total += static_cast<double>(kernels::sum_of_squares(In, resid));
-      const T* xr = xb + r * In;
-      if (aux) {
-        // AuxK: the dead latents' reconstruction of the residual e = x − x̂ (held fixed), without b_dec
-        // (it is in x̂ already): error ê − e = Σ z_aux·w_j + (x̂ − x).
-        std::copy_n(resid, In, err);
-        for (std::size_t q = 0; q < ka; ++q)
-          if (aux_val[r * ka + q] > T(0)) kernels::axpy(In, aux_val[r * ka + q], wd + aux_idx[r * ka + q] * In, err);
-        total += static_cast<double>(aux_factor * kernels::sum_of_squares(In, err));
-        kernels::scale(In, T(2) * aux_factor * scale, err);
-        for (std::size_t q = 0; q < ka; ++q)
-          if (aux_val[r * ka + q] > T(0)) backward_latent(aux_idx[r * ka + q], aux_val[r * ka + q], err, xr);
+    for (std::size_t r = 0; r < n; ++r) std::copy_n(bd, In, d + r * In);
+    for (std::size_t j = 0; j < Latents; ++j)
+      for (std::uint32_t q = start_main[j]; q < start_main[j + 1]; ++q) {
+        const std::uint32_t r = rows_main[q];
+        kernels::axpy(In, code_of(idx, val, K, r, static_cast<std::uint32_t>(j)), wd + j * In, d + r * In);
       }
-      kernels::scale(In, T(2) * scale, resid);  // d loss / d x̂
-      kernels::axpy(In, T(1), resid, gbd);
-      for (std::size_t q = 0; q < K; ++q)
-        if (vr[q] > T(0)) {
-          backward_latent(ir[q], vr[q], resid, xr);
-          s.stats[ir[q]] += T(1);
+    double total = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      T* dr = d + r * In;
+      kernels::subtract(In, dr, x + r * In, dr);  // x̂ − x
+      total += static_cast<double>(kernels::sum_of_squares(In, dr));
+    }
+    if (aux) {
+      // AuxK: the dead latents' reconstruction of the residual e = x − x̂ (held fixed), without b_dec
+      // (it is in x̂ already): error ê − e = Σ z_aux·w_j + (x̂ − x).
+      std::copy_n(d, n * In, e);
+      for (std::size_t j = 0; j < Latents; ++j)
+        for (std::uint32_t q = start_aux[j]; q < start_aux[j + 1]; ++q) {
+          const std::uint32_t r = rows_aux[q];
+          kernels::axpy(In, code_of(aux_idx, aux_val, ka, r, static_cast<std::uint32_t>(j)), wd + j * In, e + r * In);
         }
+      for (std::size_t r = 0; r < n; ++r) total += static_cast<double>(aux_factor * kernels::sum_of_squares(In, e + r * In));
+      kernels::scale(n * In, T(2) * aux_factor * scale, e);
+    }
+    kernels::scale(n * In, T(2) * scale, d);  // d loss / d x̂
+    kernels::add_column_sums<In, T>(n, d, gbd);
+    // Latent j's part: x̂ gained z·w_j, so dW_dec[j] = Σ z·d; dz = w_j·d; through the ReLU (z > 0) to
+    // pre_j: dW_enc[j] = Σ dz·x̄, db_enc[j] = Σ dz; and through x̄ = x − b_dec: db_dec −= (Σ dz)·W_enc[j].
+    for (std::size_t j = 0; j < Latents; ++j) {
+      const std::uint32_t m0 = start_main[j], m1 = start_main[j + 1];
+      const std::uint32_t a0 = aux ? start_aux[j] : 0, a1 = aux ? start_aux[j + 1] : 0;
+      if (m0 == m1 && a0 == a1) continue;
+      const T* wdj = wd + j * In;
+      T* gwdj = gwd + j * In;
+      T* gwej = gwe + j * In;
+      T dz_sum = T(0);
+      const auto entry = [&](std::uint32_t r, T z, const T* grad_rows) {
+        const T* gr = grad_rows + r * In;
+        kernels::axpy(In, z, gr, gwdj);
+        const T dz = kernels::dot(In, wdj, gr);
+        kernels::axpy(In, dz, xb + r * In, gwej);
+        dz_sum += dz;
+      };
+      for (std::uint32_t q = m0; q < m1; ++q) {
+        entry(rows_main[q], code_of(idx, val, K, rows_main[q], static_cast<std::uint32_t>(j)), d);
+        s.stats[j] += T(1);
+      }
+      for (std::uint32_t q = a0; q < a1; ++q)
+        entry(rows_aux[q], code_of(aux_idx, aux_val, ka, rows_aux[q], static_cast<std::uint32_t>(j)), e);
+      gbe[j] += dz_sum;
+      kernels::axpy(In, -dz_sum, we + j * In, gbd);
     }
     s.stats[Latents] += static_cast<T>(n);
     return total;
+  }
+
+  // Groups the active codes (value > 0) of n rows of `width` selections by latent: the rows of latent j
+  // are rows[start[j] .. start[j + 1]), ascending (a counting sort, stable over the rows).
+  static void by_latent(const std::uint32_t* idx, const T* val, std::size_t n, std::size_t width,
+                        std::uint32_t* start, std::uint32_t* rows) noexcept {
+    std::fill_n(start, Latents + 1, 0u);
+    for (std::size_t i = 0; i < n * width; ++i)
+      if (val[i] > T(0)) ++start[idx[i] + 1];
+    for (std::size_t j = 0; j < Latents; ++j) start[j + 1] += start[j];
+    // Fill with a moving cursor per latent (start[j] advanced, then shifted back).
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t q = 0; q < width; ++q)
+        if (val[r * width + q] > T(0)) rows[start[idx[r * width + q]]++] = static_cast<std::uint32_t>(r);
+    for (std::size_t j = Latents; j > 0; --j) start[j] = start[j - 1];
+    start[0] = 0;
   }
 
   // x̂ = b_dec + Σ_q val[q]·W_dec[idx[q]].
