@@ -5,6 +5,7 @@
 // with state, and the errors.
 #include <doctest/doctest.h>
 #include <latent/analysis/dictionary_metrics.hpp>
+#include <latent/data/npy_shards.hpp>
 #include <latent/data/synthetic_activations.hpp>
 #include <latent/latent.hpp>
 #include <latent/models/sparse_dictionary.hpp>
@@ -264,4 +265,43 @@ TEST_CASE("SparseDictionary: the decoder bias from the geometric median") {
   CHECK(bx < 1.0);
   CHECK(by < 1.0);
   CHECK(bx == doctest::Approx(by).epsilon(1e-6));
+}
+
+TEST_CASE("fit on a streamed source: NpyShards files train as the rows in memory do, checkpoints resume, errors") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("latent-sae-shards-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  constexpr std::size_t D = 16, M = 32;
+  SyntheticActivations gen({.dims = D, .features = 24, .max_probability = 0.2, .seed = 9});
+  for (int f = 0; f < 3; ++f) save_npy((dir / ("acts" + std::to_string(f) + ".npy")).string(), gen.sample(1000 + 500 * f, f + 1).x);
+  const auto test = gen.sample(1000, 7).x;
+  NpyShards shards((dir / "acts*.npy").string(), {.shuffle_buffer_rows = 2000, .seed = 3});
+  CHECK(shards.rows() == 4500);
+
+  SparseDictionary<D, M, TopK<3>> sae(1);
+  const double before = sae.loss(test);
+  Adam opt(3e-3);
+  const History h = fit(sae, shards, opt, {.epochs = 4, .batch_size = 128, .progress = Progress::quiet}, test);
+  REQUIRE(h.loss.size() == 4);
+  REQUIRE(h.val_loss.size() == 4);
+  CHECK(h.loss.back() < h.loss.front());
+  CHECK(sae.loss(test) < 0.5 * before);
+
+  // Two epochs, a checkpoint, two more resumed: the same weights as four epochs in one run.
+  const std::string ck = (dir / "run.ck").string();
+  SparseDictionary<D, M, TopK<3>> whole(2), part(2);
+  Adam o1(3e-3), o2(3e-3);
+  fit(whole, shards, o1, {.epochs = 4, .batch_size = 128, .progress = Progress::quiet});
+  fit(part, shards, o2, {.epochs = 2, .batch_size = 128, .progress = Progress::quiet, .checkpoint = ck});
+  SparseDictionary<D, M, TopK<3>> resumed(5);
+  Adam o3(3e-3);
+  fit(resumed, shards, o3, {.epochs = 4, .batch_size = 128, .progress = Progress::quiet, .checkpoint = ck, .resume = true});
+  CHECK(std::equal(whole.parameters().begin(), whole.parameters().end(), resumed.parameters().begin()));
+  CHECK(std::equal(whole.state().begin(), whole.state().end(), resumed.state().begin()));
+
+  SparseDictionary<D + 1, M, TopK<3>> wide(1);
+  CHECK_THROWS_AS(fit(wide, shards, opt, {.progress = Progress::quiet}), shape_error);
+  CHECK_THROWS_AS(fit(sae, shards, opt, {.progress = Progress::quiet, .validation_split = 0.1}), option_error);
+  fs::remove_all(dir);
 }

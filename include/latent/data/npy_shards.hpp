@@ -15,6 +15,7 @@
 
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
+#include "latent/data/row_source.hpp"
 #include "latent/io/atomic_file.hpp"
 #include "latent/io/npz.hpp"  // detail::npy_field: the .npy header dict's fields, as read_npz reads them
 
@@ -224,7 +225,7 @@ inline void npy_to_float(const unsigned char* src, std::size_t item_bytes, float
 ///
 /// Every row of this rank's files is given out exactly once per epoch, in an order fixed by the seed
 /// and the epoch. Not copyable (it holds an open file while it reads); movable.
-class NpyShards {
+class NpyShards : public RowSource {
  public:
   using Options = NpyShardsOptions;
 
@@ -245,9 +246,9 @@ class NpyShards {
       : NpyShards(std::vector<std::string>(paths), std::move(options)) {}
 
   /// Floats per row, the same in every file.
-  std::size_t width() const noexcept { return width_; }
+  std::size_t width() const noexcept override { return width_; }
   /// Rows given out per epoch: those of this rank's files (all files when `ranks` is 1).
-  std::size_t rows() const noexcept { return rows_; }
+  std::size_t rows() const noexcept override { return rows_; }
   /// Rows of all the files, every rank's.
   std::size_t total_rows() const noexcept { return total_rows_; }
   /// This rank's files, in the sorted (or given) order.
@@ -265,7 +266,7 @@ class NpyShards {
   /// Starts epoch `epoch` (any number, in any order: the same seed and epoch give the same order).
   /// When shuffling, the order of this rank's files is a permutation drawn from the seed and the
   /// epoch, and so are the buffer's choices. Also the way back after an error in `next`.
-  void start_epoch(std::uint64_t epoch) {
+  void start_epoch(std::uint64_t epoch) override {
     file_.reset();
     active_ = false;
     if (buffer_.size() < buffer_rows_ * width_) buffer_.resize(buffer_rows_ * width_);
@@ -289,7 +290,7 @@ class NpyShards {
   /// constructor checked it (vanished: `io_error`; shrank, grew or another header: `format_error`) or a
   /// read that fails ends the epoch with that error, naming the file; `start_epoch` starts again.
   /// `next` before `start_epoch`, after such an error, or with `max_rows` 0 is an `option_error`.
-  std::size_t next(float* out, std::size_t max_rows) {
+  std::size_t next(float* out, std::size_t max_rows) override {
     if (!active_)
       throw option_error(
           "NpyShards::next: expected a started epoch, found none (call start_epoch first, also after an error)");

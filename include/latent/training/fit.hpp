@@ -6,6 +6,7 @@
 
 #include "latent/core/convert.hpp"
 #include "latent/data/dataset.hpp"
+#include "latent/data/row_source.hpp"
 #include "latent/models/detail/model_base.hpp"
 #include "latent/training/detail/fit_loop.hpp"
 #include "latent/training/detail/fit_target.hpp"
@@ -110,6 +111,31 @@ History fit(Model& model, const Dataset& train, Opt& opt, const FitOptions& opti
     return detail::fit_impl(model, x, opt, options, &vx, &train.labels, &validation.labels);
   else
     return detail::fit_impl(model, x, opt, options, &vx);
+}
+
+/// Trains on rows streamed from `source` (a `RowSource`: `NpyShards` reads .npy files larger than
+/// memory, `#include <latent/data/npy_shards.hpp>`): each epoch restarts the source
+/// (`start_epoch(epoch)`: the source's own order, fixed by its seed and the epoch, so a resumed run
+/// sees the same batches), each step reads its batch from it, so memory stays bounded whatever the data
+/// size. Everything else as above (progress, callbacks, checkpoints and resuming, a communicator: each
+/// rank streams its own source). Not with a conditional model (no labels) or `validation_split` (pass
+/// `validation` rows): `option_error`. A source of another width: `shape_error`; a batch with NaN/Inf:
+/// `data_error` naming it; the source's own errors pass through; in every case the model keeps the
+/// weights of its last good step.
+template <class Model, class Opt>
+  requires(!detail::conditional_model<Model>)
+History fit(Model& model, RowSource& source, Opt& opt, const FitOptions& options = {}) {
+  static_assert(detail::check_optimizer<Opt, typename Model::scalar_type>());
+  detail::fit_adapter<Model, Opt> target(model, opt);
+  return detail::fit_loop<typename Model::scalar_type>(target, source, options, nullptr);
+}
+template <class Model, class Opt>
+  requires(!detail::conditional_model<Model>)
+History fit(Model& model, RowSource& source, Opt& opt, const FitOptions& options,
+            const xt::xtensor<typename Model::scalar_type, 2>& validation) {
+  static_assert(detail::check_optimizer<Opt, typename Model::scalar_type>());
+  detail::fit_adapter<Model, Opt> target(model, opt);
+  return detail::fit_loop<typename Model::scalar_type>(target, source, options, &validation);
 }
 
 /// Data of the other floating-point type (float rows for a double model, or the other way round) is

@@ -9,6 +9,8 @@
 #include "latent/core/error.hpp"
 #include "latent/core/random.hpp"
 #include "latent/data/one_hot.hpp"
+#include "latent/data/row_source.hpp"
+#include "latent/kernels/elementwise.hpp"
 #include "latent/training/callbacks.hpp"
 #include "latent/training/detail/checkpoint.hpp"
 #include "latent/training/detail/fit_target.hpp"
@@ -21,6 +23,7 @@
 #include <xtensor/xtensor.hpp>  // xt::xtensor
 
 #include <algorithm>   // std::min, std::copy_n, std::swap
+#include <cmath>       // std::isfinite: a streamed batch's values
 #include <chrono>      // std::chrono::steady_clock
 #include <cstddef>     // std::size_t
 #include <cstdint>     // std::int32_t
@@ -31,6 +34,7 @@
 #include <optional>    // std::optional
 #include <string>      // std::string, std::to_string
 #include <utility>     // std::pair
+#include <type_traits>  // std::is_same_v: a float model reads the stream in place
 #include <vector>      // std::vector
 
 namespace latent::detail {
@@ -55,6 +59,13 @@ class fit_run {
         rank_(comm_ ? comm_->rank() : 0),
         shuffle_rng_(options.seed) {}
 
+  /// A run on rows streamed from `source` (see `RowSource`) rather than held in memory: each step reads
+  /// its batch from the source; each epoch restarts it.
+  fit_run(fit_target<T>& target, RowSource& source, const FitOptions& options, const xt::xtensor<T, 2>* validation)
+      : fit_run(target, no_rows(), options, validation, nullptr, nullptr) {
+    source_ = &source;
+  }
+
   History run() {
     // Data-parallel over the communicator's ranks (one rank is the plain run); with a communicator, a
     // failure on one rank is reported to all (`agree`) before anything else happens.
@@ -64,7 +75,7 @@ class fit_run {
       join_ranks();
     batch_ = std::min(options_.batch_size, n_);  // a batch larger than the data is one batch
     steps_ = comm_ ? plan_.steps() : (n_ + batch_ - 1) / batch_;
-    by_index_ = options_.shuffle || !train_rows_.empty() || comm_ != nullptr;
+    by_index_ = source_ == nullptr && (options_.shuffle || !train_rows_.empty() || comm_ != nullptr);
     order_.resize(n_);
     ProgressReporter progress(rank_ == 0 ? options_.progress : Progress::quiet, options_.epochs, steps_);
     progress_ = &progress;
@@ -92,8 +103,18 @@ class fit_run {
 
   // The checks, the validation rows held out (`validation_split`), the rows trained on: [0, n) in
   // place, or the rows `train_rows_` lists; a conditional model's one-hot rows.
+  // The in-memory data of a streamed run: none.
+  static const xt::xtensor<T, 2>& no_rows() {
+    static const xt::xtensor<T, 2> none = xt::xtensor<T, 2>::from_shape({0, 0});
+    return none;
+  }
+
   void prepare() {
     if (options_.batch_size == 0) throw option_error("fit: expected a batch size of at least 1, found 0");
+    if (source_ != nullptr) {
+      prepare_stream();
+      return;
+    }
     if (!options_.checkpoint.empty() && options_.checkpoint_every == 0)
       throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options_.checkpoint +
                          "), found 0");
@@ -132,6 +153,60 @@ class fit_run {
     }
   }
 
+  // A streamed run's checks: the source's width, rows to train on, options a stream cannot serve.
+  void prepare_stream() {
+    if (!options_.checkpoint.empty() && options_.checkpoint_every == 0)
+      throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options_.checkpoint +
+                         "), found 0");
+    for (std::size_t i = 0; i < options_.callbacks.size(); ++i)
+      if (!options_.callbacks[i])
+        throw option_error("fit: expected callable callbacks, found an empty one at index " + std::to_string(i));
+    if (classes_ > 0)
+      throw option_error("fit: a conditional model needs labels, which a streamed source (RowSource) does not give");
+    if (options_.validation_split != 0)
+      throw option_error("fit: a streamed source cannot hold out a validation_split (found " +
+                         std::to_string(options_.validation_split) + "); pass validation rows instead");
+    if (source_->width() != width_)
+      throw shape_error("fit: expected streamed rows of " + std::to_string(width_) + " values (the model's input), " +
+                        "found " + std::to_string(source_->width()));
+    if (comm_ && options_.batch_size < comm_->size())
+      throw option_error("fit: expected a global batch_size of at least the " + std::to_string(comm_->size()) +
+                         " ranks, found " + std::to_string(options_.batch_size));
+    if (validation_ != nullptr) check_samples(*validation_, width_, "fit (validation data)");
+    n_ = source_->rows();
+    if (n_ == 0 && !comm_) throw data_error("fit: expected a source with at least one row, found none");
+  }
+
+  // A streamed step's batch: the source's next `rows` rows, as T, checked finite.
+  const T* stream_batch(std::size_t epoch, std::size_t s, std::size_t rows) {
+    stream_floats_.reserve(rows * width_);
+    std::size_t got = 0;
+    while (got < rows) {
+      const std::size_t r = source_->next(stream_floats_.data() + got * width_, rows - got);
+      if (r == 0) break;
+      got += r;
+    }
+    if (got != rows)
+      throw data_error("fit: the streamed source gave " + std::to_string(got) + " rows for batch " +
+                       std::to_string(s + 1) + " of epoch " + std::to_string(epoch) + ", expected " +
+                       std::to_string(rows) + " (its rows() promised " + std::to_string(n_) + " an epoch)");
+    if (!kernels::all_finite(rows * width_, stream_floats_.data())) {
+      for (std::size_t i = 0; i < rows * width_; ++i)
+        if (!std::isfinite(stream_floats_.data()[i]))
+          throw data_error("fit: row " + std::to_string(i / width_) + " of batch " + std::to_string(s + 1) +
+                           " of epoch " + std::to_string(epoch) + " (streamed) holds " +
+                           describe_non_finite(stream_floats_.data()[i]) + " at column " +
+                           std::to_string(i % width_));
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      return stream_floats_.data();
+    } else {
+      stream_rows_.reserve(rows * width_);
+      std::copy_n(stream_floats_.data(), rows * width_, stream_rows_.data());
+      return stream_rows_.data();
+    }
+  }
+
   // With a communicator: every rank's checks, agreed; the same model everywhere; each rank's rows
   // (the plan); rank 0's weights everywhere; the exchange every later collective goes through.
   void join_ranks() {
@@ -149,7 +224,7 @@ class fit_run {
     plan_.rank = rank_;
     plan_.ranks = comm_->size();
     plan_.batch = options_.batch_size;
-    plan_.sharded = options_.sharded;
+    plan_.sharded = options_.sharded || source_ != nullptr;  // a stream's rows are its rank's own
     for (std::size_t r = 0; r < ids.size(); ++r) {
       const std::size_t bar = ids[r].rfind('|');
       if (ids[r].substr(0, bar) != identity)
@@ -244,6 +319,10 @@ class fit_run {
   // a checkpoint restores). Distributed and sharded, each rank and epoch has a generator of its own,
   // so resuming needs no rank's state; not sharded, every rank runs rank 0's generator.
   void shuffle(std::size_t epoch) {
+    if (source_ != nullptr) {
+      source_->start_epoch(epoch);  // the source's own order for the epoch
+      return;
+    }
     std::iota(order_.begin(), order_.end(), std::size_t{0});
     if (comm_ && options_.sharded) shuffle_rng_ = Rng(mix_seed(options_.seed, rank_, epoch));
     if (options_.shuffle)
@@ -291,7 +370,7 @@ class fit_run {
   double train_step(std::size_t epoch, std::size_t s, std::size_t first, std::size_t rows, std::size_t global_rows) {
     const std::size_t* index = by_index_ ? order_.data() + first : nullptr;
     const std::size_t offset = by_index_ ? 0 : first;
-    const T* x = data_.data() + offset * width_;
+    const T* x = source_ != nullptr ? stream_batch(epoch, s, rows) : data_.data() + offset * width_;
     const T* c = classes_ > 0 ? conditions_.data() + offset * classes_ : nullptr;
     try {
       if (!comm_) return target_.train(x, c, index, rows);
@@ -377,6 +456,10 @@ class fit_run {
   distributed_plan plan_;
   std::optional<exchange<T>> ex_;
 
+  RowSource* source_ = nullptr;          // a streamed run's rows
+  aligned_buffer<float> stream_floats_;  // its batch as read
+  aligned_buffer<T> stream_rows_;        // ... and in the model's type (double models)
+
   std::size_t batch_ = 0, steps_ = 0;
   bool by_index_ = false;
   std::vector<std::size_t> order_;
@@ -386,6 +469,13 @@ class fit_run {
   std::vector<Callback> callbacks_;
   BatchState batch_state_;
 };
+
+/// Trains `target` on the rows `source` streams (see `fit` with a `RowSource`).
+template <class T>
+History fit_loop(fit_target<T>& target, RowSource& source, const FitOptions& options,
+                 const xt::xtensor<T, 2>* validation) {
+  return fit_run<T>(target, source, options, validation).run();
+}
 
 /// Trains `target` on `data` (see `fit`): the whole run, compiled once per scalar type.
 template <class T>
