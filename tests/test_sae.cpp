@@ -9,6 +9,7 @@
 #include <latent/data/synthetic_activations.hpp>
 #include <latent/latent.hpp>
 #include <latent/models/sparse_dictionary.hpp>
+#include <latent/sae.hpp>
 #include <latent/testing.hpp>
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor
@@ -303,5 +304,89 @@ TEST_CASE("fit on a streamed source: NpyShards files train as the rows in memory
   SparseDictionary<D + 1, M, TopK<3>> wide(1);
   CHECK_THROWS_AS(fit(wide, shards, opt, {.progress = Progress::quiet}), shape_error);
   CHECK_THROWS_AS(fit(sae, shards, opt, {.progress = Progress::quiet, .validation_split = 0.1}), option_error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("evaluate_sae: in memory and streamed give the same report, and it agrees with the metrics by definition") {
+  namespace fs = std::filesystem;
+  constexpr std::size_t D = 16, M = 32;
+  SyntheticActivations gen({.dims = D, .features = 24, .max_probability = 0.2, .seed = 4});
+  const auto x = gen.sample(3000, 1).x;
+  SparseDictionary<D, M, TopK<3>> sae(2);
+  Adam opt(3e-3);
+  fit(sae, x, opt, {.epochs = 2, .batch_size = 100, .progress = Progress::quiet});
+  const SaeReport r = evaluate_sae(sae, x);
+  const auto by_definition = reconstruction_metrics(x, sae.reconstruct(x), sae.encode(x));
+  CHECK(r.rows == 3000);
+  CHECK(r.l0 == doctest::Approx(by_definition.l0).epsilon(1e-12));
+  CHECK(r.fvu == doctest::Approx(by_definition.fvu).epsilon(1e-6));
+  CHECK(r.explained_variance == doctest::Approx(1 - r.fvu));
+  CHECK(r.mean_cosine == doctest::Approx(by_definition.mean_cosine).epsilon(1e-6));
+  CHECK(r.shrinkage == doctest::Approx(by_definition.shrinkage).epsilon(1e-6));
+  CHECK(r.dead_in_sample == by_definition.dead_latents);
+  CHECK(r.mse == doctest::Approx(sae.loss(x)).epsilon(1e-6));
+  CHECK(r.l0 <= 3.0);
+  const fs::path file = fs::temp_directory_path() / ("latent-sae-eval-" + std::to_string(getpid()) + ".npy");
+  save_npy(file.string(), x);
+  NpyShards src(std::vector<std::string>{file.string()}, {.shuffle_buffer_rows = 500, .block_rows = 64, .seed = 1});
+  const SaeReport s = evaluate_sae(sae, src, 0, 128);
+  CHECK(s.rows == 3000);
+  CHECK(s.l0 == doctest::Approx(r.l0).epsilon(1e-12));
+  CHECK(s.fvu == doctest::Approx(r.fvu).epsilon(1e-6));
+  CHECK(s.dead_in_sample == r.dead_in_sample);
+  fs::remove(file);
+  CHECK_THROWS_AS(evaluate_sae(sae, random_rows<float>(4, 15, 1)), shape_error);
+  CHECK_THROWS_AS(evaluate_sae(sae, xt::xtensor<float, 2>(xt::zeros<float>({5, 16}))), data_error);
+}
+
+TEST_CASE("save_saelens and load_saelens: the same function back, folds applied, all or nothing") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("latent-saelens-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  using Sae = SparseDictionary<8, 16, TopK<2>>;
+  Sae sae(3);
+  const auto x = random_rows<float>(20, 8, 2);
+  Adam opt(1e-2);
+  for (int s = 0; s < 3; ++s) sae.train_batch(x.data(), 20, opt);
+  SaeLensConfig base;
+  base.hook_name = "blocks.6.hook_resid_post";
+  save_saelens(sae, (dir / "a").string(), base);
+  const auto [cfg, t] = read_saelens_folder((dir / "a").string());
+  CHECK(cfg.architecture == sae_architecture::topk);
+  CHECK(cfg.k == 2);
+  CHECK(cfg.hook_name == "blocks.6.hook_resid_post");
+  // SAELens's W_enc is [d_in, d_sae]: latent's row j is its column j.
+  CHECK(t.W_enc[3 * 16 + 5] == sae.parameters()[Sae::encoder_weights_at + 5 * 8 + 3]);
+  Sae back(99);
+  CHECK(load_saelens(back, (dir / "a").string()).hook_name == "blocks.6.hook_resid_post");
+  CHECK(std::equal(sae.parameters().begin(), sae.parameters().end(), back.parameters().begin()));
+  const auto codes = sae.encode(x);
+  CHECK(xt::allclose(back.encode(x), codes));
+
+  // A folder without b_dec applied to the input (as Gemma Scope's): folded into b_enc, the same codes.
+  SaeLensConfig c2 = cfg;
+  SaeLensTensors t2 = t;
+  c2.apply_b_dec_to_input = false;
+  for (std::size_t j = 0; j < 16; ++j)
+    for (std::size_t i = 0; i < 8; ++i) t2.b_enc[j] -= t2.W_enc[i * 16 + j] * t2.b_dec[i];
+  write_saelens_folder((dir / "b").string(), c2, t2);
+  Sae folded(98);
+  load_saelens(folded, (dir / "b").string());
+  CHECK(xt::allclose(folded.encode(x), codes, 1e-4, 1e-5));
+
+  // Refused, the model untouched: another k, another architecture, normalised activations.
+  const std::vector<float> kept(folded.parameters().begin(), folded.parameters().end());
+  SparseDictionary<8, 16, TopK<3>> other_k(1);
+  CHECK_THROWS_AS(load_saelens(other_k, (dir / "a").string()), format_error);
+  SaeLensConfig c3 = cfg;
+  c3.normalize_activations = "expected_average_only_in";
+  write_saelens_folder((dir / "c").string(), c3, t);
+  CHECK_THROWS_AS(load_saelens(folded, (dir / "c").string()), format_error);
+  SaeLensConfig c4 = cfg;
+  c4.architecture = sae_architecture::standard;
+  write_saelens_folder((dir / "d").string(), c4, t);
+  CHECK_THROWS_AS(load_saelens(folded, (dir / "d").string()), format_error);
+  CHECK_THROWS_AS(load_saelens(folded, (dir / "missing").string()), std::exception);
+  CHECK(std::equal(kept.begin(), kept.end(), folded.parameters().begin()));
   fs::remove_all(dir);
 }

@@ -8,4 +8,5 @@
 #include "latent/interchange.hpp"
 #include "latent/latent.hpp"
 #include "latent/plot.hpp"
+#include "latent/sae.hpp"
 #include "latent/testing.hpp"

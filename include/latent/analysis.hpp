@@ -5,6 +5,7 @@
 /// docs/disentanglement.md). Not in the lean <latent/latent.hpp>.
 
 #include "latent/analysis/beta_vae_score.hpp"
+#include "latent/analysis/dictionary_metrics.hpp"
 #include "latent/analysis/disentanglement_report.hpp"
 #include "latent/analysis/factor_vae_score.hpp"
 #include "latent/analysis/factor_votes.hpp"
@@ -12,4 +13,5 @@
 #include "latent/analysis/interpolation.hpp"
 #include "latent/analysis/mig.hpp"
 #include "latent/analysis/mutual_information.hpp"
+#include "latent/analysis/sae_report.hpp"
 #include "latent/analysis/traversal.hpp"

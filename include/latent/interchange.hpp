@@ -7,6 +7,8 @@
 
 #include "latent/interchange/layer_walk.hpp"
 #include "latent/interchange/onnx.hpp"
+#include "latent/interchange/saelens.hpp"
+#include "latent/interchange/saelens_files.hpp"
 #include "latent/interchange/save_load.hpp"
 #include "latent/interchange/weights.hpp"
 #include "latent/io/named_tensor.hpp"

@@ -258,7 +258,7 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     detail::check_samples(x, In, "encode");
     const std::size_t n = x.shape()[0];
     xt::xtensor<T, 2> z = xt::zeros<T>({n, Latents});
-    sparse_codes(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
+    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
       for (std::size_t q = 0; q < Act::k; ++q) z(r, idx[q]) = val[q];
     });
     return z;
@@ -282,8 +282,8 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     detail::check_samples(x, In, "reconstruct");
     const std::size_t n = x.shape()[0];
     xt::xtensor<T, 2> out = xt::xtensor<T, 2>::from_shape({n, In});
-    sparse_codes(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
-      decode_row(idx, val, out.data() + r * In);
+    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
+      decode_code(idx, val, out.data() + r * In);
     });
     return out;
   }
@@ -294,13 +294,45 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     if (n == 0) throw data_error("loss: expected at least 1 row, found 0");
     std::vector<T> row(In);
     double total = 0;
-    sparse_codes(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
-      decode_row(idx, val, row.data());
+    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
+      decode_code(idx, val, row.data());
       kernels::subtract(In, row.data(), x.data() + r * In, row.data());
       total += static_cast<double>(kernels::sum_of_squares(In, row.data()));
     });
     return total / static_cast<double>(n);
   }
+  /// x̂ = b_dec + Σ_q val[q]·W_dec[idx[q]] for one row's K selections (`idx` ascending) into `out` (In values).
+  void decode_code(const std::uint32_t* idx, const T* val, T* out) const {
+    const T* wd = this->params() + decoder_weights_at;
+    std::copy_n(this->params() + decoder_bias_at, In, out);
+    for (std::size_t q = 0; q < Act::k; ++q)
+      if (val[q] > T(0)) kernels::axpy(In, val[q], wd + idx[q] * In, out);
+  }
+
+  /// Calls f(row, indices, values) with each of the n rows at `x`'s K selected latents (indices ascending,
+  /// values through the ReLU: a value 0 is a selected latent that does not fire), in chunks of 256 rows
+  /// (inference: no state change). What `encode`, `reconstruct`, `loss` and `evaluate_sae` are made of.
+  template <class F>
+  void for_each_code(const T* x, std::size_t n, const F& f) const {
+    constexpr std::size_t K = Act::k;
+    const std::size_t chunk = std::min<std::size_t>(n == 0 ? 1 : n, 256);
+    std::vector<T> xb(chunk * In), pre(chunk * Latents), val(K);
+    std::vector<std::uint32_t> idx(K);
+    const T* p = this->params();
+    for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
+      const std::size_t rows = std::min(chunk, n - r0);
+      for (std::size_t r = 0; r < rows; ++r)
+        kernels::subtract(In, x + (r0 + r) * In, p + decoder_bias_at, xb.data() + r * In);
+      kernels::gemm<Latents, T>(rows, In, xb.data(), In, 1, p + encoder_weights_at, 1, In,
+                                kernels::bias_init<T>{p + encoder_bias_at}, kernels::store_to<T>{pre.data()});
+      for (std::size_t r = 0; r < rows; ++r) {
+        kernels::top_k<K, T>(pre.data() + r * Latents, Latents, idx.data(), val.data());
+        for (std::size_t q = 0; q < K; ++q) val[q] = std::max(val[q], T(0));
+        f(r0 + r, idx.data(), val.data());
+      }
+    }
+  }
+
   template <detail::not_a_batch E>
   double loss(const E&) const {
     return detail::refuse_non_batch<E>();
@@ -448,7 +480,7 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     // The sparse half works latent by latent (each latent's weight rows and gradient rows are read and
     // written once per step, in cache, while the rows' vectors that use it come from the slice's
     // buffers), in ascending latent order; within a latent, ascending rows. A row's reconstruction then
-    // adds its latents in ascending order, as `decode_row` does.
+    // adds its latents in ascending order, as `decode_code` does.
     by_latent(idx, val, n, K, start_main, rows_main);
     if (aux) by_latent(aux_idx, aux_val, n, ka, start_aux, rows_aux);
     const auto code_of = [](const std::uint32_t* idx_rows, const T* vals, std::size_t width, std::uint32_t r,
@@ -527,37 +559,6 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
         if (val[r * width + q] > T(0)) rows[start[idx[r * width + q]]++] = static_cast<std::uint32_t>(r);
     for (std::size_t j = Latents; j > 0; --j) start[j] = start[j - 1];
     start[0] = 0;
-  }
-
-  // x̂ = b_dec + Σ_q val[q]·W_dec[idx[q]].
-  void decode_row(const std::uint32_t* idx, const T* val, T* out) const {
-    const T* wd = this->params() + decoder_weights_at;
-    std::copy_n(this->params() + decoder_bias_at, In, out);
-    for (std::size_t q = 0; q < Act::k; ++q)
-      if (val[q] > T(0)) kernels::axpy(In, val[q], wd + idx[q] * In, out);
-  }
-
-  // Calls f(row, indices, values) with each row's K selected latents (values through the ReLU), in
-  // chunks of rows (inference: no training noise, no state change).
-  template <class F>
-  void sparse_codes(const T* x, std::size_t n, const F& f) const {
-    constexpr std::size_t K = Act::k;
-    const std::size_t chunk = std::min<std::size_t>(n == 0 ? 1 : n, 256);
-    std::vector<T> xb(chunk * In), pre(chunk * Latents), val(K);
-    std::vector<std::uint32_t> idx(K);
-    const T* p = this->params();
-    for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
-      const std::size_t rows = std::min(chunk, n - r0);
-      for (std::size_t r = 0; r < rows; ++r)
-        kernels::subtract(In, x + (r0 + r) * In, p + decoder_bias_at, xb.data() + r * In);
-      kernels::gemm<Latents, T>(rows, In, xb.data(), In, 1, p + encoder_weights_at, 1, In,
-                                kernels::bias_init<T>{p + encoder_bias_at}, kernels::store_to<T>{pre.data()});
-      for (std::size_t r = 0; r < rows; ++r) {
-        kernels::top_k<K, T>(pre.data() + r * Latents, Latents, idx.data(), val.data());
-        for (std::size_t q = 0; q < K; ++q) val[q] = std::max(val[q], T(0));
-        f(r0 + r, idx.data(), val.data());
-      }
-    }
   }
 
   DictionaryOptions options_;
