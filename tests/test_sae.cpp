@@ -390,3 +390,166 @@ TEST_CASE("save_saelens and load_saelens: the same function back, folds applied,
   CHECK(std::equal(kept.begin(), kept.end(), folded.parameters().begin()));
   fs::remove_all(dir);
 }
+
+TEST_CASE("ReluL1: the gradient of reconstruction + λ·Σ z_j‖W_dec,j‖ in double; the atoms' norms stay free") {
+  using Sae = SparseDictionary<6, 10, ReluL1, double>;
+  Sae m(3, {.l1_coefficient = 0.7});
+  Rng rng(4);
+  for (auto& v : m.parameters()) v += rng.uniform(-0.2, 0.2);  // atoms of several norms, biases off 0
+  const auto x = random_rows<double>(9, 6, 8);
+  testing::gradient_check_options o;
+  o.max_values = 0;
+  for (std::size_t threads : {1, 2}) {
+    m.set_threads(threads);
+    const auto r = testing::gradient_check(m, [&] { return m.gradient(x.data(), 9); }, o);
+    INFO("threads " << threads);
+    CHECK_MESSAGE(static_cast<bool>(r), r.message());
+  }
+  // The penalty is in the training loss: loss(x) is the reconstruction alone.
+  const auto z = m.encode(x);
+  double penalty = 0;
+  for (std::size_t r = 0; r < 9; ++r)
+    for (std::size_t j = 0; j < 10; ++j) {
+      double norm = 0;
+      for (std::size_t i = 0; i < 6; ++i) norm += m.parameters()[Sae::decoder_weights_at + j * 6 + i] * m.parameters()[Sae::decoder_weights_at + j * 6 + i];
+      penalty += z(r, j) * std::sqrt(norm);
+    }
+  CHECK(m.gradient(x.data(), 9) == doctest::Approx(m.loss(x) + 0.7 * penalty / 9).epsilon(1e-12));
+  // No renormalisation: an atom's norm moves with training.
+  Sae f(5, {.l1_coefficient = 0.7});
+  Adam opt(5e-2);
+  for (int s = 0; s < 10; ++s) f.train_batch(x.data(), 9, opt);
+  double norm0 = 0;
+  for (std::size_t i = 0; i < 6; ++i) norm0 += f.parameters()[Sae::decoder_weights_at + i] * f.parameters()[Sae::decoder_weights_at + i];
+  CHECK(std::abs(std::sqrt(norm0) - 1.0) > 1e-3);
+}
+
+TEST_CASE("JumpRelu: the weights' gradient against central differences, the thresholds' against the pseudo-derivatives") {
+  using Sae = SparseDictionary<6, 10, JumpRelu, double>;
+  const double eps = 0.4, lambda = 0.3;
+  Sae m(7, {.l0_coefficient = lambda, .jump_bandwidth = eps, .initial_threshold = 0.3});
+  Rng rng(5);
+  for (std::size_t j = 0; j < 10; ++j) m.parameters()[Sae::log_threshold_at + j] += rng.uniform(-0.5, 0.5);
+  for (std::size_t j = 0; j < 10; ++j) m.parameters()[Sae::encoder_bias_at + j] = rng.uniform(-0.2, 0.2);
+  const auto x = random_rows<double>(12, 6, 9);
+  const double loss = m.gradient(x.data(), 12);
+  const std::vector<double> analytic(m.gradients().begin(), m.gradients().end());
+  // The definition, written out: pre = W_enc(x − b_dec) + b_enc; active where pre > θ; loss = mean of
+  // Σ(x̂ − x)² + λ·#active.
+  auto params = m.parameters();
+  const auto pre_of = [&](std::size_t r, std::size_t j) {
+    double v = params[Sae::encoder_bias_at + j];
+    for (std::size_t i = 0; i < 6; ++i) v += params[j * 6 + i] * (x(r, i) - params[Sae::decoder_bias_at + i]);
+    return v;
+  };
+  const auto definition = [&] {
+    double total = 0;
+    for (std::size_t r = 0; r < 12; ++r) {
+      std::vector<double> xh(6);
+      for (std::size_t i = 0; i < 6; ++i) xh[i] = params[Sae::decoder_bias_at + i];
+      for (std::size_t j = 0; j < 10; ++j) {
+        const double p = pre_of(r, j), theta = std::exp(params[Sae::log_threshold_at + j]);
+        if (p > theta && p > 0) {
+          total += lambda;
+          for (std::size_t i = 0; i < 6; ++i) xh[i] += p * params[Sae::decoder_weights_at + j * 6 + i];
+        }
+      }
+      for (std::size_t i = 0; i < 6; ++i) total += (xh[i] - x(r, i)) * (xh[i] - x(r, i));
+    }
+    return total / 12;
+  };
+  CHECK(loss == doctest::Approx(definition()).epsilon(1e-12));
+  std::size_t checked = 0;
+  for (std::size_t at = 0; at < Sae::log_threshold_at; ++at) {  // every weight and bias
+    const double kept = params[at], h = 1e-6;
+    params[at] = kept + h;
+    const double up = definition();
+    params[at] = kept - h;
+    const double down = definition();
+    params[at] = kept;
+    const double fd = (up - down) / (2 * h);
+    INFO("parameter " << at);
+    CHECK(analytic[at] == doctest::Approx(fd).epsilon(1e-6).scale(1e-6));
+    ++checked;
+  }
+  CHECK(checked == Sae::log_threshold_at);
+  // log θ_j: θ_j·Σ_rows 1[|pre − θ_j| < ε/2]·(−(θ_j/ε)·∂L/∂z_j − λ/ε) / n, ∂L/∂z_j = 2(x̂ − x)·w_j.
+  std::size_t in_window = 0;
+  for (std::size_t j = 0; j < 10; ++j) {
+    const double theta = std::exp(params[Sae::log_threshold_at + j]);
+    double want = 0;
+    for (std::size_t r = 0; r < 12; ++r) {
+      const double p = pre_of(r, j);
+      if (std::abs(p - theta) >= eps / 2) continue;
+      ++in_window;
+      std::vector<double> xh(6);
+      for (std::size_t i = 0; i < 6; ++i) xh[i] = params[Sae::decoder_bias_at + i];
+      for (std::size_t q = 0; q < 10; ++q) {
+        const double pq = pre_of(r, q), tq = std::exp(params[Sae::log_threshold_at + q]);
+        if (pq > tq && pq > 0)
+          for (std::size_t i = 0; i < 6; ++i) xh[i] += pq * params[Sae::decoder_weights_at + q * 6 + i];
+      }
+      double dz = 0;
+      for (std::size_t i = 0; i < 6; ++i) dz += 2 * (xh[i] - x(r, i)) * params[Sae::decoder_weights_at + j * 6 + i];
+      want += -(theta / eps) * dz - lambda / eps;
+    }
+    want *= theta / 12;
+    INFO("log threshold " << j);
+    CHECK(analytic[Sae::log_threshold_at + j] == doctest::Approx(want).epsilon(1e-9).scale(1e-9));
+  }
+  CHECK(in_window > 3);  // the pseudo-derivatives were exercised
+  // Two threads: the same gradient.
+  m.set_threads(2);
+  m.gradient(x.data(), 12);
+  for (std::size_t i = 0; i < analytic.size(); ++i) CHECK(m.gradients()[i] == doctest::Approx(analytic[i]).epsilon(1e-12).scale(1e-12));
+}
+
+TEST_CASE("ReluL1 and JumpRelu learn the synthetic features, with the sparsity their coefficients set") {
+  constexpr std::size_t D = 32, F = 64;
+  SyntheticActivations gen({.dims = D, .features = F, .zipf_exponent = 0.5, .max_probability = 0.1,
+                            .magnitude_mean = 1.0, .magnitude_std = 0.2, .seed = 3});
+  const auto train = gen.sample(20000, 1);
+  const auto test = gen.sample(2000, 2);
+  SparseDictionary<D, F, ReluL1> relu(1, {.l1_coefficient = 0.3});
+  SparseDictionary<D, F, JumpRelu> jump(1, {.l0_coefficient = 0.1, .jump_bandwidth = 0.05, .initial_threshold = 0.1});
+  Adam o1(3e-3), o2(3e-3);
+  fit(relu, train.x, o1, {.epochs = 10, .batch_size = 256, .progress = Progress::quiet});
+  fit(jump, train.x, o2, {.epochs = 10, .batch_size = 256, .progress = Progress::quiet});
+  const auto mr = match_dictionary(decoder_of(relu), gen.features());
+  const auto mj = match_dictionary(decoder_of(jump), gen.features());
+  const auto rr = evaluate_sae(relu, test.x), rj = evaluate_sae(jump, test.x);
+  INFO("ReluL1 MCC " << mr.mcc << " L0 " << rr.l0 << " FVU " << rr.fvu << "; JumpRelu MCC " << mj.mcc << " L0 " << rj.l0
+                     << " FVU " << rj.fvu);
+  CHECK(mr.mcc > 0.8);
+  CHECK(mj.mcc > 0.8);
+  CHECK(rr.l0 < 6);
+  CHECK(rj.l0 < 4);
+  CHECK(rr.fvu < 0.2);
+  CHECK(rj.fvu < 0.2);
+}
+
+TEST_CASE("save_saelens: JumpRelu as jumprelu with its thresholds, ReluL1 as standard; both come back") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("latent-saelens-j-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const auto x = random_rows<float>(20, 8, 2);
+  SparseDictionary<8, 16, JumpRelu> j(3, {.initial_threshold = 0.05});
+  Adam opt(1e-2);
+  for (int s = 0; s < 3; ++s) j.train_batch(x.data(), 20, opt);
+  save_saelens(j, (dir / "j").string());
+  const auto [cfg, t] = read_saelens_folder((dir / "j").string());
+  CHECK(cfg.architecture == sae_architecture::jumprelu);
+  REQUIRE(t.threshold.size() == 16);
+  CHECK(t.threshold[4] == doctest::Approx(j.thresholds()[4]));
+  SparseDictionary<8, 16, JumpRelu> jb(9);
+  load_saelens(jb, (dir / "j").string());
+  CHECK(xt::allclose(jb.encode(x), j.encode(x), 1e-5, 1e-6));
+  SparseDictionary<8, 16, ReluL1> r(4);
+  save_saelens(r, (dir / "r").string());
+  CHECK(read_saelens_folder((dir / "r").string()).first.architecture == sae_architecture::standard);
+  SparseDictionary<8, 16, ReluL1> rb(8);
+  load_saelens(rb, (dir / "r").string());
+  CHECK(xt::allclose(rb.encode(x), r.encode(x)));
+  CHECK_THROWS_AS(load_saelens(rb, (dir / "j").string()), format_error);  // a jumprelu folder into a ReLU model
+  fs::remove_all(dir);
+}

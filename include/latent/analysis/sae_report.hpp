@@ -48,9 +48,9 @@ class sae_report_sums {
   explicit sae_report_sums(const Sae& sae) : sae_(sae), fired_(M, 0), sum_(In, 0.0), xhat_(In) {}
 
   void add(const T* x, std::size_t n) {
-    sae_.for_each_code(x, n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
+    sae_.for_each_code(x, n, [&](std::size_t r, const std::uint32_t* idx, const T* val, std::size_t count) {
       const T* xr = x + r * In;
-      sae_.decode_code(idx, val, xhat_.data());
+      sae_.decode_code(idx, val, count, xhat_.data());
       double err = 0, xx = 0, hh = 0, xh = 0;
       for (std::size_t i = 0; i < In; ++i) {
         const double a = static_cast<double>(xr[i]), b = static_cast<double>(xhat_[i]);
@@ -69,7 +69,7 @@ class sae_report_sums {
         cosine_ += nh > 0 ? xh / (nx * nh) : 0.0;
         ++nonzero_;
       }
-      for (std::size_t q = 0; q < Sae::k; ++q)
+      for (std::size_t q = 0; q < count; ++q)
         if (val[q] > T(0)) ++fired_[idx[q]], ++active_;
       ++rows_;
     });

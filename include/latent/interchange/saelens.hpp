@@ -9,6 +9,7 @@
 #include "latent/interchange/saelens_files.hpp"
 
 #include <algorithm>  // std::copy_n, std::fill_n
+#include <cmath>      // std::log: JumpReLU thresholds
 #include <cstddef>    // std::size_t
 #include <string>     // std::string, std::to_string
 #include <utility>    // std::move
@@ -16,18 +17,31 @@
 
 namespace latent {
 
-/// The SAELens config and tensors of `sae` (a `SparseDictionary` with `TopK<K>`): architecture "topk",
-/// its k, `apply_b_dec_to_input` true, `normalize_activations` "none", `rescale_acts_by_decoder_norm`
-/// false (latent's atoms have unit norm), dtype float32; W_enc as SAELens's [d_in, d_sae] (latent keeps
-/// it [d_sae, d_in]), W_dec [d_sae, d_in], b_enc, b_dec. `base` supplies what latent does not know:
-/// `hook_name`, `metadata`, `extra` keys (its sizes and architecture are replaced).
+/// SAELens's architecture of a latent activation: TopK "topk", JumpRelu "jumprelu", ReluL1 "standard"
+/// (SAELens's ReLU SAE; the L1 penalty is training, not the architecture).
+template <class Act>
+constexpr sae_architecture saelens_architecture_of() {
+  if constexpr (Act::aux_k)
+    return sae_architecture::topk;
+  else if constexpr (Act::learned_threshold)
+    return sae_architecture::jumprelu;
+  else
+    return sae_architecture::standard;
+}
+
+/// The SAELens config and tensors of `sae` (a `SparseDictionary`): the architecture
+/// (`saelens_architecture_of`), k for TopK, `apply_b_dec_to_input` true, `normalize_activations`
+/// "none", `rescale_acts_by_decoder_norm` false, dtype float32; W_enc as SAELens's [d_in, d_sae]
+/// (latent keeps it [d_sae, d_in]), W_dec [d_sae, d_in], b_enc, b_dec, and for JumpRelu the thresholds
+/// θ = exp(log θ). `base` supplies what latent does not know: `hook_name`, `metadata`, `extra` keys
+/// (its sizes and architecture are replaced).
 template <class Sae>
 std::pair<SaeLensConfig, SaeLensTensors> saelens_of(const Sae& sae, SaeLensConfig base = {}) {
   constexpr std::size_t In = Sae::input_size, M = Sae::latents;
   SaeLensConfig cfg = std::move(base);
   cfg.d_in = In;
   cfg.d_sae = M;
-  cfg.architecture = sae_architecture::topk;
+  cfg.architecture = saelens_architecture_of<typename Sae::activation_type>();
   cfg.k = Sae::k;
   cfg.rescale_acts_by_decoder_norm = false;
   cfg.apply_b_dec_to_input = true;
@@ -44,6 +58,10 @@ std::pair<SaeLensConfig, SaeLensTensors> saelens_of(const Sae& sae, SaeLensConfi
   t.W_dec.assign(p.begin() + Sae::decoder_weights_at, p.begin() + Sae::decoder_weights_at + M * In);
   t.b_enc.assign(p.begin() + Sae::encoder_bias_at, p.begin() + Sae::encoder_bias_at + M);
   t.b_dec.assign(p.begin() + Sae::decoder_bias_at, p.begin() + Sae::decoder_bias_at + In);
+  if constexpr (Sae::activation_type::learned_threshold) {
+    const auto theta = sae.thresholds();
+    t.threshold.assign(theta.begin(), theta.end());
+  }
   return {std::move(cfg), std::move(t)};
 }
 
@@ -56,7 +74,8 @@ void save_saelens(const Sae& sae, const std::string& dir, SaeLensConfig base = {
 }
 
 /// Sets `sae`'s parameters from SAELens's folder `dir`: all or nothing (any problem is an exception and
-/// leaves `sae` as it was). The folder must hold a "topk" SAE with `sae`'s d_in, d_sae and k
+/// leaves `sae` as it was). The folder must hold an SAE of `sae`'s architecture (`saelens_architecture_of`:
+/// "topk" with its k, "jumprelu" with positive thresholds, or "standard") with its d_in and d_sae
 /// (`format_error` naming what differs); `rescale_acts_by_decoder_norm` is folded into the encoder
 /// (`fold_decoder_norms`), `apply_b_dec_to_input` false is folded into b_enc (b_enc + W_enc·b_dec, the
 /// same function); `normalize_activations` other than "none" is refused (latent does not rescale its
@@ -67,10 +86,11 @@ SaeLensConfig load_saelens(Sae& sae, const std::string& dir) {
   constexpr std::size_t In = Sae::input_size, M = Sae::latents;
   auto [cfg, t] = read_saelens_folder(dir);
   const std::string what = "load_saelens: " + dir;
-  if (cfg.architecture != sae_architecture::topk)
-    throw format_error(what + ": expected a topk SAE (the model is " + Sae::architecture() + "), found " +
-                       std::string(saelens_name(cfg.architecture)));
-  if (cfg.d_in != In || cfg.d_sae != M || cfg.k != Sae::k)
+  constexpr sae_architecture want = saelens_architecture_of<typename Sae::activation_type>();
+  if (cfg.architecture != want)
+    throw format_error(what + ": expected a " + std::string(saelens_name(want)) + " SAE (the model is " +
+                       Sae::architecture() + "), found " + std::string(saelens_name(cfg.architecture)));
+  if (cfg.d_in != In || cfg.d_sae != M || (want == sae_architecture::topk && cfg.k != Sae::k))
     throw format_error(what + ": expected d_in " + std::to_string(In) + ", d_sae " + std::to_string(M) + ", k " +
                        std::to_string(Sae::k) + ", found d_in " + std::to_string(cfg.d_in) + ", d_sae " +
                        std::to_string(cfg.d_sae) + ", k " + std::to_string(cfg.k));
@@ -90,6 +110,14 @@ SaeLensConfig load_saelens(Sae& sae, const std::string& dir) {
   }
   std::copy_n(t.W_dec.begin(), M * In, p.begin() + Sae::decoder_weights_at);
   std::copy_n(t.b_dec.begin(), In, p.begin() + Sae::decoder_bias_at);
+  if constexpr (Sae::activation_type::learned_threshold) {
+    for (std::size_t j = 0; j < M; ++j) {
+      if (!(t.threshold[j] > 0))
+        throw format_error(what + ": expected positive JumpReLU thresholds (latent learns log θ), found " +
+                           std::to_string(t.threshold[j]) + " for latent " + std::to_string(j));
+      p[Sae::log_threshold_at + j] = static_cast<T>(std::log(static_cast<double>(t.threshold[j])));
+    }
+  }
   std::copy(p.begin(), p.end(), sae.parameters().begin());
   std::fill(sae.state().begin(), sae.state().end(), T(0));
   return cfg;

@@ -23,6 +23,7 @@
 #include <cmath>      // std::sqrt, std::isfinite, std::abs
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint32_t, std::uint64_t
+#include <type_traits>  // std::integral_constant: the scratch arrays' slots
 #include <span>       // std::span
 #include <string>     // std::string, std::to_string
 #include <utility>    // std::pair
@@ -32,10 +33,33 @@ namespace latent {
 
 /// The TopK activation of a sparse dictionary (OpenAI, "Scaling and evaluating sparse autoencoders",
 /// 2024): each row keeps its `K` largest pre-activations, through a ReLU; every other latent is 0.
+/// Unit-norm atoms; AuxK revives dead latents.
 template <std::size_t K>
 struct TopK {
-  static constexpr std::size_t k = K;
+  static constexpr std::size_t k = K;  ///< active latents per row (at most)
+  static constexpr bool unit_norm_atoms = true, aux_k = true, learned_threshold = false;
   static std::string signature() { return "TopK<" + std::to_string(K) + ">"; }
+};
+
+/// The JumpReLU activation (Rajamanoharan et al., "Jumping ahead", DeepMind 2024; Gemma Scope):
+/// z_j = pre_j · H(pre_j − θ_j) with a learned threshold θ_j = exp(t_j) per latent, and an L0 penalty
+/// λ·Σ_j H(pre_j − θ_j) (`DictionaryOptions::l0_coefficient`). H has no useful derivative: θ is trained
+/// through the straight-through rectangle pseudo-derivatives of bandwidth ε
+/// (`DictionaryOptions::jump_bandwidth`): ∂z_j/∂θ_j = −(θ_j/ε)·1[|pre_j − θ_j| < ε/2] and
+/// ∂H/∂θ_j = −(1/ε)·1[|pre_j − θ_j| < ε/2]; ∂z_j/∂pre_j = H. Unit-norm atoms.
+struct JumpRelu {
+  static constexpr std::size_t k = 0;  ///< no fixed count: as many as pass their threshold
+  static constexpr bool unit_norm_atoms = true, aux_k = false, learned_threshold = true;
+  static std::string signature() { return "JumpRelu"; }
+};
+
+/// ReLU with an L1 penalty weighted by the atoms' norms (Anthropic, "Towards monosemanticity" and its
+/// April 2024 update): z = ReLU(pre), penalty λ·Σ_j z_j·‖W_dec,j‖ (`DictionaryOptions::l1_coefficient`);
+/// the atoms' norms are free (the penalty holds them), so they are not renormalised.
+struct ReluL1 {
+  static constexpr std::size_t k = 0;
+  static constexpr bool unit_norm_atoms = false, aux_k = false, learned_threshold = false;
+  static std::string signature() { return "ReluL1"; }
 };
 
 /// The training settings of a `SparseDictionary` (defaults and sources in docs/sparse-dictionaries.md).
@@ -47,6 +71,14 @@ struct DictionaryOptions {
   std::size_t aux_k = 0;
   /// A latent is dead when it has not fired for this many training rows (tokens) (OpenAI: 10 M).
   double dead_after_tokens = 10'000'000;
+  /// ReluL1: λ of the penalty λ·Σ_j z_j·‖W_dec,j‖ (per row, as the reconstruction error).
+  double l1_coefficient = 5.0;
+  /// JumpRelu: λ of the L0 penalty λ·Σ_j H(pre_j − θ_j) (per row).
+  double l0_coefficient = 1.0;
+  /// JumpRelu: ε, the width of the rectangle of the thresholds' pseudo-derivatives (DeepMind, SAELens: 0.001).
+  double jump_bandwidth = 0.001;
+  /// JumpRelu: θ at initialisation, for every latent (DeepMind, SAELens: 0.001).
+  double initial_threshold = 0.001;
   /// Rows of a training step's encoder product at a time (its pre-activations, rows × Latents, stay
   /// this large; the encoder's weights are packed once per block).
   std::size_t block_rows = 1024;
@@ -59,6 +91,13 @@ struct DictionaryOptions {
       throw option_error("DictionaryOptions: expected dead_after_tokens > 0, found " +
                          std::to_string(dead_after_tokens));
     if (block_rows == 0) throw option_error("DictionaryOptions: expected block_rows >= 1, found 0");
+    for (const auto& [name, v] : {std::pair{"l1_coefficient", l1_coefficient}, std::pair{"l0_coefficient", l0_coefficient}})
+      if (!(v >= 0) || !std::isfinite(v))
+        throw option_error(std::string("DictionaryOptions: expected ") + name + " >= 0, found " + std::to_string(v));
+    for (const auto& [name, v] :
+         {std::pair{"jump_bandwidth", jump_bandwidth}, std::pair{"initial_threshold", initial_threshold}})
+      if (!(v > 0) || !std::isfinite(v))
+        throw option_error(std::string("DictionaryOptions: expected ") + name + " > 0, found " + std::to_string(v));
     return *this;
   }
 };
@@ -91,11 +130,14 @@ struct sparse_dictionary_has_a_zero_size {
 /// The encoder product is a dense packed product; the decoder, both weight gradients and the code's
 /// gradient touch only the K active latents of each row. Example: examples/sae_superposition.cpp.
 template <std::size_t In, std::size_t Latents, class Act = TopK<32>, class T = float>
-class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Latents + In> {
+class SparseDictionary
+    : public detail::model_storage<T, 2 * In * Latents + Latents + In + (Act::learned_threshold ? Latents : 0)> {
   static_assert(diag::sparse_dictionary_has_a_zero_size<In, Latents, (In > 0 && Latents > 0)>::value);
-  static_assert(diag::topk_keeps_more_latents_than_the_dictionary_has<Act, Latents,
-                                                                     (Act::k >= 1 && Act::k <= Latents)>::value);
-  using storage = detail::model_storage<T, 2 * In * Latents + Latents + In>;
+  static_assert(diag::topk_keeps_more_latents_than_the_dictionary_has<
+                Act, Latents, (!Act::aux_k || (Act::k >= 1 && Act::k <= Latents))>::value);
+  using storage =
+      detail::model_storage<T, 2 * In * Latents + Latents + In + (Act::learned_threshold ? Latents : 0)>;
+  static constexpr bool top_k = Act::aux_k;  // a fixed number per row (TopK)
 
  public:
   using scalar_type = T;
@@ -104,17 +146,18 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
   static constexpr std::size_t latents = Latents;     ///< the dictionary's size (d_sae)
   static constexpr std::size_t code_size = Latents;   ///< codes as dense rows of `latents` values
   static constexpr std::size_t condition_size = 0;
-  static constexpr std::size_t k = Act::k;            ///< active latents per row
+  static constexpr std::size_t k = Act::k;            ///< active latents per row (TopK; 0: not fixed)
   static constexpr std::size_t param_count = storage::param_count;
-  /// Where each tensor starts in `parameters()`.
+  /// Where each tensor starts in `parameters()` (JumpRelu: then log θ, one per latent).
   static constexpr std::size_t encoder_weights_at = 0, encoder_bias_at = In * Latents,
-                               decoder_weights_at = In * Latents + Latents, decoder_bias_at = 2 * In * Latents + Latents;
+                               decoder_weights_at = In * Latents + Latents, decoder_bias_at = 2 * In * Latents + Latents,
+                               log_threshold_at = 2 * In * Latents + Latents + In;
   /// State: the rows since each latent last fired. Statistics of a step: how many rows each latent
   /// fired in, then the step's rows (summed over threads and processes).
   static constexpr std::size_t state_size = Latents;
   static constexpr std::size_t step_stats_size = Latents + 1;
   /// Of a training step per row: the encoder product, and the sparse parts (decoder, three gradients).
-  static constexpr double flops_per_row = 2.0 * In * Latents + 8.0 * Act::k * In;
+  static constexpr double flops_per_row = 2.0 * In * Latents + 8.0 * (top_k ? Act::k : 32) * In;
 
   /// "SparseDictionary<768,16384,TopK<32>,float>": saved files carry it.
   static std::string architecture() {
@@ -149,6 +192,8 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     std::copy_n(wd, In * Latents, p + encoder_weights_at);
     std::fill_n(p + encoder_bias_at, Latents, T(0));
     std::fill_n(p + decoder_bias_at, In, T(0));
+    if constexpr (Act::learned_threshold)
+      std::fill_n(p + log_threshold_at, Latents, static_cast<T>(std::log(options_.initial_threshold)));
     std::fill_n(this->state_data(), state_size, T(0));
     this->forget_backup();
   }
@@ -233,7 +278,7 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     const hook_fn before = before_fn, after = after_fn;
     const typename storage::update_hooks h{&before, &after};
     return this->train_step_reduced("fit", n, global_n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt),
-                                    reduce, &update, &h);
+                                    reduce, &update, Act::unit_norm_atoms ? &h : nullptr);
   }
   /// The gradient of the mean training loss (with AuxK) over the n rows at `x` into `gradients()`,
   /// without an update; returns the mean loss. The raw gradient: the projection along the atoms is
@@ -253,13 +298,13 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
 
   // ---- inference -----------------------------------------------------------------------------------
 
-  /// The codes of the rows of `x` (n × In → n × Latents, K nonzeros a row at most).
+  /// The codes of the rows of `x` (n × In → n × Latents; TopK: K nonzeros a row at most).
   xt::xtensor<T, 2> encode(const xt::xtensor<T, 2>& x) const {
     detail::check_samples(x, In, "encode");
     const std::size_t n = x.shape()[0];
     xt::xtensor<T, 2> z = xt::zeros<T>({n, Latents});
-    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
-      for (std::size_t q = 0; q < Act::k; ++q) z(r, idx[q]) = val[q];
+    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val, std::size_t count) {
+      for (std::size_t q = 0; q < count; ++q) z(r, idx[q]) = val[q];
     });
     return z;
   }
@@ -282,42 +327,51 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     detail::check_samples(x, In, "reconstruct");
     const std::size_t n = x.shape()[0];
     xt::xtensor<T, 2> out = xt::xtensor<T, 2>::from_shape({n, In});
-    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
-      decode_code(idx, val, out.data() + r * In);
+    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val, std::size_t count) {
+      decode_code(idx, val, count, out.data() + r * In);
     });
     return out;
   }
-  /// The mean over the rows of `x` of Σ_i (x̂_i − x_i)² (the reconstruction loss, without AuxK).
+  /// The mean over the rows of `x` of Σ_i (x̂_i − x_i)² (the reconstruction loss, without AuxK or a
+  /// sparsity penalty).
   double loss(const xt::xtensor<T, 2>& x) const {
     detail::check_samples(x, In, "loss");
     const std::size_t n = x.shape()[0];
     if (n == 0) throw data_error("loss: expected at least 1 row, found 0");
     std::vector<T> row(In);
     double total = 0;
-    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val) {
-      decode_code(idx, val, row.data());
+    for_each_code(x.data(), n, [&](std::size_t r, const std::uint32_t* idx, const T* val, std::size_t count) {
+      decode_code(idx, val, count, row.data());
       kernels::subtract(In, row.data(), x.data() + r * In, row.data());
       total += static_cast<double>(kernels::sum_of_squares(In, row.data()));
     });
     return total / static_cast<double>(n);
   }
-  /// x̂ = b_dec + Σ_q val[q]·W_dec[idx[q]] for one row's K selections (`idx` ascending) into `out` (In values).
-  void decode_code(const std::uint32_t* idx, const T* val, T* out) const {
+  /// x̂ = b_dec + Σ_q val[q]·W_dec[idx[q]] for one row's `count` active latents into `out` (In values).
+  void decode_code(const std::uint32_t* idx, const T* val, std::size_t count, T* out) const {
     const T* wd = this->params() + decoder_weights_at;
     std::copy_n(this->params() + decoder_bias_at, In, out);
-    for (std::size_t q = 0; q < Act::k; ++q)
-      if (val[q] > T(0)) kernels::axpy(In, val[q], wd + idx[q] * In, out);
+    for (std::size_t q = 0; q < count; ++q)
+      if (val[q] != T(0)) kernels::axpy(In, val[q], wd + idx[q] * In, out);
   }
 
-  /// Calls f(row, indices, values) with each of the n rows at `x`'s K selected latents (indices ascending,
-  /// values through the ReLU: a value 0 is a selected latent that does not fire), in chunks of 256 rows
-  /// (inference: no state change). What `encode`, `reconstruct`, `loss` and `evaluate_sae` are made of.
+  /// The activation's thresholds θ_j = exp(t_j) (JumpRelu), for inference and the SAELens files.
+  std::vector<T> thresholds() const {
+    std::vector<T> t(Latents, T(0));
+    if constexpr (Act::learned_threshold)
+      for (std::size_t j = 0; j < Latents; ++j) t[j] = std::exp(this->params()[log_threshold_at + j]);
+    return t;
+  }
+
+  /// Calls f(row, indices, values, count) with each of the n rows at `x`'s active latents (indices
+  /// ascending, values > 0), in chunks of 256 rows (inference: no state change). What `encode`,
+  /// `reconstruct`, `loss` and `evaluate_sae` are made of.
   template <class F>
   void for_each_code(const T* x, std::size_t n, const F& f) const {
-    constexpr std::size_t K = Act::k;
     const std::size_t chunk = std::min<std::size_t>(n == 0 ? 1 : n, 256);
-    std::vector<T> xb(chunk * In), pre(chunk * Latents), val(K);
-    std::vector<std::uint32_t> idx(K);
+    std::vector<T> xb(chunk * In), pre(chunk * Latents), val(Latents);
+    std::vector<std::uint32_t> idx(Latents);
+    const std::vector<T> theta = thresholds();
     const T* p = this->params();
     for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
       const std::size_t rows = std::min(chunk, n - r0);
@@ -326,9 +380,8 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
       kernels::gemm<Latents, T>(rows, In, xb.data(), In, 1, p + encoder_weights_at, 1, In,
                                 kernels::bias_init<T>{p + encoder_bias_at}, kernels::store_to<T>{pre.data()});
       for (std::size_t r = 0; r < rows; ++r) {
-        kernels::top_k<K, T>(pre.data() + r * Latents, Latents, idx.data(), val.data());
-        for (std::size_t q = 0; q < K; ++q) val[q] = std::max(val[q], T(0));
-        f(r0 + r, idx.data(), val.data());
+        const std::size_t count = select(pre.data() + r * Latents, theta.data(), idx.data(), val.data());
+        f(r0 + r, idx.data(), val.data(), count);
       }
     }
   }
@@ -396,7 +449,8 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     const auto after_fn = [](T* p) { renormalise_atoms(p); };
     const hook_fn before = before_fn, after = after_fn;
     const typename storage::update_hooks h{&before, &after};
-    return this->train_step(where, n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt), &update, &h);
+    return this->train_step(where, n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt), &update,
+                            Act::unit_norm_atoms ? &h : nullptr);
   }
 
   // The dead latents before a step (the same for every slice of it), and the AuxK sizes.
@@ -413,13 +467,48 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     return [this, x, index, scale](const detail::slice<T>& s) { return slice_loss(s, s.rows_of(x, index, In, 0), scale); };
   }
 
+  // One row's active latents from its pre-activations, indices ascending, values > 0; returns how
+  // many. TopK: the K largest through a ReLU; JumpRelu: pre_j > θ_j; ReluL1: pre_j > 0.
+  static std::size_t select(const T* pre, const T* theta, std::uint32_t* idx, T* val) noexcept {
+    if constexpr (top_k) {
+      kernels::top_k<Act::k, T>(pre, Latents, idx, val);
+      std::size_t c = 0;
+      for (std::size_t q = 0; q < Act::k; ++q)
+        if (val[q] > T(0)) idx[c] = idx[q], val[c] = val[q], ++c;
+      return c;
+    } else {
+      std::size_t c = 0;
+      for (std::size_t j = 0; j < Latents; ++j) {
+        const T bar = Act::learned_threshold ? theta[j] : T(0);
+        if (pre[j] > bar && pre[j] > T(0)) idx[c] = static_cast<std::uint32_t>(j), val[c] = pre[j], ++c;
+      }
+      return c;
+    }
+  }
+
+  // A per-thread array that only grows (the step's variable-length code lists; no allocation once it
+  // has grown to the largest step).
+  template <class U, int Slot>
+  static U* grown(std::size_t count) {
+    thread_local std::vector<U> v;
+    if (v.size() < count) v.resize(count + count / 2);
+    return v.data();
+  }
+
+  // The entries of a slice's codes: (row, latent, value), by row then latent.
+  struct entries {
+    std::uint32_t* row = nullptr;
+    std::uint32_t* idx = nullptr;
+    T* val = nullptr;
+    std::size_t size = 0;
+  };
+
   // A slice's summed loss and its gradient (the slice's buffer, all of it written) and statistics.
   double slice_loss(const detail::slice<T>& s, const T* x, T scale) const {
-    constexpr std::size_t K = Act::k;
     const std::size_t n = s.rows;
     const std::size_t block = std::min(n, options_.block_rows);
     const std::size_t nd = dead_.size();
-    const bool aux = options_.aux_weight > 0 && nd > 0;
+    const bool aux = Act::aux_k && options_.aux_weight > 0 && nd > 0;
     const std::size_t ka = aux ? std::min(aux_k(), nd) : 0;
     const T aux_factor =
         aux ? static_cast<T>(options_.aux_weight * std::min(1.0, static_cast<double>(nd) / static_cast<double>(aux_k())))
@@ -436,43 +525,70 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     T* gwd = g + decoder_weights_at;
     T* gbd = g + decoder_bias_at;
 
-    // Workspace: x − b_dec (n × In), a block's pre-activations (block × Latents), the codes (n × (K + ka)),
-    // the rows' reconstructions, then d loss / d x̂ (n × In), the AuxK errors, then their gradients
-    // (n × In with AuxK), the dead latents' pre-activations of a row (nd).
+    // Workspace: x − b_dec (n × In), a block's pre-activations (block × Latents), the rows' x̂ then
+    // d loss / d x̂ (n × In), the AuxK errors then their gradients (n × In with AuxK), per latent θ_j
+    // (JumpRelu) or ‖W_dec,j‖ (ReluL1), a row's codes (Latents), the dead latents' pre-activations (nd).
     const std::size_t na = aux ? n : 0;
-    T* xb = s.work(n * In + block * Latents + n * (K + ka) + n * In + na * In + nd);
+    T* xb = s.work(n * In + block * Latents + n * In + na * In + 2 * Latents + Latents + nd);
     T* pre = xb + n * In;
-    T* val = pre + block * Latents;
-    T* aux_val = val + n * K;
-    T* d = aux_val + n * ka;
+    T* d = pre + block * Latents;
     T* e = d + n * In;
-    T* dead_pre = e + na * In;
-    // Indices: the codes' (n × (K + ka)), then the codes grouped by latent (see `by_latent`).
-    std::uint32_t* idx = kernels::detail::workspace<std::uint32_t, 3>(n * (K + ka) + 2 * (Latents + 1) + n * (K + ka));
-    std::uint32_t* aux_idx = idx + n * K;
-    std::uint32_t* start_main = aux_idx + n * ka;
-    std::uint32_t* start_aux = start_main + Latents + 1;
-    std::uint32_t* rows_main = start_aux + Latents + 1;
-    std::uint32_t* rows_aux = rows_main + n * K;
+    T* per_latent = e + na * In;  // θ_j or ‖W_dec,j‖
+    T* row_val = per_latent + Latents;
+    T* dead_pre = row_val + 2 * Latents;
+    std::uint32_t* row_idx = grown<std::uint32_t, 0>(Latents);
+    if constexpr (Act::learned_threshold)
+      for (std::size_t j = 0; j < Latents; ++j) per_latent[j] = std::exp(p[log_threshold_at + j]);
+    if constexpr (!Act::unit_norm_atoms)
+      for (std::size_t j = 0; j < Latents; ++j) per_latent[j] = std::sqrt(kernels::sum_of_squares(In, wd + j * In));
+    const T half_band = static_cast<T>(options_.jump_bandwidth / 2);
+
+    // The codes (and AuxK's, and JumpRelu's rows near a threshold), as entries by row then latent.
+    entries main, extra;  // extra: AuxK's codes, or JumpRelu's (row, latent, pre) within ε/2 of θ
+    std::size_t cap_main = top_k ? n * Act::k : 0, cap_extra = aux ? n * ka : 0;
+    const auto reserve = [&](entries& en, std::size_t& cap, std::size_t need, auto slot) {
+      constexpr int base = decltype(slot)::value;
+      if (need > cap || en.row == nullptr) {
+        cap = std::max(need, cap);
+        std::uint32_t* rows = grown<std::uint32_t, base + 1>(cap);
+        std::uint32_t* idx = grown<std::uint32_t, base + 2>(cap);
+        T* val = grown<T, base + 3>(cap);
+        // The arrays moved if they grew: copy what they held (grown keeps it: resize preserves).
+        en.row = rows, en.idx = idx, en.val = val;
+      }
+    };
+    reserve(main, cap_main, std::max<std::size_t>(cap_main, 1), std::integral_constant<int, 10>{});
+    reserve(extra, cap_extra, std::max<std::size_t>(cap_extra, 1), std::integral_constant<int, 20>{});
     kernels::ranked<T>* heap = kernels::detail::workspace<kernels::ranked<T>, 3>(ka + 1);
 
     for (std::size_t r = 0; r < n; ++r) kernels::subtract(In, x + r * In, bd, xb + r * In);
-    // The encoder product, a block of rows at a time, and each row's selections.
     for (std::size_t b0 = 0; b0 < n; b0 += block) {
       const std::size_t rows = std::min(block, n - b0);
       kernels::gemm<Latents, T>(rows, In, xb + b0 * In, In, 1, we, 1, In, kernels::bias_init<T>{be},
                                 kernels::store_to<T>{pre});
       for (std::size_t r = b0; r < b0 + rows; ++r) {
         const T* row = pre + (r - b0) * Latents;
-        kernels::top_k<K, T>(row, Latents, idx + r * K, val + r * K);
-        for (std::size_t q = 0; q < K; ++q) val[r * K + q] = std::max(val[r * K + q], T(0));
+        const std::size_t c = select(row, per_latent, row_idx, row_val);
+        reserve(main, cap_main, main.size + c, std::integral_constant<int, 10>{});
+        for (std::size_t q = 0; q < c; ++q, ++main.size)
+          main.row[main.size] = static_cast<std::uint32_t>(r), main.idx[main.size] = row_idx[q],
+          main.val[main.size] = row_val[q];
+        if constexpr (Act::learned_threshold) {
+          for (std::size_t j = 0; j < Latents; ++j)
+            if (std::abs(row[j] - per_latent[j]) < half_band) {
+              reserve(extra, cap_extra, extra.size + 1, std::integral_constant<int, 20>{});
+              extra.row[extra.size] = static_cast<std::uint32_t>(r), extra.idx[extra.size] = static_cast<std::uint32_t>(j);
+              extra.val[extra.size++] = row[j];
+            }
+        }
         if (aux) {
           for (std::size_t q = 0; q < nd; ++q) dead_pre[q] = row[dead_[q]];
-          kernels::top_k<T>(dead_pre, nd, ka, aux_idx + r * ka, aux_val + r * ka, heap);
-          for (std::size_t q = 0; q < ka; ++q) {
-            aux_idx[r * ka + q] = dead_[aux_idx[r * ka + q]];
-            aux_val[r * ka + q] = std::max(aux_val[r * ka + q], T(0));
-          }
+          kernels::top_k<T>(dead_pre, nd, ka, row_idx, row_val, heap);
+          for (std::size_t q = 0; q < ka; ++q)
+            if (row_val[q] > T(0)) {
+              extra.row[extra.size] = static_cast<std::uint32_t>(r), extra.idx[extra.size] = dead_[row_idx[q]];
+              extra.val[extra.size++] = row_val[q];
+            }
         }
       }
     }
@@ -481,19 +597,18 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     // written once per step, in cache, while the rows' vectors that use it come from the slice's
     // buffers), in ascending latent order; within a latent, ascending rows. A row's reconstruction then
     // adds its latents in ascending order, as `decode_code` does.
-    by_latent(idx, val, n, K, start_main, rows_main);
-    if (aux) by_latent(aux_idx, aux_val, n, ka, start_aux, rows_aux);
-    const auto code_of = [](const std::uint32_t* idx_rows, const T* vals, std::size_t width, std::uint32_t r,
-                            std::uint32_t j) {
-      // The value of latent j in row r (j is among the row's `width` indices, sorted ascending).
-      const std::uint32_t* b = idx_rows + r * width;
-      return vals[r * width + static_cast<std::size_t>(std::lower_bound(b, b + width, j) - b)];
-    };
+    std::uint32_t* start_main = grown<std::uint32_t, 30>(Latents + 1);
+    std::uint32_t* start_extra = grown<std::uint32_t, 31>(Latents + 1);
+    std::uint32_t* order_main = grown<std::uint32_t, 32>(main.size + 1);
+    std::uint32_t* order_extra = grown<std::uint32_t, 33>(extra.size + 1);
+    by_latent(main, start_main, order_main);
+    by_latent(extra, start_extra, order_extra);
+
     for (std::size_t r = 0; r < n; ++r) std::copy_n(bd, In, d + r * In);
     for (std::size_t j = 0; j < Latents; ++j)
       for (std::uint32_t q = start_main[j]; q < start_main[j + 1]; ++q) {
-        const std::uint32_t r = rows_main[q];
-        kernels::axpy(In, code_of(idx, val, K, r, static_cast<std::uint32_t>(j)), wd + j * In, d + r * In);
+        const std::uint32_t at = order_main[q];
+        kernels::axpy(In, main.val[at], wd + j * In, d + main.row[at] * In);
       }
     double total = 0;
     for (std::size_t r = 0; r < n; ++r) {
@@ -501,43 +616,74 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
       kernels::subtract(In, dr, x + r * In, dr);  // x̂ − x
       total += static_cast<double>(kernels::sum_of_squares(In, dr));
     }
+    // The sparsity penalties: ReluL1 λ·Σ z_j·‖W_dec,j‖, JumpRelu λ·(active latents).
+    if constexpr (!Act::unit_norm_atoms) {
+      double l1 = 0;
+      for (std::size_t q = 0; q < main.size; ++q) l1 += static_cast<double>(main.val[q] * per_latent[main.idx[q]]);
+      total += options_.l1_coefficient * l1;
+    }
+    if constexpr (Act::learned_threshold) total += options_.l0_coefficient * static_cast<double>(main.size);
     if (aux) {
       // AuxK: the dead latents' reconstruction of the residual e = x − x̂ (held fixed), without b_dec
       // (it is in x̂ already): error ê − e = Σ z_aux·w_j + (x̂ − x).
       std::copy_n(d, n * In, e);
       for (std::size_t j = 0; j < Latents; ++j)
-        for (std::uint32_t q = start_aux[j]; q < start_aux[j + 1]; ++q) {
-          const std::uint32_t r = rows_aux[q];
-          kernels::axpy(In, code_of(aux_idx, aux_val, ka, r, static_cast<std::uint32_t>(j)), wd + j * In, e + r * In);
+        for (std::uint32_t q = start_extra[j]; q < start_extra[j + 1]; ++q) {
+          const std::uint32_t at = order_extra[q];
+          kernels::axpy(In, extra.val[at], wd + j * In, e + extra.row[at] * In);
         }
       for (std::size_t r = 0; r < n; ++r) total += static_cast<double>(aux_factor * kernels::sum_of_squares(In, e + r * In));
       kernels::scale(n * In, T(2) * aux_factor * scale, e);
     }
     kernels::scale(n * In, T(2) * scale, d);  // d loss / d x̂
     kernels::add_column_sums<In, T>(n, d, gbd);
-    // Latent j's part: x̂ gained z·w_j, so dW_dec[j] = Σ z·d; dz = w_j·d; through the ReLU (z > 0) to
-    // pre_j: dW_enc[j] = Σ dz·x̄, db_enc[j] = Σ dz; and through x̄ = x − b_dec: db_dec −= (Σ dz)·W_enc[j].
+    const T l1 = static_cast<T>(options_.l1_coefficient) * scale;
+    const T l0 = static_cast<T>(options_.l0_coefficient) * scale;
+    const T inv_band = static_cast<T>(1.0 / options_.jump_bandwidth);
+    // Latent j's part: x̂ gained z·w_j, so dW_dec[j] = Σ z·d; dz = w_j·d (ReluL1: + λ‖w_j‖); through the
+    // activation to pre_j (1 where active): dW_enc[j] = Σ dz·x̄, db_enc[j] = Σ dz; and through
+    // x̄ = x − b_dec: db_dec −= (Σ dz)·W_enc[j]. ReluL1 adds λ·(Σ z)·w_j/‖w_j‖ to dW_dec[j]; JumpRelu's
+    // rows near θ_j give d t_j (t = log θ) by the pseudo-derivatives.
     for (std::size_t j = 0; j < Latents; ++j) {
       const std::uint32_t m0 = start_main[j], m1 = start_main[j + 1];
-      const std::uint32_t a0 = aux ? start_aux[j] : 0, a1 = aux ? start_aux[j + 1] : 0;
+      const std::uint32_t a0 = start_extra[j], a1 = start_extra[j + 1];
       if (m0 == m1 && a0 == a1) continue;
       const T* wdj = wd + j * In;
       T* gwdj = gwd + j * In;
       T* gwej = gwe + j * In;
-      T dz_sum = T(0);
-      const auto entry = [&](std::uint32_t r, T z, const T* grad_rows) {
+      T dz_sum = T(0), z_sum = T(0);
+      const auto entry = [&](std::uint32_t r, T z, const T* grad_rows, T dz_extra) {
         const T* gr = grad_rows + r * In;
         kernels::axpy(In, z, gr, gwdj);
-        const T dz = kernels::dot(In, wdj, gr);
+        const T dz = kernels::dot(In, wdj, gr) + dz_extra;
         kernels::axpy(In, dz, xb + r * In, gwej);
         dz_sum += dz;
       };
+      const T penalty = Act::unit_norm_atoms ? T(0) : l1 * per_latent[j];
       for (std::uint32_t q = m0; q < m1; ++q) {
-        entry(rows_main[q], code_of(idx, val, K, rows_main[q], static_cast<std::uint32_t>(j)), d);
+        const std::uint32_t at = order_main[q];
+        entry(main.row[at], main.val[at], d, penalty);
+        z_sum += main.val[at];
         s.stats[j] += T(1);
       }
-      for (std::uint32_t q = a0; q < a1; ++q)
-        entry(rows_aux[q], code_of(aux_idx, aux_val, ka, rows_aux[q], static_cast<std::uint32_t>(j)), e);
+      if constexpr (Act::aux_k) {
+        for (std::uint32_t q = a0; q < a1; ++q) {
+          const std::uint32_t at = order_extra[q];
+          entry(extra.row[at], extra.val[at], e, T(0));
+        }
+      }
+      if constexpr (Act::learned_threshold) {
+        const T theta = per_latent[j];
+        T dtheta = T(0);
+        for (std::uint32_t q = a0; q < a1; ++q) {
+          const std::uint32_t at = order_extra[q];
+          const T dz = kernels::dot(In, wdj, d + extra.row[at] * In);
+          dtheta += -(theta * inv_band) * dz - l0 * inv_band;
+        }
+        g[log_threshold_at + j] = dtheta * theta;
+      }
+      if constexpr (!Act::unit_norm_atoms)
+        if (per_latent[j] > T(0)) kernels::axpy(In, l1 * z_sum / per_latent[j], wdj, gwdj);
       gbe[j] += dz_sum;
       kernels::axpy(In, -dz_sum, we + j * In, gbd);
     }
@@ -545,18 +691,13 @@ class SparseDictionary : public detail::model_storage<T, 2 * In * Latents + Late
     return total;
   }
 
-  // Groups the active codes (value > 0) of n rows of `width` selections by latent: the rows of latent j
-  // are rows[start[j] .. start[j + 1]), ascending (a counting sort, stable over the rows).
-  static void by_latent(const std::uint32_t* idx, const T* val, std::size_t n, std::size_t width,
-                        std::uint32_t* start, std::uint32_t* rows) noexcept {
+  // Groups entries by latent: the entries of latent j are order[start[j] .. start[j + 1]), ascending
+  // (a counting sort, stable over the entries, which are by row).
+  static void by_latent(const entries& en, std::uint32_t* start, std::uint32_t* order) noexcept {
     std::fill_n(start, Latents + 1, 0u);
-    for (std::size_t i = 0; i < n * width; ++i)
-      if (val[i] > T(0)) ++start[idx[i] + 1];
+    for (std::size_t i = 0; i < en.size; ++i) ++start[en.idx[i] + 1];
     for (std::size_t j = 0; j < Latents; ++j) start[j + 1] += start[j];
-    // Fill with a moving cursor per latent (start[j] advanced, then shifted back).
-    for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t q = 0; q < width; ++q)
-        if (val[r * width + q] > T(0)) rows[start[idx[r * width + q]]++] = static_cast<std::uint32_t>(r);
+    for (std::size_t i = 0; i < en.size; ++i) order[start[en.idx[i]]++] = static_cast<std::uint32_t>(i);
     for (std::size_t j = Latents; j > 0; --j) start[j] = start[j - 1];
     start[0] = 0;
   }
