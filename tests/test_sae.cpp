@@ -553,3 +553,88 @@ TEST_CASE("save_saelens: JumpRelu as jumprelu with its thresholds, ReluL1 as sta
   CHECK_THROWS_AS(load_saelens(rb, (dir / "j").string()), format_error);  // a jumprelu folder into a ReLU model
   fs::remove_all(dir);
 }
+
+TEST_CASE("BatchTopK: K·B codes over the step's whole batch, the same on two threads, θ as state, gradient in double") {
+  using Sae = SparseDictionary<8, 24, BatchTopK<3>, double>;
+  Sae m(2, {.dead_after_tokens = 100});
+  Rng rng(7);
+  for (std::size_t j = 0; j < 24; ++j) m.parameters()[Sae::encoder_bias_at + j] = rng.uniform(-0.2, 0.2);
+  const auto x = random_rows<double>(16, 8, 5);
+  testing::gradient_check_options o;
+  o.max_values = 0;
+  for (std::size_t threads : {1, 2}) {
+    m.set_threads(threads);
+    const auto r = testing::gradient_check(m, [&] { return m.gradient(x.data(), 16); }, o);
+    INFO("threads " << threads);
+    CHECK_MESSAGE(static_cast<bool>(r), r.message());
+  }
+  // One step each way: 3 · 16 = 48 codes over the batch (rows differ), the same firing counts, the
+  // same θ (the 48th largest value), bit for bit.
+  using SaeF = SparseDictionary<16, 64, BatchTopK<4>>;
+  SaeF a(3);
+  const auto xf = random_rows<float>(40, 16, 9);
+  auto b = a;
+  a.set_threads(1);
+  b.set_threads(2);
+  CHECK(a.batch_threshold() == 0.0f);
+  Adam oa(1e-3), ob(1e-3);
+  a.train_batch(xf.data(), 40, oa);
+  b.train_batch(xf.data(), 40, ob);
+  CHECK(std::equal(a.state().begin(), a.state().end(), b.state().begin()));
+  CHECK(a.batch_threshold() > 0.0f);
+  // θ is the 160th largest pre-activation of that step: count the values above it by hand.
+  SaeF before(3);
+  std::vector<float> pre;
+  const auto p = before.parameters();
+  for (std::size_t r = 0; r < 40; ++r)
+    for (std::size_t j = 0; j < 64; ++j) {
+      double v = p[SaeF::encoder_bias_at + j];
+      for (std::size_t i = 0; i < 16; ++i) v += p[j * 16 + i] * (xf(r, i) - p[SaeF::decoder_bias_at + i]);
+      pre.push_back(static_cast<float>(v));
+    }
+  std::sort(pre.begin(), pre.end(), std::greater<>());
+  CHECK(a.batch_threshold() == doctest::Approx(pre[159]).epsilon(1e-5));
+  // Inference is a JumpReLU at θ: every code above it.
+  const auto z = a.encode(xf);
+  for (const float v : z) CHECK((v == 0 || v > a.batch_threshold()));
+  std::size_t fired_rows = 0;
+  for (std::size_t j = 0; j < 64; ++j) fired_rows += a.state()[j] == 0 ? 1 : 0;
+  CHECK(fired_rows > 4);
+}
+
+TEST_CASE("BatchTopK learns the synthetic features at L0 near K") {
+  constexpr std::size_t D = 32, F = 64;
+  SyntheticActivations gen({.dims = D, .features = F, .zipf_exponent = 0.5, .max_probability = 0.1,
+                            .magnitude_mean = 1.0, .magnitude_std = 0.2, .seed = 3});
+  const auto train = gen.sample(20000, 1);
+  const auto test = gen.sample(2000, 2);
+  SparseDictionary<D, F, BatchTopK<2>> sae(1, {.dead_after_tokens = 5000});
+  Adam opt(3e-3);
+  fit(sae, train.x, opt, {.epochs = 10, .batch_size = 256, .progress = Progress::quiet});
+  const auto m = match_dictionary(decoder_of(sae), gen.features());
+  const auto r = evaluate_sae(sae, test.x);
+  INFO("MCC " << m.mcc << " L0 " << r.l0 << " FVU " << r.fvu << " θ " << sae.batch_threshold());
+  CHECK(m.mcc > 0.8);
+  CHECK(r.l0 > 1.0);
+  CHECK(r.l0 < 3.5);
+}
+
+TEST_CASE("save_saelens: BatchTopK as batchtopk with its θ, back with the same inference") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("latent-saelens-b-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const auto x = random_rows<float>(30, 8, 2);
+  SparseDictionary<8, 16, BatchTopK<2>> b(3);
+  Adam opt(1e-2);
+  for (int s = 0; s < 3; ++s) b.train_batch(x.data(), 30, opt);
+  save_saelens(b, dir.string());
+  const auto [cfg, t] = read_saelens_folder(dir.string());
+  CHECK(cfg.architecture == sae_architecture::batchtopk);
+  CHECK(cfg.k == 2);
+  CHECK(t.topk_threshold == doctest::Approx(b.batch_threshold()));
+  SparseDictionary<8, 16, BatchTopK<2>> back(9);
+  load_saelens(back, dir.string());
+  CHECK(back.batch_threshold() == doctest::Approx(b.batch_threshold()));
+  CHECK(xt::allclose(back.encode(x), b.encode(x)));
+  fs::remove_all(dir);
+}

@@ -17,11 +17,15 @@
 
 namespace latent {
 
-/// SAELens's architecture of a latent activation: TopK "topk", JumpRelu "jumprelu", ReluL1 "standard"
+/// SAELens's architecture of a latent activation: TopK "topk", BatchTopK "batchtopk" (with its θ as
+/// `topk_threshold`; SAELens opens it with its TrainingSAE, or convert it with
+/// `saelens_jumprelu_from_batchtopk` for its inference SAE), JumpRelu "jumprelu", ReluL1 "standard"
 /// (SAELens's ReLU SAE; the L1 penalty is training, not the architecture).
 template <class Act>
 constexpr sae_architecture saelens_architecture_of() {
-  if constexpr (Act::aux_k)
+  if constexpr (Act::batch_threshold)
+    return sae_architecture::batchtopk;
+  else if constexpr (Act::aux_k)
     return sae_architecture::topk;
   else if constexpr (Act::learned_threshold)
     return sae_architecture::jumprelu;
@@ -62,6 +66,7 @@ std::pair<SaeLensConfig, SaeLensTensors> saelens_of(const Sae& sae, SaeLensConfi
     const auto theta = sae.thresholds();
     t.threshold.assign(theta.begin(), theta.end());
   }
+  if constexpr (Sae::activation_type::batch_threshold) t.topk_threshold = static_cast<double>(sae.batch_threshold());
   return {std::move(cfg), std::move(t)};
 }
 
@@ -90,7 +95,7 @@ SaeLensConfig load_saelens(Sae& sae, const std::string& dir) {
   if (cfg.architecture != want)
     throw format_error(what + ": expected a " + std::string(saelens_name(want)) + " SAE (the model is " +
                        Sae::architecture() + "), found " + std::string(saelens_name(cfg.architecture)));
-  if (cfg.d_in != In || cfg.d_sae != M || (want == sae_architecture::topk && cfg.k != Sae::k))
+  if (cfg.d_in != In || cfg.d_sae != M || (Sae::activation_type::aux_k && cfg.k != Sae::k))
     throw format_error(what + ": expected d_in " + std::to_string(In) + ", d_sae " + std::to_string(M) + ", k " +
                        std::to_string(Sae::k) + ", found d_in " + std::to_string(cfg.d_in) + ", d_sae " +
                        std::to_string(cfg.d_sae) + ", k " + std::to_string(cfg.k));
@@ -118,8 +123,12 @@ SaeLensConfig load_saelens(Sae& sae, const std::string& dir) {
       p[Sae::log_threshold_at + j] = static_cast<T>(std::log(static_cast<double>(t.threshold[j])));
     }
   }
+  if constexpr (Sae::activation_type::batch_threshold)
+    if (!(t.topk_threshold >= 0))
+      throw format_error(what + ": expected a topk_threshold >= 0, found " + std::to_string(t.topk_threshold));
   std::copy(p.begin(), p.end(), sae.parameters().begin());
   std::fill(sae.state().begin(), sae.state().end(), T(0));
+  if constexpr (Sae::activation_type::batch_threshold) sae.state()[M] = static_cast<T>(t.topk_threshold);
   return cfg;
 }
 

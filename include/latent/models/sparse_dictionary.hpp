@@ -20,6 +20,8 @@
 #include <xtensor/xtensor.hpp>   // xt::xtensor: data at the public API
 
 #include <algorithm>  // std::fill_n, std::copy_n, std::min, std::max
+#include <bit>        // std::bit_cast: BatchTopK's radix selection on the values' bits
+#include <limits>     // std::numeric_limits: the cut when every positive value is kept
 #include <cmath>      // std::sqrt, std::isfinite, std::abs
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::uint32_t, std::uint64_t
@@ -37,8 +39,21 @@ namespace latent {
 template <std::size_t K>
 struct TopK {
   static constexpr std::size_t k = K;  ///< active latents per row (at most)
-  static constexpr bool unit_norm_atoms = true, aux_k = true, learned_threshold = false;
+  static constexpr bool unit_norm_atoms = true, aux_k = true, learned_threshold = false, batch_threshold = false;
   static std::string signature() { return "TopK<" + std::to_string(K) + ">"; }
+};
+
+/// The BatchTopK activation (Bussmann, Leask & Nanda, 2024; dictionary_learning): in training, the
+/// K·B largest pre-activations of the whole step's batch of B rows (every thread's slice together:
+/// the same selection on one thread as on two) through a ReLU, so a row may keep more or fewer than K;
+/// the smallest kept value of each step feeds a threshold θ kept as state (θ ← 0.999·θ + 0.001·value,
+/// the first step's value as it is), and inference is a JumpReLU at θ: z_j = pre_j·1[pre_j > θ] (per-row
+/// TopK until a first training step has set θ). Unit-norm atoms; AuxK.
+template <std::size_t K>
+struct BatchTopK {
+  static constexpr std::size_t k = K;  ///< active latents per row on average over a training batch
+  static constexpr bool unit_norm_atoms = true, aux_k = true, learned_threshold = false, batch_threshold = true;
+  static std::string signature() { return "BatchTopK<" + std::to_string(K) + ">"; }
 };
 
 /// The JumpReLU activation (Rajamanoharan et al., "Jumping ahead", DeepMind 2024; Gemma Scope):
@@ -49,7 +64,7 @@ struct TopK {
 /// ∂H/∂θ_j = −(1/ε)·1[|pre_j − θ_j| < ε/2]; ∂z_j/∂pre_j = H. Unit-norm atoms.
 struct JumpRelu {
   static constexpr std::size_t k = 0;  ///< no fixed count: as many as pass their threshold
-  static constexpr bool unit_norm_atoms = true, aux_k = false, learned_threshold = true;
+  static constexpr bool unit_norm_atoms = true, aux_k = false, learned_threshold = true, batch_threshold = false;
   static std::string signature() { return "JumpRelu"; }
 };
 
@@ -58,7 +73,7 @@ struct JumpRelu {
 /// the atoms' norms are free (the penalty holds them), so they are not renormalised.
 struct ReluL1 {
   static constexpr std::size_t k = 0;
-  static constexpr bool unit_norm_atoms = false, aux_k = false, learned_threshold = false;
+  static constexpr bool unit_norm_atoms = false, aux_k = false, learned_threshold = false, batch_threshold = false;
   static std::string signature() { return "ReluL1"; }
 };
 
@@ -137,7 +152,9 @@ class SparseDictionary
                 Act, Latents, (!Act::aux_k || (Act::k >= 1 && Act::k <= Latents))>::value);
   using storage =
       detail::model_storage<T, 2 * In * Latents + Latents + In + (Act::learned_threshold ? Latents : 0)>;
-  static constexpr bool top_k = Act::aux_k;  // a fixed number per row (TopK)
+  static constexpr bool top_k = Act::aux_k && !Act::batch_threshold;  // a fixed number per row (TopK)
+  static constexpr bool batch_k = Act::batch_threshold;                  // K·B over the batch (BatchTopK)
+  static constexpr std::size_t radix_bins = 256;                         // BatchTopK's selection, a byte a pass
 
  public:
   using scalar_type = T;
@@ -154,8 +171,8 @@ class SparseDictionary
                                log_threshold_at = 2 * In * Latents + Latents + In;
   /// State: the rows since each latent last fired. Statistics of a step: how many rows each latent
   /// fired in, then the step's rows (summed over threads and processes).
-  static constexpr std::size_t state_size = Latents;
-  static constexpr std::size_t step_stats_size = Latents + 1;
+  static constexpr std::size_t state_size = Latents + (batch_k ? 1 : 0);  // BatchTopK: then θ
+  static constexpr std::size_t step_stats_size = Latents + 1 + (batch_k ? 2 : 0);  // BatchTopK: Σθ, count
   /// Of a training step per row: the encoder product, and the sparse parts (decoder, three gradients).
   static constexpr double flops_per_row = 2.0 * In * Latents + 8.0 * (top_k ? Act::k : 32) * In;
 
@@ -169,7 +186,7 @@ class SparseDictionary
   /// encoder their copy (W_enc = W_dec, OpenAI's "encoder as the decoder's transpose"), both biases 0;
   /// every latent alive. `option_error` for invalid options.
   explicit SparseDictionary(std::uint64_t seed = 0, DictionaryOptions options = {})
-      : storage(seed, state_size, step_stats_size), options_(options.validated()) {
+      : storage(seed, state_size, step_stats_size, batch_k ? 2 * radix_bins : 0), options_(options.validated()) {
     dead_.reserve(Latents);
     initialize(seed);
   }
@@ -239,12 +256,19 @@ class SparseDictionary
   // ---- state ---------------------------------------------------------------------------------------
 
   /// Training rows since latent j last fired (`state()[j]`).
-  std::span<const T> rows_since_fired() const noexcept { return this->state(); }
+  std::span<const T> rows_since_fired() const noexcept { return this->state().first(Latents); }
   /// Latents that have not fired for `options().dead_after_tokens` training rows.
   std::size_t dead_latents() const noexcept {
     std::size_t d = 0;
-    for (const T v : this->state()) d += static_cast<double>(v) >= options_.dead_after_tokens ? 1 : 0;
+    for (const T v : rows_since_fired()) d += static_cast<double>(v) >= options_.dead_after_tokens ? 1 : 0;
     return d;
+  }
+  /// BatchTopK: the inference threshold θ (state; 0 until a first training step).
+  T batch_threshold() const noexcept {
+    if constexpr (batch_k)
+      return this->state()[Latents];
+    else
+      return T(0);
   }
 
   // ---- training ------------------------------------------------------------------------------------
@@ -371,7 +395,8 @@ class SparseDictionary
     const std::size_t chunk = std::min<std::size_t>(n == 0 ? 1 : n, 256);
     std::vector<T> xb(chunk * In), pre(chunk * Latents), val(Latents);
     std::vector<std::uint32_t> idx(Latents);
-    const std::vector<T> theta = thresholds();
+    std::vector<T> theta = thresholds();
+    if constexpr (batch_k) std::fill(theta.begin(), theta.end(), batch_threshold());
     const T* p = this->params();
     for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
       const std::size_t rows = std::min(chunk, n - r0);
@@ -430,6 +455,14 @@ class SparseDictionary
   static void update_state_fn(T* state, const T* stats) {
     const T rows = stats[Latents];
     for (std::size_t j = 0; j < Latents; ++j) state[j] = stats[j] > T(0) ? T(0) : state[j] + rows;
+    if constexpr (batch_k) {
+      // θ from the step's smallest kept value (the mean over processes in a data-parallel step).
+      const double count = static_cast<double>(stats[Latents + 2]);
+      if (count > 0) {
+        const double value = static_cast<double>(stats[Latents + 1]) / count, theta = static_cast<double>(state[Latents]);
+        state[Latents] = static_cast<T>(theta > 0 ? 0.999 * theta + 0.001 * value : value);
+      }
+    }
   }
 
   template <class Opt>
@@ -470,7 +503,20 @@ class SparseDictionary
   // One row's active latents from its pre-activations, indices ascending, values > 0; returns how
   // many. TopK: the K largest through a ReLU; JumpRelu: pre_j > θ_j; ReluL1: pre_j > 0.
   static std::size_t select(const T* pre, const T* theta, std::uint32_t* idx, T* val) noexcept {
-    if constexpr (top_k) {
+    if constexpr (batch_k) {
+      // Inference: a JumpReLU at θ, or per-row TopK before training has set θ.
+      if (!(theta[0] > T(0))) {
+        kernels::top_k<Act::k, T>(pre, Latents, idx, val);
+        std::size_t c = 0;
+        for (std::size_t q = 0; q < Act::k; ++q)
+          if (val[q] > T(0)) idx[c] = idx[q], val[c] = val[q], ++c;
+        return c;
+      }
+      std::size_t c = 0;
+      for (std::size_t j = 0; j < Latents; ++j)
+        if (pre[j] > theta[0]) idx[c] = static_cast<std::uint32_t>(j), val[c] = pre[j], ++c;
+      return c;
+    } else if constexpr (top_k) {
       kernels::top_k<Act::k, T>(pre, Latents, idx, val);
       std::size_t c = 0;
       for (std::size_t q = 0; q < Act::k; ++q)
@@ -484,6 +530,99 @@ class SparseDictionary
       }
       return c;
     }
+  }
+
+  // BatchTopK's cut of a step: the kept values are those above `value`, and of those equal to it the
+  // first `ties_taken` in the batch's row-major order (`ties_before`: how many come before this slice's
+  // rows, then a running count). `any`: some value is kept.
+  struct batch_cut {
+    T value = T(0);
+    std::size_t ties_taken = 0, ties_before = 0;
+    bool any = false;
+  };
+
+  // The need-th largest positive pre-activation of the whole step's batch, found by every slice alike:
+  // a radix selection on the values' bits (positive floats order as their bit patterns), a byte a pass,
+  // each slice writing its rows' histograms into the step's shared rows (two halves in turn) and then
+  // summing all the batch's rows in order — the same sums, so the same cut, on one thread or several.
+  static batch_cut batch_select(const T* pre, std::size_t n, const detail::batch_link& link, std::size_t need) {
+    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    constexpr std::size_t bytes = sizeof(T), stride = 2 * radix_bins;
+    const auto sync = [&] {
+      if (!link.sync()) throw error("latent: another slice of the training step failed");
+    };
+    const auto bits = [](T v) { return std::bit_cast<U>(v); };
+    batch_cut cut;
+    U prefix = 0;
+    std::size_t remaining = need;
+    double hist[radix_bins];
+    for (std::size_t pass = 0; pass < bytes; ++pass) {
+      const unsigned shift = static_cast<unsigned>(8 * (bytes - 1 - pass));
+      const U high_mask = pass == 0 ? U(0) : static_cast<U>(~U(0) << (shift + 8));
+      const std::size_t half = (pass % 2) * radix_bins;
+      for (std::size_t r = 0; r < n; ++r) {
+        double* h = link.rows + (link.first + r) * stride + half;
+        std::fill_n(h, radix_bins, 0.0);
+        const T* row = pre + r * Latents;
+        for (std::size_t j = 0; j < Latents; ++j) {
+          if (!(row[j] > T(0))) continue;
+          const U u = bits(row[j]);
+          if ((u & high_mask) == prefix) h[(u >> shift) & 0xFF] += 1;
+        }
+      }
+      sync();
+      std::fill_n(hist, radix_bins, 0.0);
+      for (std::size_t r = 0; r < link.count; ++r) {
+        const double* h = link.rows + r * stride + half;
+        for (std::size_t b = 0; b < radix_bins; ++b) hist[b] += h[b];
+      }
+      if (pass == 0) {
+        double total = 0;
+        for (const double c : hist) total += c;
+        if (total == 0) return cut;  // nothing positive: nothing kept
+        if (total <= static_cast<double>(need)) {
+          // Every positive value is kept: the cut is just above 0.
+          cut.value = std::numeric_limits<T>::denorm_min();
+          cut.ties_taken = link.count * Latents;
+          cut.any = true;
+          return finish_ties(pre, n, link, cut, 1);  // half 0 may still be read
+        }
+      }
+      double above = 0;
+      std::size_t chosen = 0;
+      for (std::size_t b = radix_bins; b-- > 0;) {
+        if (above + hist[b] >= static_cast<double>(remaining)) {
+          chosen = b;
+          break;
+        }
+        above += hist[b];
+      }
+      remaining -= static_cast<std::size_t>(above);
+      prefix |= static_cast<U>(static_cast<U>(chosen) << shift);
+    }
+    cut.value = std::bit_cast<T>(prefix);
+    cut.ties_taken = remaining;
+    cut.any = true;
+    return finish_ties(pre, n, link, cut, bytes % 2);  // the half the last pass did not use
+  }
+
+  // How many values equal to the cut come before this slice's rows (each row's count in the shared
+  // rows, summed in order).
+  static batch_cut finish_ties(const T* pre, std::size_t n, const detail::batch_link& link, batch_cut cut,
+                               std::size_t half_index) {
+    constexpr std::size_t stride = 2 * radix_bins;
+    const std::size_t half = half_index * radix_bins;
+    for (std::size_t r = 0; r < n; ++r) {
+      double count = 0;
+      const T* row = pre + r * Latents;
+      for (std::size_t j = 0; j < Latents; ++j) count += row[j] == cut.value ? 1 : 0;
+      link.rows[(link.first + r) * stride + half] = count;
+    }
+    if (!link.sync()) throw error("latent: another slice of the training step failed");
+    double before = 0;
+    for (std::size_t r = 0; r < link.first; ++r) before += link.rows[r * stride + half];
+    cut.ties_before = static_cast<std::size_t>(before);
+    return cut;
   }
 
   // A per-thread array that only grows (the step's variable-length code lists; no allocation once it
@@ -506,7 +645,7 @@ class SparseDictionary
   // A slice's summed loss and its gradient (the slice's buffer, all of it written) and statistics.
   double slice_loss(const detail::slice<T>& s, const T* x, T scale) const {
     const std::size_t n = s.rows;
-    const std::size_t block = std::min(n, options_.block_rows);
+    const std::size_t block = batch_k ? n : std::min(n, options_.block_rows);
     const std::size_t nd = dead_.size();
     const bool aux = Act::aux_k && options_.aux_weight > 0 && nd > 0;
     const std::size_t ka = aux ? std::min(aux_k(), nd) : 0;
@@ -545,7 +684,7 @@ class SparseDictionary
 
     // The codes (and AuxK's, and JumpRelu's rows near a threshold), as entries by row then latent.
     entries main, extra;  // extra: AuxK's codes, or JumpRelu's (row, latent, pre) within ε/2 of θ
-    std::size_t cap_main = top_k ? n * Act::k : 0, cap_extra = aux ? n * ka : 0;
+    std::size_t cap_main = Act::aux_k ? n * Act::k : 0, cap_extra = aux ? n * ka : 0;
     const auto reserve = [&](entries& en, std::size_t& cap, std::size_t need, auto slot) {
       constexpr int base = decltype(slot)::value;
       if (need > cap || en.row == nullptr) {
@@ -562,13 +701,32 @@ class SparseDictionary
     kernels::ranked<T>* heap = kernels::detail::workspace<kernels::ranked<T>, 3>(ka + 1);
 
     for (std::size_t r = 0; r < n; ++r) kernels::subtract(In, x + r * In, bd, xb + r * In);
+    batch_cut cut;
     for (std::size_t b0 = 0; b0 < n; b0 += block) {
       const std::size_t rows = std::min(block, n - b0);
       kernels::gemm<Latents, T>(rows, In, xb + b0 * In, In, 1, we, 1, In, kernels::bias_init<T>{be},
                                 kernels::store_to<T>{pre});
+      if constexpr (batch_k) {
+        // The whole slice's pre-activations are in `pre` (block = n): the batch's cut, with the others.
+        cut = batch_select(pre, n, s.batch, Act::k * s.batch.count);
+        if (s.batch.first == 0 && cut.any) s.stats[Latents + 1] += cut.value, s.stats[Latents + 2] += T(1);
+      }
       for (std::size_t r = b0; r < b0 + rows; ++r) {
         const T* row = pre + (r - b0) * Latents;
-        const std::size_t c = select(row, per_latent, row_idx, row_val);
+        std::size_t c = 0;
+        if constexpr (batch_k) {
+          for (std::size_t j = 0; j < Latents; ++j) {
+            const T v = row[j];
+            if (!(v > T(0)) || v < cut.value) continue;
+            if (v == cut.value && cut.any) {
+              if (cut.ties_before >= cut.ties_taken) continue;
+              ++cut.ties_before;
+            }
+            row_idx[c] = static_cast<std::uint32_t>(j), row_val[c] = v, ++c;
+          }
+        } else {
+          c = select(row, per_latent, row_idx, row_val);
+        }
         reserve(main, cap_main, main.size + c, std::integral_constant<int, 10>{});
         for (std::size_t q = 0; q < c; ++q, ++main.size)
           main.row[main.size] = static_cast<std::uint32_t>(r), main.idx[main.size] = row_idx[q],
