@@ -193,7 +193,9 @@ class SparseDictionary
 
   /// Re-initialises the parameters from `seed` and every dead-latent counter to 0.
   void initialize(std::uint64_t seed) {
-    Rng rng(seed);
+    // A stream of its own (not Rng(seed)'s): a dictionary seeded like a data generator that draws
+    // Gaussian directions from Rng(seed) must not start as a copy of its features.
+    Rng rng(seed * 0x9E3779B97F4A7C15ULL + 0x5AE0D1C7ULL);
     T* p = this->params();
     T* wd = p + decoder_weights_at;
     for (std::size_t j = 0; j < Latents; ++j) {
