@@ -5,6 +5,7 @@
 
 #include <latent/latent.hpp>
 #include <latent/mpi.hpp>
+#include <latent/sae.hpp>
 
 #include <unistd.h>
 
@@ -180,6 +181,32 @@ TEST_CASE("BatchNorm over MPI: each rank normalises by its own rows, the running
       {.epochs = 3, .batch_size = 32, .seed = 5, .progress = Progress::quiet, .communicator = session->world()});
   CHECK(same_everywhere(sharded.state()));
   CHECK(same_everywhere(sharded.parameters()));
+}
+
+TEST_CASE("a sparse dictionary over MPI: each rank streams its own .npy files; weights and dead-latent counters agree") {
+  // Rank r writes its own shard (90 and 60 rows); each streams it (NpyShards' rank option over a
+  // shared list would do the same); the exchange sums gradients and firing counts, so every rank ends
+  // with the same atoms and counters; BatchTopK's θ (each rank's cut, averaged) too.
+  const std::string dir = shared_path("sae");
+  if (rank() == 0) std::filesystem::create_directories(dir);
+  world().all_gather(std::string());  // a barrier
+  const std::string mine = dir + "/acts" + std::to_string(rank()) + ".npy";
+  save_npy(mine, shard());
+  world().all_gather(std::string());  // a barrier
+  NpyShards acts(std::vector<std::string>{mine}, {.shuffle_buffer_rows = 64, .seed = 1 + rank()});
+  SparseDictionary<12, 24, TopK<3>> topk(1, {.dead_after_tokens = 40});
+  SparseDictionary<12, 24, BatchTopK<3>> batch(1, {.dead_after_tokens = 40});
+  Adam o1(1e-2), o2(1e-2);
+  const History h = fit(topk, acts, o1, {.epochs = 4, .batch_size = 32, .progress = Progress::quiet, .communicator = session->world()});
+  fit(batch, acts, o2, {.epochs = 2, .batch_size = 32, .progress = Progress::quiet, .communicator = session->world()});
+  CHECK(h.loss.back() < h.loss.front());
+  CHECK(same_everywhere(topk.parameters()));
+  CHECK(same_everywhere(topk.state()));
+  CHECK(same_everywhere(batch.parameters()));
+  CHECK(same_everywhere(batch.state()));
+  CHECK(batch.batch_threshold() > 0.0f);
+  world().all_gather(std::string());  // a barrier
+  if (rank() == 0) std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("the validation loss is the mean over every rank's validation rows") {
