@@ -638,3 +638,33 @@ TEST_CASE("save_saelens: BatchTopK as batchtopk with its θ, back with the same 
   CHECK(xt::allclose(back.encode(x), b.encode(x)));
   fs::remove_all(dir);
 }
+
+TEST_CASE("fit on shards: a file that goes bad mid-run is an error naming it; the checkpoint keeps the last epoch") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("latent-sae-bad-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  SyntheticActivations gen({.dims = 8, .features = 12, .max_probability = 0.3, .seed = 2});
+  save_npy((dir / "a.npy").string(), gen.sample(300, 1).x);
+  save_npy((dir / "b.npy").string(), gen.sample(300, 2).x);
+  NpyShards shards((dir / "*.npy").string(), {.shuffle_buffer_rows = 0});
+  SparseDictionary<8, 16, TopK<2>> sae(1);
+  Adam opt(1e-2);
+  const std::string ck = (dir / "run.ck").string();
+  fit(sae, shards, opt, {.epochs = 1, .batch_size = 50, .progress = Progress::quiet, .checkpoint = ck});
+  SparseDictionary<8, 16, TopK<2>> after_one(9);
+  load(after_one, ck);
+  CHECK(std::equal(sae.parameters().begin(), sae.parameters().end(), after_one.parameters().begin()));
+  fs::resize_file(dir / "b.npy", 1000);  // truncated after the source was built
+  try {
+    fit(sae, shards, opt, {.epochs = 3, .batch_size = 50, .progress = Progress::quiet, .checkpoint = ck, .resume = true});
+    FAIL("expected an error for the truncated file");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()).find("b.npy") != std::string::npos);
+  }
+  for (const float v : sae.parameters()) CHECK(std::isfinite(v));
+  SparseDictionary<8, 16, TopK<2>> still(9);
+  load(still, ck);  // the checkpoint is the first epoch's, intact
+  CHECK(std::equal(still.parameters().begin(), still.parameters().end(), after_one.parameters().begin()));
+  fs::remove_all(dir);
+}
