@@ -9,6 +9,10 @@
 # that "vae" matches the conv and ResNet VAEs' rows too, "^vae" does not; issue #23's rows:
 # --filter 'resnetvae|norm|infer-resnet'); --reps sets the Python repetitions (the C++ benchmarks
 # register 5 each). Raw outputs and report.md land in $BUILD_DIR/bench-results/.
+# Issue #24's sparse dictionary: --filter 'sae|peak' (bench_latent's sae/, sae-encoder/ and sae-topk/ rows,
+# the FMA peaks, and sae_pytorch.py's "sae/pytorch-<decoder>-<N>t[-blas<M>]" rows: both decoders at ATen 1
+# + OpenBLAS 1, 2 + 2 and 2 + 1 threads, one run of 1 warm-up + 5 timed steps each, SAE_RUNS runs with
+# SAE_RUNS=N; they start from the weights and data bench_latent writes, sae_init.npz and sae_data.npy).
 # Environment: BUILD_DIR (default <repo>/build-bench), PYTHON (default /usr/bin/python3, Debian's
 # PyTorch), LATENT_FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the peers so that OpenBLAS picks its fast kernels
@@ -27,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --no-python) do_python=0 ;;
     --filter) filter=$2; shift ;;
     --reps) reps=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -55,7 +59,8 @@ gb_args=(--benchmark_out_format=json --benchmark_enable_random_interleaving=true
 
 if [[ -x $build/benchmarks/bench_latent ]]; then
   echo "== bench_latent" >&2
-  "$build/benchmarks/bench_latent" "${gb_args[@]}" --benchmark_out="$out/bench_latent.json" >&2
+  # LATENT_SAE_BENCH_DIR: the sae/ rows write their initial weights and data there for sae_pytorch.py.
+  LATENT_SAE_BENCH_DIR="$out" "$build/benchmarks/bench_latent" "${gb_args[@]}" --benchmark_out="$out/bench_latent.json" >&2
 fi
 if [[ -x $build/benchmarks/bench_latent_avx2 ]]; then
   echo "== bench_latent_avx2 (the same benchmarks compiled for AVX2 only: latent-avx2)" >&2
@@ -90,6 +95,29 @@ if [[ $do_python == 1 ]]; then
       echo "== resnet_vae_pytorch.py --bench-steps 20 --threads $t" >&2
       "${peer_env[@]}" "$py" "$here/resnet_vae_pytorch.py" --bench-steps 20 --repetitions "$reps" --threads "$t" \
         | tee "$out/resnet_vae_pytorch_${t}t.jsonl" >&2
+    done
+  fi
+  # The sparse dictionary (issue #24): sae_pytorch.py's two decoders at 1 thread (ATen 1, OpenBLAS 1) and
+  # at 2 (ATen 2 with OpenBLAS 2, and with OpenBLAS 1: report.py compares latent with the faster), from
+  # the initial weights and data the sae/latent rows wrote, so that report.py can compare the losses.
+  if [[ -z $filter || "sae/pytorch" =~ $filter ]]; then
+    sae_inputs=()
+    if [[ -f $out/sae_init.npz && -f $out/sae_data.npy ]]; then
+      sae_inputs=(--init "$out/sae_init.npz" --data "$out/sae_data.npy")
+    else
+      echo "run.sh: no sae_init.npz / sae_data.npy from bench_latent's sae/ rows: sae_pytorch.py draws its own" \
+           "weights and data (no loss comparison)" >&2
+    fi
+    for threads in "1 1" "2 2" "2 1"; do
+      read -r t b <<<"$threads"
+      for decoder in dense embedding_bag; do
+        for ((run = 1; run <= ${SAE_RUNS:-1}; run++)); do
+          echo "== sae_pytorch.py --decoder $decoder --threads $t --blas-threads $b (run $run)" >&2
+          "${peer_env[@]}" "$py" "$here/sae_pytorch.py" --dim 768 --latents 16384 --k 32 --batch 4096 --lr 2e-4 \
+            --warmup 1 --steps 5 --threads "$t" --blas-threads "$b" --decoder "$decoder" "${sae_inputs[@]}" \
+            | tee -a "$out/sae_pytorch_${decoder}_${t}t_blas${b}.jsonl" >&2
+        done
+      done
     done
   fi
 fi
