@@ -1,10 +1,10 @@
 #pragma once
 /// \file
-/// `latent::SparseDictionary<In, Latents, TopK<K>>`: the sparse autoencoder that interpretability
-/// research trains on a network's activations (OpenAI's TopK SAE, as SAELens and sparsify train it),
-/// with sparse kernels generated for its sizes, unit-norm dictionary atoms, dead-latent counters kept
-/// as model state and the AuxK loss that revives dead latents. docs/sparse-dictionaries.md has the
-/// definitions and their sources.
+/// `latent::SparseDictionary<In, Latents, Activation>`: the sparse autoencoder that interpretability
+/// research trains on a network's activations, with the field's activations (`TopK<K>` as OpenAI,
+/// `BatchTopK<K>`, `JumpRelu` as DeepMind, `ReluL1` as Anthropic), sparse kernels generated for its
+/// sizes, unit-norm dictionary atoms, dead-latent counters kept as model state and the AuxK loss that
+/// revives dead latents. docs/sparse-dictionaries.md has the definitions and their sources.
 
 #include "latent/core/checks.hpp"
 #include "latent/core/convert.hpp"
@@ -133,17 +133,20 @@ struct sparse_dictionary_has_a_zero_size {
 }  // namespace diag
 
 /// A sparse dictionary (a sparse autoencoder on activations) of `In` inputs and `Latents` latents with
-/// activation `Act` (`TopK<K>`), in scalar type `T`:
+/// activation `Act` (`TopK<K>`, `BatchTopK<K>`, `JumpRelu`, `ReluL1`), in scalar type `T`:
 ///
-///     pre = W_enc (x − b_dec) + b_enc,  z = TopK(pre) through a ReLU,  x̂ = W_decᵀ z + b_dec,
-///     loss = Σ_i (x̂_i − x_i)²  (per row, mean over the batch; SAELens's MSE)  + AuxK
+///     pre = W_enc (x − b_dec) + b_enc,  z = Act(pre),  x̂ = W_decᵀ z + b_dec,
+///     loss = Σ_i (x̂_i − x_i)²  (per row, mean over the batch; SAELens's MSE)  + the activation's
+///            penalty (JumpRelu: λ·L0; ReluL1: λ·Σ z_j‖W_dec,j‖)  + AuxK (TopK, BatchTopK)
 ///
 /// Parameters, packed: W_enc [Latents][In] (row j: latent j's encoder direction), b_enc [Latents],
-/// W_dec [Latents][In] (row j: dictionary atom j, unit norm), b_dec [In]. State: for each latent the
-/// training rows since it last fired (its dead-latent counter). After every step the decoder's rows
-/// are renormalised, and before it the gradient's component along each row is removed (OpenAI's rule).
-/// The encoder product is a dense packed product; the decoder, both weight gradients and the code's
-/// gradient touch only the K active latents of each row. Example: examples/sae_superposition.cpp.
+/// W_dec [Latents][In] (row j: dictionary atom j), b_dec [In], then for JumpRelu log θ [Latents].
+/// State: for each latent the training rows since it last fired (its dead-latent counter), then for
+/// BatchTopK the inference threshold θ. With unit-norm atoms (all but ReluL1) the decoder's rows are
+/// renormalised after every step, and before it the gradient's component along each row is removed
+/// (OpenAI's rule). The encoder product is a dense packed product; the decoder, both weight gradients
+/// and the code's gradient touch only the active latents of each row. docs/sparse-dictionaries.md;
+/// example: examples/sae_superposition.cpp.
 template <std::size_t In, std::size_t Latents, class Act = TopK<32>, class T = float>
 class SparseDictionary
     : public detail::model_storage<T, 2 * In * Latents + Latents + In + (Act::learned_threshold ? Latents : 0)> {
