@@ -319,6 +319,30 @@ TEST_CASE("VQVAE: eval mode uses the codebook without moving it; save and load c
   CHECK(same_bits(back.codebook(), m.codebook()));
 }
 
+// A convolutional encoder's grid: 4 channels at 4 × 4, one code per position (16 per image), trained by
+// `fit` on two threads; eval mode leaves the EMA codebook where the last step put it.
+struct ConvEncoder : Seq<Input<1, 8, 8>, Conv2D<4, 3, 2, Same, Identity>, VectorQuantizerWith<16, 4, Restart>> {};
+struct ConvDecoder : Seq<Dense<64, 64, Sigmoid>> {};
+
+TEST_CASE("VQVAE: a convolutional encoder's grid, trained by fit") {
+  using M = VQVAE<ConvEncoder, ConvDecoder, BCE>;
+  static_assert(M::positions == 16 && M::code_dim == 4 && M::code_size == 64);
+  xt::xtensor<float, 2> x = random_rows(96, 64, 12);
+  for (auto& v : x) v = v > 0 ? 1.0f : 0.0f;
+  M m(5);
+  m.set_threads(2);
+  Adam opt(1e-2);
+  const double before = m.loss(x);
+  const History h = fit(m, x, opt, {.epochs = 3, .batch_size = 32, .progress = Progress::quiet});
+  CHECK(h.loss.size() == 3);
+  CHECK(m.loss(x) < before);
+  const auto codes = m.encode_indices(x);
+  CHECK(codes.shape()[1] == 16);
+  CHECK(same_bits(m.decode_indices(codes), m.reconstruct(x)));
+  CHECK(std::as_const(m).state()[M::quantizer_type::state_updates] == 9);  // 3 epochs of 3 steps
+  MESSAGE("conv grid: usage " << codebook_usage(codes, 16) << ", perplexity " << codebook_perplexity(codes, 16));
+}
+
 // ---- learning -------------------------------------------------------------------------------------
 
 // 8 well-separated prototypes of 16 values, each row one of them (drawn at random) plus a little
