@@ -65,6 +65,7 @@
 #include "latent/layers/residual.hpp"
 #include "latent/layers/seq.hpp"
 #include "latent/layers/signature.hpp"
+#include "latent/layers/vector_quantizer.hpp"
 
 #include "latent/losses/bce.hpp"
 #include "latent/losses/bce_with_logits.hpp"
@@ -79,6 +80,7 @@
 #include "latent/models/denoising_autoencoder.hpp"
 #include "latent/models/sparse_autoencoder.hpp"
 #include "latent/models/vae.hpp"
+#include "latent/models/vq_vae.hpp"
 
 #include "latent/data/csv.hpp"
 #include "latent/data/dataset.hpp"
