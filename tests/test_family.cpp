@@ -3,8 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <latent/latent.hpp>
+#include <latent/models/wae.hpp>
 
 #include <xtensor/xrandom.hpp>
+#include <xtensor/xview.hpp>
 
 #include <cmath>
 #include <string>
@@ -357,4 +359,67 @@ TEST_CASE("conditional VAE: evaluations take labels") {
   CHECK(per_unit(0) + per_unit(1) + per_unit(2) == doctest::Approx(kl).epsilon(1e-9));
   CHECK(cv.log_likelihood(x, labels, 30) > elbo - 1e-9);
   CHECK(cv.active_units(x, labels) <= 3);
+}
+
+TEST_CASE("WAE: the MMD penalty as pythae defines it, its gradient (draws held fixed), IMQ and RBF") {
+  // The penalty on three codes of two values against the step's three draws, written out.
+  const MmdPenalty p{.weight = 0.7};
+  const double q[6] = {0.3, -0.2, 1.1, 0.4, -0.5, 0.9};
+  double dq[6] = {};
+  Rng rng(5), same(5);
+  const double got = p.code_penalty(q, dq, 3, 2, 1.0 / 3, rng);
+  double draws[6];
+  for (double& v : draws) v = same.normal();
+  const auto k = [&](const double* a, const double* b) {
+    const double d2 = (a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]), c = 2.0 * 2;
+    double s = 0;
+    for (const double sc : {0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0}) s += sc * c / (sc * c + d2);
+    return s;
+  };
+  double qq = 0, pp = 0, qp = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      if (i != j) qq += k(q + 2 * i, q + 2 * j), pp += k(draws + 2 * i, draws + 2 * j);
+      qp += k(q + 2 * i, draws + 2 * j);
+    }
+  CHECK(got == doctest::Approx(3 * 0.7 * (qq / 6 + pp / 6 - 2 * qp / 9)).epsilon(1e-12));
+  // The whole WAE's gradient (reconstruction + MMD, its draws fixed by the reseeded generator).
+  for (const MmdKernel kernel : {MmdKernel::imq, MmdKernel::rbf}) {
+    WAE<AEnc, ADec, MSE, double> wae(3, {.weight = 0.5, .kernel = kernel});
+    const auto x = probabilities(6, 9, 2);
+    INFO("kernel " << (kernel == MmdKernel::imq ? "imq" : "rbf"));
+    check_gradient(wae, [&] { return wae.gradient(x.data(), 6); });
+  }
+  using SmallWae = WAE<AEnc, ADec>;
+  CHECK(SmallWae::architecture().rfind("WAE<", 0) == 0);
+  CHECK_THROWS_AS(SmallWae(1, {.weight = -1}), option_error);
+  CHECK_THROWS_AS(SmallWae(1, {.bandwidth = 0}), option_error);
+  CHECK_THROWS_AS(SmallWae(1, {.scales = {}}), option_error);
+}
+
+TEST_CASE("WAE: trained, its codes are nearer the prior than a plain autoencoder's, and it still reconstructs") {
+  struct Enc : Seq<Dense<9, 16, Tanh>, Dense<16, 2>> {};
+  struct Dec : Seq<Dense<2, 16, Tanh>, Dense<16, 9>> {};
+  const auto xd = probabilities(600, 9, 7);
+  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({600, 9});
+  for (std::size_t r = 0; r < 600; ++r)  // rows on a curve: structure the codes can follow
+    for (std::size_t j = 0; j < 9; ++j) x(r, j) = static_cast<float>(std::sin(xd(r, 0) * 3.0 * static_cast<double>(j + 1) / 9.0));
+  WAE<Enc, Dec> wae(1, {.weight = 1.0});
+  Autoencoder<Enc, Dec> plain(1);
+  Adam a(3e-3), b(3e-3);
+  const double before = wae.loss(x);
+  fit(wae, x, a, {.epochs = 40, .batch_size = 64, .progress = Progress::quiet});
+  fit(plain, x, b, {.epochs = 40, .batch_size = 64, .progress = Progress::quiet});
+  CHECK(wae.loss(x) < 0.5 * before);
+  // MMD² of 300 codes against 300 fixed draws from N(0, I).
+  const auto mmd_of = [](const xt::xtensor<float, 2>& codes) {
+    const MmdPenalty m{.weight = 1.0};
+    std::vector<float> dq(codes.size());
+    Rng rng(11);
+    return m.code_penalty(codes.data(), dq.data(), 300, 2, 0.0f, rng) / 300;
+  };
+  const xt::xtensor<float, 2> cw = xt::view(wae.encode(x), xt::range(0, 300), xt::all());
+  const xt::xtensor<float, 2> cp = xt::view(plain.encode(x), xt::range(0, 300), xt::all());
+  INFO("MMD² to the prior: WAE " << mmd_of(cw) << ", plain " << mmd_of(cp));
+  CHECK(mmd_of(cw) < 0.5 * mmd_of(cp));
 }

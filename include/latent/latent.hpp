@@ -81,6 +81,7 @@
 #include "latent/models/sparse_autoencoder.hpp"
 #include "latent/models/vae.hpp"
 #include "latent/models/vq_vae.hpp"
+#include "latent/models/wae.hpp"
 
 #include "latent/data/csv.hpp"
 #include "latent/data/dataset.hpp"
