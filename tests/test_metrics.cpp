@@ -24,6 +24,7 @@
 #include "latent/analysis/disentanglement_report.hpp"
 #include "latent/analysis/factor_vae_score.hpp"
 #include "latent/analysis/factor_votes.hpp"
+#include "latent/analysis/gaussian_mixture.hpp"
 #include "latent/analysis/heat_map.hpp"
 #include "latent/analysis/interpolation.hpp"
 #include "latent/analysis/mig.hpp"
@@ -1131,4 +1132,58 @@ TEST_CASE("classify_latents: hand-computed precision, recall and F1, and the tru
                        "match's features), found 5 x 2",
                        latent::shape_error);
   CHECK_THROWS_AS(latent::classify_latents(match, matrix<float>(0, 4), matrix<float>(0, 2)), latent::data_error);
+}
+
+TEST_CASE("GaussianMixture: EM recovers three known Gaussians; the likelihood never falls; samples follow the fit") {
+  // Three components in 2-D: weights 0.5, 0.3, 0.2, means far apart, correlated covariances.
+  const double mu[3][2] = {{-4, 0}, {3, 3}, {2, -4}}, w[3] = {0.5, 0.3, 0.2};
+  const double a[3][2][2] = {{{1.0, 0.0}, {0.5, 0.6}}, {{0.4, 0.0}, {-0.3, 0.9}}, {{0.7, 0.0}, {0.0, 0.3}}};  // L
+  latent::Rng rng(8);
+  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({3000, 2});
+  for (std::size_t r = 0; r < 3000; ++r) {
+    const double u = rng.uniform();
+    const int c = u < w[0] ? 0 : (u < w[0] + w[1] ? 1 : 2);
+    const double e0 = rng.normal(), e1 = rng.normal();
+    x(r, 0) = static_cast<float>(mu[c][0] + a[c][0][0] * e0);
+    x(r, 1) = static_cast<float>(mu[c][1] + a[c][1][0] * e0 + a[c][1][1] * e1);
+  }
+  const auto g = latent::GaussianMixture::fit(x, {.components = 3, .seed = 1});
+  CHECK(g.converged());
+  const auto& h = g.log_likelihood_history();
+  REQUIRE(h.size() >= 2);
+  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i] >= h[i - 1] - 1e-9);
+  for (int c = 0; c < 3; ++c) {
+    // The fitted component nearest the true mean: its mean, weight and covariance.
+    std::size_t best = 0;
+    double bd = 1e300;
+    for (std::size_t q = 0; q < 3; ++q) {
+      const double d = std::hypot(g.means()[q * 2] - mu[c][0], g.means()[q * 2 + 1] - mu[c][1]);
+      if (d < bd) bd = d, best = q;
+    }
+    INFO("component " << c);
+    CHECK(bd < 0.1);
+    CHECK(g.weights()[best] == doctest::Approx(w[c]).epsilon(0.1));
+    const double c00 = a[c][0][0] * a[c][0][0], c10 = a[c][1][0] * a[c][0][0], c11 = a[c][1][0] * a[c][1][0] + a[c][1][1] * a[c][1][1];
+    CHECK(g.covariances()[best * 4 + 0] == doctest::Approx(c00).epsilon(0.15));
+    CHECK(g.covariances()[best * 4 + 2] == doctest::Approx(c10).epsilon(0.15).scale(0.05));
+    CHECK(g.covariances()[best * 4 + 3] == doctest::Approx(c11).epsilon(0.15));
+  }
+  // Samples: their mean is the mixture's, and they are as likely under it as the data.
+  const auto s = g.sample(20000, std::uint64_t{3});
+  double m0 = 0, m1 = 0;
+  for (std::size_t r = 0; r < 20000; ++r) m0 += s(r, 0) / 20000.0, m1 += s(r, 1) / 20000.0;
+  CHECK(m0 == doctest::Approx(w[0] * mu[0][0] + w[1] * mu[1][0] + w[2] * mu[2][0]).epsilon(0.05).scale(1));
+  CHECK(m1 == doctest::Approx(w[0] * mu[0][1] + w[1] * mu[1][1] + w[2] * mu[2][1]).epsilon(0.05).scale(1));
+  CHECK(g.log_likelihood(s) == doctest::Approx(g.log_likelihood(x)).epsilon(0.02));
+  // The same seed gives the same fit.
+  const auto again = latent::GaussianMixture::fit(x, {.components = 3, .seed = 1});
+  CHECK(again.means() == g.means());
+  // Errors.
+  CHECK_THROWS_AS(latent::GaussianMixture::fit(xt::xtensor<float, 2>::from_shape({2, 2}), {.components = 3}),
+                  latent::data_error);
+  CHECK_THROWS_AS(latent::GaussianMixture::fit(x, {.components = 0}), latent::option_error);
+  xt::xtensor<float, 2> bad = x;
+  bad(5, 1) = NAN;
+  CHECK_THROWS_AS(latent::GaussianMixture::fit(bad, {.components = 3}), latent::data_error);
+  CHECK_THROWS_AS(g.log_likelihood(xt::xtensor<float, 2>::from_shape({4, 3})), latent::shape_error);
 }

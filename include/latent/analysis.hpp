@@ -9,6 +9,7 @@
 #include "latent/analysis/disentanglement_report.hpp"
 #include "latent/analysis/factor_vae_score.hpp"
 #include "latent/analysis/factor_votes.hpp"
+#include "latent/analysis/gaussian_mixture.hpp"
 #include "latent/analysis/heat_map.hpp"
 #include "latent/analysis/interpolation.hpp"
 #include "latent/analysis/mig.hpp"
