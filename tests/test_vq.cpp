@@ -25,7 +25,8 @@ using namespace latent;
 
 template <class A, class B>
 bool same_bits(const A& a, const B& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0;
+  // (memcmp of no bytes still needs valid pointers: an empty span's data() may be null)
+  return a.size() == b.size() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0);
 }
 
 // ---- the layer on its own -------------------------------------------------------------------------
