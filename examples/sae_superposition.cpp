@@ -20,7 +20,7 @@
 #include <chrono>      // std::chrono::steady_clock
 #include <cmath>       // std::log, std::exp, std::abs
 #include <cstdio>      // std::printf, std::fprintf
-#include <cstdlib>     // std::strtod, std::strtoull
+#include <cstdlib>     // std::strtod, std::strtoull, std::exit
 #include <exception>   // std::exception
 #include <filesystem>  // std::filesystem::create_directories
 #include <memory>      // std::unique_ptr: the dictionaries are large
@@ -81,7 +81,16 @@ options parse(int argc, char** argv) {
     else if (a == "--no-frontier") o.frontier = false;
     else if (a == "--quiet") o.quiet = true;
     else if (a == "--data" || a == "--arch" || a == "--latent") number(i);  // scripts/compare.sh's own
-    else throw option_error("unknown option '" + a + "' (see the comment at the top of examples/sae_superposition.cpp)");
+    else if (a == "--help" || a == "-h") {
+      std::printf(
+          "sae_superposition (bash scripts/compare.sh --data superposition): TopK, BatchTopK, JumpReLU and ReLU + L1\n"
+          "sparse dictionaries at a matched L0 on synthetic activations with known features (1024 features in 256\n"
+          "dimensions, 1024 latents, K = 8); the table to stdout, results.md, results.json and pictures to --out.\n"
+          "  --rows N (100000)  --epochs N (5)  --batch N (1024)  --lr X (0.002)  --seed N (1)  --threads N (0: automatic)\n"
+          "  --out DIR (sae-out)  --quick (a small run)  --no-frontier (skip the TopK k sweep)  --quiet\n");
+      std::exit(0);
+    }
+    else throw option_error("unknown option '" + a + "' (see --help)");
   }
   return o;
 }
