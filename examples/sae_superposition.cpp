@@ -23,7 +23,7 @@
 #include <cstdlib>     // std::strtod, std::strtoull, std::exit
 #include <exception>   // std::exception
 #include <filesystem>  // std::filesystem::create_directories
-#include <memory>      // std::unique_ptr: the dictionaries are large
+#include <memory>      // std::unique_ptr: the TopK dictionary kept for its cosine map
 #include <fstream>     // std::ofstream: results.md, results.json
 #include <string>      // std::string
 #include <utility>     // std::pair

@@ -12,8 +12,7 @@
 #include <xtensor/xadapt.hpp>  // xt::adapt: the atoms, viewed in the parameters
 #include <xtensor/xview.hpp>   // xt::view
 
-#include <array>   // std::array: the atoms' shape
-#include <memory>  // std::make_unique: a large dictionary on the heap
+#include <array>  // std::array: the atoms' shape
 
 using namespace latent;
 
@@ -22,13 +21,13 @@ using namespace latent;
 void full_size() {
   // clang-format off
   using Sae = SparseDictionary<768, 16384, TopK<32>>;         // inputs, latents, activation
-  auto sae = std::make_unique<Sae>(/*seed=*/1);                // 100 MB of weights: on the heap
+  Sae sae(/*seed=*/1);                                         // 25 M parameters, allocated once
   NpyShards acts("acts/*.npy", {.shuffle_buffer_rows = 1 << 18});   // N × 768 float32, streamed from disk
   Adam opt(2e-4);
-  fit(*sae, acts, opt, {.epochs = 1, .batch_size = 4096});
+  fit(sae, acts, opt, {.epochs = 1, .batch_size = 4096});
   NpyShards held_out("acts_test/*.npy");
-  SaeReport r = evaluate_sae(*sae, held_out);                 // L0, explained variance, dead latents, ...
-  save_saelens(*sae, "out/");                                  // cfg.json + sae_weights.safetensors
+  SaeReport r = evaluate_sae(sae, held_out);                  // L0, explained variance, dead latents, ...
+  save_saelens(sae, "out/");                                   // cfg.json + sae_weights.safetensors
   // clang-format on
   std::printf("L0 %.1f\n", r.l0);
 }
