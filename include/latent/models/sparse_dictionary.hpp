@@ -300,14 +300,10 @@ class SparseDictionary
     static_assert(detail::check_optimizer<Opt, T>());
     prepare(opt);
     const auto fn = slices(data, rows, global_n);
-    const auto update_lambda = [](T* state, const T* stats) { update_state_fn(state, stats); };
-    const update_fn update = update_lambda;
-    const auto before_fn = [this](T* g) { project_atom_gradients(this->params(), g); };
-    const auto after_fn = [](T* p) { renormalise_atoms(p); };
-    const hook_fn before = before_fn, after = after_fn;
-    const typename storage::update_hooks h{&before, &after};
-    return this->train_step_reduced("fit", n, global_n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt),
-                                    reduce, &update, Act::unit_norm_atoms ? &h : nullptr);
+    return with_update_rules([&](const update_fn* update, const typename storage::update_hooks* hooks) {
+      return this->train_step_reduced("fit", n, global_n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt),
+                                      reduce, update, hooks);
+    });
   }
   /// The gradient of the mean training loss (with AuxK) over the n rows at `x` into `gradients()`,
   /// without an update; returns the mean loss. The raw gradient: the projection along the atoms is
@@ -481,14 +477,22 @@ class SparseDictionary
     static_assert(detail::check_optimizer<Opt, T>());
     prepare(opt);
     const auto fn = slices(x, index, n);
+    return with_update_rules([&](const update_fn* update, const typename storage::update_hooks* hooks) {
+      return this->train_step(where, n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt), update, hooks);
+    });
+  }
+
+  // Calls step(state update, update hooks) with the dictionary's rules around the optimiser's update: the
+  // counters' update, and for unit-norm atoms the gradient projection before and the renormalisation after.
+  template <class Step>
+  double with_update_rules(const Step& step) {
     const auto update_lambda = [](T* state, const T* stats) { update_state_fn(state, stats); };
     const update_fn update = update_lambda;
     const auto before_fn = [this](T* g) { project_atom_gradients(this->params(), g); };
     const auto after_fn = [](T* p) { renormalise_atoms(p); };
     const hook_fn before = before_fn, after = after_fn;
     const typename storage::update_hooks h{&before, &after};
-    return this->train_step(where, n, flops_per_row, true, fn, detail::optimizer_ref<T>(opt), &update,
-                            Act::unit_norm_atoms ? &h : nullptr);
+    return step(&update, Act::unit_norm_atoms ? &h : nullptr);
   }
 
   // The dead latents before a step (the same for every slice of it), and the AuxK sizes.

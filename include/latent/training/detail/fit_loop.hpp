@@ -111,10 +111,6 @@ class fit_run {
 
   void prepare() {
     if (options_.batch_size == 0) throw option_error("fit: expected a batch size of at least 1, found 0");
-    if (source_ != nullptr) {
-      prepare_stream();
-      return;
-    }
     if (!options_.checkpoint.empty() && options_.checkpoint_every == 0)
       throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options_.checkpoint +
                          "), found 0");
@@ -124,6 +120,10 @@ class fit_run {
     if (comm_ && options_.batch_size < comm_->size())
       throw option_error("fit: expected a global batch_size of at least the " + std::to_string(comm_->size()) +
                          " ranks, found " + std::to_string(options_.batch_size));
+    if (source_ != nullptr) {
+      prepare_stream();
+      return;
+    }
     check_samples(data_, width_, "fit");
     if (validation_ != nullptr) check_samples(*validation_, width_, "fit (validation data)");
     if (classes_ > 0) {
@@ -153,14 +153,9 @@ class fit_run {
     }
   }
 
-  // A streamed run's checks: the source's width, rows to train on, options a stream cannot serve.
+  // A streamed run's own checks (after the common ones): the source's width, rows to train on, options a
+  // stream cannot serve.
   void prepare_stream() {
-    if (!options_.checkpoint.empty() && options_.checkpoint_every == 0)
-      throw option_error("fit: expected checkpoint_every >= 1 with a checkpoint path (" + options_.checkpoint +
-                         "), found 0");
-    for (std::size_t i = 0; i < options_.callbacks.size(); ++i)
-      if (!options_.callbacks[i])
-        throw option_error("fit: expected callable callbacks, found an empty one at index " + std::to_string(i));
     if (classes_ > 0)
       throw option_error("fit: a conditional model needs labels, which a streamed source (RowSource) does not give");
     if (options_.validation_split != 0)
@@ -169,9 +164,6 @@ class fit_run {
     if (source_->width() != width_)
       throw shape_error("fit: expected streamed rows of " + std::to_string(width_) + " values (the model's input), " +
                         "found " + std::to_string(source_->width()));
-    if (comm_ && options_.batch_size < comm_->size())
-      throw option_error("fit: expected a global batch_size of at least the " + std::to_string(comm_->size()) +
-                         " ranks, found " + std::to_string(options_.batch_size));
     if (validation_ != nullptr) check_samples(*validation_, width_, "fit (validation data)");
     n_ = source_->rows();
     if (n_ == 0 && !comm_) throw data_error("fit: expected a source with at least one row, found none");
