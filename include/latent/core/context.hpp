@@ -55,6 +55,10 @@ struct Context {
   /// backward adds the gradient of log q(z|x) = −½ Σ log σ² + const, weighted per sample by these
   /// values (n of them, already including `grad_scale`).
   const T* iw_weights = nullptr;
+  /// When set (a VAE with a batch penalty on its codes, models/code_prior.hpp), a `Gaussian` head's
+  /// backward adds these values (n × 2Z, already including `grad_scale`) to the gradient of its
+  /// statistics [μ | log σ²] (not where log σ² was clamped).
+  const T* stat_grads = nullptr;
   /// When set (a slice of a multi-threaded training step), a layer may push its weight gradient here
   /// instead of computing it: after all slices are done, the model forms each such gradient over the
   /// whole batch, every thread the rows of the parameters it will also update. The layer must still

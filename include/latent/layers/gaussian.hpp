@@ -167,6 +167,10 @@ struct GaussianHead {
         const bool clamped = lv[j] <= T(-log_variance_limit) || lv[j] >= T(log_variance_limit);
         dstats[r * 2 * Z + Z + j] =
             clamped ? T(0) : g * T(0.5) * std::sqrt(var) * eps[r * Z + j] + klw * T(0.5) * (var - T(1)) + dlv_q;
+        if (ctx.stat_grads != nullptr) {
+          dstats[r * 2 * Z + j] += ctx.stat_grads[r * 2 * Z + j];
+          if (!clamped) dstats[r * 2 * Z + Z + j] += ctx.stat_grads[r * 2 * Z + Z + j];
+        }
       }
     }
   }

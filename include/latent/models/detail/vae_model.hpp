@@ -16,9 +16,11 @@
 #include "latent/layers/gaussian.hpp"
 #include "latent/layers/layer_traits.hpp"
 #include "latent/losses/likelihood.hpp"
+#include "latent/models/code_prior.hpp"
 #include "latent/models/detail/model_base.hpp"
 #include "latent/models/detail/model_rules.hpp"
 #include "latent/models/detail/workspace.hpp"
+#include "latent/models/regulariser.hpp"  // splittable_with
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor: data at the public API
 
@@ -29,7 +31,7 @@
 #include <limits>       // std::numeric_limits
 #include <string>       // std::string, std::to_string
 #include <type_traits>  // std::is_same_v
-#include <utility>      // std::pair
+#include <utility>      // std::pair, std::move
 #include <vector>       // std::vector
 
 namespace latent::detail {
@@ -66,14 +68,18 @@ constexpr bool check_vae() {
 
 /// A variational autoencoder with a Gaussian encoder head, likelihood `Lik`, `C` condition inputs
 /// (one-hot labels joined to the encoder's and the decoder's input; 0 for an unconditional model) and
-/// `K` importance samples in the training objective (1: the ELBO; K > 1: the IWAE bound).
-template <class Enc, class Dec, class Lik, class T, std::size_t C, std::size_t K>
-class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec, T,
+/// `K` importance samples in the training objective (1: the ELBO; K > 1: the IWAE bound) and a batch
+/// term `P` on the codes (`no_code_prior`, or a `CodePrior`: models/code_prior.hpp; with K = 1 only).
+template <class Enc, class Dec, class Lik, class T, std::size_t C, std::size_t K, class P = no_code_prior>
+class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, Dec, T,
                                     param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
                                         likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>(),
                                     out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C> {
   static_assert(check_vae<Enc, Dec, Lik, T, C>());
   static_assert(K >= 1, "latent: the number of importance samples must be at least 1");
+  static constexpr bool has_prior = !std::is_same_v<P, no_code_prior>;
+  static_assert(!has_prior || (K == 1 && CodePrior<P, T>),
+                "latent: a VAE's code prior needs K = 1 and the CodePrior hooks (models/code_prior.hpp)");
   static_assert(diag::importance_weighted_bound_repeats_rows_through_batch_statistics<
                 K, Enc, Dec, K == 1 || !(batch_coupled<Enc> || batch_coupled<Dec>)>::value);
   using base = model_base<vae_model, Enc, Dec, T,
@@ -89,7 +95,9 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
   using base::param_count;
   static constexpr std::size_t importance_samples = K;
 
-  explicit vae_model(std::uint64_t seed = 0) : base(seed) { initialize(seed); }
+  explicit vae_model(std::uint64_t seed = 0, P prior = {}) : base(seed), prior_(std::move(prior)) {
+    initialize(seed);
+  }
 
   /// Re-draws all weights from `seed` (Glorot uniform, zero biases, likelihood parameters at 0).
   void initialize(std::uint64_t seed) {
@@ -110,6 +118,15 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     beta_ = beta;
   }
   double beta() const noexcept { return beta_; }
+  /// The batch term on the codes (models/code_prior.hpp) and its settings; `set_code_prior` checks
+  /// them through the term's `validated()` when it has one.
+  const P& code_prior() const noexcept { return prior_; }
+  void set_code_prior(P prior) {
+    if constexpr (requires { prior.validated(); })
+      prior_ = prior.validated();
+    else
+      prior_ = std::move(prior);
+  }
   /// KL warm-up: the KL weight grows linearly from 0 to β over this many training steps (0: off).
   void set_kl_warmup(std::size_t steps) noexcept { warmup_ = steps; }
   std::size_t kl_warmup() const noexcept { return warmup_; }
@@ -246,13 +263,14 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
 
   // ---- the hooks of model_base ----------------------------------------------------------------------
   static std::string kind() {
+    if constexpr (has_prior) return P::model_name;
     if constexpr (C > 0) return "ConditionalVAE<" + std::to_string(C) + ">";
     if constexpr (K > 1) return "IWAE<" + std::to_string(K) + ">";
     return "VAE";
   }
   static std::string objective_name() { return Lik::name; }
   static constexpr double flops_per_row = 3.0 * (forward_flops<Enc>() + forward_flops<Dec>()) * K;
-  static constexpr bool splittable() { return true; }
+  bool splittable() const { return splittable_with(prior_); }
 
   double slice_loss(const slice<T>& s, const T* x, const T* c, T scale) {
     return K == 1 ? elbo_slice(x, c, s, scale) : iw_slice(x, c, s, scale);
@@ -392,6 +410,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
 
   double beta_ = 1;
   std::size_t warmup_ = 0;
+  P prior_;
 
  private:
   // The training workspace, per sample (also used by the evaluations, which run the same passes).
@@ -411,12 +430,17 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     dec_scratch,
     stats,
     weights,
+    dstats,
     parts
   };
   static constexpr workspace_layout<parts> train_layout{{enc_in, Enc::cache_size, Z, dec_in, Dec::cache_size, D, D,
                                                          dec_in, Z, Enc::scratch_size, Dec::scratch_size,
-                                                         head::stats_size, 1}};
+                                                         head::stats_size, 1, has_prior ? head::stats_size : 0}};
   using buffers = std::array<T*, parts>;
+  static constexpr bool kl_replaced() {
+    if constexpr (has_prior) return P::replaces_kl;
+    return false;
+  }
 
   static double log_mean_exp(const double* v, std::size_t k) noexcept {
     double mx = -std::numeric_limits<double>::infinity();
@@ -484,15 +508,23 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K>, Enc, Dec,
     Context<T> ctx{.training = true,
                    .rng = s.rng,
                    .grad_scale = scale,
-                   .kl_weight = static_cast<T>(current_kl_weight()),
+                   .kl_weight = static_cast<T>(kl_replaced() ? 0.0 : current_kl_weight()),
                    .deferred = s.deferred};
     this->enter_training(ctx, s);
+    if constexpr (has_prior) ctx.gaussian_stats = b[stats];
     forward_train(x, c, n, b, ctx);
     const double rec = Lik::nll_and_gradient(b[out], x, this->params() + lik_offset, b[dout], s.grads + lik_offset, n,
                                              D, ctx.grad_scale);
     std::fill(b[dz], b[dz] + n * Z, T(0));
+    double term = 0;
+    if constexpr (has_prior) {
+      std::fill(b[dstats], b[dstats] + n * head::stats_size, T(0));
+      term = prior_.batch_penalty(b[z], static_cast<const T*>(b[stats]), n, Z, b[dz], b[dstats], ctx.grad_scale,
+                                  *s.rng);
+      ctx.stat_grads = b[dstats];
+    }
     backward_train(x, n, b, ctx, s.grads);
-    return rec + ctx.penalty;
+    return rec + ctx.penalty + term;
   }
 
   // log w = log p(x|z) + log p(z) − log q(z|x) for each of the m rows of a forward pass.
