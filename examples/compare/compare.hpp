@@ -81,7 +81,12 @@ inline constexpr model_spec kModels[] = {
     {"bvae", "beta-VAE", "β-VAE (β = 4)"},
     {"iwae", "IWAE", "IWAE (K = 5)"},
     {"cvae", "CVAE", "Conditional VAE"},
+    // The rest of the family (family_more.hpp, a second translation unit per pair).
+    {"wae", "WAE", "WAE-MMD"},
+    {"vqvae", "VQ-VAE", "VQ-VAE"},
 };
+// The keys run_family_more handles (the others: run_family).
+inline bool is_more_model(const std::string& key) { return key == "wae" || key == "vqvae"; }
 
 struct options {
   std::string data = "shapes";
@@ -117,7 +122,14 @@ struct result {
   double mse = nan_v, bce = nan_v, neg_elbo = nan_v, nll = nan_v, knn = nan_v;
   std::size_t active = 0, code_size = 0, params = 0;
   xt::xtensor<float, 2> reconstructions;  // of the showcase images
-  xt::xtensor<float, 2> samples;          // from the prior (VAE family); CVAE: 8 per class
+  xt::xtensor<float, 2> samples;          // from the prior (VAE family); CVAE: 8 per class; others: post hoc
+  std::string sampler;                    // how `samples` were drawn, for the picture's caption
+  // Discrete codes (VQ-VAE): the test codes' perplexity and the fraction of the codebook in use, and a
+  // picture of the showcase images' code grids (one gray level per code) with their decoded indices.
+  double perplexity = nan_v, usage = nan_v;
+  std::size_t codebook = 0;
+  xt::xtensor<float, 2> code_grids, from_indices;
+  std::size_t grid_h = 0, grid_w = 0;
   xt::xtensor<float, 2> codes2;           // the test codes in 2-D (or their first two principal components)
   // On data with known factors (the shapes data): the scores, a traversal grid (VAE family) and
   // interpolations between test images.
@@ -145,6 +157,10 @@ struct bench {
 /// images whose reconstructions are kept. Defined in family.hpp and instantiated by <arch>_<Z>.cpp.
 template <architecture A, std::size_t Z>
 std::vector<result> run_family(const bench& b, const std::vector<std::size_t>& showcase_rows);
+/// The rest of the family (WAE, VQ-VAE, ...; `is_more_model`), defined in family_more.hpp and
+/// instantiated by <arch>_<Z>_more.cpp: a second translation unit per pair, compiled beside the first.
+template <architecture A, std::size_t Z>
+std::vector<result> run_family_more(const bench& b, const std::vector<std::size_t>& showcase_rows);
 
 /// The families linked into this program: each <arch>_<Z>.cpp registers its run_family here (before
 /// main runs), so that main.cpp links with any subset of them. The program `compare` has them all;
@@ -154,14 +170,16 @@ struct family_entry {
   architecture arch;
   std::size_t latent;
   std::vector<result> (*run)(const bench&, const std::vector<std::size_t>&);
+  int part = 0;  // 0: run_family, 1: run_family_more (table order: part 0's rows first)
 };
 inline std::vector<family_entry>& linked_families() {
   static std::vector<family_entry> families;
   return families;
 }
 struct register_family {
-  register_family(architecture a, std::size_t z, std::vector<result> (*run)(const bench&, const std::vector<std::size_t>&)) {
-    linked_families().push_back({a, z, run});
+  register_family(architecture a, std::size_t z, std::vector<result> (*run)(const bench&, const std::vector<std::size_t>&),
+                  int part = 0) {
+    linked_families().push_back({a, z, run, part});
   }
 };
 

@@ -9,6 +9,7 @@
 #include "compare.hpp"
 
 #include <latent/analysis/disentanglement_report.hpp>
+#include <latent/analysis/gaussian_mixture.hpp>
 #include <latent/analysis/interpolation.hpp>
 #include <latent/analysis/traversal.hpp>
 #include <latent/latent.hpp>
@@ -110,6 +111,8 @@ struct resnet_family {
 template <class M>
 concept vae_family_model = requires { typename M::likelihood_type; };
 template <class M>
+concept discrete_code_model = requires(const M& m, const xt::xtensor<float, 2>& x) { m.encode_indices(x); };
+template <class M>
 concept conditional_model = requires { M::condition_size; } && (M::condition_size > 0);
 
 // Code units whose value varies over the data with variance above 0.01 (Burda et al.'s "active units",
@@ -201,9 +204,35 @@ result run_model(const row_spec& spec, M& model, const bench& b, const std::vect
       if (o.nll_samples > 0 && o.nll_k > 0) r.nll = -model.log_likelihood(b.nll_x, o.nll_k, o.seed);
       r.active = model.active_units(test.x);
       r.samples = model.generate(64, o.seed);
+      r.sampler = "z ~ N(0, I)";
     }
   } else {
     r.active = active_units_of(codes_test);
+    if constexpr (discrete_code_model<M>) {
+      // Discrete codes: the test codes' perplexity and usage, the showcase images' code grids. No samples:
+      // a VQ-VAE generates through a prior over its code grids (an autoregressive model), not built here.
+      const auto indices = model.encode_indices(test.x);
+      r.codebook = M::codes;
+      r.perplexity = codebook_perplexity(indices, M::codes);
+      r.usage = codebook_usage(indices, M::codes);
+      const xt::xtensor<std::int32_t, 2> shown = model.encode_indices(rows_of(test.x, showcase_rows));
+      // The grid's shape: square when the positions are (7 × 7 after convolutions), else one row.
+      r.grid_h = 1;
+      for (std::size_t h = 1; h * h <= M::positions; ++h)
+        if (h * h == M::positions) r.grid_h = h;
+      r.grid_w = M::positions / r.grid_h;
+      r.code_grids = xt::xtensor<float, 2>::from_shape({shown.shape()[0], M::positions});
+      for (std::size_t i = 0; i < shown.size(); ++i)
+        r.code_grids.data()[i] = static_cast<float>(shown.data()[i]) / static_cast<float>(M::codes - 1);
+      r.from_indices = model.decode_indices(shown);
+    } else {
+      // A deterministic model generates through a density fitted to its training codes afterwards
+      // (pythae's GMM sampler: 10 full-covariance components).
+      const GaussianMixture gmm = GaussianMixture::fit(codes_train, {.components = 10, .seed = o.seed});
+      Rng rng(o.seed);
+      r.samples = model.decode(gmm.sample(64, rng));
+      r.sampler = "GMM(10) fitted to the training codes";
+    }
   }
   if constexpr (!cond) {
     if (b.has_factors) {

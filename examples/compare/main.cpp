@@ -51,6 +51,13 @@ namespace {
 
 // ---- options ------------------------------------------------------------------------------------
 
+// The models' keys, comma-separated, in table order.
+std::string model_keys() {
+  std::string keys;
+  for (const auto& m : kModels) keys.append(keys.empty() ? "" : ",").append(m.key);
+  return keys;
+}
+
 void print_help() {
   std::printf(
       "compare: trains the autoencoder family on the same data and budget, and writes a table and pictures.\n"
@@ -67,7 +74,8 @@ void print_help() {
       "  --epochs N                   training epochs of every model (default 5)\n"
       "  --latent Z                   code size, one of 2, 8, 16, 32 (default 8); with 2 the latent\n"
       "                               pictures show the code itself, else its first two principal components\n"
-      "  --models LIST                comma-separated subset of ae,dae,sae,cae,vae,bvae,iwae,cvae (default all)\n"
+      "  --models LIST                comma-separated subset of %s\n"
+      "                               (default: all the architecture has)\n"
       "  --betas LIST                 comma-separated beta values, one bvae row each (default 2,4,8,16 on shapes,\n"
       "                               4 on fashion-mnist)\n"
       "  --out DIR                    output directory (default compare-out): results.md, results.json,\n"
@@ -84,7 +92,7 @@ void print_help() {
       "  --help                       this text\n"
       "\n"
       "Every model: encoder 784 -> %zu ReLU -> Z, decoder Z -> %zu ReLU -> 784 logits, Adam (lr 1e-3).\n",
-      kHidden, kHidden, kHidden);
+      kHidden, model_keys().c_str(), kHidden, kHidden);
 }
 
 std::size_t parse_count(const std::string& flag, const std::string& text) {
@@ -151,7 +159,7 @@ bool parse(int argc, char** argv, options& o) {
       models = split_list(value);
       for (const auto& m : models)
         if (std::none_of(std::begin(kModels), std::end(kModels), [&](const model_spec& s) { return m == s.key; }))
-          throw option_error("--models: expected names among ae,dae,sae,cae,vae,bvae,iwae,cvae, found \"" + m + "\"");
+          throw option_error("--models: expected names among " + model_keys() + ", found \"" + m + "\"");
       if (models.empty()) throw option_error("--models: expected at least one model");
     } else if (arg == "--betas") {
       o.betas.clear();
@@ -193,6 +201,10 @@ bool parse(int argc, char** argv, options& o) {
     if (std::find(std::begin(kResNetSupportedLatents), std::end(kResNetSupportedLatents), o.latent) ==
         std::end(kResNetSupportedLatents))
       throw option_error("--latent: with --arch resnet, expected 8 or 16, found " + std::to_string(o.latent));
+    for (const auto& m : models)
+      if (is_more_model(m))
+        throw option_error("--models " + m + ": not with --arch resnet yet (the comparison's residual family has the "
+                           "classic models only)");
     for (const char* refused : {"cae", "iwae"})
       if (std::find(models.begin(), models.end(), refused) != models.end())
         throw option_error(std::string("--models ") + refused +
@@ -203,7 +215,7 @@ bool parse(int argc, char** argv, options& o) {
   // the architecture can have.
   const auto available = [&](const std::string& key) {
     if (o.arch == "conv") return key != "cae";
-    if (o.arch == "resnet") return key != "cae" && key != "iwae";
+    if (o.arch == "resnet") return key != "cae" && key != "iwae" && !is_more_model(key);
     return true;
   };
   for (const auto& s : kModels)
@@ -226,8 +238,15 @@ bool parse(int argc, char** argv, options& o) {
 std::vector<result> run_chosen_family(const options& o, const bench& b, const std::vector<std::size_t>& showcase_rows) {
   const architecture a = o.arch == "conv" ? architecture::conv : o.arch == "resnet" ? architecture::resnet
                                                                                      : architecture::dense;
-  for (const family_entry& f : linked_families())
-    if (f.arch == a && f.latent == o.latent) return f.run(b, showcase_rows);
+  std::vector<result> rows;
+  bool found = false;
+  for (int part : {0, 1})
+    for (const family_entry& f : linked_families())
+      if (f.arch == a && f.latent == o.latent && f.part == part) {
+        found = true;
+        for (auto& r : f.run(b, showcase_rows)) rows.push_back(std::move(r));
+      }
+  if (found) return rows;
   throw option_error("--arch " + o.arch + " --latent " + std::to_string(o.latent) +
                      ": this program was built without that family; bash scripts/compare.sh builds the program "
                      "of the family it is asked for (target compare_" + o.arch + "_" + std::to_string(o.latent) +
@@ -260,13 +279,20 @@ std::string betas_text(const std::vector<double>& betas) {
 
 std::string markdown_table(const std::vector<result>& rs, const options& o, const bench& b) {
   std::ostringstream t;
-  t << "| model | MSE / image | BCE / image | −ELBO | NLL (IS) | kNN acc. | active units | params | train s | "
-       "samples/s |\n";
-  t << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  bool discrete = false;
+  for (const auto& r : rs) discrete = discrete || r.codebook > 0;
+  t << "| model | MSE / image | BCE / image | −ELBO | NLL (IS) | kNN acc. | active units | "
+    << (discrete ? "codebook perplexity | " : "") << "params | train s | samples/s |\n";
+  t << "|---|---:|---:|---:|---:|---:|---:|" << (discrete ? "---:|" : "") << "---:|---:|---:|\n";
   for (const auto& r : rs) {
     t << "| " << r.spec.name << (r.conditional ? " ¹" : "") << " | " << fixed(r.mse, 2) << " | " << fixed(r.bce, 1)
       << " | " << fixed(r.neg_elbo, 1) << " | " << fixed(r.nll, 1) << " | " << fixed(r.knn, 3) << " | " << r.active
-      << " / " << r.code_size << " | " << grouped(r.params) << " | " << fixed(r.train_seconds, 1) << " | "
+      << " / " << r.code_size << " | "
+      << (!discrete       ? std::string()
+          : r.codebook > 0 ? fixed(r.perplexity, 1) + " of " + std::to_string(r.codebook) + " (" +
+                                 fixed(100 * r.usage, 0) + " % used) | "
+                          : std::string("— | "))
+      << grouped(r.params) << " | " << fixed(r.train_seconds, 1) << " | "
       << fixed(r.samples_per_second, 0) << " |\n";
   }
   t << "\nTest set: " << b.test.size() << " images; training set: " << b.train.size() << " images; " << o.epochs
@@ -372,6 +398,9 @@ std::string json_results(const std::vector<result>& rs, const options& o, const 
       << ", \"train_seconds\": " << json_number(r.train_seconds)
       << ", \"eval_seconds\": " << json_number(r.eval_seconds)
       << ", \"samples_per_second\": " << json_number(r.samples_per_second);
+    if (r.codebook > 0)
+      j << ", \"codebook\": " << r.codebook << ", \"codebook_perplexity\": " << json_number(r.perplexity)
+        << ", \"codebook_usage\": " << json_number(r.usage);
     if (r.scored) {
       j << ", \"mig\": " << json_number(r.report.mig.score)
         << ", \"factor_vae_score\": " << json_number(r.report.factor_vae)
@@ -430,12 +459,45 @@ void reconstructions_png(const std::string& path, const std::vector<result>& rs,
   save_gray(cv, path);
 }
 
+// For each model with discrete codes: the showcase images (top), their code grids (one gray level per
+// code index, the grid scaled to 28 × 28) and the images decoded from those indices (`decode_indices`).
+void codes_png(const std::string& path, const std::vector<result>& rs, const xt::xtensor<float, 2>& originals,
+               const std::string& heading) {
+  std::vector<const result*> vs;
+  for (const auto& r : rs)
+    if (r.code_grids.size() > 0) vs.push_back(&r);
+  if (vs.empty()) return;
+  const std::size_t k = originals.shape()[0], scale = 2, margin = 16, title_h = 22, top = 40;
+  const std::size_t grid_w = (k * 29 + 1) * scale, grid_h = (3 * 29 + 1) * scale;
+  Canvas cv(std::max(margin + grid_w + margin, margin + Canvas::text_width(heading, 2) + margin),
+            top + vs.size() * (title_h + grid_h + margin));
+  cv.text(pd(margin), 12, heading, kInk, 2);
+  for (std::size_t i = 0; i < vs.size(); ++i) {
+    const result& r = *vs[i];
+    const std::size_t y = top + i * (title_h + grid_h + margin);
+    cv.text(pd(margin), pd(y),
+            std::string(r.spec.label) + ": images, their " + std::to_string(r.grid_h) + "x" + std::to_string(r.grid_w) +
+                " code grids, decoded from the codes",
+            kInk, 2);
+    // The code grids, nearest-neighbour scaled to 28 × 28.
+    xt::xtensor<float, 2> rows = xt::xtensor<float, 2>::from_shape({3 * k, kPixels});
+    std::copy(originals.begin(), originals.end(), rows.data());
+    for (std::size_t m = 0; m < k; ++m)
+      for (std::size_t py = 0; py < 28; ++py)
+        for (std::size_t px = 0; px < 28; ++px)
+          rows(k + m, py * 28 + px) = r.code_grids(m, (py * r.grid_h / 28) * r.grid_w + px * r.grid_w / 28);
+    std::copy(r.from_indices.begin(), r.from_indices.end(), rows.data() + 2 * k * kPixels);
+    cv.blit(image_grid(rows, 28, 28, k, 1, 1.0f), pd(margin), pd(y + title_h), scale);
+  }
+  save_gray(cv, path);
+}
+
 // 8 × 8 samples from each unconditional VAE's prior; for the conditional VAE one row per class.
 void samples_png(const std::string& path, const std::vector<result>& rs, const std::vector<std::string>& class_names,
                  const std::string& heading) {
   std::vector<const result*> vs;
   for (const auto& r : rs)
-    if (r.vae_family) vs.push_back(&r);
+    if (r.samples.size() > 0) vs.push_back(&r);
   if (vs.empty()) return;
   const std::size_t scale = 2, margin = 16, title_h = 22, top = 40, cols = std::min<std::size_t>(2, vs.size());
   const std::size_t grid_w = (8 * 29 + 1) * scale;
@@ -443,7 +505,12 @@ void samples_png(const std::string& path, const std::vector<result>& rs, const s
   std::size_t label_w = 0;
   for (std::size_t c = 0; c < kClasses; ++c)
     label_w = std::max(label_w, Canvas::text_width(c < class_names.size() ? class_names[c] : std::to_string(c)) + 8);
-  auto width_of = [&](const result* r) { return (r->conditional ? label_w : 0) + grid_w; };
+  auto caption_of = [](const result* r) {
+    return std::string(r->spec.label) + (r->conditional ? ": one row per class" : ": " + r->sampler);
+  };
+  auto width_of = [&](const result* r) {
+    return std::max((r->conditional ? label_w : 0) + grid_w, Canvas::text_width(caption_of(r), 2));
+  };
   auto height_of = [&](const result* r) { return title_h + (r->samples.shape()[0] / 8 * 29 + 1) * scale; };
   // Column widths and row heights of the panel grid.
   std::vector<std::size_t> col_w(cols, 0), row_h((vs.size() + cols - 1) / cols, 0);
@@ -462,8 +529,7 @@ void samples_png(const std::string& path, const std::vector<result>& rs, const s
     std::size_t x = margin;
     for (std::size_t c = 0; c < i % cols; ++c) x += col_w[c] + margin;
     const std::size_t gx = x + (r.conditional ? label_w : 0);
-    cv.text(pd(gx), pd(y), std::string(r.spec.label) + (r.conditional ? ": one row per class" : ": z ~ N(0, I)"), kInk,
-            2);
+    cv.text(pd(gx), pd(y), caption_of(&r), kInk, 2);
     cv.blit(image_grid(r.samples, 28, 28, 8, 1, 1.0f), pd(gx), pd(y + title_h), scale);
     if (r.conditional)
       for (std::size_t c = 0; c < kClasses; ++c) {
@@ -691,7 +757,8 @@ int main(int argc, char** argv) {
     const std::string dir = o.out + "/";
     reconstructions_png(dir + "reconstructions.png", rs, rows_of(b.test.x, showcase),
                         "Test images (top) and reconstructions - " + what);
-    samples_png(dir + "samples.png", rs, b.test.class_names, "Samples from the prior - " + what);
+    samples_png(dir + "samples.png", rs, b.test.class_names, "Samples - " + what);
+    codes_png(dir + "codes.png", rs, rows_of(b.test.x, showcase), "Discrete codes - " + what);
     const std::string projection = o.latent == 2 ? "the 2-D code" : "first two principal components of the code";
     latent_png(dir + "latent.png", rs, b.test.labels, b.test.class_names, "Test codes: " + projection + " - " + what);
     for (const auto& r : rs)
@@ -719,8 +786,8 @@ int main(int argc, char** argv) {
     std::ofstream(o.out + "/results.json") << json_results(rs, o, b, wall);
     std::printf(
         "\nWrote %sresults.md, results.json, reconstructions.png, samples.png, latent.png, latent-<model>.png, "
-        "curves.png%s (%.1f s in all)\n",
-        dir.c_str(),
+        "curves.png%s%s (%.1f s in all)\n",
+        dir.c_str(), std::any_of(rs.begin(), rs.end(), [](const result& r) { return r.codebook > 0; }) ? ", codes.png" : "",
         b.has_factors ? ", disentanglement.md, mutual-information.png, interpolations.png, traversal-<model>.png" : "",
         wall);
   } catch (const latent::error& e) {

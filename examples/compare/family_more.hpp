@@ -1,0 +1,69 @@
+#pragma once
+// The rest of the family, beside family.hpp's classic models: the WAE (MMD), the VQ-VAE, ... Each
+// (architecture, code size) pair instantiates `run_family_more` in a translation unit of its own
+// (<arch>_<Z>_more.cpp), compiled beside <arch>_<Z>.cpp, so that adding models does not lengthen the
+// build of one compiler process. Same data, budget and measurements as the classic models (run_model).
+#include "family.hpp"
+
+#include <latent/models/vq_vae.hpp>
+#include <latent/models/wae.hpp>
+
+namespace compare {
+
+using namespace latent;
+
+// Dead-code restarts on: a code used by less than one vector per step on average is re-drawn from the
+// step's encoder outputs (the remedy for codebook collapse; pythae's EMA recipe has none).
+struct CompareVQ : VQEMASettings {
+  static constexpr double restart_below = 1.0;
+};
+inline constexpr std::size_t kDenseCodes = 64;  // the dense VQ-VAE's codebook: Z / 2 codes of 2 values per image
+inline constexpr std::size_t kConvCodes = 256;  // the conv VQ-VAE's: 7 × 7 codes of 16 values (pythae's MNIST config)
+
+template <std::size_t Z>
+struct dense_more {
+  using D = dense_family<Z>;
+  /// The dense encoder's linear code read as Z / 2 positions of 2 values, each quantised.
+  struct VQEncoder : Seq<Dense<kPixels, kHidden, Relu>, Dense<kHidden, Z, Identity>, Reshape<2, 1, Z / 2>,
+                         VectorQuantizerWith<kDenseCodes, 2, CompareVQ>> {};
+  using WAE_ = WAE<typename D::Encoder, typename D::Decoder, BCEWithLogits>;
+  using VQ = VQVAE<VQEncoder, typename D::Decoder, BCEWithLogits>;
+};
+
+template <std::size_t Z>
+struct conv_more {
+  using F = conv_family<Z>;
+  /// The conv encoder's 32 × 7 × 7 map, a 1 × 1 convolution to 16 channels, quantised at each of the 49
+  /// positions (pythae's MNIST VQ-VAE: 256 codes of 16 values); its code has 784 values whatever Z.
+  struct VQEncoder : Seq<Input<1, 28, 28>, Conv2D<16, 3, 2, Same, Relu>, Conv2D<32, 3, 2, Same, Relu>,
+                         Conv2D<16, 1, 1, Same>, VectorQuantizerWith<kConvCodes, 16, CompareVQ>> {};
+  struct VQDecoder : Seq<Input<16, 7, 7>, Conv2D<32, 3, 1, Same, Relu>, ConvTranspose2D<16, 3, 2, Same, Relu>,
+                         ConvTranspose2D<1, 3, 2, Same>> {};
+  using WAE_ = WAE<typename F::Encoder, typename F::Decoder, BCEWithLogits>;
+  using VQ = VQVAE<VQEncoder, VQDecoder, BCEWithLogits>;
+};
+
+template <architecture A, std::size_t Z>
+std::vector<result> run_family_more(const bench& b, const std::vector<std::size_t>& showcase_rows) {
+  static_assert(supported(A, Z) && A != architecture::resnet,
+                "compare: the rest of the family is compiled for the dense and conv architectures");
+  using F = std::conditional_t<A == architecture::conv, conv_more<Z>, dense_more<Z>>;
+  const options& o = *b.opt;
+  std::vector<result> results;
+  for (const auto& key : o.models) {
+    if (!is_more_model(key)) continue;
+    const model_spec& fixed =
+        *std::find_if(std::begin(kModels), std::end(kModels), [&](const model_spec& s) { return key == s.key; });
+    const row_spec spec{fixed.key, fixed.label, fixed.name};
+    if (key == "wae") {
+      auto m = std::make_unique<typename F::WAE_>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "vqvae") {
+      auto m = std::make_unique<typename F::VQ>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    }
+  }
+  return results;
+}
+
+}  // namespace compare
