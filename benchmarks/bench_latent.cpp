@@ -477,6 +477,7 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     lb::register_resnet_vae_training();
+    lb::register_vq_training();
     benchmark::RegisterBenchmark("vae/" LATENT_BENCH_NAME "-2x1t-independent-halves", bm_vae_independent_halves)
         ->Iterations(1)
         ->Repetitions(5)

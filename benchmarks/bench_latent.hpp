@@ -12,4 +12,7 @@ const xt::xtensor<float, 2>& fashion_train();
 /// Registers the ResNet VAE's training rows, "resnetvae/<name>-1t" and "-2t" (bench_latent_resnet.cpp).
 void register_resnet_vae_training();
 
+/// Registers the VQ-VAE recipe's training rows, "vq/<name>-1t" and "-2t" (bench_latent_vq.cpp).
+void register_vq_training();
+
 }  // namespace latent::bench

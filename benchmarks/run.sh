@@ -13,6 +13,11 @@
 # the FMA peaks, and sae_pytorch.py's "sae/pytorch-<decoder>-<N>t[-blas<M>]" rows: both decoders at ATen 1
 # + OpenBLAS 1, 2 + 2 and 2 + 1 threads, one run of 1 warm-up + 5 timed steps each, SAE_RUNS runs with
 # SAE_RUNS=N; they start from the weights and data bench_latent writes, sae_init.npz and sae_data.npy).
+# Issue #25's VQ-VAE recipe: --filter vq (bench_latent's vq/ training steps at 1 and 2 threads, vq-distance/
+# and vq-distance-product/ with their fraction of the FMA peak measured in the same binary, and
+# vq_pytorch.py's "vq/pytorch-python-<N>t" rows: 3 warm-up + 20 timed steps of batch 100 each). The full
+# 10-epoch recipes are long and not run here: $BUILD_DIR/benchmarks/vq_recipe --epochs 10 --threads 1
+# [--no-restarts] and benchmarks/vq_pytorch.py --epochs 10 --threads 1 (see docs/vq-vae.md).
 # Environment: BUILD_DIR (default <repo>/build-bench), PYTHON (default /usr/bin/python3, Debian's
 # PyTorch), LATENT_FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the peers so that OpenBLAS picks its fast kernels
@@ -31,7 +36,7 @@ while [[ $# -gt 0 ]]; do
     --no-python) do_python=0 ;;
     --filter) filter=$2; shift ;;
     --reps) reps=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -95,6 +100,14 @@ if [[ $do_python == 1 ]]; then
       echo "== resnet_vae_pytorch.py --bench-steps 20 --threads $t" >&2
       "${peer_env[@]}" "$py" "$here/resnet_vae_pytorch.py" --bench-steps 20 --repetitions "$reps" --threads "$t" \
         | tee "$out/resnet_vae_pytorch_${t}t.jsonl" >&2
+    done
+  fi
+  # The VQ-VAE recipe (issue #25): 20 timed steps of batch 100 per repetition, as bench_latent's vq/ rows.
+  if [[ -f $data_dir/train-images-idx3-ubyte.gz && ( -z $filter || "vq/pytorch-python" =~ $filter ) ]]; then
+    for t in 1 2; do
+      echo "== vq_pytorch.py --bench-steps 20 --threads $t" >&2
+      "${peer_env[@]}" "$py" "$here/vq_pytorch.py" --bench-steps 20 --repetitions "$reps" --threads "$t" \
+        | tee "$out/vq_pytorch_${t}t.jsonl" >&2
     done
   fi
   # The sparse dictionary (issue #24): sae_pytorch.py's two decoders at 1 thread (ATen 1, OpenBLAS 1) and

@@ -360,6 +360,34 @@ TEST_CASE("a batch callback that stops on one rank stops all; early stopping agr
   CHECK(same_everywhere(m2.parameters()));
 }
 
+TEST_CASE("a VQ-VAE over MPI: the codebook's series count every rank's rows, the same history on every rank") {
+  struct QEnc : Seq<Dense<12, 8, Tanh>, Dense<8, 4>, VectorQuantizerEMA<16, 4>> {};
+  struct QDec : Seq<Dense<4, 8, Relu>, Dense<8, 12>> {};
+  using VQ = VQVAE<QEnc, QDec>;
+  const auto x = shard();
+  const auto val0 = curve(20, 7), val1 = curve(10, 8);
+  VQ model(1);
+  Adam opt(1e-2);
+  const History h = fit(model, x, opt, {.epochs = 3, .batch_size = 32, .progress = Progress::quiet,
+                                        .communicator = session->world()},
+                        rank() == 0 ? val0 : val1);
+  REQUIRE(h.series("codebook_perplexity").size() == 3);
+  for (const auto& [name, series] : h.model_series) CHECK(same_everywhere(std::span<const double>(series)));
+  // The counts of both ranks' validation rows: the model is the same everywhere.
+  xt::xtensor<float, 2> both = xt::xtensor<float, 2>::from_shape({30, 12});
+  std::copy(val0.begin(), val0.end(), both.begin());
+  std::copy(val1.begin(), val1.end(), both.begin() + 20 * 12);
+  const auto codes = model.encode_indices(both);
+  CHECK(h.series("codebook_perplexity").back() == doctest::Approx(codebook_perplexity(codes, 16)).epsilon(1e-12));
+  CHECK(h.series("codebook_usage").back() == codebook_usage(codes, 16));
+  // The exchange's sum of more values than one exchange carries (3 + 2 a round).
+  detail::exchange<float> ex(world(), 3);
+  std::vector<double> v(11);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i + 1 + rank() * 100);
+  ex.sum(v);
+  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == static_cast<double>(2 * (i + 1) + 100));
+}
+
 TEST_CASE("the conditional VAE trains on sharded rows and labels") {
   const auto x = shard();
   xt::xtensor<std::int32_t, 1> labels = xt::xtensor<std::int32_t, 1>::from_shape({x.shape()[0]});

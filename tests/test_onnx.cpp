@@ -143,6 +143,14 @@ struct FlatEncoder : Seq<Dense<10, 12>, BatchNorm, Gelu, Dropout<20>, Residual<S
 struct FlatDecoder : Seq<Dense<4, 12>, LayerNorm, Silu, Residual<Seq<Dense<12, 6, Tanh>, Dense<6, 12>>, Dense<12, 12>>,
                          BatchNorm, Dense<12, 10>> {};
 using FlatModel = Autoencoder<FlatEncoder, FlatDecoder, MSE, double>;
+// VQ-VAEs (#25): one code per row from a codebook trained by gradient (its parameters), in double; and a
+// convolution's 3 × 3 grid quantised at every position from an EMA codebook (its state).
+struct VqFlatEncoder : Seq<Dense<10, 4, Tanh>, VectorQuantizer<6, 4>> {};
+struct VqFlatDecoder : Seq<Dense<4, 8, Relu>, Dense<8, 10>> {};
+using VqFlat = VQVAE<VqFlatEncoder, VqFlatDecoder, MSE, double>;
+struct VqGridEncoder : Seq<Input<1, 6, 6>, Conv2D<3, 3, 2, Same, Tanh>, VectorQuantizerEMA<8, 3>> {};
+struct VqGridDecoder : Seq<Dense<27, 36, Sigmoid>> {};
+using VqGrid = VQVAE<VqGridEncoder, VqGridDecoder, BCE>;
 
 // ---- writing a case -----------------------------------------------------------------------------------
 constexpr std::size_t batch = 8;  // enough rows that few ReLU units are dead for all of them
@@ -284,6 +292,14 @@ void write_case(output_folder& out, const std::string& name, const Model& m, onn
     if (decoder) out.npy(name, "mean", encoder ? m.reconstruct(x) : m.decode(z));
   } else {
     if (encoder) out.npy(name, "code", m.encode(x));
+    if constexpr (requires { m.encode_indices(x); }) {
+      if (encoder) {
+        const auto codes = m.encode_indices(x);
+        xt::xtensor<std::int64_t, 2> wide = xt::xtensor<std::int64_t, 2>::from_shape(codes.shape());
+        for (std::size_t i = 0; i < codes.size(); ++i) wide.data()[i] = codes.data()[i];
+        out.npy(name, "indices", wide);
+      }
+    }
     if (decoder) out.npy(name, "reconstruction", encoder ? m.reconstruct(x) : m.decode(z));
   }
   out.cases.push_back(name);
@@ -294,6 +310,21 @@ Model make(std::uint64_t seed) {
   Model m(seed);
   perturb_biases(m, seed + 1);
   perturb_state(m, seed + 2);
+  return m;
+}
+
+/// A quantiser's codebook spread over (−0.9, 0.9), where its tanh encoder's outputs lie (the initial
+/// one, within ±1/K, would give most rows the same code).
+template <class Model>
+Model spread_codebook(Model m, std::uint64_t seed) {
+  Rng rng(seed);
+  for_each_layer<Model>([&]<class L>(const layer_slot<L>& slot) {
+    if constexpr (detail::vector_quantizer_layer_type<L>) {
+      auto book = L::ema ? m.state().subspan(slot.state_offset, L::codes * L::code_dim)
+                         : m.parameters().subspan(slot.offset, L::codes * L::code_dim);
+      for (auto& v : book) v = static_cast<typename Model::scalar_type>(rng.uniform(-0.9, 0.9));
+    }
+  });
   return m;
 }
 
@@ -443,6 +474,19 @@ TEST_CASE("onnx: export the models, their inputs and latent's outputs") {
   }
   write_case(out, "kl_autoencoder_double", make<KlVaeDouble>(19), onnx_part::model, 191);
   write_case(out, "flat_norms_double", make<FlatModel>(20), onnx_part::model, 201);
+  {
+    const VqFlat m = spread_codebook(make<VqFlat>(21), 22);
+    write_case(out, "vq_vae_flat_double", m, onnx_part::model, 211);
+    write_case(out, "vq_vae_flat_double_encoder", m, onnx_part::encoder, 212);
+  }
+  {
+    const VqGrid m = spread_codebook(make<VqGrid>(23), 24);
+    const xt::xtensor<float, 2> probe = xt::random::rand<float>({std::size_t(64), std::size_t(36)});
+    MESSAGE("vq_vae_grid: " << codebook_usage(m.encode_indices(probe), 8) * 8 << " of 8 codes in use");
+    write_case(out, "vq_vae_grid", m, onnx_part::model, 231);
+    write_case(out, "vq_vae_grid_encoder", m, onnx_part::encoder, 232);
+    write_case(out, "vq_vae_grid_decoder", m, onnx_part::decoder, 233);
+  }
   std::ofstream manifest(out.dir / "manifest.txt");
   for (const std::string& c : out.cases) manifest << c << '\n';
   manifest.close();

@@ -3,18 +3,22 @@
 // restarts against hand-computed steps, one thread against two (bits), integer codes out and in,
 // save/load with the codebook's state, and learning on clustered data.
 #include <doctest/doctest.h>
+#include <latent/interchange/weights.hpp>
 #include <latent/latent.hpp>
 #include <latent/layers/vector_quantizer.hpp>
 #include <latent/models/vq_vae.hpp>
 
 #include <xtensor/xbuilder.hpp>  // xt::zeros
+#include <xtensor/xnpy.hpp>      // xt::dump_npy: the files for tests/weights/vq_pythae.py
 #include <xtensor/xtensor.hpp>   // xt::xtensor
 
 #include <algorithm>   // std::ranges::copy
 #include <cmath>       // std::abs
 #include <cstdint>     // std::int32_t
+#include <cstdlib>     // std::getenv: the folder for tests/weights/vq_pythae.py
 #include <cstring>     // std::memcmp
 #include <filesystem>  // std::filesystem: the save/load round trip's file
+#include <limits>      // std::numeric_limits: a NaN input
 #include <string>      // std::string
 #include <utility>     // std::as_const, std::pair
 #include <vector>      // std::vector
@@ -344,6 +348,208 @@ TEST_CASE("VQVAE: a convolutional encoder's grid, trained by fit") {
   MESSAGE("conv grid: usage " << codebook_usage(codes, 16) << ", perplexity " << codebook_perplexity(codes, 16));
 }
 
+// ---- the codebook's usage in fit's History ---------------------------------------------------------
+
+TEST_CASE("VQVAE: fit records the codebook's usage, perplexity and dead codes every epoch") {
+  using M = Shaped<Restart>;
+  const auto x = random_rows(96, 16, 31), val = random_rows(40, 16, 32);
+  // tests/test_vq.cpp: the codebook's series in the History
+  M m(6);
+  Adam opt(1e-2);
+  const History h = fit(m, x, opt, {.epochs = 3, .batch_size = 32, .progress = Progress::quiet}, val);
+  const std::vector<double>& perplexity = h.series("codebook_perplexity");  // one value per epoch
+  const std::vector<double>& usage = h.series("codebook_usage");            // fraction of codes in use
+  const std::vector<double>& dead = h.series("dead_codes");                 // codes no row uses
+  // measured on the validation rows after each epoch (else on up to 4096 training rows)
+  const auto codes = m.encode_indices(val);
+  CHECK(perplexity.back() == codebook_perplexity(codes, M::codes));
+  // end of example
+  REQUIRE(perplexity.size() == 3);
+  REQUIRE(usage.size() == 3);
+  REQUIRE(dead.size() == 3);
+  CHECK(h.model_series.size() == 3);
+  CHECK(usage.back() == codebook_usage(codes, M::codes));
+  for (std::size_t e = 0; e < 3; ++e) {
+    CHECK(dead[e] == doctest::Approx(M::codes * (1 - usage[e])));
+    CHECK(perplexity[e] >= 1);
+    CHECK(perplexity[e] <= M::codes);
+  }
+  CHECK_THROWS_WITH_AS((void)m.epoch_metrics(std::vector<double>(5, 1.0)),
+                       "latent: VQVAE::epoch_metrics: expected 8 counts (one per code), found 5", shape_error);
+  CHECK(m.epoch_statistics(xt::xtensor<float, 2>::from_shape({0, 16})) == std::vector<double>(8, 0.0));
+  CHECK_THROWS_WITH_AS((void)h.series("perplexity"),
+                       "latent: History::series: expected the name of a series the model reports (codebook_perplexity, "
+                       "codebook_usage, dead_codes), found 'perplexity'",
+                       option_error);
+
+  // Without validation rows: the rows trained on (all of them here: fewer than 4096).
+  M n(6);
+  Adam opt2(1e-2);
+  const History h2 = fit(n, x, opt2, {.epochs = 2, .batch_size = 32, .progress = Progress::quiet});
+  REQUIRE(h2.series("codebook_usage").size() == 2);
+  CHECK(h2.series("codebook_perplexity").back() == codebook_perplexity(n.encode_indices(x), M::codes));
+  CHECK(h2.series("codebook_usage").back() == codebook_usage(n.encode_indices(x), M::codes));
+
+  // The HistoryLogger writes them as columns; a model without the hook records none and writes as before.
+  const std::string csv = HistoryLogger::text(h2, false);
+  CHECK(csv.starts_with("epoch,loss,val_loss,learning_rate,seconds,codebook_perplexity,codebook_usage,dead_codes\n"));
+  CHECK(HistoryLogger::text(h2, true).find("\"dead_codes\": [") != std::string::npos);
+  Autoencoder<Seq<Dense<16, 4, Identity>>, Seq<Dense<4, 16, Identity>>> plain(1);
+  Adam opt3(1e-2);
+  const History h3 = fit(plain, x, opt3, {.epochs = 1, .progress = Progress::quiet}, val);
+  CHECK(h3.model_series.empty());
+  CHECK(HistoryLogger::text(h3, false).starts_with("epoch,loss,val_loss,learning_rate,seconds\n"));
+  CHECK_THROWS_WITH_AS((void)h3.series("dead_codes"),
+                       "latent: History::series: expected the name of a series the model reports (it reports none), "
+                       "found 'dead_codes'",
+                       option_error);
+}
+
+TEST_CASE("VQVAE: the codebook's series survive a checkpoint: a resumed run's History is an uninterrupted one's") {
+  using M = Shaped<Restart>;
+  const auto x = random_rows(64, 16, 33), val = random_rows(24, 16, 34);
+  const auto ckpt = (std::filesystem::temp_directory_path() / "latent_test_vq_series.ckpt").string();
+  std::filesystem::remove(ckpt);
+  M straight(8), first(8), resumed(99);
+  Adam a(1e-2), b(1e-2), c(1e-2);
+  const FitOptions all{.epochs = 4, .batch_size = 16, .seed = 3, .progress = Progress::quiet};
+  const History h = fit(straight, x, a, all, val);
+  FitOptions half = all;
+  half.epochs = 2;
+  half.checkpoint = ckpt;
+  (void)fit(first, x, b, half, val);
+  FitOptions rest = all;
+  rest.checkpoint = ckpt;
+  rest.resume = true;
+  const History back = fit(resumed, x, c, rest, val);
+  std::filesystem::remove(ckpt);
+  REQUIRE(back.series("codebook_perplexity").size() == 4);
+  CHECK(back.model_series == h.model_series);
+  CHECK(same_bits(std::as_const(resumed).state(), std::as_const(straight).state()));
+}
+
+// ---- weights in and out with pythae's names ---------------------------------------------------------
+
+TEST_CASE("VQVAE: the codebook's weights with pythae's names, through safetensors and npz") {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto x = random_rows(24, 16, 41);
+  SUBCASE("a codebook trained by gradient: Quantizer.embeddings (nn.Embedding) [K, D]") {
+    using M = Shaped<VQSettings>;
+    const auto slots = weight_slots<M>(weight_layout::pytorch);
+    REQUIRE(slots.size() == 2 + 1 + 4);  // Dense, the codebook, two Dense
+    CHECK(slots[2].name == "encoder.2.embeddings.weight");
+    CHECK(slots[2].shape == std::vector<std::size_t>{8, 4});
+    CHECK(weight_slots<M>(weight_layout::keras)[2].name == "encoder.2.embeddings");
+    CHECK(weight_slots<M>(weight_layout::keras)[2].shape == std::vector<std::size_t>{4, 8});
+    M m(5);
+    SGD opt(0.05);
+    for (int s = 0; s < 3; ++s) m.train_batch(x.data(), 24, opt);
+    for (const char* name : {"latent_test_vq_w.safetensors", "latent_test_vq_w.npz"})
+      for (const weight_layout layout : {weight_layout::pytorch, weight_layout::keras}) {
+        const auto path = (dir / name).string();
+        save_weights(m, path, {.layout = layout});
+        // The file's codebook: row k is code k (PyTorch), column k (Keras).
+        const auto tensors = read_tensors(path);
+        REQUIRE(tensors.size() == 7);
+        const auto book = m.codebook();
+        for (std::size_t k = 0; k < 8; ++k)
+          for (std::size_t c = 0; c < 4; ++c)
+            CHECK(tensors[2].values[layout == weight_layout::keras ? c * 8 + k : k * 4 + c] == book(k, c));
+        M back(77);
+        load_weights(back, path, {.layout = layout});
+        std::filesystem::remove(path);
+        CHECK(same_bits(back.parameters(), m.parameters()));
+        CHECK(back.encode_indices(x) == m.encode_indices(x));
+      }
+  }
+  SUBCASE("an EMA codebook: QuantizerEMA's buffers cluster_size, ema_embed, embeddings") {
+    using M = Shaped<Restart>;
+    using Qz = M::quantizer_type;
+    const auto slots = weight_slots<M>(weight_layout::pytorch);
+    REQUIRE(slots.size() == 2 + 3 + 4);
+    CHECK(slots[2].name == "encoder.2.cluster_size");
+    CHECK(slots[3].name == "encoder.2.ema_embed");
+    CHECK(slots[4].name == "encoder.2.embeddings");
+    CHECK(slots[2].shape == std::vector<std::size_t>{8});
+    CHECK(slots[4].shape == std::vector<std::size_t>{8, 4});
+    CHECK(slots[2].target == weight_target::state);
+    CHECK(slots[2].kind == weight_kind::count);
+    M m(5);
+    Adam opt(1e-2);
+    for (int s = 0; s < 4; ++s) m.train_batch(x.data(), 24, opt);
+    const auto state = std::as_const(m).state();
+    const std::size_t q = state.size() - Qz::state_size;  // where the quantiser's state starts
+    for (const char* name : {"latent_test_vq_w.safetensors", "latent_test_vq_w.npz"})
+      for (const weight_layout layout : {weight_layout::pytorch, weight_layout::keras}) {
+        const auto path = (dir / name).string();
+        save_weights(m, path, {.layout = layout});
+        const auto tensors = read_tensors(path);
+        REQUIRE(tensors.size() == 9);
+        for (std::size_t k = 0; k < 8; ++k) {
+          CHECK(tensors[2].values[k] == state[q + Qz::state_counts + k]);
+          for (std::size_t c = 0; c < 4; ++c) {
+            const std::size_t at = layout == weight_layout::keras ? c * 8 + k : k * 4 + c;
+            CHECK(tensors[3].values[at] == state[q + Qz::state_sums + k * 4 + c]);
+            CHECK(tensors[4].values[at] == state[q + k * 4 + c]);
+          }
+        }
+        M back(77);
+        load_weights(back, path, {.layout = layout});
+        std::filesystem::remove(path);
+        CHECK(same_bits(back.parameters(), m.parameters()));
+        // Everything but the update count, which is latent's own (in no file): the loaded model keeps its.
+        const auto got = std::as_const(back).state();
+        CHECK(same_bits(got.first(q + Qz::state_updates), state.first(q + Qz::state_updates)));
+        CHECK(got[q + Qz::state_updates] == 0);
+        CHECK(back.encode_indices(x) == m.encode_indices(x));
+      }
+    // A negative count is refused, naming the tensor.
+    const auto path = (dir / "latent_test_vq_bad.safetensors").string();
+    save_weights(m, path);
+    auto tensors = read_tensors(path);
+    std::filesystem::remove(path);
+    tensors[2].values[5] = -1;
+    M back(77);
+    CHECK_THROWS_WITH_AS(assign_weights(back, tensors),
+                         doctest::Contains("tensor 'encoder.2.cluster_size' for layer 2 (VectorQuantizer<8,4,positions "
+                                           "4,beta 0.25,ema 0.99,eps 1e-05,restart below 1>) cluster_size: expected "
+                                           "finite values of at least 0 (counts), found -1"),
+                         format_error);
+  }
+}
+
+// The files tests/weights/vq_pythae.py loads into modules registered as pythae's quantisers (ctest
+// weights.vq_pythae_*, with Debian's torch): each codebook's weights, rows x of 4 channels at 3 × 3 (the
+// quantiser's input itself), latent's codes and code values. Run by ctest only (it needs the folder).
+struct PlainGridEncoder : Seq<Input<4, 3, 3>, VectorQuantizer<8, 4>> {};
+struct EmaGridEncoder : Seq<Input<4, 3, 3>, VectorQuantizerWith<8, 4, Restart>> {};
+struct GridDecoder : Seq<Dense<36, 36, Identity>> {};
+
+template <class M>
+void export_for_pythae(const std::filesystem::path& dir, const std::string& name) {
+  const auto x = random_rows(64, 36, 51);
+  M m(7);
+  Adam opt(5e-2);
+  for (int s = 0; s < 5; ++s) m.train_batch(x.data(), 64, opt);  // codebooks (and EMA counts) away from their start
+  save_weights(m, (dir / (name + ".safetensors")).string());
+  const auto codes = m.encode_indices(x);
+  xt::xtensor<std::int64_t, 2> wide = xt::xtensor<std::int64_t, 2>::from_shape(codes.shape());
+  for (std::size_t i = 0; i < codes.size(); ++i) wide.data()[i] = codes.data()[i];
+  xt::dump_npy((dir / (name + ".x.npy")).string(), x);
+  xt::dump_npy((dir / (name + ".indices.npy")).string(), wide);
+  xt::dump_npy((dir / (name + ".code.npy")).string(), m.encode(x));
+  MESSAGE(name << ": " << codebook_usage(codes, 8) * 8 << " of 8 codes in use");
+}
+
+TEST_CASE("VQVAE: export for tests/weights/vq_pythae.py" * doctest::skip()) {
+  const char* env = std::getenv("LATENT_VQ_PYTHAE_DIR");
+  REQUIRE_MESSAGE(env != nullptr, "set LATENT_VQ_PYTHAE_DIR to the folder (ctest does)");
+  const std::filesystem::path dir = env;
+  std::filesystem::create_directories(dir);
+  export_for_pythae<VQVAE<PlainGridEncoder, GridDecoder>>(dir, "quantizer");
+  export_for_pythae<VQVAE<EmaGridEncoder, GridDecoder>>(dir, "quantizer_ema");
+}
+
 // ---- learning -------------------------------------------------------------------------------------
 
 // 8 well-separated prototypes of 16 values, each row one of them (drawn at random) plus a little
@@ -386,6 +592,40 @@ TEST_CASE("VQVAE learns clustered data: reconstruction improves and restarts kee
   CHECK(usage >= 0.5);
   CHECK(perplexity > 8.0);       // every cluster has a code of its own, and some two
   CHECK(usage > usage_plain);    // pythae's EMA recipe leaves codes unused
+}
+
+
+// The search of the pass (`nearest_codes`: ‖e‖² − 2·z·e by the packed product, argmin per position)
+// against the exact search, on the recipe's sizes (256 codes of 16 values, 49 positions: several panels
+// of the product and several blocks of positions): the same codes; a duplicated code's ties go to the
+// lowest index; a position equal to a code finds it; a NaN gets code 0; rows searched one at a time or
+// together give the same codes.
+TEST_CASE("VectorQuantizer: the packed distance search finds the exact search's codes") {
+  using S = detail::vector_quantizer_layer<shape<16, 7, 7>, 256, 16, VQEMASettings>;
+  constexpr std::size_t n = 6, P = S::positions, D = S::code_dim, K = S::codes, In = S::in_size;
+  Rng rng(31);
+  std::vector<float> book(K * D), x(n * In);
+  for (auto& v : book) v = static_cast<float>(rng.uniform(-1, 1));
+  for (auto& v : x) v = static_cast<float>(rng.uniform(-1, 1));
+  for (std::size_t c = 0; c < D; ++c) {
+    book[200 * D + c] = book[37 * D + c] = book[10 * D + c];  // code 10 three times
+    x[c * P + 5] = book[10 * D + c];                          // row 0, position 5: exactly code 10
+    x[In + c * P + 7] = book[123 * D + c];                    // row 1, position 7: exactly code 123
+  }
+  x[2 * In + 3 * P + 11] = std::numeric_limits<float>::quiet_NaN();  // row 2, position 11
+  std::vector<float> index(n * P), one(n * P);
+  S::nearest_codes(book.data(), x.data(), n, index.data());
+  for (std::size_t r = 0; r < n; ++r) S::nearest_codes(book.data(), x.data() + r * In, 1, one.data() + r * P);
+  CHECK(same_bits(index, one));
+  CHECK(index[5] == 10.0f);
+  CHECK(index[P + 7] == 123.0f);
+  CHECK(index[2 * P + 11] == 0.0f);
+  std::size_t differ = 0;
+  for (std::size_t g = 0; g < n * P; ++g) {
+    const std::size_t exact = S::nearest(book.data(), x.data() + (g / P) * In + g % P, P);
+    differ += static_cast<std::size_t>(index[g]) != exact;
+  }
+  CHECK(differ == 0);
 }
 
 }  // namespace

@@ -456,7 +456,7 @@ TEST_CASE("weights: missing, unused and mis-shaped tensors are errors naming the
   WithUserLayer user(1);
   CHECK(message_of([&] { save_weights(user, scratch("user.npz")); }) ==
         "latent: weights: layer 0 (Affine) has 6 parameters of no known layout (Dense, Gaussian, Conv2D, "
-        "ConvTranspose2D, BatchNorm, GroupNorm and SpatialAttention have one)");
+        "ConvTranspose2D, BatchNorm, GroupNorm, SpatialAttention and VectorQuantizer have one)");
   CHECK(contains(message_of([&] { load_weights(user, scratch("transposed.safetensors")); }), "layer 0 (Affine)"));
   CHECK(contains(message_of([&] { load_weights(n, scratch("x.bin")); }),
                  "expected a name ending in .safetensors or .npz"));

@@ -82,11 +82,21 @@ inline constexpr model_spec kModels[] = {
     {"iwae", "IWAE", "IWAE (K = 5)"},
     {"cvae", "CVAE", "Conditional VAE"},
     // The rest of the family (family_more.hpp, a second translation unit per pair).
+    {"tcvae", "beta-TCVAE", "β-TCVAE (β = 4)"},
+    {"factorvae", "FactorVAE", "FactorVAE (γ = 4)"},
+    {"infovae", "InfoVAE", "InfoVAE-MMD"},
+    {"vamp", "VampPrior", "VAE + VampPrior (K = 50)"},
     {"wae", "WAE", "WAE-MMD"},
+    {"rae", "RAE-L2", "RAE-L2"},
+    {"raegp", "RAE-GP", "RAE-GP"},
     {"vqvae", "VQ-VAE", "VQ-VAE"},
 };
 // The keys run_family_more handles (the others: run_family).
-inline bool is_more_model(const std::string& key) { return key == "wae" || key == "vqvae"; }
+inline bool is_more_model(const std::string& key) {
+  for (const char* k : {"tcvae", "factorvae", "infovae", "vamp", "wae", "rae", "raegp", "vqvae"})
+    if (key == k) return true;
+  return false;
+}
 
 struct options {
   std::string data = "shapes";

@@ -5,6 +5,11 @@
 // build of one compiler process. Same data, budget and measurements as the classic models (run_model).
 #include "family.hpp"
 
+#include <latent/models/factor_vae.hpp>
+#include <latent/models/info_vae.hpp>
+#include <latent/models/rae.hpp>
+#include <latent/models/tc_vae.hpp>
+#include <latent/models/vamp_vae.hpp>
 #include <latent/models/vq_vae.hpp>
 #include <latent/models/wae.hpp>
 
@@ -17,6 +22,12 @@ using namespace latent;
 struct CompareVQ : VQEMASettings {
   static constexpr double restart_below = 1.0;
 };
+// β-TCVAE at the β-VAE's β (kBeta), so the disentanglement table compares them at the same weight;
+// FactorVAE at γ = β too, with a narrower discriminator than Kim & Mnih's 5 × 1000 (same depth),
+// to keep the comparison's budget: its 4 M parameters would cost more than all other models together.
+inline constexpr double kTcBeta = kBeta;
+inline constexpr double kFactorGamma = kBeta;  // the same weight as the β-VAE's
+inline constexpr std::size_t kDiscriminatorWidth = 256;
 inline constexpr std::size_t kDenseCodes = 64;  // the dense VQ-VAE's codebook: Z / 2 codes of 2 values per image
 inline constexpr std::size_t kConvCodes = 256;  // the conv VQ-VAE's: 7 × 7 codes of 16 values (pythae's MNIST config)
 
@@ -28,6 +39,12 @@ struct dense_more {
                          VectorQuantizerWith<kDenseCodes, 2, CompareVQ>> {};
   using WAE_ = WAE<typename D::Encoder, typename D::Decoder, BCEWithLogits>;
   using VQ = VQVAE<VQEncoder, typename D::Decoder, BCEWithLogits>;
+  using TC = BetaTCVAE<typename D::GaussianEncoder, typename D::Decoder>;
+  using Factor = FactorVAE<typename D::GaussianEncoder, typename D::Decoder, FactorDiscriminator<Z, kDiscriminatorWidth>>;
+  using Info = InfoVAE<typename D::GaussianEncoder, typename D::Decoder>;
+  using Vamp = VampVAE<typename D::GaussianEncoder, typename D::Decoder, 50>;
+  using RAE = RAE_L2<typename D::Encoder, typename D::Decoder, BCEWithLogits>;
+  using RAEGP = RAE_GP<typename D::Encoder, typename D::Decoder, BCEWithLogits>;
 };
 
 template <std::size_t Z>
@@ -41,6 +58,12 @@ struct conv_more {
                          ConvTranspose2D<1, 3, 2, Same>> {};
   using WAE_ = WAE<typename F::Encoder, typename F::Decoder, BCEWithLogits>;
   using VQ = VQVAE<VQEncoder, VQDecoder, BCEWithLogits>;
+  using TC = BetaTCVAE<typename F::GaussianEncoder, typename F::Decoder>;
+  using Factor = FactorVAE<typename F::GaussianEncoder, typename F::Decoder, FactorDiscriminator<Z, kDiscriminatorWidth>>;
+  using Info = InfoVAE<typename F::GaussianEncoder, typename F::Decoder>;
+  using Vamp = VampVAE<typename F::GaussianEncoder, typename F::Decoder, 50>;
+  using RAE = RAE_L2<typename F::Encoder, typename F::Decoder, BCEWithLogits>;
+  using RAEGP = RAE_GP<typename F::Encoder, typename F::Decoder, BCEWithLogits>;
 };
 
 template <architecture A, std::size_t Z>
@@ -55,7 +78,30 @@ std::vector<result> run_family_more(const bench& b, const std::vector<std::size_
     const model_spec& fixed =
         *std::find_if(std::begin(kModels), std::end(kModels), [&](const model_spec& s) { return key == s.key; });
     const row_spec spec{fixed.key, fixed.label, fixed.name};
-    if (key == "wae") {
+    if (key == "tcvae") {
+      TCPenalty tc;
+      tc.beta = kTcBeta;
+      tc.dataset_size = static_cast<double>(b.train.size());  // as pythae's trainer passes it
+      auto m = std::make_unique<typename F::TC>(o.seed, tc);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "factorvae") {
+      FactorVAESettings fs;
+      fs.gamma = kFactorGamma;
+      auto m = std::make_unique<typename F::Factor>(o.seed, fs);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "infovae") {
+      auto m = std::make_unique<typename F::Info>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "vamp") {
+      auto m = std::make_unique<typename F::Vamp>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "rae") {
+      auto m = std::make_unique<typename F::RAE>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "raegp") {
+      auto m = std::make_unique<typename F::RAEGP>(o.seed);
+      results.push_back(run_model(spec, *m, b, showcase_rows));
+    } else if (key == "wae") {
       auto m = std::make_unique<typename F::WAE_>(o.seed);
       results.push_back(run_model(spec, *m, b, showcase_rows));
     } else if (key == "vqvae") {

@@ -2,7 +2,7 @@
 /// \file
 /// What a code means: mutual information, MIG, the FactorVAE and β-VAE scores and the report that
 /// gathers them, latent traversals and interpolations, and heat maps of unit × factor scores (see
-/// docs/disentanglement.md). Not in the lean <latent/latent.hpp>.
+/// docs/disentanglement.md), and the post-hoc sampler (docs/rae.md). Not in the lean <latent/latent.hpp>.
 
 #include "latent/analysis/beta_vae_score.hpp"
 #include "latent/analysis/dictionary_metrics.hpp"
@@ -14,5 +14,6 @@
 #include "latent/analysis/interpolation.hpp"
 #include "latent/analysis/mig.hpp"
 #include "latent/analysis/mutual_information.hpp"
+#include "latent/analysis/posthoc_sampler.hpp"
 #include "latent/analysis/sae_report.hpp"
 #include "latent/analysis/traversal.hpp"

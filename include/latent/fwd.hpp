@@ -89,6 +89,12 @@ template <class Enc, class Dec, std::size_t K, class Lik, class T>
 class IWAE;  // models/vae.hpp
 template <class Enc, class Dec, std::size_t Classes, class Lik, class T>
 class ConditionalVAE;  // models/conditional_vae.hpp
+template <class Enc, class Dec, class Lik, class T>
+class BetaTCVAE;  // models/tc_vae.hpp
+template <class Enc, class Dec, class Lik, class T>
+class InfoVAE;       // models/info_vae.hpp
+struct TCPenalty;    // models/tc_vae.hpp
+struct InfoMmd;      // models/info_vae.hpp
 struct Noise;        // models/denoising_autoencoder.hpp
 struct Sparsity;     // models/sparse_autoencoder.hpp
 struct Contraction;  // models/contractive_autoencoder.hpp

@@ -14,9 +14,11 @@ latent's outputs <case>.<output>.npy. For every case:
      latent's code: Conv and ConvTranspose as sums over kernel offsets with explicit pads, strides and
      output_padding;
   3. each output must equal latent's: max |Δ| ≤ tol · max(1, max |latent's|), tol = 1e-5 for float
-     models and 1e-9 for double ones (latent computes in the model's type, the interpreter in float64).
-     The comparison is then shown to fail on latent's output moved by 10·tol at one element.
-Before the cases, when PyTorch imports, the interpreter's Conv, ConvTranspose and AveragePool are
+     models and 1e-9 for double ones (latent computes in the model's type, the interpreter in float64);
+     an int64 output (a VQ-VAE's code indices) exactly. The comparison is then shown to fail on latent's
+     output moved by 10·tol (an index by 1) at one element.
+Before the cases, the interpreter's ArgMin, Gather and ReduceSum are checked on hand-worked examples of
+the specification's rules (ties, keepdims, negative axes and indices, omitted axes); when PyTorch imports, the interpreter's Conv, ConvTranspose and AveragePool are
 checked against torch.nn.functional on random data (asymmetric pads, output_padding).
 Exit status 0 when every case passes; otherwise 1, with one line per failure. (Debian 12's onnx 1.12
 has no reference evaluator and there is no onnxruntime: hence the interpreter.)
@@ -159,6 +161,49 @@ def reshape(x, shape, a):
     return x.reshape(target)
 
 
+def arg_min(x, a):
+    """ArgMin (opset 13): the index of the smallest element along `axis` (default 0), the first one on a
+    tie (select_last_index = 0) or the last (1); int64; keepdims (default 1) keeps the axis with size 1."""
+    axis = a.get("axis", 0)
+    axis = axis + x.ndim if axis < 0 else axis
+    if a.get("select_last_index", 0):
+        n = x.shape[axis]
+        k = n - 1 - np.argmin(np.flip(x, axis=axis), axis=axis)
+    else:
+        k = np.argmin(x, axis=axis)
+    k = k.astype(np.int64)
+    return np.expand_dims(k, axis) if a.get("keepdims", 1) else k
+
+
+def gather(data, indices, a):
+    """Gather (opset 13): out[i..., j..., k...] = data[j..., indices[i...], k...] along `axis` (default 0);
+    output shape data.shape[:axis] + indices.shape + data.shape[axis + 1:]; an index in [−s, s − 1], a
+    negative one counting from the end; anything outside is an error."""
+    axis = a.get("axis", 0)
+    axis = axis + data.ndim if axis < 0 else axis
+    s = data.shape[axis]
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise CheckError("Gather: indices must be integers, found %s" % idx.dtype)
+    if idx.size and (idx.min() < -s or idx.max() > s - 1):
+        raise CheckError("Gather: an index outside [%d, %d]" % (-s, s - 1))
+    idx = np.where(idx < 0, idx + s, idx)
+    moved = np.moveaxis(data, axis, 0)[idx]  # indices.shape + the other axes in order
+    return np.moveaxis(moved, list(range(idx.ndim)), list(range(axis, axis + idx.ndim)))
+
+
+def reduce_sum(x, axes, a):
+    """ReduceSum (opset 13: axes an optional int64 input): the sum over `axes` (all of them when omitted
+    or empty, unless noop_with_empty_axes), keepdims (default 1) keeping them with size 1."""
+    if axes is None or np.asarray(axes).size == 0:
+        if a.get("noop_with_empty_axes", 0):
+            return x
+        axes = tuple(range(x.ndim))
+    else:
+        axes = tuple(int(i) + x.ndim if int(i) < 0 else int(i) for i in np.asarray(axes).ravel())
+    return np.sum(x, axis=axes, keepdims=bool(a.get("keepdims", 1)))
+
+
 def run_node(node, inputs):
     op, a = node.op_type, attributes(node)
     get = lambda i: inputs[i] if i < len(inputs) else None
@@ -228,6 +273,12 @@ def run_node(node, inputs):
         return conv_transpose(get(0), get(1), get(2), a)
     if op == "AveragePool":
         return average_pool(get(0), a)
+    if op == "ArgMin":
+        return arg_min(get(0), a)
+    if op == "Gather":
+        return gather(get(0), get(1), a)
+    if op == "ReduceSum":
+        return reduce_sum(get(0), get(1), a)
     raise CheckError("the interpreter has no rule for op %s" % op)
 
 
@@ -249,6 +300,38 @@ def evaluate(model, feeds):
             raise CheckError("node %s has %d outputs" % (node.name, len(node.output)))
         values[node.output[0]] = np.asarray(run_node(node, ins))
     return values
+
+
+def index_ops_test():
+    """ArgMin, Gather and ReduceSum on examples worked by hand from the specification (Operators.md,
+    opset 17) and its own examples; returns a line to print."""
+    x = np.array([[2.0, 1.0, 1.0], [0.0, 5.0, 0.0]])
+    expect = [
+        (arg_min(x, {}), np.array([[1, 0, 1]])),                             # axis 0, keepdims 1
+        (arg_min(x, {"axis": 1, "keepdims": 0}), np.array([1, 0])),          # first on a tie
+        (arg_min(x, {"axis": -1, "keepdims": 0, "select_last_index": 1}), np.array([2, 2])),
+        (arg_min(x, {"axis": 1}), np.array([[1], [0]])),
+        (gather(np.array([[1.0, 1.2], [2.3, 3.4], [4.5, 5.7]]), np.array([[0, 1], [1, 2]]), {}),   # the spec's
+         np.array([[[1.0, 1.2], [2.3, 3.4]], [[2.3, 3.4], [4.5, 5.7]]])),                           # example 1
+        (gather(np.array([[1.0, 1.2, 1.9], [2.3, 3.4, 3.9], [4.5, 5.7, 5.9]]), np.array([[0, 2]]),  # example 2
+                {"axis": 1}), np.array([[[1.0, 1.9]], [[2.3, 3.9]], [[4.5, 5.9]]])),
+        (gather(np.array([5.0, 6.0, 7.0]), np.array([-1, 0]), {}), np.array([7.0, 5.0])),
+        (reduce_sum(x, np.array([1], dtype=np.int64), {"keepdims": 0}), np.array([4.0, 5.0])),
+        (reduce_sum(x, None, {}), np.array([[9.0]])),
+        (reduce_sum(x, np.array([-2], dtype=np.int64), {}), np.array([[2.0, 6.0, 1.0]])),
+    ]
+    for i, (got, want) in enumerate(expect):
+        if got.shape != want.shape or not np.array_equal(got, want):
+            raise CheckError("index-ops self-test %d: got %s, expected %s" % (i, got.tolist(), want.tolist()))
+    if arg_min(x, {"axis": 1}).dtype != np.int64:
+        raise CheckError("index-ops self-test: ArgMin must give int64")
+    try:
+        gather(np.zeros(3), np.array([3]), {})
+    except CheckError:
+        pass
+    else:
+        raise CheckError("index-ops self-test: Gather accepted an index out of range")
+    return "self-test: ArgMin, Gather and ReduceSum agree with %d worked examples of the specification" % len(expect)
 
 
 def self_test():
@@ -376,6 +459,19 @@ def check_case(folder, case):
     lines = []
     for o in model.graph.output:
         ref = np.load(os.path.join(folder, "%s.%s.npy" % (case, o.name)))
+        if o.type.tensor_type.elem_type == onnx.TensorProto.INT64:
+            # Integer outputs (a quantiser's code indices): equal, element for element.
+            got = values[o.name]
+            if ref.dtype != np.int64 or got.dtype != np.int64 or ref.shape != got.shape or not np.array_equal(ref, got):
+                raise CheckError("output %s: latent's %s %s and the graph's %s %s differ (%d elements)" %
+                                 (o.name, ref.dtype, ref.shape, got.dtype, got.shape,
+                                  int(np.sum(ref != got)) if ref.shape == got.shape else -1))
+            moved = ref.copy()
+            moved.flat[moved.size // 2] += 1
+            if np.array_equal(moved, got):
+                raise CheckError("output %s: the comparison does not see an index moved by 1" % o.name)
+            lines.append("%s %s equal (%d distinct)" % (o.name, list(ref.shape), len(np.unique(ref))))
+            continue
         if ref.dtype != dtype:
             raise CheckError("output %s: latent's is %s, the graph's input %s" % (o.name, ref.dtype, dtype))
         tol = TOLERANCE[dtype]
@@ -406,10 +502,11 @@ def main(argv):
         return 1
     files = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".onnx"))
     failures = []
-    try:
-        print(self_test())
-    except CheckError as e:
-        failures.append(str(e))
+    for test in (index_ops_test, self_test):
+        try:
+            print(test())
+        except CheckError as e:
+            failures.append(str(e))
     if not cases:
         failures.append("the manifest lists no case")
     if sorted(cases) != files:

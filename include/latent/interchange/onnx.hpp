@@ -10,6 +10,7 @@
 ///  - a plain autoencoder's outputs "code" (= `encode(x)`) and "reconstruction" (= `reconstruct(x)`,
 ///    so probabilities for `BCEWithLogits`); a VAE's "mu", "log_var" (clamped to ±30 as the head
 ///    does) and "mean" (the likelihood's mean of the decoder's output at z = μ, = `reconstruct(x)`);
+///  - a `VQVAE`'s encoder also gives "indices" [N, positions] (int64, = `encode_indices(x)`);
 ///  - `onnx_part::encoder`: input "x", outputs "code" or "mu" and "log_var"; `onnx_part::decoder`:
 ///    input "z" [N, code_size], output "reconstruction" or "mean" (= `decode(z)`).
 /// Ops: Gemm, Relu, Sigmoid, Tanh, LeakyRelu (Mul + Max for double), Elu, Softplus, Silu (Mul,
@@ -17,7 +18,9 @@
 /// (Upsample2D: Reshape, Expand, Reshape), BatchNormalization (eval mode, the running statistics),
 /// GroupNorm and LayerNorm decomposed (Reshape, ReduceMean, Sub, Mul, Add, Sqrt, Div), Add (Residual),
 /// MatMul, Transpose and Softmax (SpatialAttention), Identity (to name an output); Concat for a
-/// conditional model. Dropout is the identity (eval mode).
+/// conditional model; VectorQuantizer: MatMul, ReduceSum, Mul, Sub, ArgMin, Gather (and Transpose,
+/// Reshape on a grid), with a further output "indices" [N, positions] (int64) of the encoder's codes.
+/// Dropout is the identity (eval mode).
 /// A layer, activation or loss without an export rule (a user's own) does not compile: the first
 /// lines name it (`onnx_export_has_no_rule_for_layer<Layer>`, ...).
 ///
@@ -54,6 +57,7 @@
 #include "latent/layers/resample.hpp"
 #include "latent/layers/residual.hpp"
 #include "latent/layers/shape_layers.hpp"
+#include "latent/layers/vector_quantizer.hpp"
 #include "latent/losses/bce.hpp"
 #include "latent/losses/bce_with_logits.hpp"
 #include "latent/losses/bernoulli.hpp"
@@ -295,6 +299,11 @@ class graph {
     const value f = flat(v);
     if (f.name != name) node("Identity", {f.name}, {}, name);
     outputs_.push_back(value_info(name, elem_type_v<T>, {-1, static_cast<std::int64_t>(f.size)}));
+  }
+  /// Makes the int64 rows [N, width] named `v` the graph output `name` (through an Identity node).
+  void output_int64(const std::string& v, const std::string& name, std::size_t width) {
+    if (v != name) node("Identity", {v}, {}, name);
+    outputs_.push_back(value_info(name, elem_int64, {-1, static_cast<std::int64_t>(width)}));
   }
 
   /// The ModelProto's bytes.
@@ -682,6 +691,50 @@ struct layer_rule<attention_layer<In, G, E>> {
   }
 };
 
+/// VectorQuantizer: each position's vector z [N, P, D] (a grid's channel-first [N, D, H, W] reshaped
+/// and transposed; flat rows [N, D]) against the codebook E [K, D] (its parameters, or the EMA state's
+/// codes): d = ‖e_k‖² − 2 z·e_k (`ReduceSum` of E·E over D, `MatMul` by Eᵀ; the squared distance less
+/// ‖z‖², which is the same for every code), the nearest code k = `ArgMin` over the codes (the first on
+/// a tie, as latent's lowest index), z_q = `Gather`(E, k), back in the input's form. The codes k
+/// [N, P] (int64) go to `*indices` when asked for (the encoder's "indices" output).
+template <class In, std::size_t Codes, std::size_t Dim, class S>
+struct layer_rule<vector_quantizer_layer<In, Codes, Dim, S>> {
+  using L = vector_quantizer_layer<In, Codes, Dim, S>;
+  static constexpr bool known = true;
+  template <class T>
+  static value emit(graph<T>& g, const value& x, const T* p, const T* s, const std::string& prefix,
+                    std::string* indices = nullptr) {
+    constexpr auto K = static_cast<std::int64_t>(Codes), D = static_cast<std::int64_t>(Dim),
+                   P = static_cast<std::int64_t>(L::positions);
+    const std::string book = g.tensor(prefix + ".embeddings", {K, D}, L::ema ? s : p);
+    const std::vector<message> swap = {attribute_ints("perm", {0, 2, 1})};
+    std::string z;
+    if constexpr (is_shape_v<In>) {
+      const std::string rows = g.node("Reshape", {g.template images<In>(x).name, g.int64s(prefix + ".grid", {0, D, P})});
+      z = g.node("Transpose", {rows}, swap);  // [N, P, D]
+    } else {
+      z = g.flat(x).name;  // [N, D]
+    }
+    const std::string norms = g.node("ReduceSum", {g.node("Mul", {book, book}), g.int64s(prefix + ".over_dim", {1})},
+                                     {attribute_int("keepdims", 0)});  // ‖e_k‖² [K]
+    const std::string dots = g.node("MatMul", {z, g.node("Transpose", {book}, {attribute_ints("perm", {1, 0})})});
+    const std::string d = g.node("Sub", {norms, g.node("Mul", {dots, g.scalar(prefix + ".two", T(2))})});
+    const std::string k = g.node("ArgMin", {d}, {attribute_int("axis", -1), attribute_int("keepdims", 0)});
+    const std::string zq = g.node("Gather", {book, k}, {attribute_int("axis", 0)});
+    if (indices != nullptr)
+      *indices = is_shape_v<In> ? k : g.node("Reshape", {k, g.int64s(prefix + ".column", {0, 1})});
+    if constexpr (is_shape_v<In>) {
+      const std::string back = g.node("Transpose", {zq}, swap);  // [N, D, P]
+      const std::string y = g.node(
+          "Reshape", {back, g.int64s(prefix + ".images", {0, D, static_cast<std::int64_t>(In::height),
+                                                          static_cast<std::int64_t>(In::width)})});
+      return value{y, L::out_size, true, Dim, In::height, In::width};
+    } else {
+      return value{zq, L::out_size};
+    }
+  }
+};
+
 /// A leaf of `L` on `x` (a layer that holds chains emits them through this too); `p` and `s` are its
 /// parameters and state.
 template <class L, class T>
@@ -796,6 +849,10 @@ class exporter {
                                std::to_string(slot.index_in_part) + "." + layer_name<L>();
     if constexpr (is_gaussian_head_v<L>)
       current_ = layer_rule<L>::emit(g_, current_, params_ + slot.offset, state_ + slot.state_offset, prefix, &log_var_);
+    else if constexpr (vector_quantizer_layer_type<L>)
+      current_ = layer_rule<L>::emit(g_, current_, params_ + slot.offset, state_ + slot.state_offset, prefix,
+                                     slot.part == model_part::encoder ? &indices_ : nullptr),
+      positions_ = L::positions;
     else
       current_ = emit_leaf<L>(g_, current_, params_ + slot.offset, state_ + slot.state_offset, prefix);
   }
@@ -806,6 +863,7 @@ class exporter {
       current_ = value{"mu", Model::code_size};
     } else {
       g_.output(current_, "code");
+      if (!indices_.empty()) g_.output_int64(indices_, "indices", positions_);
       current_ = value{"code", Model::code_size};
     }
   }
@@ -839,6 +897,8 @@ class exporter {
   graph<T> g_;
   value current_;
   value log_var_;
+  std::string indices_;  // a quantiser's codes (int64 [N, positions]): the encoder's "indices" output
+  std::size_t positions_ = 0;
 };
 
 }  // namespace detail::onnx
@@ -847,7 +907,7 @@ class exporter {
 /// opset 17): input "x" [N, input_size] (the decoder's "z" [N, code_size]; a conditional model's
 /// one-hot labels "c" [N, Classes] too), outputs "code" and "reconstruction" (plain autoencoders) or
 /// "mu", "log_var" and "mean" (the VAE family), equal to what `encode`, `reconstruct` and `decode`
-/// return; see the file comment and docs/onnx.md. Written atomically (io/atomic_file.hpp); a path
+/// return, and for a `VQVAE` "indices" (int64, `encode_indices`); see the file comment and docs/onnx.md. Written atomically (io/atomic_file.hpp); a path
 /// that cannot be written is an `io_error`. A layer, activation or loss without an ONNX rule does not
 /// compile. Example: tests/test_onnx.cpp.
 template <class Model>

@@ -19,10 +19,14 @@
 /// | `GroupNorm`, `LayerNorm` on C | weight, bias [C] | gamma, beta [C] |
 /// | `SpatialAttention` on C | norm.weight, norm.bias [C]; q, k, v, proj_out: weight [C, C, 1, 1], bias [C] | norm.gamma, norm.beta; q, k, v, proj_out: kernel [1, 1, C, C], bias |
 /// | `Residual<B, P>` | B's tensors ("branch.<j>."), then P's ("projection.<j>.") | likewise |
+/// | `VectorQuantizer<K, D>` | pythae's `Quantizer.embeddings` (`nn.Embedding`): `embeddings.weight` [K, D] | `embeddings` [D, K] (keras.io's VQ-VAE) |
+/// | `VectorQuantizerWith<K, D, EMA>` | pythae's `QuantizerEMA` buffers: `cluster_size` [K], `ema_embed` [K, D], `embeddings` [K, D] | the same names, [K], [D, K], [D, K] |
 /// | a likelihood's parameters (`LearnedGaussian`) | one tensor [D] | one tensor [D] |
 ///
-/// BatchNorm's running statistics and counter fill `model.state()`, everything else
-/// `model.parameters()` (`WeightSlot::target`). Keras flattens channel-last (NHWC), latent and
+/// BatchNorm's running statistics and counter, and an EMA codebook (codes e, counts N, sums m), fill
+/// `model.state()`, everything else `model.parameters()` (`WeightSlot::target`). An EMA quantiser's
+/// update count (which varies its restarts' picks) is latent's own, in no file: loading keeps the
+/// model's. Keras flattens channel-last (NHWC), latent and
 /// PyTorch channel-first: with the keras layout, the rows of a Dense (or Gaussian) kernel after a
 /// `Flatten` of a C × H × W shape are permuted from (h, w, c) to (c, h, w) order, and the columns and
 /// bias of a Dense before a `Reshape<C, H, W>` likewise (and the vectors of a flat BatchNorm or
@@ -50,6 +54,7 @@
 #include "latent/layers/group_norm.hpp"
 #include "latent/layers/residual.hpp"
 #include "latent/layers/shape_layers.hpp"
+#include "latent/layers/vector_quantizer.hpp"
 
 #include <algorithm>    // std::copy
 #include <cmath>        // std::isfinite
@@ -102,6 +107,7 @@ enum class weight_target {
 enum class weight_kind {
   value,     ///< finite real numbers
   variance,  ///< finite real numbers ≥ 0 (BatchNorm's running variance)
+  count,     ///< finite real numbers ≥ 0 (an EMA codebook's moving counts of assignments)
   counter    ///< an int64 tensor (I64, <i8) of whole numbers ≥ 0 that the model's scalar type holds exactly
 };
 
@@ -175,13 +181,16 @@ struct channel_last {
 
 // What the slot builder needs to know about one leaf layer, gathered in one walk.
 struct leaf_facts {
-  enum kind_t { none, dense, gaussian, conv, conv_transpose, batch_norm, group_norm, attention, unknown } kind = none;
+  enum kind_t {
+    none, dense, gaussian, conv, conv_transpose, batch_norm, group_norm, attention, vector_quantizer, unknown
+  } kind = none;
   std::string text;    // "layer 0 (Dense<784,400,Relu>)", "layer 4 (Residual) branch layer 2 (Conv2D<...>)"
   std::string prefix;  // the default names' start: "encoder.0", "encoder.4.branch.2"
   std::size_t offset = 0, state_offset = 0, params = 0, state = 0;
   std::size_t in = 0, out = 0;                              // Dense: In, Out; Gaussian: In, Z
   std::size_t c = 0, f = 0, k = 0;                          // convolutions: input channels, filters, kernel;
                                                             // normalisations, attention: channels
+  bool ema = false;                                         // VectorQuantizer: its codebook is state
   std::size_t flat_c = 0, flat_h = 0, flat_w = 0;           // a Flatten of a shape: that shape (else 0)
   std::size_t reshape_c = 0, reshape_h = 0, reshape_w = 0;  // a Reshape: its shape (else 0)
   bool keeps_features = false;                              // see keeps_feature_order
@@ -237,6 +246,8 @@ leaf_facts facts_of(const layer_slot<L>& slot, std::string prefix, std::string t
     f.kind = leaf_facts::group_norm, f.c = L::C;
   } else if constexpr (is_attention_layer<L>::value) {
     f.kind = leaf_facts::attention, f.c = L::C;
+  } else if constexpr (vector_quantizer_layer_type<L>) {
+    f.kind = leaf_facts::vector_quantizer, f.c = L::codes, f.f = L::code_dim, f.ema = L::ema;
   } else if constexpr (holds_branches_v<L>) {
     f.kind = leaf_facts::none;  // its chains' leaves follow it
   } else if constexpr (L::param_count > 0 || state_size_of<L>() > 0) {
@@ -312,6 +323,16 @@ inline void keras_orders(std::vector<leaf_facts>& leaves) {
   }
 }
 
+
+// The state values no weights file holds: each EMA quantiser's update count.
+template <class Model>
+std::vector<std::size_t> unfiled_state() {
+  std::vector<std::size_t> out;
+  for (const leaf_facts& l : model_leaves<Model>())
+    if (l.kind == leaf_facts::vector_quantizer && l.ema) out.push_back(l.state_offset + 2 * l.c * l.f + l.c);
+  return out;
+}
+
 }  // namespace detail
 
 /// The tensors `Model` expects in a file of layout `layout`, in order (see the table in this file's
@@ -352,8 +373,8 @@ std::vector<WeightSlot> weight_slots(weight_layout layout) {
       case leaf_facts::unknown:
         throw option_error("weights: " + l.text + " has " + std::to_string(l.params) + " parameters" +
                            (l.state > 0 ? " and " + std::to_string(l.state) + " values of state" : std::string()) +
-                           " of no known layout (Dense, Gaussian, Conv2D, ConvTranspose2D, BatchNorm, GroupNorm and "
-                           "SpatialAttention have one)");
+                           " of no known layout (Dense, Gaussian, Conv2D, ConvTranspose2D, BatchNorm, GroupNorm, "
+                           "SpatialAttention and VectorQuantizer have one)");
       case leaf_facts::dense: {
         const std::size_t in = l.in, out = l.out;
         if (keras)
@@ -427,6 +448,23 @@ std::vector<WeightSlot> weight_slots(weight_layout layout) {
             add(l, n + ".weight", {c, c, 1, 1}, [=](std::size_t e) { return w + e; });
           add(l, n + ".bias", {c}, [=](std::size_t e) { return w + c * c + e; });
         }
+        break;
+      }
+      case leaf_facts::vector_quantizer: {
+        // latent: the codebook [K][D] (parameters, or state e [K][D], N [K], m [K][D], the update count);
+        // pythae's names, in its buffers' order; Keras's embeddings are [D, K].
+        const std::size_t k = l.c, d = l.f;
+        const auto book = [=](std::size_t at, std::size_t e) { return keras ? at + (e % k) * d + e / k : at + e; };
+        const std::vector<std::size_t> shape = keras ? std::vector<std::size_t>{d, k} : std::vector<std::size_t>{k, d};
+        if (!l.ema) {
+          add(l, keras ? "embeddings" : "embeddings.weight", shape, [=](std::size_t e) { return book(o, e); });
+          break;
+        }
+        const std::size_t s = l.state_offset;
+        add(l, "cluster_size", {k}, [=](std::size_t e) { return s + k * d + e; }, weight_target::state,
+            weight_kind::count);
+        add(l, "ema_embed", shape, [=](std::size_t e) { return book(s + k * d + k, e); }, weight_target::state);
+        add(l, "embeddings", shape, [=](std::size_t e) { return book(s, e); }, weight_target::state);
         break;
       }
     }
@@ -574,9 +612,11 @@ void assign_weights(Model& model, const std::vector<NamedTensor>& tensors, const
     }
     for (std::size_t e = 0; e < s.count; ++e) {
       const T v = static_cast<T>(t.values[e]);
-      if (!std::isfinite(v) || (s.kind == weight_kind::variance && v < T(0)))
+      const bool nonnegative = s.kind == weight_kind::variance || s.kind == weight_kind::count;
+      if (!std::isfinite(v) || (nonnegative && v < T(0)))
         throw format_error(where +
                            (s.kind == weight_kind::variance ? ": expected finite values of at least 0 (a variance), found "
+                            : s.kind == weight_kind::count  ? ": expected finite values of at least 0 (counts), found "
                                                             : ": expected finite values, found ") +
                            std::to_string(t.values[e]) + " at element " + std::to_string(e) + " (nothing was loaded)");
       target[s.index(e)] = v;
@@ -586,7 +626,9 @@ void assign_weights(Model& model, const std::vector<NamedTensor>& tensors, const
   for (std::size_t p = 0; p < written.size(); ++p)
     if (!written[p])  // a defect of the slot maps, not of the file
       throw std::logic_error("latent: load_weights: parameter " + std::to_string(p) + " is in no tensor");
-  // (Keras has no BatchNorm counter: with its layout, the counters keep their values.)
+  // (Keras has no BatchNorm counter: with its layout, the counters keep their values. No file has an
+  // EMA quantiser's update count: it keeps its value.)
+  for (const std::size_t p : detail::unfiled_state<Model>()) state_written[p] = true;
   if (options.layout == weight_layout::pytorch)
     for (std::size_t p = 0; p < state_written.size(); ++p)
       if (!state_written[p])

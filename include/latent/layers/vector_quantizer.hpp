@@ -11,6 +11,7 @@
 #include "latent/core/diagnostics.hpp"
 #include "latent/core/random.hpp"
 #include "latent/core/shape.hpp"
+#include "latent/kernels/gemm.hpp"
 #include "latent/layers/keeps_shape.hpp"
 #include "latent/layers/norm_rules.hpp"
 
@@ -20,6 +21,7 @@
 #include <cstdint>  // std::uint64_t: the EMA codebook's fixed initial seed, the restarts' hash
 #include <limits>   // std::numeric_limits: the nearest code's search
 #include <string>   // std::string: the signature
+#include <type_traits>  // std::is_same_v: the search's AVX-512 and AVX2 reductions
 #include <vector>   // std::vector: the EMA codebook's initial values, computed once
 
 namespace latent {
@@ -73,6 +75,9 @@ struct vector_quantizer_has_a_zero_size {
 }  // namespace diag
 
 namespace detail {
+
+/// Workspace slots of the nearest-code search (kernels::detail::workspace; the conv layers use 1 to 8).
+inline constexpr int vq_packed_slot = 20, vq_distances_slot = 21, vq_norms_slot = 22;
 
 /// The quantiser bound to its input `In` (`shape<Dim, H, W>`: H·W positions, channel-first; `flat<Dim>`:
 /// one position). Output: the input's shape, each position's vector replaced by its nearest code.
@@ -173,7 +178,9 @@ struct vector_quantizer_layer : same_shape<In> {
   }
 
   /// The nearest code (squared distance, the lowest index on a tie) of the vector at x with stride
-  /// `step` (channel c at x[c·step]).
+  /// `step` (channel c at x[c·step]), by the exact search: Σ_c (x_c − e_c)² in double for every code.
+  /// `VQVAE::encode_indices` uses it on the quantised codes z_q = e_k, whose nearest code it finds at
+  /// distance exactly 0 (the pass's own search is `nearest_codes`).
   template <class T>
   static std::size_t nearest(const T* book, const T* x, std::size_t step) noexcept {
     std::size_t best = 0;
@@ -190,19 +197,129 @@ struct vector_quantizer_layer : same_shape<In> {
     return best;
   }
 
-  /// Quantises each position; adds the batch's VQ loss (β + codebook weight)/(D·P)·Σ‖z_e − z_q‖² to
-  /// `ctx.penalty` (β alone with EMA). In train mode it shares its rows and, from the slice holding row
-  /// 0, adds the step's statistics (EMA).
+  /// Positions per product in `nearest_codes`: their distances to every code stay in L1.
+  static constexpr std::size_t search_rows = 16;
+
+  /// The nearest code of each of the n·P positions of x (n rows of the layer's input), written to
+  /// `index` as T (row-major, then position): argmin_k ‖e_k‖² − 2·z·e_k, the squared distance
+  /// ‖z − e_k‖² without the ‖z‖² that every code shares (it cannot change the argmin). The codebook's
+  /// transpose times −2 (exact) is packed once for the product's kernel (kernels::pack_b); then the
+  /// positions of each row, `search_rows` at a time and read in place (channel c of position p at
+  /// x[c·P + p]), go through the packed product (kernels::gemm_packed, positions × D by D × K) with
+  /// ‖e_k‖² as the accumulators' initial value, and each position's argmin is taken over its K
+  /// distances (`argmin_rows`; the lowest index on a tie). A position's distances depend only on its
+  /// values, the codebook and its place in the row (one chain of FMAs over the D values in order), not
+  /// on the batch or its split over threads: two threads find one thread's codes. Against the exact
+  /// search (`nearest`) only the rounding differs: codes whose distances agree to within the float
+  /// error of ‖e‖² − 2·z·e may be ordered differently; identical codes give identical values, so ties
+  /// between them still go to the lowest index. A position with a NaN value gets code 0, as in `nearest`.
+  template <class T>
+  static void nearest_codes(const T* book, const T* x, std::size_t n, T* index) noexcept {
+    using Arch = kernels::arch_for<T, K>;
+    constexpr std::size_t packed_size = kernels::packed_size<K, T, Arch>(D);
+    constexpr std::size_t C = search_rows < P ? search_rows : P;
+    T* norms = kernels::detail::workspace<T, vq_norms_slot>(K);
+    T* packed = kernels::detail::workspace<T, vq_packed_slot>(packed_size);
+    T* distances = kernels::detail::workspace<T, vq_distances_slot>(C * K);
+    for (std::size_t k = 0; k < K; ++k) {
+      double s = 0;
+      for (std::size_t c = 0; c < D; ++c)
+        s += static_cast<double>(book[k * D + c]) * static_cast<double>(book[k * D + c]);
+      norms[k] = static_cast<T>(s);
+    }
+    kernels::pack_b<K, T, Arch>(D, book, 1, D, packed);
+    for (std::size_t i = 0; i < packed_size; ++i) packed[i] *= T(-2);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t p = 0; p < P; p += C) {
+        const std::size_t m = P - p < C ? P - p : C;
+        kernels::gemm_packed<K, T, Arch>(m, D, x + r * in_size + p, 1, P, packed, kernels::bias_init<T>{norms},
+                                         kernels::store_to<T>{distances});
+        argmin_rows<T, Arch>(distances, m, index + r * P + p);
+      }
+  }
+
+  /// For each of m rows of K values (row-major at d), the index of its least value, the lowest on a
+  /// tie, as T; 0 for a row with no value below +∞ (NaN compares false). Per lane of a register, a
+  /// running minimum and the column base where it was met, four such pairs in flight, merged in column
+  /// order; then the least of the lanes.
+  template <class T, class Arch>
+  static void argmin_rows(const T* d, std::size_t m, T* index) noexcept {
+    using V = kernels::simd<T, Arch>;
+    constexpr std::size_t W = V::size, full = K / W, A = full < 4 ? (full > 0 ? full : 1) : 4;
+    constexpr T inf = std::numeric_limits<T>::infinity();
+    alignas(64) T lanes[2 * W];
+    for (std::size_t i = 0; i < m; ++i) {
+      const T* row = d + i * K;
+      V least[A], base[A];
+      for (std::size_t s = 0; s < A; ++s) least[s] = V(inf), base[s] = V(T(0));
+      for (std::size_t j = 0; j < full; ++j) {
+        const std::size_t s = j % A;
+        const V v = V::load_unaligned(row + j * W);
+        const auto lower = v < least[s];
+        least[s] = xsimd::select(lower, v, least[s]);
+        base[s] = xsimd::select(lower, V(static_cast<T>(j * W)), base[s]);
+      }
+      for (std::size_t s = 1; s < A; ++s) {
+        const auto take = least[s] < least[0] || (least[s] == least[0] && base[s] < base[0]);
+        least[0] = xsimd::select(take, least[s], least[0]);
+        base[0] = xsimd::select(take, base[s], base[0]);
+      }
+#if defined(__AVX512F__)
+      // One register of 16 floats: the least lane and, of the lanes holding it, the lowest code, in
+      // registers (a chain of shuffles each) instead of a pass over the lanes.
+      if constexpr (std::is_same_v<T, float> && W == 16 && full * W == K) {
+        const __m512 v = least[0];
+        const float low = _mm512_reduce_min_ps(v);
+        const __m512 code =
+            _mm512_add_ps(base[0], _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        index[i] = _mm512_mask_reduce_min_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(low), _CMP_EQ_OQ), code);
+        continue;
+      }
+#endif
+#if defined(__AVX2__)
+      // The same for one register of 8 floats (three shuffles and mins spread the least to every lane).
+      if constexpr (std::is_same_v<T, float> && W == 8 && full * W == K) {
+        const auto spread = [](__m256 a) {
+          a = _mm256_min_ps(a, _mm256_permute2f128_ps(a, a, 1));
+          a = _mm256_min_ps(a, _mm256_shuffle_ps(a, a, 0x4e));
+          return _mm256_min_ps(a, _mm256_shuffle_ps(a, a, 0xb1));
+        };
+        const __m256 v = least[0];
+        const __m256 code = _mm256_add_ps(base[0], _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 at = _mm256_cmp_ps(v, spread(v), _CMP_EQ_OQ);
+        index[i] = _mm256_cvtss_f32(spread(_mm256_blendv_ps(_mm256_set1_ps(static_cast<float>(K)), code, at)));
+        continue;
+      }
+#endif
+      least[0].store_aligned(lanes);
+      base[0].store_aligned(lanes + W);
+      for (std::size_t c = full * W; c < K; ++c)  // the last K mod W values, lane c − full·W
+        if (row[c] < lanes[c - full * W])
+          lanes[c - full * W] = row[c], lanes[W + c - full * W] = static_cast<T>(full * W);
+      T low = inf;
+      for (std::size_t l = 0; l < W; ++l) low = lanes[l] < low ? lanes[l] : low;
+      std::size_t code = K;
+      for (std::size_t l = 0; l < W; ++l) {
+        const std::size_t k = static_cast<std::size_t>(lanes[W + l]) + l;
+        code = lanes[l] == low && k < code ? k : code;
+      }
+      index[i] = static_cast<T>(code < K ? code : 0);
+    }
+  }
+
+  /// Quantises each position (the nearest code by `nearest_codes`); adds the batch's VQ loss
+  /// (β + codebook weight)/(D·P)·Σ‖z_e − z_q‖² to `ctx.penalty` (β alone with EMA). In train mode it
+  /// shares its rows and, from the slice holding row 0, adds the step's statistics (EMA).
   template <class T>
   static void forward(const T* params, const T* x, T* y, T* cache, std::size_t n, Context<T>& ctx) {
     const T* book = codebook(params, ctx);
+    nearest_codes(book, x, n, cache);
     double sq = 0;
     for (std::size_t r = 0; r < n; ++r) {
       const T* xr = x + r * in_size;
       T* yr = y + r * in_size;
       for (std::size_t p = 0; p < P; ++p) {
-        const std::size_t k = nearest(book, xr + p, P);
-        cache[r * P + p] = static_cast<T>(k);
+        const auto k = static_cast<std::size_t>(cache[r * P + p]);
         for (std::size_t c = 0; c < D; ++c) {
           yr[c * P + p] = book[k * D + c];
           const double t = static_cast<double>(xr[c * P + p]) - static_cast<double>(book[k * D + c]);

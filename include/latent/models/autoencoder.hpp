@@ -69,8 +69,9 @@ struct no_regulariser {
 };
 
 /// The autoencoder family's machinery with regulariser `Reg` (see models/regulariser.hpp): input
-/// corruption (denoising), a penalty on the code (sparse, or a user's), or on the encoder's Jacobian
-/// (contractive). Everything else — the API, training entry points, architecture — is `model_base`'s.
+/// corruption (denoising), a penalty on the code (sparse, or a user's), on the decoder's parameters
+/// (RAE-L2), on the encoder's Jacobian (contractive) or on the decoder's (RAE-GP). Everything else — the
+/// API, training entry points, architecture — is `model_base`'s.
 template <class Enc, class Dec, class L, class T, class Reg>
 class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Reg>, Enc, Dec, T,
                                             param_count_or_zero<Enc>() + param_count_or_zero<Dec>(),
@@ -135,6 +136,11 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
   static constexpr bool corrupts = regulariser_corrupts<Reg, T>;
   static constexpr bool penalises_code = regulariser_penalises_code<Reg, T>;
   static constexpr bool penalises_encoder = regulariser_penalises_encoder<Reg>;
+  static constexpr bool penalises_decoder = regulariser_penalises_decoder<Reg, T>;
+  static constexpr bool penalises_decoder_jacobian = regulariser_penalises_decoder_jacobian<Reg>;
+  // Penalties that add to the layers' weight gradients themselves: a deferred weight gradient would
+  // be formed over what they add (see Context::deferred), so their steps defer none.
+  static constexpr bool adds_to_weight_gradients = penalises_encoder || penalises_decoder || penalises_decoder_jacobian;
 
   // The training workspace of one slice, per sample.
   enum part : std::size_t { enc_cache, code, dec_cache, out, dout, dcode, enc_scratch, dec_scratch, corrupted, parts };
@@ -146,9 +152,11 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
   double slice_loss(const slice<T>& s, const T* x, const T*, T scale) {
     const std::size_t n = s.rows;
     // On several threads the layers' weight gradients may be deferred to the end of the step (see
-    // Context::deferred), except where a penalty adds to the encoder's weight gradients itself.
-    Context<T> ctx{
-        .training = true, .rng = s.rng, .grad_scale = scale, .deferred = penalises_encoder ? nullptr : s.deferred};
+    // Context::deferred), except where a penalty adds to the layers' weight gradients itself.
+    Context<T> ctx{.training = true,
+                   .rng = s.rng,
+                   .grad_scale = scale,
+                   .deferred = adds_to_weight_gradients ? nullptr : s.deferred};
     this->enter_training(ctx, s);
     const auto b = train_layout.carve(s.work(n * train_layout.per_sample()), n);
     const T* p = this->params();
@@ -170,6 +178,16 @@ class autoencoder_model : public model_base<autoencoder_model<Enc, Dec, L, T, Re
       penalty += reg_.code_penalty(b[code], b[dcode], n, code_size, ctx.grad_scale, *s.rng);
     else if constexpr (penalises_code)
       penalty += reg_.code_penalty(b[code], b[dcode], n, code_size, ctx.grad_scale);
+    // A penalty on the decoder's parameters: this slice's share of the batch's term.
+    if constexpr (penalises_decoder)
+      penalty += static_cast<double>(n) * reg_.decoder_penalty(p + Enc::param_count, s.grads + Enc::param_count,
+                                                               Dec::param_count, ctx.grad_scale * static_cast<T>(n));
+    // RAE-GP: the decoder's Jacobian at the codes (its gradient to the codes joins dcode); the directions
+    // are keyed by the step and the row's place in the batch, not by the slice (models/rae.hpp).
+    if constexpr (penalises_decoder_jacobian)
+      penalty += reg_.template decoder_jacobian_penalty<Dec>(p + Enc::param_count, b[code], b[dcode],
+                                                             s.grads + Enc::param_count, n, s.first,
+                                                             this->training_steps(), ctx.grad_scale);
     layer_backward_call<Enc>(p, input, b[code], b[enc_cache], b[dcode], static_cast<T*>(nullptr), s.grads,
                              b[enc_scratch], n, ctx);
     if constexpr (penalises_encoder)

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The `Regulariser` concept: what an autoencoder adds to its training step (input corruption, a
-/// penalty on the code), spelled as the library calls it. The built-in ones are `Noise`
+/// penalty on the code or on the decoder's parameters), spelled as the library calls it. The built-in ones are `Noise`
 /// (DenoisingAutoencoder), `Sparsity` (SparseAutoencoder) and `Contraction` (ContractiveAutoencoder);
 /// a user's own trains through `RegularisedAutoencoder<Enc, Dec, Reg>`:
 ///
@@ -15,6 +15,13 @@
 ///                                              T grad_scale, latent::Rng& rng) const;
 ///       // optional, instead or as well: out = a corrupted copy of the count values at x (training only)
 ///       template <class T> void corrupt(const T* x, T* out, std::size_t count, latent::Rng& rng) const;
+///       // optional: a penalty on the decoder's parameters (RAE-L2's λ‖θ_dec‖²), a term of the batch's
+///       // mean loss: adds grad_scale · ∂penalty/∂θ to dec_grads (count values, the decoder's part of the
+///       // gradient) and returns the penalty. A step's slice calls it with grad_scale = its share of the
+///       // batch (rows / batch) and counts the value once per row, so the slices' shares sum to the term.
+///       // A model with this hook forms its layers' weight gradients slice by slice (no deferral).
+///       template <class T> double decoder_penalty(const T* dec_params, T* dec_grads, std::size_t count,
+///                                                 T grad_scale) const;
 ///       // optional: may a step be split over threads by rows? (default false: a penalty over the
 ///       // whole batch, such as MMD, must see all of it)
 ///       static constexpr bool splittable = false;
@@ -45,9 +52,17 @@ concept regulariser_penalises_code_without_rng = requires(const R& r, const T* z
 template <class R, class T>
 concept regulariser_penalises_code =
     regulariser_penalises_code_with_rng<R, T> || regulariser_penalises_code_without_rng<R, T>;
+template <class R, class T>
+concept regulariser_penalises_decoder = requires(const R& r, const T* p, T* g, std::size_t n, T s) {
+  { r.decoder_penalty(p, g, n, s) } -> std::convertible_to<double>;
+};
 // The built-in contractive penalty writes the encoder's weight gradients itself (not a user hook).
 template <class R>
 concept regulariser_penalises_encoder = requires { requires static_cast<bool>(R::penalises_encoder); };
+// The built-in gradient penalty of RAE_GP runs the decoder itself (not a user hook: models/rae.hpp).
+template <class R>
+concept regulariser_penalises_decoder_jacobian =
+    requires { requires static_cast<bool>(R::penalises_decoder_jacobian); };
 template <class R>
 concept regulariser_named = requires {
   { R::name } -> std::convertible_to<std::string_view>;
@@ -70,11 +85,14 @@ constexpr bool splittable_with(const R& r) {
 }
 }  // namespace detail
 
-/// An autoencoder regulariser for scalars `T`: a name and at least one hook (`corrupt`, `code_penalty`).
+/// An autoencoder regulariser for scalars `T`: a name and at least one hook (`corrupt`, `code_penalty`,
+/// `decoder_penalty`).
 template <class R, class T = float>
 concept Regulariser =
     detail::regulariser_named<R> && (detail::regulariser_corrupts<R, T> || detail::regulariser_penalises_code<R, T> ||
-                                     detail::regulariser_penalises_encoder<R>);
+                                     detail::regulariser_penalises_decoder<R, T> ||
+                                     detail::regulariser_penalises_encoder<R> ||
+                                     detail::regulariser_penalises_decoder_jacobian<R>);
 
 namespace diag {
 /// An autoencoder regulariser needs a name and at least one hook.
@@ -86,8 +104,9 @@ struct regulariser_has_no_name {
 template <class Regulariser, class Scalar, bool Has>
 struct regulariser_has_no_hook {
   static_assert(Has, "latent: a regulariser needs at least one of `double code_penalty(const T* code, T* dcode, "
-                     "std::size_t n, std::size_t z, T grad_scale, latent::Rng& rng) const` and `void corrupt(const "
-                     "T* x, T* out, std::size_t count, latent::Rng& rng) const`");
+                     "std::size_t n, std::size_t z, T grad_scale, latent::Rng& rng) const`, `void corrupt(const "
+                     "T* x, T* out, std::size_t count, latent::Rng& rng) const` and `double decoder_penalty(const "
+                     "T* dec_params, T* dec_grads, std::size_t count, T grad_scale) const`");
   static constexpr bool value = true;
 };
 }  // namespace diag
@@ -97,9 +116,11 @@ namespace detail {
 template <class R, class T>
 constexpr bool check_regulariser() {
   static_assert(diag::regulariser_has_no_name<R, regulariser_named<R>>::value);
-  static_assert(
-      diag::regulariser_has_no_hook < R, T,
-      regulariser_corrupts<R, T> || regulariser_penalises_code<R, T> || regulariser_penalises_encoder < R >> ::value);
+  static_assert(diag::regulariser_has_no_hook<R, T,
+                                              regulariser_corrupts<R, T> || regulariser_penalises_code<R, T> ||
+                                                  regulariser_penalises_decoder<R, T> ||
+                                                  regulariser_penalises_encoder<R> ||
+                                                  regulariser_penalises_decoder_jacobian<R>>::value);
   return Regulariser<R, T>;
 }
 }  // namespace detail

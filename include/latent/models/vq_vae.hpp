@@ -2,7 +2,8 @@
 /// \file
 /// `latent::VQVAE<Encoder, Decoder, Loss, T>`: the VQ-VAE (van den Oord et al. 2017) — an autoencoder
 /// whose encoder ends in a `VectorQuantizer` — with integer codes out and in (`encode_indices`,
-/// `decode_indices`), and `codebook_usage` / `codebook_perplexity` of a set of codes.
+/// `decode_indices`), `codebook_usage` / `codebook_perplexity` of a set of codes, and the codebook's
+/// usage, perplexity and dead codes after every epoch of `fit` (`History::model_series`).
 
 #include "latent/core/checks.hpp"
 #include "latent/core/convert.hpp"
@@ -17,7 +18,8 @@
 #include <cmath>    // std::log, std::exp: perplexity
 #include <cstddef>  // std::size_t
 #include <cstdint>  // std::int32_t: the codes, std::uint64_t: seeds
-#include <string>   // std::string: error messages
+#include <string>   // std::string: error messages, the epoch metrics' names
+#include <utility>  // std::pair: the epoch metrics
 #include <vector>   // std::vector: counts
 
 namespace latent {
@@ -49,6 +51,16 @@ struct vq_facts<Q, false> {
     return 0;
   }
 };
+/// exp(−Σ_k p_k log p_k) of the frequencies p_k = count_k / Σcount (0 for no counts).
+inline double perplexity_of_counts(const std::vector<double>& count) {
+  double total = 0;
+  for (double c : count) total += c;
+  if (!(total > 0)) return 0;
+  double h = 0;
+  for (double c : count)
+    if (c > 0) h -= c / total * std::log(c / total);
+  return std::exp(h);
+}
 }  // namespace detail
 
 /// A VQ-VAE: code z_q = Quantizer(Encoder'(x)) (the encoder's last layer is a `VectorQuantizer`),
@@ -62,7 +74,9 @@ struct vq_facts<Q, false> {
 /// - `encode_indices(x)`: n × P codes (`std::int32_t`), position p = h·W + w of the quantiser's grid;
 /// - `decode_indices(i)`: the reconstructions' means from codes (an index outside [0, Codes) is a
 ///   `data_error` naming its row, position and value; P columns or `shape_error`);
-/// - `codebook()`: Codes × D, the parameters' or, with EMA, the state's (eval mode never moves it).
+/// - `codebook()`: Codes × D, the parameters' or, with EMA, the state's (eval mode never moves it);
+/// - `epoch_statistics` / `epoch_metrics`: `fit` records "codebook_usage", "codebook_perplexity" and
+///   "dead_codes" after every epoch (`History::series`).
 /// Rule: the encoder ends in a VectorQuantizer (`vqvae_encoder_does_not_end_in_a_vector_quantizer`).
 /// Example and tests: tests/test_vq.cpp; docs/vq-vae.md.
 template <class Enc, class Dec, class L = MSE, class T = float>
@@ -132,6 +146,30 @@ class VQVAE : public Autoencoder<Enc, Dec, L, T> {
     return this->decode(codes_to_values(indices));
   }
 
+  /// `fit`'s epoch-metrics hook (see `History::model_series`): how often each code is the nearest for
+  /// the rows of `x` (Codes counts over every row and position, eval mode; zeros for no rows). `fit`
+  /// passes the validation rows, or without them a fixed sample of up to 4096 training rows, after each
+  /// epoch, and sums the counts over the ranks of a data-parallel run.
+  std::vector<double> epoch_statistics(const xt::xtensor<T, 2>& x) const {
+    std::vector<double> count(codes, 0.0);
+    if (x.shape()[0] == 0) return count;
+    for (const std::int32_t k : encode_indices(x)) count[static_cast<std::size_t>(k)] += 1;
+    return count;
+  }
+  /// The epoch's values from the summed counts of `epoch_statistics`: "codebook_usage" (the fraction of
+  /// the codes used at least once), "codebook_perplexity" (exp of the entropy of the codes' frequencies:
+  /// 1 for one code, Codes for all used equally) and "dead_codes" (the codes used by no row).
+  std::vector<std::pair<std::string, double>> epoch_metrics(const std::vector<double>& counts) const {
+    if (counts.size() != codes)
+      throw shape_error("VQVAE::epoch_metrics: expected " + std::to_string(codes) + " counts (one per code), found " +
+                        std::to_string(counts.size()));
+    std::size_t used = 0;
+    for (double c : counts) used += c > 0;
+    return {{"codebook_usage", static_cast<double>(used) / static_cast<double>(codes)},
+            {"codebook_perplexity", detail::perplexity_of_counts(counts)},
+            {"dead_codes", static_cast<double>(codes - used)}};
+  }
+
  private:
   const T* codebook_data() const {
     if constexpr (quantizer_type::ema)
@@ -166,12 +204,7 @@ inline double codebook_perplexity(const xt::xtensor<std::int32_t, 2>& indices, s
                        std::to_string(k));
     count[static_cast<std::size_t>(k)] += 1;
   }
-  const double total = static_cast<double>(indices.size());
-  if (total == 0) return 0;
-  double h = 0;
-  for (double c : count)
-    if (c > 0) h -= c / total * std::log(c / total);
-  return std::exp(h);
+  return detail::perplexity_of_counts(count);
 }
 
 }  // namespace latent

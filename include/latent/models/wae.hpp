@@ -21,6 +21,67 @@ namespace latent {
 /// The MMD's kernel: pythae's inverse multiquadratic (multi-scale) or Gaussian (RBF).
 enum class MmdKernel { imq, rbf };
 
+namespace detail {
+
+/// The MMD's kernel k(a, b) and ∂k/∂a = f · (a − b): returns k, sets f, for squared distance d2 and C
+/// (see `MmdPenalty`). Shared by `MmdPenalty` (WAE) and `InfoMmd` (InfoVAE, models/info_vae.hpp).
+inline double mmd_kernel_at(MmdKernel kernel, const std::vector<double>& scales, double d2, double c, double& f) {
+  double k = 0;
+  f = 0;
+  if (kernel == MmdKernel::rbf) {
+    k = std::exp(-d2 / c);
+    f = -2 / c * k;
+  } else {
+    for (const double s : scales) {
+      const double sc = s * c, den = sc + d2;
+      k += sc / den;
+      f += -2 * sc / (den * den);
+    }
+  }
+  return k;
+}
+
+/// n · weight · MMD²(q, p) between the n codes q (n × z) and n draws p from N(0, I) taken from `rng`
+/// (see `MmdPenalty`), and grad_scale · n · weight · ∂MMD²/∂q added to dq; 0 for n < 2 or weight 0.
+template <class T>
+double mmd_to_prior(const T* q, T* dq, std::size_t n, std::size_t z, T grad_scale, Rng& rng, double weight,
+                    MmdKernel kernel, double bandwidth, const std::vector<double>& scales) {
+  if (n < 2 || weight == 0) return 0;
+  thread_local std::vector<double> draws, grad;
+  if (draws.size() < n * z) draws.resize(n * z), grad.resize(n * z);
+  for (std::size_t i = 0; i < n * z; ++i) draws[i] = rng.normal(), grad[i] = 0;
+  const double c = 2.0 * static_cast<double>(z) * bandwidth * bandwidth, nn = static_cast<double>(n),
+               pairs = nn * (nn - 1);
+  const auto dist2 = [z](const auto* a, const auto* b) {
+    double s = 0;
+    for (std::size_t k = 0; k < z; ++k) {
+      const double d = static_cast<double>(a[k]) - static_cast<double>(b[k]);
+      s += d * d;
+    }
+    return s;
+  };
+  const auto kernel_at = [&](double d2, double cc, double& f) { return mmd_kernel_at(kernel, scales, d2, cc, f); };
+  double qq = 0, pp = 0, qp = 0, f = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      if (i != j) {
+        pp += kernel_at(dist2(&draws[i * z], &draws[j * z]), c, f);
+        qq += kernel_at(dist2(q + i * z, q + j * z), c, f);
+        const double a = f * 2 / pairs;  // the pair appears as (i, j) and (j, i)
+        for (std::size_t k = 0; k < z; ++k)
+          grad[i * z + k] += a * (static_cast<double>(q[i * z + k]) - static_cast<double>(q[j * z + k]));
+      }
+      qp += kernel_at(dist2(q + i * z, &draws[j * z]), c, f);
+      const double a = f * (-2 / (nn * nn));
+      for (std::size_t k = 0; k < z; ++k) grad[i * z + k] += a * (static_cast<double>(q[i * z + k]) - draws[j * z + k]);
+    }
+  const double scale = static_cast<double>(grad_scale) * nn * weight;
+  for (std::size_t i = 0; i < n * z; ++i) dq[i] += static_cast<T>(scale * grad[i]);
+  return nn * weight * (qq / pairs + pp / pairs - 2 * qp / (nn * nn));
+}
+
+}  // namespace detail
+
 /// The MMD penalty of a `WAE` (pythae's `WAE_MMD_Config` defaults):
 ///
 ///     weight · MMD²(q, p),  MMD² = Σ_{i≠j} k(q_i, q_j) / (N(N−1)) + Σ_{i≠j} k(p_i, p_j) / (N(N−1))
@@ -56,58 +117,13 @@ struct MmdPenalty {
   }
 
   /// k(a, b) and ∂k/∂a = f · (a − b): returns k, sets f, for squared distance d2 and C.
-  double kernel_at(double d2, double c, double& f) const {
-    double k = 0;
-    f = 0;
-    if (kernel == MmdKernel::rbf) {
-      k = std::exp(-d2 / c);
-      f = -2 / c * k;
-    } else {
-      for (const double s : scales) {
-        const double sc = s * c, den = sc + d2;
-        k += sc / den;
-        f += -2 * sc / (den * den);
-      }
-    }
-    return k;
-  }
+  double kernel_at(double d2, double c, double& f) const { return detail::mmd_kernel_at(kernel, scales, d2, c, f); }
 
   /// The hook (see models/regulariser.hpp): n · weight · MMD² (so that /n is its part of the batch's
   /// mean loss), and grad_scale · n · weight · ∂MMD²/∂q added to dq.
   template <class T>
   double code_penalty(const T* q, T* dq, std::size_t n, std::size_t z, T grad_scale, Rng& rng) const {
-    if (n < 2 || weight == 0) return 0;
-    thread_local std::vector<double> draws, grad;
-    if (draws.size() < n * z) draws.resize(n * z), grad.resize(n * z);
-    for (std::size_t i = 0; i < n * z; ++i) draws[i] = rng.normal(), grad[i] = 0;
-    const double c = 2.0 * static_cast<double>(z) * bandwidth * bandwidth, nn = static_cast<double>(n),
-                 pairs = nn * (nn - 1);
-    const auto dist2 = [z](const auto* a, const auto* b) {
-      double s = 0;
-      for (std::size_t k = 0; k < z; ++k) {
-        const double d = static_cast<double>(a[k]) - static_cast<double>(b[k]);
-        s += d * d;
-      }
-      return s;
-    };
-    double qq = 0, pp = 0, qp = 0, f = 0;
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n; ++j) {
-        if (i != j) {
-          pp += kernel_at(dist2(&draws[i * z], &draws[j * z]), c, f);
-          qq += kernel_at(dist2(q + i * z, q + j * z), c, f);
-          const double a = f * 2 / pairs;  // the pair appears as (i, j) and (j, i)
-          for (std::size_t k = 0; k < z; ++k)
-            grad[i * z + k] += a * (static_cast<double>(q[i * z + k]) - static_cast<double>(q[j * z + k]));
-        }
-        qp += kernel_at(dist2(q + i * z, &draws[j * z]), c, f);
-        const double a = f * (-2 / (nn * nn));
-        for (std::size_t k = 0; k < z; ++k)
-          grad[i * z + k] += a * (static_cast<double>(q[i * z + k]) - draws[j * z + k]);
-      }
-    const double scale = static_cast<double>(grad_scale) * nn * weight;
-    for (std::size_t i = 0; i < n * z; ++i) dq[i] += static_cast<T>(scale * grad[i]);
-    return nn * weight * (qq / pairs + pp / pairs - 2 * qp / (nn * nn));
+    return detail::mmd_to_prior(q, dq, n, z, grad_scale, rng, weight, kernel, bandwidth, scales);
   }
 };
 

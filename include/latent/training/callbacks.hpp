@@ -21,6 +21,7 @@
 #include <cstddef>     // std::size_t
 #include <cstdio>      // std::snprintf
 #include <functional>  // std::function
+#include <iterator>    // std::next: the last of the model's series
 #include <limits>      // std::numeric_limits
 #include <string>      // std::string, std::to_string
 #include <typeinfo>    // std::type_info
@@ -240,8 +241,9 @@ struct SaveBestModel {
 
 /// Keras's `CSVLogger`: after every epoch, writes the whole history to `path` (atomically, so the file
 /// is always complete): CSV with a header `epoch,loss,val_loss,learning_rate,seconds`, or JSON (an
-/// object of arrays, as Keras's `history.history`) when the path ends in ".json". A missing value
-/// (no validation) is empty in CSV and null in JSON.
+/// object of arrays, as Keras's `history.history`) when the path ends in ".json". A model's own series
+/// (`History::model_series`, e.g. a VQVAE's "codebook_perplexity") follow as columns (arrays) of
+/// their names, in name order. A missing value (no validation) is empty in CSV and null in JSON.
 struct HistoryLogger {
   std::string path;
 
@@ -258,10 +260,15 @@ struct HistoryLogger {
     };
     std::string out;
     if (!json) {
-      out = "epoch,loss,val_loss,learning_rate,seconds\n";
-      for (std::size_t i = 0; i < h.loss.size(); ++i)
+      out = "epoch,loss,val_loss,learning_rate,seconds";
+      for (const auto& [name, values] : h.model_series) out.append(",").append(name);
+      out += "\n";
+      for (std::size_t i = 0; i < h.loss.size(); ++i) {
         out += std::to_string(i + 1) + "," + at(h.loss, i) + "," + at(h.val_loss, i) + "," + at(h.learning_rate, i) +
-               "," + at(h.seconds, i) + "\n";
+               "," + at(h.seconds, i);
+        for (const auto& [name, values] : h.model_series) out.append(",").append(at(values, i));
+        out += "\n";
+      }
       return out;
     }
     const auto array = [&](const char* name, const std::vector<double>& v, bool last) {
@@ -276,7 +283,9 @@ struct HistoryLogger {
     array("loss", h.loss, false);
     array("val_loss", h.val_loss, false);
     array("learning_rate", h.learning_rate, false);
-    array("seconds", h.seconds, true);
+    array("seconds", h.seconds, h.model_series.empty());
+    for (auto it = h.model_series.begin(); it != h.model_series.end(); ++it)
+      array(it->first.c_str(), it->second, std::next(it) == h.model_series.end());
     out += "}\n";
     return out;
   }

@@ -110,6 +110,23 @@ class exchange {
     std::fill(buffer_.data(), buffer_.data() + params_, T(0));
     return reduce(a, b, stop);
   }
+  /// Sums `values` (in place) over the ranks, through exchanges of the same size as every other (the
+  /// gradient's P values and two of the tail each, as many as it takes; every rank passes as many
+  /// values). The sums pass through `T`: whole numbers are exact up to 2²⁴ in float.
+  void sum(std::vector<double>& values) {
+    for (std::size_t at = 0; at < values.size();) {
+      const std::size_t n = std::min(params_, values.size() - at);
+      std::fill(buffer_.data(), buffer_.data() + params_, T(0));
+      for (std::size_t i = 0; i < n; ++i) buffer_[i] = static_cast<T>(values[at + i]);
+      const double a = at + n < values.size() ? values[at + n] : 0.0;
+      const double b = at + n + 1 < values.size() ? values[at + n + 1] : 0.0;
+      const auto t = reduce(a, b, false);
+      for (std::size_t i = 0; i < n; ++i) values[at + i] = static_cast<double>(buffer_[i]);
+      if (at + n < values.size()) values[at + n] = t[0];
+      if (at + n + 1 < values.size()) values[at + n + 1] = t[1];
+      at += n + 2;
+    }
+  }
   /// This rank failed with `what` (the exception in flight is `failure`): joins the exchange the
   /// others are in with its failure flag, then rethrows `failure`.
   [[noreturn]] void fail(const std::string& what, std::exception_ptr failure) {

@@ -38,7 +38,11 @@ History fit_impl(Model& model, const xt::xtensor<typename Model::scalar_type, 2>
 /// Trains `model` on the rows of `data` with optimiser `opt` (Keras's `model.fit`): for each epoch,
 /// shuffles the rows (seeded by `options.seed`), runs one training step per batch of
 /// `options.batch_size` rows (the last, partial batch included; a batch larger than the data is one
-/// batch) and records the epoch's mean loss and time. Progress goes to stderr (see `Progress`).
+/// batch) and records the epoch's mean loss and time. A model with the epoch-metrics hook
+/// (`epoch_statistics(x)` and `epoch_metrics(sums)`, e.g. `VQVAE`'s codebook usage, perplexity and dead
+/// codes) reports its values after each epoch, measured on the validation rows (else on a fixed sample
+/// of up to 4096 rows trained on), into `History::model_series` and the progress lines. Progress goes
+/// to stderr (see `Progress`).
 ///
 /// Throws `shape_error` if the data's width is not the model's input size, `data_error` for empty data
 /// or NaN/Inf (naming the row), `option_error` for a batch size of 0, and `numerical_error` naming the

@@ -2,7 +2,10 @@
 /// \file
 /// `latent::History`: what `fit` returns.
 
+#include "latent/core/error.hpp"
+
 #include <cstddef>  // std::size_t
+#include <map>      // std::map: the model's series by name
 #include <string>   // std::string
 #include <vector>   // std::vector
 
@@ -39,6 +42,21 @@ struct History {
   /// the patience ran out), no epoch with a finite monitored loss, or a best epoch from before a
   /// resume (the best weights are kept in memory, not in checkpoints).
   std::size_t best_epoch = 0;
+  /// The values a model reports after every epoch, by name (empty for a model that reports none): a
+  /// `VQVAE`'s "codebook_usage", "codebook_perplexity" and "dead_codes" (see `series`). Each series
+  /// has one value per epoch (`model_series.at(name)[e - 1]`); an epoch that did not report a name
+  /// holds NaN there.
+  std::map<std::string, std::vector<double>> model_series;
+
+  /// The series `name` of `model_series`; an `option_error` naming the series there are when the
+  /// model reports no such series.
+  const std::vector<double>& series(const std::string& name) const {
+    if (const auto it = model_series.find(name); it != model_series.end()) return it->second;
+    std::string known;
+    for (const auto& [n, values] : model_series) known.append(known.empty() ? "" : ", ").append(n);
+    throw option_error("History::series: expected the name of a series the model reports (" +
+                       (known.empty() ? std::string("it reports none") : known) + "), found '" + name + "'");
+  }
 
   std::size_t epochs() const noexcept { return loss.size(); }
   bool stopped_early() const noexcept { return stopped_epoch != 0; }

@@ -11,6 +11,8 @@
 #include <cstddef>  // std::size_t
 #include <cstdio>   // std::fprintf, stderr
 #include <string>   // std::string
+#include <utility>  // std::pair: a model's named values
+#include <vector>   // std::vector
 
 namespace latent {
 
@@ -39,12 +41,15 @@ class ProgressReporter {
     std::fflush(stderr);
   }
 
-  /// At the end of an epoch; `val_loss` is NaN when there is no validation data.
-  void epoch(std::size_t epoch, double loss, double val_loss, double seconds) {
+  /// At the end of an epoch; `val_loss` is NaN when there is no validation data; `values` are the
+  /// model's own (`History::model_series`), printed after the losses.
+  void epoch(std::size_t epoch, double loss, double val_loss, double seconds,
+             const std::vector<std::pair<std::string, double>>& values = {}) {
     if (mode_ == Progress::quiet) return;
     if (mode_ == Progress::bar) std::fputc('\r', stderr);
     std::fprintf(stderr, "epoch %zu/%zu: loss %.6g", epoch, epochs_, loss);
     if (!std::isnan(val_loss)) std::fprintf(stderr, "  val_loss %.6g", val_loss);
+    for (const auto& [name, v] : values) std::fprintf(stderr, "  %s %.4g", name.c_str(), v);
     std::fprintf(stderr, "  (%.3g s)%s\n", seconds, mode_ == Progress::bar ? "                              " : "");
     std::fflush(stderr);
   }

@@ -112,8 +112,13 @@ constexpr bool check_reconstruction() {
 ///     double loss_rows(const T* x, const T* c, std::size_t n) const;          // mean over the rows
 ///
 /// and gets the public API of an unconditional model. (The conditional VAE declares its own forms,
-/// with labels, which hide these.)
-template <class Derived, class Enc, class Dec, class T, std::size_t P, std::size_t D, std::size_t Z, std::size_t C>
+/// with labels, which hide these.) A family with state of its own beyond its layers' (`OwnState`
+/// values, `OwnStats` values of statistics per step; a VAE's stateful code prior) keeps it after the
+/// layers' and provides
+///
+///     void update_own_state(T* state, const T* stats);  // once per training step, after the layers'
+template <class Derived, class Enc, class Dec, class T, std::size_t P, std::size_t D, std::size_t Z, std::size_t C,
+          std::size_t OwnState = 0, std::size_t OwnStats = 0>
 class model_base : public model_storage<T, P> {
  public:
   using scalar_type = T;
@@ -123,10 +128,11 @@ class model_base : public model_storage<T, P> {
   static constexpr std::size_t code_size = Z;       ///< the code's width
   static constexpr std::size_t condition_size = C;  ///< classes of a conditional model, else 0
   static constexpr std::size_t param_count = P;
-  /// Values of the layers' state (BatchNorm's running statistics; 0 for a model without stateful layers).
-  static constexpr std::size_t state_size = state_size_of<Enc>() + state_size_of<Dec>();
-  /// Values of the statistics a training step gathers for the layers' state (summed over processes).
-  static constexpr std::size_t step_stats_size = step_stats_size_of<Enc>() + step_stats_size_of<Dec>();
+  /// Values of the layers' state (BatchNorm's running statistics; 0 for a model without stateful layers),
+  /// then the model's own (a FactorVAE's discriminator).
+  static constexpr std::size_t state_size = state_size_of<Enc>() + state_size_of<Dec>() + OwnState;
+  /// Values of the statistics a training step gathers for the state (summed over processes).
+  static constexpr std::size_t step_stats_size = step_stats_size_of<Enc>() + step_stats_size_of<Dec>() + OwnStats;
 
   /// The architecture as text, e.g. "Autoencoder<Seq<Dense<100,20,Relu>,...>,Seq<...>,MSE,float>":
   /// saved files carry it, and `load` refuses a file of another architecture by it.
@@ -163,7 +169,7 @@ class model_base : public model_storage<T, P> {
     static_assert(check_optimizer<Opt, T>());
     if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
     const auto fn = slices(data, c, rows, global_n);
-    const auto update_fn = [](T* state, const T* stats) { update_layer_state(state, stats); };
+    const auto update_fn = [this](T* state, const T* stats) { update_model_state(state, stats); };
     const typename base_storage::state_update update = update_fn;
     return this->train_step_reduced("fit", n, global_n, Derived::flops_per_row, self().splittable(), fn,
                                     optimizer_ref<T>(opt), reduce, stateful_model ? &update : nullptr);
@@ -283,6 +289,12 @@ class model_base : public model_storage<T, P> {
     if constexpr (stateful<Enc>) Enc::update_state(state, stats);
     if constexpr (stateful<Dec>) Dec::update_state(state + state_size_of<Enc>(), stats + step_stats_size_of<Enc>());
   }
+  /// Where the model's own state and statistics start (after the layers').
+  static constexpr std::size_t own_state_offset = state_size - OwnState, own_stats_offset = step_stats_size - OwnStats;
+  void update_model_state(T* state, const T* stats) {
+    update_layer_state(state, stats);
+    if constexpr (OwnState + OwnStats > 0) self().update_own_state(state + own_state_offset, stats + own_stats_offset);
+  }
   /// Runs `f` (a pass of the decoder) with the context pointed at the decoder's part of the state,
   /// statistics and shared rows (the encoder's part starts at 0).
   template <class F>
@@ -308,7 +320,7 @@ class model_base : public model_storage<T, P> {
     static_assert(check_optimizer<Opt, T>());
     if constexpr (requires { opt.set_bias_ranges(bias_ranges()); }) opt.set_bias_ranges(bias_ranges());
     const auto fn = slices(x, c, index, n);
-    const auto update_fn = [](T* state, const T* stats) { update_layer_state(state, stats); };
+    const auto update_fn = [this](T* state, const T* stats) { update_model_state(state, stats); };
     const typename base_storage::state_update update = update_fn;
     return this->train_step(where, n, Derived::flops_per_row, self().splittable(), fn, optimizer_ref<T>(opt),
                             stateful_model ? &update : nullptr);

@@ -148,4 +148,16 @@ struct importance_weighted_bound_repeats_rows_through_batch_statistics {
   static constexpr bool value = true;
 };
 
+/// A code prior with anchors (VampPrior's pseudo-inputs, models/code_prior.hpp) runs the encoder on its
+/// anchors in eval mode beside the batch: an encoder layer with state or batch statistics (BatchNorm)
+/// would see the anchors through statistics they do not belong to.
+template <class Encoder, bool Stateless>
+struct code_prior_with_anchors_needs_an_encoder_without_state {
+  static_assert(Stateless,
+                "latent: a VampPrior (a code prior with pseudo-inputs) runs the encoder on its pseudo-inputs beside "
+                "the batch; an encoder layer with state or batch statistics (BatchNorm) is not allowed there: use "
+                "GroupNorm or LayerNorm");
+  static constexpr bool value = true;
+};
+
 }  // namespace latent::diag

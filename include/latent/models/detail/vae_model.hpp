@@ -29,6 +29,7 @@
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
 #include <limits>       // std::numeric_limits
+#include <span>         // std::span: a code prior's state
 #include <string>       // std::string, std::to_string
 #include <type_traits>  // std::is_same_v
 #include <utility>      // std::pair, std::move
@@ -66,6 +67,15 @@ constexpr bool check_vae() {
   return true;
 }
 
+/// The parameters of a code prior of its own (an `AnchoredCodePrior`: models/code_prior.hpp), else 0.
+template <class P, class T>
+constexpr std::size_t prior_params_or_zero() {
+  if constexpr (AnchoredCodePrior<P, T>)
+    return P::param_count;
+  else
+    return 0;
+}
+
 /// A variational autoencoder with a Gaussian encoder head, likelihood `Lik`, `C` condition inputs
 /// (one-hot labels joined to the encoder's and the decoder's input; 0 for an unconditional model) and
 /// `K` importance samples in the training objective (1: the ELBO; K > 1: the IWAE bound) and a batch
@@ -73,19 +83,27 @@ constexpr bool check_vae() {
 template <class Enc, class Dec, class Lik, class T, std::size_t C, std::size_t K, class P = no_code_prior>
 class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, Dec, T,
                                     param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
-                                        likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>(),
-                                    out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C> {
+                                        likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>() +
+                                        prior_params_or_zero<P, T>(),
+                                    out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C, code_prior_state_size<P>(),
+                                    code_prior_stats_size<P>()> {
   static_assert(check_vae<Enc, Dec, Lik, T, C>());
   static_assert(K >= 1, "latent: the number of importance samples must be at least 1");
   static constexpr bool has_prior = !std::is_same_v<P, no_code_prior>;
   static_assert(!has_prior || (K == 1 && CodePrior<P, T>),
                 "latent: a VAE's code prior needs K = 1 and the CodePrior hooks (models/code_prior.hpp)");
+  static_assert(!AnchoredCodePrior<P, T> || C == 0,
+                "latent: a code prior with anchors (models/code_prior.hpp) needs an unconditional VAE");
+  static_assert(diag::code_prior_with_anchors_needs_an_encoder_without_state<
+                Enc, !AnchoredCodePrior<P, T> || (!stateful<Enc> && !batch_coupled<Enc>)>::value);
   static_assert(diag::importance_weighted_bound_repeats_rows_through_batch_statistics<
                 K, Enc, Dec, K == 1 || !(batch_coupled<Enc> || batch_coupled<Dec>)>::value);
   using base = model_base<vae_model, Enc, Dec, T,
                           param_count_or_zero<Enc>() + param_count_or_zero<Dec>() +
-                              likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>(),
-                          out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C>;
+                              likelihood_params_or_zero<Lik, out_size_or_zero<Dec>()>() +
+                              prior_params_or_zero<P, T>(),
+                          out_size_or_zero<Dec>(), out_size_or_zero<Enc>(), C, code_prior_state_size<P>(),
+                          code_prior_stats_size<P>()>;
   friend base;
 
  public:
@@ -105,7 +123,9 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
     Enc::init(this->params(), rng);
     Dec::init(this->params() + Enc::param_count, rng);
     Lik::init(this->params() + lik_offset, D);
+    if constexpr (anchored) prior_.init(this->params() + prior_offset, rng);
     this->init_layer_state();
+    if constexpr (stateful_prior) prior_.init_state(this->state_data() + base::own_state_offset, rng);
     this->reseed_noise(seed);
     this->forget_backup();
     this->steps_ = 0;
@@ -127,6 +147,14 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
     else
       prior_ = std::move(prior);
   }
+  /// A stateful code prior's part of `state()` (after the layers'; empty for other priors): what
+  /// save/load, checkpoints and the last-good copy carry for it. (The non-const form counts as a change.)
+  std::span<const T> code_prior_state() const noexcept {
+    return this->state().subspan(base::own_state_offset, code_prior_state_size<P>());
+  }
+  std::span<T> code_prior_state() noexcept {
+    return this->state().subspan(base::own_state_offset, code_prior_state_size<P>());
+  }
   /// KL warm-up: the KL weight grows linearly from 0 to β over this many training steps (0: off).
   void set_kl_warmup(std::size_t steps) noexcept { warmup_ = steps; }
   std::size_t kl_warmup() const noexcept { return warmup_; }
@@ -146,15 +174,21 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
     encode_rows(x.data(), nullptr, x.shape()[0], z.data(), &rng);
     return z;
   }
-  /// n new samples: the means of p(x|z) for z ~ N(0, I) (seeded).
+  /// n new samples: the means of p(x|z) for z ~ N(0, I) (seeded); with an anchored code prior
+  /// (models/code_prior.hpp), z drawn from that prior.
   xt::xtensor<T, 2> generate(std::size_t n, std::uint64_t seed = 0) const {
-    const xt::xtensor<T, 2> z = prior_draws(n, seed, "generate");
+    xt::xtensor<T, 2> z = prior_draws(n, seed, "generate");
+    if constexpr (anchored) {  // n checked above
+      Rng rng(seed);
+      prior_.sample(n, Z, anchor_statistics().data(), rng, z.data());
+    }
     xt::xtensor<T, 2> y = xt::xtensor<T, 2>::from_shape({n, D});
     decode_rows(z.data(), nullptr, n, y.data());
     return y;
   }
   /// The evidence lower bound per sample, in nats: E_q[log p(x|z)] − KL(q(z|x) ‖ N(0, I)), with the KL
-  /// in closed form and one draw of z per row (seeded). −elbo(x) is the usual "−ELBO per image".
+  /// in closed form and one draw of z per row (seeded). −elbo(x) is the usual "−ELBO per image". With an
+  /// anchored code prior p (models/code_prior.hpp) the KL is its one-draw estimate log q(z|x) − log p(z).
   double elbo(const xt::xtensor<T, 2>& x, std::uint64_t seed = 0) const {
     check_samples(x, D, "elbo");
     return evaluate_elbo(x.data(), nullptr, x.shape()[0], 1.0, seed).elbo;
@@ -167,7 +201,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
   }
   /// Importance-sampled estimate of the mean log p(x) per sample with k draws from q(z|x):
   /// log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x), the log-mean-exp taken stably. Always ≥ the ELBO in
-  /// expectation; tighter as k grows.
+  /// expectation; tighter as k grows. p(z) is N(0, I), or an anchored code prior's density.
   double log_likelihood(const xt::xtensor<T, 2>& x, std::size_t k = 100, std::uint64_t seed = 0) const {
     check_samples(x, D, "log_likelihood");
     return log_likelihood_rows(x.data(), nullptr, x.shape()[0], k, seed);
@@ -260,9 +294,16 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
   static constexpr std::size_t lik_offset = Enc::param_count + Dec::param_count;
   static constexpr std::size_t lik_params = Lik::template params_for<D>;
   using head = last_layer_t<Enc>;  // the bound Gaussian head: it owns [μ | log σ²] and the KL
+  // A code prior on the encoder's posterior at anchor rows of its own (models/code_prior.hpp): its
+  // parameters come after the likelihood's.
+  static constexpr bool anchored = AnchoredCodePrior<P, T>;
+  // A code prior with state of its own after the layers' (models/code_prior.hpp).
+  static constexpr bool stateful_prior = !anchored && StatefulCodePrior<P, T>;
+  static constexpr std::size_t prior_offset = lik_offset + lik_params;
 
   // ---- the hooks of model_base ----------------------------------------------------------------------
   static std::string kind() {
+    if constexpr (requires { P::kind(); }) return P::kind();  // a prior whose parts name the model
     if constexpr (has_prior) return P::model_name;
     if constexpr (C > 0) return "ConditionalVAE<" + std::to_string(C) + ">";
     if constexpr (K > 1) return "IWAE<" + std::to_string(K) + ">";
@@ -271,6 +312,10 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
   static std::string objective_name() { return Lik::name; }
   static constexpr double flops_per_row = 3.0 * (forward_flops<Enc>() + forward_flops<Dec>()) * K;
   bool splittable() const { return splittable_with(prior_); }
+  // A stateful code prior's update, once per training step from the step's summed statistics.
+  void update_own_state(T* state, const T* stats) {
+    if constexpr (stateful_prior) prior_.update_state(state, stats);
+  }
 
   double slice_loss(const slice<T>& s, const T* x, const T* c, T scale) {
     return K == 1 ? elbo_slice(x, c, s, scale) : iw_slice(x, c, s, scale);
@@ -338,14 +383,24 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
   elbo_parts evaluate_elbo(const T* x, const T* c, std::size_t n, double kl_weight, std::uint64_t seed) const {
     Rng rng(seed);
     aligned_buffer<T> w(base::chunk_rows(n) * train_layout.per_sample());
+    [[maybe_unused]] const std::vector<T> as = anchor_statistics();
     double rec = 0, kl = 0;
     base::in_chunks(n, [&](std::size_t r, std::size_t m) {
       const auto b = train_layout.carve(w.data(), m);
       Context<T> ctx{.training = true, .rng = &rng, .kl_weight = T(1)};
       this->enter_eval(ctx);
+      if constexpr (anchored) ctx.gaussian_stats = b[stats];
       forward_train(x + r * D, c ? c + r * C : nullptr, m, b, ctx);
       rec += Lik::nll(b[out], x + r * D, this->params() + lik_offset, m, D);
-      kl += ctx.penalty;
+      if constexpr (anchored) {  // log q(z|x) − log p(z) at the drawn z
+        for (std::size_t i = 0; i < m; ++i) {
+          double lp = 0;
+          prior_.log_density(b[z] + i * Z, 1, Z, as.data(), &lp);
+          kl += log_q(b[z] + i * Z, b[stats] + i * head::stats_size) - lp;
+        }
+      } else {
+        kl += ctx.penalty;
+      }
     });
     const double dn = static_cast<double>(n);
     return {-(rec + kl_weight * kl) / dn, rec / dn, kl / dn};
@@ -360,6 +415,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
     aligned_buffer<T> w(rows_per_chunk * reps * train_layout.per_sample());
     aligned_buffer<T> xr(rows_per_chunk * reps * (D + C));
     std::vector<double> logw(rows_per_chunk * reps);
+    const std::vector<T> as = anchor_statistics();
     double total = 0;
     for (std::size_t first = 0; first < n; first += rows_per_chunk) {
       const std::size_t rows = std::min(rows_per_chunk, n - first);
@@ -378,7 +434,7 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
         Context<T> ctx{.training = true, .rng = &rng, .gaussian_stats = b[stats], .iw_weights = b[weights]};
         this->enter_eval(ctx);
         forward_train(xs, C > 0 ? cs : nullptr, m, b, ctx);
-        log_weights(xs, b, m, logw.data());
+        log_weights(xs, b, m, logw.data(), as.data());
         for (std::size_t i = 0; i < rows; ++i)
           for (std::size_t s = 0; s < now; ++s) per_row[i].push_back(logw[i * now + s]);
       }
@@ -406,6 +462,37 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
     xt::xtensor<T, 2> z = xt::xtensor<T, 2>::from_shape({n, Z});
     for (auto& v : z) v = static_cast<T>(rng.normal());
     return z;
+  }
+
+  // The anchored prior's anchors through the encoder, without noise (eval mode): the A rows, the
+  // encoder's cache and output (what its backward reads), and their statistics [μ | log σ²] into `as`.
+  void anchors_forward(T* rows, T* cache, T* code, T* as) const {
+    prior_.anchor_inputs(this->params() + prior_offset, rows, D);
+    std::fill(cache, cache + anchor_rows * Enc::cache_size, T(0));  // the head's ε, not drawn here, reads 0
+    Context<T> ctx{.gaussian_stats = as};
+    this->enter_eval(ctx);
+    Enc::forward(this->params(), rows, code, cache, anchor_rows, ctx);
+  }
+  // The anchors' statistics (A × stats_size) for an evaluation; empty without an anchored prior.
+  std::vector<T> anchor_statistics() const {
+    if constexpr (anchored) {
+      aligned_buffer<T> w(anchor_rows * (D + Enc::cache_size + Z));
+      std::vector<T> as(anchor_rows * head::stats_size);
+      anchors_forward(w.data(), w.data() + anchor_rows * D, w.data() + anchor_rows * (D + Enc::cache_size), as.data());
+      return as;
+    } else {
+      return {};
+    }
+  }
+  // log q(z|x) of one row, the whole log-density (−½ log 2π per unit included).
+  static double log_q(const T* z_row, const T* stats_row) noexcept {
+    constexpr double half_log_2pi = 0.91893853320467274178;
+    double lq = 0;
+    for (std::size_t j = 0; j < Z; ++j) {
+      const double lv = head::log_variance(stats_row, j), d = z_row[j] - head::mean(stats_row, j);
+      lq += -half_log_2pi - 0.5 * lv - 0.5 * d * d * std::exp(-lv);
+    }
+    return lq;
   }
 
   double beta_ = 1;
@@ -437,6 +524,17 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
                                                          dec_in, Z, Enc::scratch_size, Dec::scratch_size,
                                                          head::stats_size, 1, has_prior ? head::stats_size : 0}};
   using buffers = std::array<T*, parts>;
+  // An anchored prior's pass over its anchors in a training step, per anchor row (then the encoder's
+  // gradient through them, Enc::param_count values, in the slice's extra buffer).
+  enum anchor_part : std::size_t { a_rows, a_cache, a_code, a_stats, a_dstats, a_dcode, a_drows, a_scratch, a_parts };
+  static constexpr std::size_t anchor_rows = [] {
+    if constexpr (anchored)
+      return P::anchors;
+    else
+      return std::size_t{0};
+  }();
+  static constexpr workspace_layout<a_parts> anchor_layout{
+      {D, Enc::cache_size, Z, head::stats_size, head::stats_size, Z, D, Enc::scratch_size}};
   static constexpr bool kl_replaced() {
     if constexpr (has_prior) return P::replaces_kl;
     return false;
@@ -519,20 +617,63 @@ class vae_model : public model_base<vae_model<Enc, Dec, Lik, T, C, K, P>, Enc, D
     double term = 0;
     if constexpr (has_prior) {
       std::fill(b[dstats], b[dstats] + n * head::stats_size, T(0));
-      term = prior_.batch_penalty(b[z], static_cast<const T*>(b[stats]), n, Z, b[dz], b[dstats], ctx.grad_scale,
-                                  *s.rng);
+      if constexpr (anchored)
+        term = anchored_term(b, n, ctx.grad_scale, s);
+      else if constexpr (stateful_prior)
+        term = prior_.batch_penalty(b[z], static_cast<const T*>(b[stats]), n, Z, b[dz], b[dstats], ctx.grad_scale,
+                                    *s.rng, static_cast<const T*>(this->state_data() + base::own_state_offset),
+                                    s.stats + base::own_stats_offset);
+      else
+        term = prior_.batch_penalty(b[z], static_cast<const T*>(b[stats]), n, Z, b[dz], b[dstats], ctx.grad_scale,
+                                    *s.rng);
       ctx.stat_grads = b[dstats];
     }
     backward_train(x, n, b, ctx, s.grads);
+    if constexpr (anchored) {  // the encoder's gradient through the anchors, after its own was stored
+      const T* eg = s.extra->data() + anchor_rows * anchor_layout.per_sample();
+      for (std::size_t i = 0; i < Enc::param_count; ++i) s.grads[i] += eg[i];
+    }
     return rec + ctx.penalty + term;
   }
 
-  // log w = log p(x|z) + log p(z) − log q(z|x) for each of the m rows of a forward pass.
-  void log_weights(const T* x_rows, const buffers& b, std::size_t m, double* logw) const {
+  // An anchored prior's term on the step's n codes, weighted by the KL weight (β, warmed up) as the KL
+  // it stands for: the encoder forward on the anchors, the term, and the backward through the anchors —
+  // into the prior's own gradient, and the encoder's into the slice's extra buffer (the step's backward
+  // stores the encoder's gradient after this; elbo_slice adds this one to it).
+  double anchored_term(const buffers& b, std::size_t n, T grad_scale, const slice<T>& s) {
+    constexpr std::size_t A = anchor_rows;
+    aligned_buffer<T>& e = *s.extra;
+    e.reserve(A * anchor_layout.per_sample() + Enc::param_count);
+    const auto a = anchor_layout.carve(e.data(), A);
+    anchors_forward(a[a_rows], a[a_cache], a[a_code], a[a_stats]);
+    const double w = current_kl_weight();
+    std::fill(a[a_dstats], a[a_dstats] + A * head::stats_size, T(0));
+    const double term = prior_.batch_penalty(b[z], static_cast<const T*>(b[stats]), n, Z, b[dz], b[dstats],
+                                             static_cast<T>(w) * grad_scale, *s.rng,
+                                             static_cast<const T*>(a[a_stats]), a[a_dstats]);
+    std::fill(a[a_dcode], a[a_dcode] + A * Z, T(0));  // the anchors' codes reach the loss only through their statistics
+    Context<T> ctx{.kl_weight = T(0), .stat_grads = a[a_dstats]};
+    this->enter_eval(ctx);
+    layer_backward_call<Enc>(this->params(), a[a_rows], a[a_code], a[a_cache], a[a_dcode], a[a_drows],
+                             e.data() + A * anchor_layout.per_sample(), a[a_scratch], A, ctx);
+    prior_.anchor_inputs_backward(this->params() + prior_offset, a[a_drows], s.grads + prior_offset, D);
+    return w * term;
+  }
+
+  // log w = log p(x|z) + log p(z) − log q(z|x) for each of the m rows of a forward pass (p(z): N(0, I),
+  // or an anchored prior's density given its anchors' statistics `as`).
+  void log_weights(const T* x_rows, const buffers& b, std::size_t m, double* logw,
+                   [[maybe_unused]] const T* as = nullptr) const {
     const T* lp = this->params() + lik_offset;
     for (std::size_t r = 0; r < m; ++r) {
       double lw = -Lik::nll(b[out] + r * D, x_rows + r * D, lp, 1, D);
-      head::add_log_prior_minus_log_q(b[z] + r * Z, b[stats] + r * head::stats_size, lw);
+      if constexpr (anchored) {
+        double lpz = 0;
+        prior_.log_density(b[z] + r * Z, 1, Z, as, &lpz);
+        lw += lpz - log_q(b[z] + r * Z, b[stats] + r * head::stats_size);
+      } else {
+        head::add_log_prior_minus_log_q(b[z] + r * Z, b[stats] + r * head::stats_size, lw);
+      }
       logw[r] = lw;
     }
   }

@@ -35,8 +35,9 @@ struct fit_progress {
 };
 
 // The fit section: the epoch, the shuffle generator's state, the history's losses, times and rates, how
-// the run ended, then the run's seed and batch size. Checkpoints of older versions end earlier (before
-// the rates, or before the settings) and still load.
+// the run ended, the run's seed and batch size, then the model's series (their count, then each one's
+// name and values). Checkpoints of older versions end earlier (before the rates, the settings or the
+// series) and still load.
 inline std::string fit_section_bytes(const Rng& shuffle, const History& history, std::size_t epoch,
                                      const run_settings& settings) {
   byte_writer w;
@@ -51,6 +52,11 @@ inline std::string fit_section_bytes(const Rng& shuffle, const History& history,
   w.put(static_cast<std::uint64_t>(history.best_epoch));
   w.put(settings.seed);
   w.put(static_cast<std::uint64_t>(settings.batch_size));
+  w.put(static_cast<std::uint64_t>(history.model_series.size()));
+  for (const auto& [name, values] : history.model_series) {
+    w.put_string(name);
+    w.put_array(values.data(), values.size());
+  }
   return w.bytes();
 }
 
@@ -74,6 +80,17 @@ inline fit_progress parse_fit_section(const std::string& bytes, const std::strin
     s.seed = r.get<std::uint64_t>();
     s.batch_size = static_cast<std::size_t>(r.get<std::uint64_t>());
     p.settings = s;
+  }
+  if (!r.at_end()) {
+    const auto count = r.get<std::uint64_t>();
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::string name = r.get_string(4096);
+      std::vector<double> values = r.get_any_array<double>();
+      if (values.size() != epoch)
+        throw format_error("fit: " + path + ": a checkpoint after epoch " + std::to_string(epoch) + " holds " +
+                           std::to_string(values.size()) + " values of the model's series '" + name + "'");
+      h.model_series.emplace(std::move(name), std::move(values));
+    }
   }
   r.expect_end();
   // The history holds one entry per finished epoch (validation losses and rates only when there were).

@@ -277,15 +277,17 @@ class fit_run {
     const bool stopped_in_step = train_steps(epoch, sum, seen);
     auto [val, has_validation, stopped_after] = validate(epoch);
     if (seen == 0) return false;  // stopped before the epoch's first step: nothing to record
+    const named_values metrics = model_metrics(epoch);
     const double loss = sum / static_cast<double>(seen);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history_.loss.push_back(loss);
     if (has_validation) history_.val_loss.push_back(val);
     if (const auto lr = target_.last_learning_rate()) history_.learning_rate.push_back(*lr);
     history_.seconds.push_back(seconds);
+    record_series(metrics);
     // ReduceLROnPlateau reads the epoch's monitored loss: the validation loss, else the training loss.
     target_.end_epoch(has_validation ? val : loss);
-    progress_->epoch(epoch, loss, val, seconds);
+    progress_->epoch(epoch, loss, val, seconds, metrics);
 
     state.begin_epoch_end(epoch);
     if (batch_state_.stop_requested || stopped_in_step || stopped_after) state.stop(batch_state_.stop_reason);
@@ -406,6 +408,63 @@ class fit_run {
     return v;
   }
 
+  using named_values = std::vector<std::pair<std::string, double>>;
+
+  // The rows a model's epoch metrics are measured on: the validation rows, else a fixed sample of the
+  // rows trained on (up to `metric_sample` of them, evenly spaced in the data's order: the same rows
+  // every epoch); none for a streamed run without validation rows.
+  static constexpr std::size_t metric_sample = 4096;
+  const xt::xtensor<T, 2>* metric_rows() {
+    if (validation_ != nullptr) return validation_;
+    if (source_ != nullptr || n_ == 0) return nullptr;
+    if (sample_.shape()[0] == 0) {
+      const std::size_t m = std::min(n_, metric_sample);
+      std::vector<std::size_t> rows(m);
+      for (std::size_t i = 0; i < m; ++i) {
+        const std::size_t r = i * n_ / m;
+        rows[i] = train_rows_.empty() ? r : train_rows_[r];
+      }
+      sample_ = gather_rows(data_, rows);
+    }
+    return &sample_;
+  }
+
+  // The model's values after the epoch (its `epoch_statistics` over `metric_rows`, summed over the
+  // ranks, then its `epoch_metrics`); empty for a model without the hook or without rows to measure.
+  named_values model_metrics(std::size_t epoch) {
+    if (!target_.reports_metrics()) return {};
+    try {
+      const xt::xtensor<T, 2>* rows = metric_rows();
+      if (!comm_ && rows == nullptr) return {};
+      std::vector<double> sums = target_.epoch_statistics(rows != nullptr ? *rows : no_rows());
+      if (comm_) {
+        sums.push_back(rows != nullptr ? static_cast<double>(rows->shape()[0]) : 0.0);
+        ex_->sum(sums);
+        if (sums.back() == 0) return {};
+        sums.pop_back();
+      }
+      return target_.epoch_metrics(sums);
+    } catch (const distributed_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (!comm_) throw;
+      ex_->fail("measuring the model's metrics after epoch " + std::to_string(epoch) + ": " + e.what(),
+                std::current_exception());
+    }
+  }
+
+  // The epoch's values into `History::model_series` (just after its loss): a series new this epoch
+  // starts with NaN for the epochs before, a series this epoch did not report gets NaN.
+  void record_series(const named_values& metrics) {
+    const std::size_t epochs = history_.loss.size();
+    for (const auto& [name, v] : metrics) {
+      std::vector<double>& series = history_.model_series[name];
+      series.resize(epochs - 1, std::numeric_limits<double>::quiet_NaN());
+      series.push_back(v);
+    }
+    for (auto& [name, series] : history_.model_series) series.resize(epochs, std::numeric_limits<double>::quiet_NaN());
+  }
+
   // The callbacks, in order; distributed, every rank stops when one does, with the reason of the first
   // that did (returned; empty when no rank's reason is needed).
   std::string run_callbacks(std::size_t epoch, FitState& state) {
@@ -442,6 +501,7 @@ class fit_run {
 
   aligned_buffer<T> conditions_;        // a conditional model's one-hot rows
   std::vector<std::size_t> train_rows_;  // the rows trained on, when a random split held some out
+  xt::xtensor<T, 2> sample_;            // the rows a model's metrics are measured on without validation
   xt::xtensor<T, 2> held_x_;            // the rows `validation_split` held out
   labels_type held_labels_;
   std::size_t n_ = 0;  // rows trained on

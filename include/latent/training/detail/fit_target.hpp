@@ -16,18 +16,31 @@
 
 #include <any>       // std::any: the model's snapshot for callbacks
 #include <cstddef>   // std::size_t
+#include <concepts>  // std::convertible_to: the epoch-metrics hook
 #include <cstdint>   // std::int32_t, std::uint32_t, std::uint64_t
 #include <map>       // std::map: a checkpoint's sections
 #include <optional>  // std::optional: the optimiser's section, when it can be saved
 #include <span>      // std::span
 #include <string>    // std::string
 #include <typeinfo>  // typeid: the model's type for `FitState::model`
+#include <utility>   // std::pair: a named value of the epoch-metrics hook
 #include <vector>    // std::vector
 
 namespace latent::detail {
 
 template <class Model>
 concept conditional_model = requires { Model::condition_size; } && (Model::condition_size > 0);
+
+/// A model that reports values after every epoch of `fit` (`History::model_series`): sums over rows
+/// (`epoch_statistics(x)`, e.g. each code's assignments; additive, so that `fit` can add the ranks' sums
+/// of a data-parallel run; no rows give zeros), and the named values made from the sums
+/// (`epoch_metrics(sums)`, e.g. {"codebook_perplexity", 41.3}). See `fit` and `VQVAE`.
+template <class Model>
+concept reports_epoch_metrics = requires(const Model& m, const xt::xtensor<typename Model::scalar_type, 2>& x,
+                                         const std::vector<double>& sums) {
+  { m.epoch_statistics(x) } -> std::convertible_to<std::vector<double>>;
+  { m.epoch_metrics(sums) } -> std::convertible_to<std::vector<std::pair<std::string, double>>>;
+};
 
 /// A model being trained by `fit`, with its optimiser, for scalars `T`.
 template <class T>
@@ -57,6 +70,12 @@ class fit_target {
                                std::size_t global_rows, function_ref<double(std::span<T>, double)> reduce) = 0;
   /// The mean loss over the rows of `x` (with their labels for a conditional model), in eval mode.
   virtual double loss(const xt::xtensor<T, 2>& x, const xt::xtensor<std::int32_t, 1>* labels) const = 0;
+
+  /// The model's epoch-metrics hook (`reports_epoch_metrics`): whether it has one, its sums over the
+  /// rows of `x`, and its named values from the sums (empty without a hook).
+  virtual bool reports_metrics() const = 0;
+  virtual std::vector<double> epoch_statistics(const xt::xtensor<T, 2>& x) const = 0;
+  virtual std::vector<std::pair<std::string, double>> epoch_metrics(const std::vector<double>& sums) const = 0;
 
   /// The optimiser's rate of its last step, when it reports one; its end-of-epoch hook (schedules).
   virtual std::optional<double> last_learning_rate() const = 0;
@@ -121,6 +140,20 @@ class fit_adapter final : public fit_target<typename Model::scalar_type> {
       return model_.loss(x, *labels);
     else
       return model_.loss(x);
+  }
+
+  bool reports_metrics() const override { return reports_epoch_metrics<Model>; }
+  std::vector<double> epoch_statistics(const xt::xtensor<T, 2>& x) const override {
+    if constexpr (reports_epoch_metrics<Model>)
+      return model_.epoch_statistics(x);
+    else
+      return {};
+  }
+  std::vector<std::pair<std::string, double>> epoch_metrics(const std::vector<double>& sums) const override {
+    if constexpr (reports_epoch_metrics<Model>)
+      return model_.epoch_metrics(sums);
+    else
+      return {};
   }
 
   std::optional<double> last_learning_rate() const override {
