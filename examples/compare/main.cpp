@@ -328,7 +328,17 @@ std::string markdown_table(const std::vector<result>& rs, const options& o, cons
   t << "- Settings: denoising: Gaussian noise σ = " << kDenoising.gaussian_stddev << " and "
     << kDenoising.mask_fraction * 100 << "% masking; sparse: L1 penalty " << kSparsity.l1
     << "·Σ|h| per image; contractive: λ = " << kContraction.weight << "; β-VAE: β = " << betas_text(o.betas)
-    << "; IWAE: K = 5 (so 5× the work per step).\n";
+    << "; IWAE: K = 5 (so 5× the work per step); β-TCVAE: β = 4 on the total correlation (α = γ = 1, "
+       "Chen et al.'s stratified estimator, N = the training set's size); FactorVAE: γ = 4, discriminator 5 × 256 "
+       "leaky ReLU (Kim & Mnih's depth, a quarter of their width) with Adam 1e-4, β = (0.5, 0.9); InfoVAE: α = 0, "
+       "λ = 1000 (pythae's benchmark configs); VampPrior: 50 learned pseudo-inputs (its −ELBO and NLL use its own "
+       "prior); WAE: MMD weight 0.03, multi-scale IMQ kernel; RAE-L2 and RAE-GP: pythae's weights (RAE-GP's "
+       "Jacobian by central differences along one random direction per row); VQ-VAE: EMA codebook (decay 0.99) "
+       "with dead-code restarts below one use a step, "
+    << (o.arch == "conv" ? "a 1×1 convolution to 16 channels at 7×7, 256 codes of 16 values (its code: 784 values)"
+                         : "the code read as Z/2 positions of 2 values, 64 codes")
+    << ". Every VAE's −ELBO is scored at β = 1; the samples of the deterministic models decode draws from a "
+       "10-component Gaussian mixture fitted to their training codes (pythae's GMM sampler).\n";
   t << "- Pictures: `reconstructions.png`, `samples.png`, `latent.png` (and `latent-<model>.png`), `curves.png`: the "
        "training loss per epoch in nats per image (the autoencoders' per-pixel loss × 784), each model's own objective "
        "(penalties, noise, β·KL and the K-sample bound included), so the curves show progress, not a ranking.\n";
