@@ -51,14 +51,18 @@ inline void check_weight(const char* who, const char* field, double w) {
 /// λ as the decoder optimiser's `weight_decay` (PyTorch adds wd·θ to the gradient: the gradient of
 /// (wd/2)‖θ‖²); here the term is the paper's λ‖θ‖², gradient 2λθ, so pythae's decay wd is λ = wd/2.
 /// pythae's reconstruction term sums the squared error over the D inputs, latent's `MSE` averages it, so
-/// pythae's weights w correspond to w / D here. Per row: a step splits over threads.
+/// pythae's weights w correspond to w / D here.
+/// A step runs on one thread (`splittable` false), so two threads give one thread's bits: the term adds
+/// to the decoder's weight gradients, which a split step would sum per slice (see `RaeGpPenalty`).
 struct RaeL2Penalty {
   double embedding_weight = 1e-4;  ///< β
   double reg_weight = 1e-7;        ///< λ
 
   static constexpr const char* name = "RAE-L2";
   static constexpr const char* model_name = "RAE_L2";
-  static constexpr bool splittable = true;
+  /// Not split over threads: the bits of a step must not depend on the thread count (a split step sums
+  /// the slices' weight gradients, whose rounding depends on the split).
+  static constexpr bool splittable = false;
 
   /// The settings, checked: `option_error` naming the field, what was expected and what was found.
   RaeL2Penalty validated() const {
@@ -115,9 +119,12 @@ enum class JacobianEstimate {
 ///   relative standard deviation of at most √(2/K); the batch mean averages rows, and steps average
 ///   batches. `coordinates` has no variance and costs Z/K times as much.
 /// - directions are drawn per row from a generator keyed by `seed`, the model's training step count and
-///   the row's index in the batch: the same on any number of threads (a step splits over threads), the
-///   same in repeated `gradient` calls (which take no step: gradient checks hold them fixed), new at every
-///   training step. In a data-parallel run rows at the same index of different processes share them.
+///   the row's index in the batch: the same in repeated `gradient` calls (which take no step: gradient
+///   checks hold them fixed), new at every training step, independent of how the batch is cut. In a
+///   data-parallel run rows at the same index of different processes share them.
+/// - threads: a step runs on one thread (`splittable` false), so two threads give one thread's bits. The
+///   extra passes add to the decoder's weight gradients, which a split step would sum per slice (the
+///   slices' sums round differently from one sum over the batch).
 /// The extra passes run the decoder in eval mode (Dropout passes through), on any layers whose passes
 /// treat rows independently: Dense, convolutional, residual, attention layers; not BatchNorm in train
 /// mode or layers with state (rule `rae_gp_decoder_has_batch_statistics_or_state`).
@@ -134,7 +141,8 @@ struct RaeGpPenalty {
 
   static constexpr const char* name = "RAE-GP";
   static constexpr const char* model_name = "RAE_GP";
-  static constexpr bool splittable = true;
+  /// Not split over threads (see above): one thread's bits on any number.
+  static constexpr bool splittable = false;
   static constexpr bool penalises_decoder_jacobian = true;  ///< runs the decoder itself (not a user hook)
 
   /// The settings, checked: `option_error` naming the field, what was expected and what was found.
