@@ -11,7 +11,7 @@
 #     checks are calls rather than inline code (-fsanitize-address-outline-instrumentation: the same
 #     checks, the tree compiles in about 40 % less time, the tests run about twice as long);
 #  3. the libFuzzer targets (IDX reader, CSV reader, model loader, weight files; scripts/fuzz.sh),
-#     LATENT_FUZZ_SECONDS each (default 60), as many at a time as there are cores.
+#     LATENT_FUZZ_SECONDS each (default 30), as many at a time as there are cores.
 # Each step and stage prints its wall and CPU time, and a table at the end gives them all. A failed step
 # ends its stage; the other stages still run, and the exit status is 1.
 #   scripts/test.sh [--quick | --stage N ...]   (--quick: stage 1 only; --stage N: stage N, repeatable)
@@ -102,7 +102,7 @@ stage_2() {
       ctest --test-dir build-clang-asan --output-on-failure -j"$jobs"
 }
 stage_3() {
-  step "3 fuzz (4 targets)" bash scripts/fuzz.sh "${LATENT_FUZZ_SECONDS:-60}"
+  step "3 fuzz (4 targets)" bash scripts/fuzz.sh "${LATENT_FUZZ_SECONDS:-30}"
 }
 
 failed=()

@@ -9,7 +9,10 @@
 #include <xtensor/xview.hpp>
 
 #include <cmath>
+#include <cstring>     // std::memcmp
+#include <filesystem>  // the save/load round trip's file
 #include <string>
+#include <utility>  // std::as_const
 #include <vector>
 
 using namespace latent;
@@ -422,4 +425,61 @@ TEST_CASE("WAE: trained, its codes are nearer the prior than a plain autoencoder
   const xt::xtensor<float, 2> cp = xt::view(plain.encode(x), xt::range(0, 300), xt::all());
   INFO("MMD² to the prior: WAE " << mmd_of(cw) << ", plain " << mmd_of(cp));
   CHECK(mmd_of(cw) < 0.5 * mmd_of(cp));
+}
+
+namespace {
+template <class A, class B>
+bool same_bits(const A& a, const B& b) {
+  return a.size() == b.size() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0);
+}
+// 8 × 8 images of one bar (one of 8 rows or 8 columns), 4 % of the pixels flipped: data with structure.
+xt::xtensor<float, 2> bar_images(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({n, 64});
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto k = static_cast<std::size_t>(rng.uniform() * 16) % 16;
+    for (std::size_t j = 0; j < 64; ++j) {
+      const bool on = k < 8 ? j / 8 == k : j % 8 == k - 8;
+      x(r, j) = (rng.uniform() < 0.04) != on ? 1.0f : 0.0f;
+    }
+  }
+  return x;
+}
+// Residual parts (issue 25: every new model on Dense, convolutional and residual parts): a strided
+// convolution and BatchNorm, a pre-activation residual block (GroupNorm, SiLU, 3 × 3 convolution, twice),
+// Flatten and a linear code; the decoder back through a residual block and a transposed convolution.
+using ResBlock4 = Residual<Seq<GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>, GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>>>;
+struct ResEnc : Seq<Input<1, 8, 8>, Conv2D<4, 3, 2, Same>, BatchNorm, Relu, ResBlock4, Flatten, Dense<64, 3>> {};
+struct ResDec : Seq<Dense<3, 64>, Reshape<4, 4, 4>, ResBlock4, ConvTranspose2D<1, 4, 2, Pad<1>>> {};
+}  // namespace
+
+TEST_CASE("WAE on residual parts with BatchNorm and GroupNorm: learns, two threads give one thread's bits, save/load") {
+  using M = WAE<ResEnc, ResDec, BCEWithLogits>;
+  const MmdPenalty mmd{.weight = 1.0};
+  const auto x = bar_images(128, 3);
+  // Two threads against one (the MMD couples the batch: the step runs unsplit): parameters and state.
+  M one(9, mmd), two(9, mmd);
+  two.set_threads(2);
+  Adam a(1e-2), b(1e-2);
+  for (int step = 0; step < 3; ++step) CHECK(one.train_batch(x.data(), 64, a) == two.train_batch(x.data(), 64, b));
+  CHECK(same_bits(std::as_const(one).parameters(), std::as_const(two).parameters()));
+  CHECK(same_bits(std::as_const(one).state(), std::as_const(two).state()));
+  // Learning: the reconstruction loss (eval mode, BatchNorm's running statistics) falls in a few epochs.
+  M m(1, mmd);
+  Adam opt(1e-2);
+  const double before = m.loss(x);
+  fit(m, x, opt, {.epochs = 4, .batch_size = 32, .progress = Progress::quiet});
+  const double after = m.loss(x);
+  MESSAGE("WAE, residual parts: loss " << before << " -> " << after);
+  CHECK(after < 0.8 * before);
+  // Save and load: the parameters, BatchNorm's statistics and the outputs, bit for bit.
+  const auto path = (std::filesystem::temp_directory_path() / "latent_test_family_wae_res.latent").string();
+  save(m, path);
+  M back(77, mmd);
+  load(back, path);
+  std::filesystem::remove(path);
+  CHECK(same_bits(std::as_const(back).parameters(), std::as_const(m).parameters()));
+  CHECK(same_bits(std::as_const(back).state(), std::as_const(m).state()));
+  CHECK(same_bits(back.reconstruct(x), m.reconstruct(x)));
+  CHECK(same_bits(back.encode(x), m.encode(x)));
 }

@@ -265,24 +265,32 @@ TEST_CASE("InfoVAE with α = 0, λ = 1 is the VAE: same loss and gradient") {
 struct WideEnc : Seq<Dense<24, 32, Tanh>, Gaussian<4>> {};
 struct WideDec : Seq<Dense<4, 32, Tanh>, Dense<32, 24, Identity>> {};
 
-template <class M>
-void check_threads(const typename M::prior_settings& settings) {
+xt::xtensor<float, 2> wide_rows() {
   xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({64, 24});
   Rng rng(4);
   for (auto& v : x) v = rng.uniform() > 0.6 ? 1.0f : 0.0f;
+  return x;
+}
+
+// `Plain`: a model whose engine gives a row-wise step of these rows two threads (`threads_for`); M itself
+// will do, and costs no new type to compile.
+template <class M, class Plain = VAE<WideEnc, WideDec>>
+void check_threads(const typename M::prior_settings& settings, const xt::xtensor<float, 2>& x = wide_rows()) {
+  const std::size_t n = x.shape()[0];
   M one(9, settings), two(9, settings);
   one.set_threads(1);
   two.set_threads(2);
   // The same parts without the batch term split this batch over two threads: the test is not vacuous.
-  VAE<WideEnc, WideDec> plain(9);
+  Plain plain(9);
   plain.set_threads(2);
-  REQUIRE_MESSAGE(plain.threads_for(64, 1.0) == 2, "this machine gives the step only one thread");
+  REQUIRE_MESSAGE(plain.threads_for(n, 1.0) == 2, "this machine gives the step only one thread");
   Adam a(1e-2), b(1e-2);
   for (int step = 0; step < 4; ++step) {
-    const double la = one.train_batch(x.data(), 64, a), lb = two.train_batch(x.data(), 64, b);
+    const double la = one.train_batch(x.data(), n, a), lb = two.train_batch(x.data(), n, b);
     CHECK(la == lb);
   }
   CHECK(same_bits(std::as_const(one).parameters(), std::as_const(two).parameters()));
+  CHECK(same_bits(std::as_const(one).state(), std::as_const(two).state()));  // BatchNorm's, if any
 }
 
 template <class Enc_, class Dec_>
@@ -430,6 +438,60 @@ TEST_CASE("a convolutional β-TCVAE and InfoVAE train by fit") {
   const double info_before = info.loss(shapes.x);
   fit(info, shapes.x, opt2, {.epochs = 2, .batch_size = 32, .progress = Progress::quiet});
   CHECK(info.loss(shapes.x) < info_before);
+}
+
+// ---- residual parts -----------------------------------------------------------------------------------
+
+// 8 × 8 images of one bar (one of 8 rows or 8 columns), 4 % of the pixels flipped: data with structure.
+xt::xtensor<float, 2> bar_images(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({n, 64});
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto k = static_cast<std::size_t>(rng.uniform() * 16) % 16;
+    for (std::size_t j = 0; j < 64; ++j) {
+      const bool on = k < 8 ? j / 8 == k : j % 8 == k - 8;
+      x(r, j) = (rng.uniform() < 0.04) != on ? 1.0f : 0.0f;
+    }
+  }
+  return x;
+}
+
+// Residual parts (issue 25: every new model on Dense, convolutional and residual parts): a strided
+// convolution and BatchNorm, a pre-activation residual block (GroupNorm, SiLU, 3 × 3 convolution, twice),
+// Flatten and the Gaussian head; the decoder back through a residual block and a transposed convolution.
+using ResBlock4 = Residual<Seq<GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>, GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>>>;
+struct ResEnc : Seq<Input<1, 8, 8>, Conv2D<4, 3, 2, Same>, BatchNorm, Relu, ResBlock4, Flatten, Gaussian<3>> {};
+struct ResDec : Seq<Dense<3, 64>, Reshape<4, 4, 4>, ResBlock4, ConvTranspose2D<1, 4, 2, Pad<1>>> {};
+
+template <class M>
+void check_residual(const typename M::prior_settings& settings) {
+  const auto x = bar_images(128, 3);
+  // Two threads against one: parameters and BatchNorm's running statistics, bit for bit.
+  check_threads<M, M>(settings, xt::xtensor<float, 2>(xt::view(x, xt::range(0, 64))));
+  // Learning: the −ELBO (eval mode, BatchNorm's running statistics) falls in a few epochs.
+  M m(1, settings);
+  Adam opt(1e-2);
+  const double before = m.loss(x);
+  fit(m, x, opt, {.epochs = 4, .batch_size = 32, .progress = Progress::quiet});
+  const double after = m.loss(x);
+  MESSAGE("residual parts: −ELBO " << before << " -> " << after);
+  CHECK(after < 0.8 * before);
+  // Save and load: the parameters, the state and the outputs, bit for bit.
+  const auto path = (std::filesystem::temp_directory_path() / "latent_test_vae_family_res.latent").string();
+  save(m, path);
+  M back(77, settings);
+  load(back, path);
+  std::filesystem::remove(path);
+  CHECK(same_bits(std::as_const(back).parameters(), std::as_const(m).parameters()));
+  CHECK(same_bits(std::as_const(back).state(), std::as_const(m).state()));
+  CHECK(same_bits(back.reconstruct(x), m.reconstruct(x)));
+  CHECK(same_bits(back.encode(x), m.encode(x)));
+}
+
+TEST_CASE("residual parts with BatchNorm and GroupNorm: β-TCVAE and InfoVAE learn, two threads give one thread's bits, "
+          "save/load") {
+  SUBCASE("BetaTCVAE") { check_residual<TC<ResEnc, ResDec>>({.dataset_size = 128}); }
+  SUBCASE("InfoVAE") { check_residual<Info<ResEnc, ResDec>>({}); }
 }
 
 }  // namespace

@@ -628,4 +628,64 @@ TEST_CASE("VectorQuantizer: the packed distance search finds the exact search's 
   CHECK(differ == 0);
 }
 
+// ---- residual parts ---------------------------------------------------------------------------------
+
+// 8 × 8 images of one bar (one of 8 rows or 8 columns), 4 % of the pixels flipped: data with structure.
+xt::xtensor<float, 2> bar_images(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({n, 64});
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto k = static_cast<std::size_t>(rng.uniform() * 16) % 16;
+    for (std::size_t j = 0; j < 64; ++j) {
+      const bool on = k < 8 ? j / 8 == k : j % 8 == k - 8;
+      x(r, j) = (rng.uniform() < 0.04) != on ? 1.0f : 0.0f;
+    }
+  }
+  return x;
+}
+
+// Residual parts (issue 25: every new model on Dense, convolutional and residual parts): a strided
+// convolution and BatchNorm, a pre-activation residual block (GroupNorm, SiLU, 3 × 3 convolution, twice),
+// the quantiser on the 4 × 4 grid of 4 channels; the decoder back through a residual block.
+using ResBlock4 = Residual<Seq<GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>, GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>>>;
+struct ResEncoder : Seq<Input<1, 8, 8>, Conv2D<4, 3, 2, Same>, BatchNorm, Relu, ResBlock4,
+                        VectorQuantizerWith<16, 4, Restart>> {};
+struct ResDecoder : Seq<Input<4, 4, 4>, ResBlock4, ConvTranspose2D<1, 4, 2, Pad<1>>> {};
+
+TEST_CASE("VQVAE on residual parts with BatchNorm and GroupNorm: learns, two threads give one thread's bits, save/load") {
+  using M = VQVAE<ResEncoder, ResDecoder, BCEWithLogits>;
+  static_assert(M::positions == 16 && M::code_dim == 4);
+  const auto x = bar_images(128, 3);
+  // Two threads against one: the parameters and the state (BatchNorm's statistics, the EMA codebook).
+  M one(9), two(9);
+  two.set_threads(2);
+  REQUIRE_MESSAGE(two.threads_for(64, 1.0) == 2, "this machine gives the step only one thread");
+  Adam a(1e-2), b(1e-2);
+  for (int step = 0; step < 3; ++step) {
+    one.train_batch(x.data(), 64, a);
+    two.train_batch(x.data(), 64, b);
+  }
+  CHECK(same_bits(std::as_const(one).parameters(), std::as_const(two).parameters()));
+  CHECK(same_bits(std::as_const(one).state(), std::as_const(two).state()));
+  // Learning: the reconstruction loss (eval mode) falls in a few epochs.
+  M m(5);
+  Adam opt(1e-2);
+  const double before = m.loss(x);
+  fit(m, x, opt, {.epochs = 4, .batch_size = 32, .progress = Progress::quiet});
+  const double after = m.loss(x);
+  const auto codes = m.encode_indices(x);
+  MESSAGE("residual parts: loss " << before << " -> " << after << ", usage " << codebook_usage(codes, 16));
+  CHECK(after < 0.8 * before);
+  // Save and load: the parameters, the state and the codes, bit for bit.
+  const auto path = (std::filesystem::temp_directory_path() / "latent_test_vq_res.latent").string();
+  save(m, path);
+  M back(77);
+  load(back, path);
+  std::filesystem::remove(path);
+  CHECK(same_bits(std::as_const(back).parameters(), std::as_const(m).parameters()));
+  CHECK(same_bits(std::as_const(back).state(), std::as_const(m).state()));
+  CHECK(back.encode_indices(x) == codes);
+  CHECK(same_bits(back.reconstruct(x), m.reconstruct(x)));
+}
+
 }  // namespace

@@ -70,7 +70,8 @@ void print_help() {
       "                               Conv2D layers 16 and 32 (3x3, stride 2, Same) -> Z, two ConvTranspose2D\n"
       "                               back; Z one of 2, 8, 16; no contractive model; resnet: conv with BatchNorm\n"
       "                               and a residual block (GroupNorm, SiLU, 3x3 conv, twice) each side; Z 8 or\n"
-      "                               16; no contractive model, no IWAE)\n"
+      "                               16; no contractive model, no IWAE, no VampPrior, no RAE-GP: BatchNorm\n"
+      "                               refuses them by compile-time rules)\n"
       "  --epochs N                   training epochs of every model (default 5)\n"
       "  --latent Z                   code size, one of 2, 8, 16, 32 (default 8); with 2 the latent\n"
       "                               pictures show the code itself, else its first two principal components\n"
@@ -201,10 +202,14 @@ bool parse(int argc, char** argv, options& o) {
     if (std::find(std::begin(kResNetSupportedLatents), std::end(kResNetSupportedLatents), o.latent) ==
         std::end(kResNetSupportedLatents))
       throw option_error("--latent: with --arch resnet, expected 8 or 16, found " + std::to_string(o.latent));
-    for (const auto& m : models)
-      if (is_more_model(m))
-        throw option_error("--models " + m + ": not with --arch resnet yet (the comparison's residual family has the "
-                           "classic models only)");
+    if (std::find(models.begin(), models.end(), "vamp") != models.end())
+      throw option_error("--models vamp: not with --arch resnet (compile-time rule "
+                         "code_prior_with_anchors_needs_an_encoder_without_state: the VampPrior runs the encoder on "
+                         "its pseudo-inputs beside the batch, and the residual encoder has BatchNorm)");
+    if (std::find(models.begin(), models.end(), "raegp") != models.end())
+      throw option_error("--models raegp: not with --arch resnet (compile-time rule "
+                         "rae_gp_decoder_has_batch_statistics_or_state: RAE-GP's extra decoder passes need a per-row "
+                         "decoder, and the residual decoder has BatchNorm)");
     for (const char* refused : {"cae", "iwae"})
       if (std::find(models.begin(), models.end(), refused) != models.end())
         throw option_error(std::string("--models ") + refused +
@@ -215,7 +220,7 @@ bool parse(int argc, char** argv, options& o) {
   // the architecture can have.
   const auto available = [&](const std::string& key) {
     if (o.arch == "conv") return key != "cae";
-    if (o.arch == "resnet") return key != "cae" && key != "iwae" && !is_more_model(key);
+    if (o.arch == "resnet") return key != "cae" && key != "iwae" && key != "vamp" && key != "raegp";
     return true;
   };
   for (const auto& s : kModels)
@@ -335,8 +340,8 @@ std::string markdown_table(const std::vector<result>& rs, const options& o, cons
        "prior); WAE: MMD weight 0.03, multi-scale IMQ kernel; RAE-L2 and RAE-GP: pythae's weights (RAE-GP's "
        "Jacobian by central differences along one random direction per row); VQ-VAE: EMA codebook (decay 0.99) "
        "with dead-code restarts below one use a step, "
-    << (o.arch == "conv" ? "a 1×1 convolution to 16 channels at 7×7, 256 codes of 16 values (its code: 784 values)"
-                         : "the code read as Z/2 positions of 2 values, 64 codes")
+    << (o.arch != "dense" ? "a 1×1 convolution to 16 channels at 7×7, 256 codes of 16 values (its code: 784 values)"
+                          : "the code read as Z/2 positions of 2 values, 64 codes")
     << ". Every VAE's −ELBO is scored at β = 1; the samples of the deterministic models decode draws from a "
        "10-component Gaussian mixture fitted to their training codes (pythae's GMM sampler).\n";
   t << "- Pictures: `reconstructions.png`, `samples.png`, `latent.png` (and `latent-<model>.png`), `curves.png`: the "

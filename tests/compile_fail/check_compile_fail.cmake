@@ -19,7 +19,16 @@
 
 cmake_minimum_required(VERSION 3.25)  # policies: IN_LIST, ...
 
-foreach(var CXX SOURCE EXPECT SENTENCE)
+# MODE=pch: precompile SOURCE (tests/compile_fail/deps.hpp, copied into the build tree) into PCH_OUTPUT with
+# the same FLAGS and INCLUDES as the cases, and stop. A case given PCH (that copy's path) force-includes it:
+# g++ and clang both take the precompiled file beside it (deps.hpp.gch, deps.hpp.pch) instead of parsing it,
+# and g++ is told to warn (an error, with -Werror) if it cannot use it.
+if(MODE STREQUAL "pch")
+  set(required CXX SOURCE PCH_OUTPUT)
+else()
+  set(required CXX SOURCE EXPECT SENTENCE)
+endif()
+foreach(var ${required})
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "check_compile_fail.cmake: ${var} is not set")
   endif()
@@ -46,7 +55,23 @@ endforeach()
 # ASCII quotes and no colour, whatever ctest's environment says.
 set(ENV{LC_ALL} C)
 set(ENV{GCC_COLORS} "")
-set(command "${CXX}" ${flags} -fsyntax-only -fdiagnostics-color=never -DLATENT_SHOULD_FAIL "${SOURCE}")
+if(MODE STREQUAL "pch")
+  execute_process(COMMAND "${CXX}" ${flags} -x c++-header "${SOURCE}" -o "${PCH_OUTPUT}.tmp"
+                  RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "compile_fail: precompiling ${SOURCE} failed:\n${output}")
+  endif()
+  file(RENAME "${PCH_OUTPUT}.tmp" "${PCH_OUTPUT}")
+  return()
+endif()
+set(pch_flags "")
+if(DEFINED PCH AND NOT PCH STREQUAL "")
+  set(pch_flags -include "${PCH}")
+  if(NOT CXX MATCHES "clang")
+    list(APPEND pch_flags -Winvalid-pch)
+  endif()
+endif()
+set(command "${CXX}" ${flags} ${pch_flags} -fsyntax-only -fdiagnostics-color=never -DLATENT_SHOULD_FAIL "${SOURCE}")
 execute_process(COMMAND ${command} RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
 list(JOIN command " " command_line)
 

@@ -1,0 +1,10 @@
+// The rest of the comparison's residual family at code size 16 (WAE, VQ-VAE, ...): a translation unit of its
+// own beside resnet_16.cpp, so that the two compile in parallel (see family_more.hpp).
+#include "family_more.hpp"
+
+template std::vector<compare::result> compare::run_family_more<compare::architecture::resnet, 16>(
+    const compare::bench&, const std::vector<std::size_t>&);
+namespace {
+const compare::register_family registered(compare::architecture::resnet, 16,
+                                          &compare::run_family_more<compare::architecture::resnet, 16>, 1);
+}  // namespace
