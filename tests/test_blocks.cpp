@@ -10,6 +10,7 @@
 #include <xtensor/xview.hpp>
 
 #include "support/allocation_counter.hpp"  // operator new replaced: allocations counted
+#include "support/test_data.hpp"  // latent_test::random_rows
 
 #include <unistd.h>
 
@@ -39,13 +40,7 @@ void check_layer_gradient(const char* what, bool training, std::uint64_t seed = 
   CHECK_MESSAGE(static_cast<bool>(r), r.message());
 }
 
-template <class T>
-xt::xtensor<T, 2> random_rows(std::size_t n, std::size_t d, std::uint64_t seed, double scale = 1, double shift = 0) {
-  Rng rng(seed);
-  xt::xtensor<T, 2> x = xt::xtensor<T, 2>::from_shape({n, d});
-  for (auto& v : x) v = static_cast<T>(rng.normal() * scale + shift);
-  return x;
-}
+using latent_test::random_rows;
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("latent-blocks-" + std::to_string(::getpid()) + "-" + name))

@@ -23,15 +23,13 @@
 #include <unistd.h>  // getpid: private temporary files
 
 #include "support/sanitizers.hpp"  // latent_test::sanitized
+#include "support/test_data.hpp"  // latent_test::same_bits, bar_images, random_rows
 
 using namespace latent;
 
 namespace {
 
-template <class A, class B>
-bool same_bits(const A& a, const B& b) {
-  return a.size() == b.size() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0);
-}
+using latent_test::same_bits;
 template <class S>
 auto copy_of(const S& s) {
   return std::vector<std::remove_cv_t<typename S::element_type>>(s.begin(), s.end());
@@ -40,13 +38,7 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("latent-factor-vae-" + std::to_string(::getpid()) + "-" + name))
       .string();
 }
-template <class T>
-xt::xtensor<T, 2> random_rows(std::size_t n, std::size_t d, std::uint64_t seed) {
-  Rng rng(seed);
-  xt::xtensor<T, 2> x = xt::xtensor<T, 2>::from_shape({n, d});
-  for (auto& v : x) v = static_cast<T>(rng.normal());
-  return x;
-}
+using latent_test::random_rows;
 // |a − b| ≤ 1e-7 + 1e-6·max(|a|, |b|): the central differences' tolerance.
 bool close(double a, double b, double abs_tol = 1e-7, double rel_tol = 1e-6) {
   return std::abs(a - b) <= abs_tol + rel_tol * std::max(std::abs(a), std::abs(b));
@@ -472,19 +464,7 @@ TEST_CASE("FactorVAE: bad settings and calls are refused with option_error / sha
 }
 
 namespace {
-// 8 × 8 images of one bar (one of 8 rows or 8 columns), 4 % of the pixels flipped: data with structure.
-xt::xtensor<float, 2> bar_images(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({n, 64});
-  for (std::size_t r = 0; r < n; ++r) {
-    const auto k = static_cast<std::size_t>(rng.uniform() * 16) % 16;
-    for (std::size_t j = 0; j < 64; ++j) {
-      const bool on = k < 8 ? j / 8 == k : j % 8 == k - 8;
-      x(r, j) = (rng.uniform() < 0.04) != on ? 1.0f : 0.0f;
-    }
-  }
-  return x;
-}
+using latent_test::bar_images;
 // Residual parts (issue 25: every new model on Dense, convolutional and residual parts): a strided
 // convolution and BatchNorm, a pre-activation residual block (GroupNorm, SiLU, 3 × 3 convolution, twice),
 // Flatten and the Gaussian head; the decoder back through a residual block and a transposed convolution.

@@ -21,14 +21,13 @@
 #include <utility>     // std::as_const
 #include <vector>      // std::vector
 
+#include "support/test_data.hpp"  // latent_test::same_bits
+
 namespace {
 
 using namespace latent;
 
-template <class A, class B>
-bool same_bits(const A& a, const B& b) {
-  return a.size() == b.size() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0);
-}
+using latent_test::same_bits;
 
 template <class T>
 xt::xtensor<T, 2> random_rows(std::size_t n, std::size_t d, std::uint64_t seed) {

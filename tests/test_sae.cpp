@@ -25,17 +25,13 @@
 
 #include <unistd.h>  // getpid: a private temporary file
 
+#include "support/test_data.hpp"  // latent_test::random_rows
+
 using namespace latent;
 
 namespace {
 
-template <class T>
-xt::xtensor<T, 2> random_rows(std::size_t n, std::size_t d, std::uint64_t seed) {
-  Rng rng(seed);
-  xt::xtensor<T, 2> x = xt::xtensor<T, 2>::from_shape({n, d});
-  for (auto& v : x) v = static_cast<T>(rng.normal());
-  return x;
-}
+using latent_test::random_rows;
 
 template <class Model>
 xt::xtensor<typename Model::scalar_type, 2> decoder_of(const Model& m) {

@@ -21,14 +21,13 @@
 #include <utility>     // std::as_const
 #include <vector>      // std::vector
 
+#include "support/test_data.hpp"  // latent_test::same_bits, bar_images
+
 namespace {
 
 using namespace latent;
 
-template <class A, class B>
-bool same_bits(const A& a, const B& b) {
-  return a.size() == b.size() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0);
-}
+using latent_test::same_bits;
 
 xt::xtensor<double, 2> binary_rows(std::size_t n, std::size_t d, std::uint64_t seed) {
   Rng rng(seed);
@@ -442,19 +441,7 @@ TEST_CASE("a convolutional β-TCVAE and InfoVAE train by fit") {
 
 // ---- residual parts -----------------------------------------------------------------------------------
 
-// 8 × 8 images of one bar (one of 8 rows or 8 columns), 4 % of the pixels flipped: data with structure.
-xt::xtensor<float, 2> bar_images(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({n, 64});
-  for (std::size_t r = 0; r < n; ++r) {
-    const auto k = static_cast<std::size_t>(rng.uniform() * 16) % 16;
-    for (std::size_t j = 0; j < 64; ++j) {
-      const bool on = k < 8 ? j / 8 == k : j % 8 == k - 8;
-      x(r, j) = (rng.uniform() < 0.04) != on ? 1.0f : 0.0f;
-    }
-  }
-  return x;
-}
+using latent_test::bar_images;
 
 // Residual parts (issue 25: every new model on Dense, convolutional and residual parts): a strided
 // convolution and BatchNorm, a pre-activation residual block (GroupNorm, SiLU, 3 × 3 convolution, twice),
