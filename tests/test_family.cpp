@@ -10,12 +10,12 @@
 
 #include <cmath>
 #include <cstring>     // std::memcmp
-#include <filesystem>  // the save/load round trip's file
 #include <string>
 #include <utility>  // std::as_const
 #include <vector>
 
-#include "support/test_data.hpp"  // latent_test::same_bits, bar_images
+#include "support/residual_parts.hpp"  // latent_test::residual: parts, learns, round_trips
+#include "support/test_data.hpp"  // latent_test::same_bits
 
 using namespace latent;
 
@@ -431,19 +431,17 @@ TEST_CASE("WAE: trained, its codes are nearer the prior than a plain autoencoder
 
 namespace {
 using latent_test::same_bits;
-using latent_test::bar_images;
-// Residual parts (issue 25: every new model on Dense, convolutional and residual parts): a strided
-// convolution and BatchNorm, a pre-activation residual block (GroupNorm, SiLU, 3 × 3 convolution, twice),
-// Flatten and a linear code; the decoder back through a residual block and a transposed convolution.
-using ResBlock4 = Residual<Seq<GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>, GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>>>;
-struct ResEnc : Seq<Input<1, 8, 8>, Conv2D<4, 3, 2, Same>, BatchNorm, Relu, ResBlock4, Flatten, Dense<64, 3>> {};
-struct ResDec : Seq<Dense<3, 64>, Reshape<4, 4, 4>, ResBlock4, ConvTranspose2D<1, 4, 2, Pad<1>>> {};
+namespace res = latent_test::residual;
+// Residual parts (issue 25: every new model on Dense, convolutional and residual parts; the parts are
+// tests/support/residual_parts.hpp): BatchNorm after the strided convolution, a linear code of 3.
+struct ResEnc : res::FlatEncoder<BatchNorm, Dense<64, 3>> {};
+using ResDec = res::Decoder<3>;
 }  // namespace
 
 TEST_CASE("WAE on residual parts with BatchNorm and GroupNorm: learns, two threads give one thread's bits, save/load") {
   using M = WAE<ResEnc, ResDec, BCEWithLogits>;
   const MmdPenalty mmd{.weight = 1.0};
-  const auto x = bar_images(128, 3);
+  const auto x = res::images();
   // Two threads against one (the MMD couples the batch: the step runs unsplit): parameters and state.
   M one(9, mmd), two(9, mmd);
   two.set_threads(2);
@@ -451,22 +449,10 @@ TEST_CASE("WAE on residual parts with BatchNorm and GroupNorm: learns, two threa
   for (int step = 0; step < 3; ++step) CHECK(one.train_batch(x.data(), 64, a) == two.train_batch(x.data(), 64, b));
   CHECK(same_bits(std::as_const(one).parameters(), std::as_const(two).parameters()));
   CHECK(same_bits(std::as_const(one).state(), std::as_const(two).state()));
-  // Learning: the reconstruction loss (eval mode, BatchNorm's running statistics) falls in a few epochs.
-  M m(1, mmd);
-  Adam opt(1e-2);
-  const double before = m.loss(x);
-  fit(m, x, opt, {.epochs = 4, .batch_size = 32, .progress = Progress::quiet});
-  const double after = m.loss(x);
-  MESSAGE("WAE, residual parts: loss " << before << " -> " << after);
-  CHECK(after < 0.8 * before);
-  // Save and load: the parameters, BatchNorm's statistics and the outputs, bit for bit.
-  const auto path = (std::filesystem::temp_directory_path() / "latent_test_family_wae_res.latent").string();
-  save(m, path);
-  M back(77, mmd);
-  load(back, path);
-  std::filesystem::remove(path);
-  CHECK(same_bits(std::as_const(back).parameters(), std::as_const(m).parameters()));
-  CHECK(same_bits(std::as_const(back).state(), std::as_const(m).state()));
-  CHECK(same_bits(back.reconstruct(x), m.reconstruct(x)));
+  // Learning (the reconstruction loss falls), then save and load: parameters, BatchNorm's statistics and
+  // the outputs, bit for bit.
+  M m(1, mmd), back(77, mmd);
+  res::learns(m, x, "WAE");
+  res::round_trips(m, back, x, "wae");
   CHECK(same_bits(back.encode(x), m.encode(x)));
 }

@@ -21,7 +21,8 @@
 #include <utility>     // std::as_const
 #include <vector>      // std::vector
 
-#include "support/test_data.hpp"  // latent_test::same_bits, bar_images
+#include "support/residual_parts.hpp"  // latent_test::residual: parts, learns, round_trips
+#include "support/test_data.hpp"  // latent_test::same_bits
 
 namespace {
 
@@ -441,44 +442,29 @@ TEST_CASE("a convolutional β-TCVAE and InfoVAE train by fit") {
 
 // ---- residual parts -----------------------------------------------------------------------------------
 
-using latent_test::bar_images;
+namespace res = latent_test::residual;
 
-// Residual parts (issue 25: every new model on Dense, convolutional and residual parts): a strided
-// convolution and BatchNorm, a pre-activation residual block (GroupNorm, SiLU, 3 × 3 convolution, twice),
-// Flatten and the Gaussian head; the decoder back through a residual block and a transposed convolution.
-using ResBlock4 = Residual<Seq<GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>, GroupNorm<2>, Silu, Conv2D<4, 3, 1, Same>>>;
-struct ResEnc : Seq<Input<1, 8, 8>, Conv2D<4, 3, 2, Same>, BatchNorm, Relu, ResBlock4, Flatten, Gaussian<3>> {};
-struct ResDec : Seq<Dense<3, 64>, Reshape<4, 4, 4>, ResBlock4, ConvTranspose2D<1, 4, 2, Pad<1>>> {};
+// Residual parts (issue 25: every new model on Dense, convolutional and residual parts; the parts are
+// tests/support/residual_parts.hpp): BatchNorm after the strided convolution, the Gaussian head.
+struct ResEnc : res::FlatEncoder<BatchNorm, Gaussian<3>> {};
+using ResDec = res::Decoder<3>;
 
 template <class M>
-void check_residual(const typename M::prior_settings& settings) {
-  const auto x = bar_images(128, 3);
+void check_residual(const typename M::prior_settings& settings, const char* name) {
+  const auto x = res::images();
   // Two threads against one: parameters and BatchNorm's running statistics, bit for bit.
   check_threads<M, M>(settings, xt::xtensor<float, 2>(xt::view(x, xt::range(0, 64))));
-  // Learning: the −ELBO (eval mode, BatchNorm's running statistics) falls in a few epochs.
-  M m(1, settings);
-  Adam opt(1e-2);
-  const double before = m.loss(x);
-  fit(m, x, opt, {.epochs = 4, .batch_size = 32, .progress = Progress::quiet});
-  const double after = m.loss(x);
-  MESSAGE("residual parts: −ELBO " << before << " -> " << after);
-  CHECK(after < 0.8 * before);
-  // Save and load: the parameters, the state and the outputs, bit for bit.
-  const auto path = (std::filesystem::temp_directory_path() / "latent_test_vae_family_res.latent").string();
-  save(m, path);
-  M back(77, settings);
-  load(back, path);
-  std::filesystem::remove(path);
-  CHECK(same_bits(std::as_const(back).parameters(), std::as_const(m).parameters()));
-  CHECK(same_bits(std::as_const(back).state(), std::as_const(m).state()));
-  CHECK(same_bits(back.reconstruct(x), m.reconstruct(x)));
+  // Learning (the −ELBO falls), then save and load: parameters, state and outputs, bit for bit.
+  M m(1, settings), back(77, settings);
+  res::learns(m, x, name);
+  res::round_trips(m, back, x, name);
   CHECK(same_bits(back.encode(x), m.encode(x)));
 }
 
 TEST_CASE("residual parts with BatchNorm and GroupNorm: β-TCVAE and InfoVAE learn, two threads give one thread's bits, "
           "save/load") {
-  SUBCASE("BetaTCVAE") { check_residual<TC<ResEnc, ResDec>>({.dataset_size = 128}); }
-  SUBCASE("InfoVAE") { check_residual<Info<ResEnc, ResDec>>({}); }
+  SUBCASE("BetaTCVAE") { check_residual<TC<ResEnc, ResDec>>({.dataset_size = 128}, "tcvae"); }
+  SUBCASE("InfoVAE") { check_residual<Info<ResEnc, ResDec>>({}, "infovae"); }
 }
 
 }  // namespace
