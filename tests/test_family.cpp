@@ -444,11 +444,7 @@ TEST_CASE("WAE on residual parts with BatchNorm and GroupNorm: learns, two threa
   const auto x = res::images();
   // Two threads against one (the MMD couples the batch: the step runs unsplit): parameters and state.
   M one(9, mmd), two(9, mmd);
-  two.set_threads(2);
-  Adam a(1e-2), b(1e-2);
-  for (int step = 0; step < 3; ++step) CHECK(one.train_batch(x.data(), 64, a) == two.train_batch(x.data(), 64, b));
-  CHECK(same_bits(std::as_const(one).parameters(), std::as_const(two).parameters()));
-  CHECK(same_bits(std::as_const(one).state(), std::as_const(two).state()));
+  res::two_threads_agree(one, two, x);
   // Learning (the reconstruction loss falls), then save and load: parameters, BatchNorm's statistics and
   // the outputs, bit for bit.
   M m(1, mmd), back(77, mmd);

@@ -14,7 +14,6 @@
 
 #include <algorithm>   // std::min
 #include <cmath>       // std::sqrt, std::tanh, std::abs
-#include <cstring>     // std::memcmp
 #include <filesystem>  // std::filesystem: the save/load and checkpoint files
 #include <limits>      // std::numeric_limits
 #include <string>      // std::string

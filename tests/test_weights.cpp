@@ -14,6 +14,7 @@
 #include <latent/latent.hpp>
 
 #include "support/affine_layer.hpp"
+#include "support/test_data.hpp"  // latent_test::same_bits
 
 #include <zlib.h>  // deflate: .npz members as numpy.savez_compressed writes them
 
@@ -960,9 +961,7 @@ SaeLensConfig sae_config(sae_architecture a, std::size_t d_in, std::size_t d_sae
   return c;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
-}
+using latent_test::same_bits;
 
 std::string saelens_dir(const std::string& name) {
   const std::string dir = scratch("saelens_" + name);
