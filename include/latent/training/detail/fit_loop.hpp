@@ -537,4 +537,18 @@ History fit_loop(fit_target<T>& target, const xt::xtensor<T, 2>& data, const Fit
   return fit_run<T>(target, data, options, validation, labels, validation_labels).run();
 }
 
+// With LATENT_EXTERN_TEMPLATES defined, the loop for float and double is compiled once per program,
+// not once per translation unit: the explicit instantiation declarations below stop each unit from
+// instantiating it, and the one unit that includes <latent/instantiate.hpp> defines it (docs/building.md,
+// "The training loop compiled once").
+#define LATENT_DETAIL_FIT_LOOP_INSTANCES(kind, T)                                                             \
+  kind template History fit_loop<T>(fit_target<T>&, RowSource&, const FitOptions&, const xt::xtensor<T, 2>*); \
+  kind template History fit_loop<T>(fit_target<T>&, const xt::xtensor<T, 2>&, const FitOptions&,             \
+                                    const xt::xtensor<T, 2>*, const xt::xtensor<std::int32_t, 1>*,             \
+                                    const xt::xtensor<std::int32_t, 1>*);
+#if defined(LATENT_EXTERN_TEMPLATES)
+LATENT_DETAIL_FIT_LOOP_INSTANCES(extern, float)
+LATENT_DETAIL_FIT_LOOP_INSTANCES(extern, double)
+#endif
+
 }  // namespace latent::detail
