@@ -10,7 +10,9 @@
 #   the project's flags                     -O3 -DNDEBUG -mavx2 -mfma (+ AVX-512 where the CPU has it),
 # and the table shows the median CPU time (user + system of the compiler and linker), the median
 # peak resident memory of the largest process, and the ratio to the floor's CPU time with the same
-# flags. The compare rows configure a fresh build directory and build, with -j2, the target the
+# flags. One row compiles the seed example with LATENT_EXTERN_TEMPLATES (fit's loop compiled once per
+# program, linked from an object compiled before), and a line after the table gives that object's cost.
+# The compare rows configure a fresh build directory and build, with -j2, the target the
 # README's first command builds (compare_dense_8) and the program with every family (compare): wall
 # time, total CPU, the number of compiler processes and the largest one's peak memory.
 # --trace also writes clang's -ftime-trace of the seed example and the conv VAE to
@@ -24,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --no-compare) do_compare=0 ;;
     --cxx) cxx=$2; shift ;;
     --trace) trace=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "compile_time.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -47,13 +49,15 @@ libs=(-lpng -lz -pthread)
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# measure SOURCE FLAGS...: prints "cpu_seconds peak_mb" (medians over the runs)
+# measure SOURCE FLAGS...: prints "cpu_seconds peak_mb" (medians over the runs). SOURCE may carry
+# extra arguments after a space (a macro, an object to link).
 measure() {
-  local src=$1 cpus=() mems=()
+  local src cpus=() mems=()
+  read -r -a src <<<"$1"
   shift
   for ((r = 0; r < runs; ++r)); do
     /usr/bin/time -f '%U %S %M' -o "$out/time.txt" \
-      "$cxx" -std=c++20 "$@" -Iinclude "$src" -o "$out/probe" "${libs[@]}"
+      "$cxx" -std=c++20 "$@" -Iinclude "${src[@]}" -o "$out/probe" "${libs[@]}"
     read -r user sys kb < "$out/time.txt"
     cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
     mems+=("$((kb / 1024))")
@@ -67,23 +71,40 @@ units=(
   "examples/keras_seed.cpp|seed example (4 Dense layers, fit, encode, decode)"
   "examples/vae_fashion_mnist.cpp|reference VAE (PyTorch's example)"
   "examples/conv_vae_fashion_mnist.cpp|conv VAE (Keras's example)"
+  # fit's loop compiled once per program (docs/building.md): the seed example with the macro, linked
+  # with the object of <latent/instantiate.hpp> compiled beforehand; that object's own cost is the
+  # line after the table.
+  "examples/keras_seed.cpp -DLATENT_EXTERN_TEMPLATES OBJ|seed example, fit's loop compiled once (LATENT_EXTERN_TEMPLATES)"
 )
 echo "Compiler: $($cxx --version | head -1); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); median of $runs runs"
 echo
 echo "| translation unit (compile + link) | flags | CPU s | × floor | peak MB |"
 echo "|---|---|---:|---:|---:|"
+inst_notes=()
 for label_flags in "-O2 -march=native|native" "$project_label|project"; do
   label=${label_flags%|*}
   if [[ ${label_flags#*|} == native ]]; then flags=("${native[@]}"); else flags=("${project[@]}"); fi
   floor=""
+  # The object the LATENT_EXTERN_TEMPLATES row links, compiled with these flags; its CPU time (median).
+  inst_cpus=()
+  for ((r = 0; r < runs; ++r)); do
+    /usr/bin/time -f '%U %S' -o "$out/time.txt" "$cxx" -std=c++20 "${flags[@]}" -Iinclude -DLATENT_EXTERN_TEMPLATES \
+      -c benchmarks/compile/instantiate.cpp -o "$out/instantiate-${label_flags#*|}.o"
+    read -r user sys < "$out/time.txt"
+    inst_cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')")
+  done
+  inst_notes+=("$label: \`benchmarks/compile/instantiate.cpp\` (<latent/instantiate.hpp>, once per program) $(printf '%s\n' "${inst_cpus[@]}" | median) CPU s")
   for u in "${units[@]}"; do
     src=${u%%|*} what=${u#*|}
+    src=${src/OBJ/$out/instantiate-${label_flags#*|}.o}
     read -r cpu mb <<<"$(measure "$src" "${flags[@]}")"
     [[ -z $floor ]] && floor=$cpu
     ratio=$(awk -v c="$cpu" -v f="$floor" 'BEGIN { printf "%.1f×", c / f }')
-    echo "| \`$src\` ($what) | $label | $cpu | $ratio | $mb |"
+    echo "| \`${src%% *}\` ($what) | $label | $cpu | $ratio | $mb |"
   done
 done
+echo
+printf '%s\n' "${inst_notes[@]}"
 
 if [[ $do_compare == 1 ]]; then
   # The comparison program from clean: a fresh build directory, the compiler wrapped by GNU time so
