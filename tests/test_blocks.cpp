@@ -23,6 +23,10 @@
 #include <string>
 #include <vector>
 
+// The file's own names live in namespace test_blocks: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_blocks {
+
 using namespace latent;
 
 namespace {
@@ -303,3 +307,4 @@ TEST_CASE("a training step with BatchNorm, GroupNorm, residual blocks and Dropou
     CHECK(counted.count() == 0);
   }
 }
+}  // namespace test_blocks

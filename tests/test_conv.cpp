@@ -16,6 +16,10 @@
 #include <string>   // std::string
 #include <vector>   // std::vector
 
+// The file's own names live in namespace test_conv: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_conv {
+
 using namespace latent;
 namespace lt = latent::testing;
 
@@ -245,32 +249,34 @@ static_assert(std::is_same_v<Up::out_shape, shape<2, 6, 8>> && std::is_same_v<Up
 using Stack = Seq<Dense<3, 18, Tanh>, Reshape<2, 3, 3>, ConvTranspose2D<2, 3, 2, Same, Tanh>, Conv2D<2, 3, 2, Same>,
                   Flatten, Dense<18, 2>>;
 }  // namespace
-TYPE_TO_STRING(ConvSame2);
-TYPE_TO_STRING(ConvSame2Odd);
-TYPE_TO_STRING(ConvValid1);
-TYPE_TO_STRING(ConvPad);
-TYPE_TO_STRING(ConvExact);
-TYPE_TO_STRING(ConvRelu);
-TYPE_TO_STRING(TSame2);
-TYPE_TO_STRING(TPad);
-TYPE_TO_STRING(TValid);
-TYPE_TO_STRING(TSame1);
-TYPE_TO_STRING(TWide);
-TYPE_TO_STRING(Stack);
-TYPE_TO_STRING(ConvFewFilters);
-TYPE_TO_STRING(ConvOneChannel);
-TYPE_TO_STRING(TOneChannel);
-TYPE_TO_STRING(TOneChannel2);
-TYPE_TO_STRING(ConvDirectWide);
-TYPE_TO_STRING(ConvDirectStride3);
-TYPE_TO_STRING(TDirectEven);
-TYPE_TO_STRING(TDirectWide);
-TYPE_TO_STRING(TDirectValid);
-TYPE_TO_STRING(TDirectCrop);
-TYPE_TO_STRING(Pool);
-TYPE_TO_STRING(PoolStride);
-TYPE_TO_STRING(Up);
-TYPE_TO_STRING(UpConv);
+}  // namespace test_conv
+TYPE_TO_STRING_AS("ConvSame2", test_conv::ConvSame2);
+TYPE_TO_STRING_AS("ConvSame2Odd", test_conv::ConvSame2Odd);
+TYPE_TO_STRING_AS("ConvValid1", test_conv::ConvValid1);
+TYPE_TO_STRING_AS("ConvPad", test_conv::ConvPad);
+TYPE_TO_STRING_AS("ConvExact", test_conv::ConvExact);
+TYPE_TO_STRING_AS("ConvRelu", test_conv::ConvRelu);
+TYPE_TO_STRING_AS("TSame2", test_conv::TSame2);
+TYPE_TO_STRING_AS("TPad", test_conv::TPad);
+TYPE_TO_STRING_AS("TValid", test_conv::TValid);
+TYPE_TO_STRING_AS("TSame1", test_conv::TSame1);
+TYPE_TO_STRING_AS("TWide", test_conv::TWide);
+TYPE_TO_STRING_AS("Stack", test_conv::Stack);
+TYPE_TO_STRING_AS("ConvFewFilters", test_conv::ConvFewFilters);
+TYPE_TO_STRING_AS("ConvOneChannel", test_conv::ConvOneChannel);
+TYPE_TO_STRING_AS("TOneChannel", test_conv::TOneChannel);
+TYPE_TO_STRING_AS("TOneChannel2", test_conv::TOneChannel2);
+TYPE_TO_STRING_AS("ConvDirectWide", test_conv::ConvDirectWide);
+TYPE_TO_STRING_AS("ConvDirectStride3", test_conv::ConvDirectStride3);
+TYPE_TO_STRING_AS("TDirectEven", test_conv::TDirectEven);
+TYPE_TO_STRING_AS("TDirectWide", test_conv::TDirectWide);
+TYPE_TO_STRING_AS("TDirectValid", test_conv::TDirectValid);
+TYPE_TO_STRING_AS("TDirectCrop", test_conv::TDirectCrop);
+TYPE_TO_STRING_AS("Pool", test_conv::Pool);
+TYPE_TO_STRING_AS("PoolStride", test_conv::PoolStride);
+TYPE_TO_STRING_AS("Up", test_conv::Up);
+TYPE_TO_STRING_AS("UpConv", test_conv::UpConv);
+namespace test_conv {
 
 TEST_CASE_TEMPLATE("law: a convolution's gradient equals central differences in double", L, ConvSame2, ConvSame2Odd,
                    ConvValid1, ConvPad, ConvExact, ConvRelu, TSame2, TPad, TValid, TSame1, TWide, Stack, ConvFewFilters,
@@ -399,3 +405,4 @@ TEST_CASE("a convolutional VAE's public calls take and give rows as the Dense mo
   xt::xtensor<float, 2> narrow = xt::zeros<float>({2, 783});
   CHECK_THROWS_AS(model.encode(narrow), shape_error);
 }
+}  // namespace test_conv

@@ -54,6 +54,10 @@
 #include <unistd.h>    // sysconf
 #endif
 
+// The file's own names live in namespace test_core: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_core {
+
 namespace {
 
 using namespace latent;
@@ -285,13 +289,17 @@ void check_all_gemm(std::index_sequence<N...>) {
 
 }  // namespace
 
-TYPE_TO_STRING(Sse2Float);
-TYPE_TO_STRING(Sse2Double);
-TYPE_TO_STRING(DefaultFloat);
-TYPE_TO_STRING(DefaultDouble);
+}  // namespace test_core
+TYPE_TO_STRING_AS("Sse2Float", test_core::Sse2Float);
+TYPE_TO_STRING_AS("Sse2Double", test_core::Sse2Double);
+TYPE_TO_STRING_AS("DefaultFloat", test_core::DefaultFloat);
+TYPE_TO_STRING_AS("DefaultDouble", test_core::DefaultDouble);
+namespace test_core {
 #if defined(__AVX512BW__) && defined(__AVX512DQ__)
-TYPE_TO_STRING(Avx2Float);
-TYPE_TO_STRING(Avx2Double);
+}  // namespace test_core
+TYPE_TO_STRING_AS("Avx2Float", test_core::Avx2Float);
+TYPE_TO_STRING_AS("Avx2Double", test_core::Avx2Double);
+namespace test_core {
 #endif
 
 TEST_CASE_TEMPLATE("kernels: gemm_nn, gemm (strided B), gemm_nt and column_sums match the reference", Cfg,
@@ -1307,3 +1315,4 @@ TEST_CASE_TEMPLATE("aligned_buffer: 64-byte alignment, zero initialisation, copy
   copy.reserve(5);
   CHECK(copy.size() == 10);
 }
+}  // namespace test_core

@@ -43,6 +43,10 @@
 
 #include "support/allocation_counter.hpp"  // operator new replaced: the largest allocation seen
 
+// The file's own names live in namespace test_data_io: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_data_io {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -1940,3 +1944,4 @@ TEST_SUITE("npy_shards") {
     CHECK(each_once(all, 141));
   }
 }
+}  // namespace test_data_io

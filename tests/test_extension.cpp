@@ -21,6 +21,10 @@
 #include <string>      // std::string
 #include <vector>      // std::vector
 
+// The file's own names live in namespace test_extension: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_extension {
+
 namespace user {
 
 using latent::Context;
@@ -339,19 +343,21 @@ using NestedSeq = Seq<Seq<Dense<6, 11, Elu>, Dense<11, 4, Softplus>>, Dense<4, 1
 using UserSeq = Seq<user::Affine<6>, PP, Dense<5, 7, user::Softsign>>;
 }  // namespace
 
-TYPE_TO_STRING(Dense<7, 13, Identity>);
-TYPE_TO_STRING(Dense<7, 13, Relu>);
-TYPE_TO_STRING(Dense<7, 13, LeakyRelu>);
-TYPE_TO_STRING(Dense<7, 13, Sigmoid>);
-TYPE_TO_STRING(Dense<7, 13, Tanh>);
-TYPE_TO_STRING(Dense<7, 13, Softplus>);
-TYPE_TO_STRING(Dense<7, 13, Elu>);
-TYPE_TO_STRING(Dense<7, 13, user::Softsign>);
-TYPE_TO_STRING(ChainSeq);
-TYPE_TO_STRING(NestedSeq);
-TYPE_TO_STRING(UserSeq);
-TYPE_TO_STRING(user::Affine<9>);
-TYPE_TO_STRING(PP);
+}  // namespace test_extension
+TYPE_TO_STRING_AS("Dense<7, 13, Identity>", test_extension::Dense<7, 13, test_extension::Identity>);
+TYPE_TO_STRING_AS("Dense<7, 13, Relu>", test_extension::Dense<7, 13, test_extension::Relu>);
+TYPE_TO_STRING_AS("Dense<7, 13, LeakyRelu>", test_extension::Dense<7, 13, test_extension::LeakyRelu>);
+TYPE_TO_STRING_AS("Dense<7, 13, Sigmoid>", test_extension::Dense<7, 13, test_extension::Sigmoid>);
+TYPE_TO_STRING_AS("Dense<7, 13, Tanh>", test_extension::Dense<7, 13, test_extension::Tanh>);
+TYPE_TO_STRING_AS("Dense<7, 13, Softplus>", test_extension::Dense<7, 13, test_extension::Softplus>);
+TYPE_TO_STRING_AS("Dense<7, 13, Elu>", test_extension::Dense<7, 13, test_extension::Elu>);
+TYPE_TO_STRING_AS("Dense<7, 13, user::Softsign>", test_extension::Dense<7, 13, test_extension::user::Softsign>);
+TYPE_TO_STRING_AS("ChainSeq", test_extension::ChainSeq);
+TYPE_TO_STRING_AS("NestedSeq", test_extension::NestedSeq);
+TYPE_TO_STRING_AS("UserSeq", test_extension::UserSeq);
+TYPE_TO_STRING_AS("user::Affine<9>", test_extension::user::Affine<9>);
+TYPE_TO_STRING_AS("PP", test_extension::PP);
+namespace test_extension {
 
 TEST_CASE_TEMPLATE("law: a layer's two-thread gradient equals its one-thread gradient", L, Dense<7, 13, Identity>,
                    Dense<7, 13, Relu>, Dense<7, 13, LeakyRelu>, Dense<7, 13, Sigmoid>, Dense<7, 13, Tanh>,
@@ -447,15 +453,17 @@ struct RegularisedMMDCase {
 };
 }  // namespace
 
-TYPE_TO_STRING(AutoencoderCase);
-TYPE_TO_STRING(DenoisingNoiseOffCase);
-TYPE_TO_STRING(DenoisingCase);
-TYPE_TO_STRING(SparseCase);
-TYPE_TO_STRING(ContractiveCase);
-TYPE_TO_STRING(VAECase);
-TYPE_TO_STRING(IWAECase);
-TYPE_TO_STRING(ConditionalVAECase);
-TYPE_TO_STRING(RegularisedMMDCase);
+}  // namespace test_extension
+TYPE_TO_STRING_AS("AutoencoderCase", test_extension::AutoencoderCase);
+TYPE_TO_STRING_AS("DenoisingNoiseOffCase", test_extension::DenoisingNoiseOffCase);
+TYPE_TO_STRING_AS("DenoisingCase", test_extension::DenoisingCase);
+TYPE_TO_STRING_AS("SparseCase", test_extension::SparseCase);
+TYPE_TO_STRING_AS("ContractiveCase", test_extension::ContractiveCase);
+TYPE_TO_STRING_AS("VAECase", test_extension::VAECase);
+TYPE_TO_STRING_AS("IWAECase", test_extension::IWAECase);
+TYPE_TO_STRING_AS("ConditionalVAECase", test_extension::ConditionalVAECase);
+TYPE_TO_STRING_AS("RegularisedMMDCase", test_extension::RegularisedMMDCase);
+namespace test_extension {
 
 TEST_CASE_TEMPLATE("law: every model kind's two-thread gradient is right (one thread, or differences with noise)", Case,
                    AutoencoderCase, DenoisingNoiseOffCase, DenoisingCase, SparseCase, ContractiveCase, VAECase,
@@ -498,3 +506,4 @@ TEST_CASE("the latent::testing checks fail on broken layers, saying what was exp
   // An empty check proves nothing and does not pass.
   CHECK(!lt::check_result("nothing"));
 }
+}  // namespace test_extension

@@ -26,6 +26,10 @@
 #include "support/sanitizers.hpp"      // latent_test::sanitized
 #include "support/test_data.hpp"       // latent_test::same_bits, random_rows
 
+// The file's own names live in namespace test_factor_vae: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_factor_vae {
+
 using namespace latent;
 
 namespace {
@@ -489,3 +493,4 @@ TEST_CASE(
   res::round_trips(m, back, x, "factorvae");
   CHECK(same_bits(back.encode(x), m.encode(x)));
 }
+}  // namespace test_factor_vae

@@ -17,6 +17,10 @@
 #include "support/residual_parts.hpp"  // latent_test::residual: parts, learns, round_trips
 #include "support/test_data.hpp"  // latent_test::same_bits
 
+// The file's own names live in namespace test_family: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_family {
+
 using namespace latent;
 
 namespace {
@@ -452,3 +456,4 @@ TEST_CASE("WAE on residual parts with BatchNorm and GroupNorm: learns, two threa
   res::round_trips(m, back, x, "wae");
   CHECK(same_bits(back.encode(x), m.encode(x)));
 }
+}  // namespace test_family

@@ -57,6 +57,10 @@
 #include <type_traits>  // std::is_same_v
 #include <vector>       // std::vector
 
+// The file's own names live in namespace test_gradients: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_gradients {
+
 namespace {
 
 using namespace latent;
@@ -402,32 +406,34 @@ using NestedSeq = Seq<Seq<Dense<6, 11, Elu>, Dense<11, 4, Softplus>>, Dense<4, 1
 
 }  // namespace
 
-TYPE_TO_STRING(Identity);
-TYPE_TO_STRING(Relu);
-TYPE_TO_STRING(LeakyRelu);
-TYPE_TO_STRING(Sigmoid);
-TYPE_TO_STRING(Tanh);
-TYPE_TO_STRING(Softplus);
-TYPE_TO_STRING(Elu);
-TYPE_TO_STRING(Dense<7, 13, Identity>);
-TYPE_TO_STRING(Dense<7, 13, Relu>);
-TYPE_TO_STRING(Dense<7, 13, LeakyRelu>);
-TYPE_TO_STRING(Dense<7, 13, Sigmoid>);
-TYPE_TO_STRING(Dense<7, 13, Tanh>);
-TYPE_TO_STRING(Dense<7, 13, Softplus>);
-TYPE_TO_STRING(Dense<7, 13, Elu>);
-TYPE_TO_STRING(Dense<1, 1, Tanh>);
-TYPE_TO_STRING(Dense<3, 17, Sigmoid>);
-TYPE_TO_STRING(Dense<8, 8, Elu>);
-TYPE_TO_STRING(Dense<16, 24, Softplus>);
-TYPE_TO_STRING(Dense<5, 33, LeakyRelu>);
-TYPE_TO_STRING(Dense<100, 20, Relu>);
-TYPE_TO_STRING(Dense<20, 100, Sigmoid>);
-TYPE_TO_STRING(ChainSeq);
-TYPE_TO_STRING(NestedSeq);
-TYPE_TO_STRING(SeedEncoder);
-TYPE_TO_STRING(SeedDecoder);
-TYPE_TO_STRING(SeedLogitDecoder);
+}  // namespace test_gradients
+TYPE_TO_STRING_AS("Identity", test_gradients::Identity);
+TYPE_TO_STRING_AS("Relu", test_gradients::Relu);
+TYPE_TO_STRING_AS("LeakyRelu", test_gradients::LeakyRelu);
+TYPE_TO_STRING_AS("Sigmoid", test_gradients::Sigmoid);
+TYPE_TO_STRING_AS("Tanh", test_gradients::Tanh);
+TYPE_TO_STRING_AS("Softplus", test_gradients::Softplus);
+TYPE_TO_STRING_AS("Elu", test_gradients::Elu);
+TYPE_TO_STRING_AS("Dense<7, 13, Identity>", test_gradients::Dense<7, 13, test_gradients::Identity>);
+TYPE_TO_STRING_AS("Dense<7, 13, Relu>", test_gradients::Dense<7, 13, test_gradients::Relu>);
+TYPE_TO_STRING_AS("Dense<7, 13, LeakyRelu>", test_gradients::Dense<7, 13, test_gradients::LeakyRelu>);
+TYPE_TO_STRING_AS("Dense<7, 13, Sigmoid>", test_gradients::Dense<7, 13, test_gradients::Sigmoid>);
+TYPE_TO_STRING_AS("Dense<7, 13, Tanh>", test_gradients::Dense<7, 13, test_gradients::Tanh>);
+TYPE_TO_STRING_AS("Dense<7, 13, Softplus>", test_gradients::Dense<7, 13, test_gradients::Softplus>);
+TYPE_TO_STRING_AS("Dense<7, 13, Elu>", test_gradients::Dense<7, 13, test_gradients::Elu>);
+TYPE_TO_STRING_AS("Dense<1, 1, Tanh>", test_gradients::Dense<1, 1, test_gradients::Tanh>);
+TYPE_TO_STRING_AS("Dense<3, 17, Sigmoid>", test_gradients::Dense<3, 17, test_gradients::Sigmoid>);
+TYPE_TO_STRING_AS("Dense<8, 8, Elu>", test_gradients::Dense<8, 8, test_gradients::Elu>);
+TYPE_TO_STRING_AS("Dense<16, 24, Softplus>", test_gradients::Dense<16, 24, test_gradients::Softplus>);
+TYPE_TO_STRING_AS("Dense<5, 33, LeakyRelu>", test_gradients::Dense<5, 33, test_gradients::LeakyRelu>);
+TYPE_TO_STRING_AS("Dense<100, 20, Relu>", test_gradients::Dense<100, 20, test_gradients::Relu>);
+TYPE_TO_STRING_AS("Dense<20, 100, Sigmoid>", test_gradients::Dense<20, 100, test_gradients::Sigmoid>);
+TYPE_TO_STRING_AS("ChainSeq", test_gradients::ChainSeq);
+TYPE_TO_STRING_AS("NestedSeq", test_gradients::NestedSeq);
+TYPE_TO_STRING_AS("SeedEncoder", test_gradients::SeedEncoder);
+TYPE_TO_STRING_AS("SeedDecoder", test_gradients::SeedDecoder);
+TYPE_TO_STRING_AS("SeedLogitDecoder", test_gradients::SeedLogitDecoder);
+namespace test_gradients {
 
 #define LATENT_TEST_LAYERS                                                                                             \
   Dense<7, 13, Identity>, Dense<7, 13, Relu>, Dense<7, 13, LeakyRelu>, Dense<7, 13, Sigmoid>, Dense<7, 13, Tanh>,      \
@@ -517,9 +523,11 @@ void check_loss_gradient() {
 
 }  // namespace
 
-TYPE_TO_STRING(mse_case);
-TYPE_TO_STRING(bce_case);
-TYPE_TO_STRING(bce_with_logits_case);
+}  // namespace test_gradients
+TYPE_TO_STRING_AS("mse_case", test_gradients::mse_case);
+TYPE_TO_STRING_AS("bce_case", test_gradients::bce_case);
+TYPE_TO_STRING_AS("bce_with_logits_case", test_gradients::bce_with_logits_case);
+namespace test_gradients {
 
 TEST_CASE_TEMPLATE("law: loss gradient = scale · finite difference of value", Case, mse_case, bce_case,
                    bce_with_logits_case) {
@@ -624,14 +632,17 @@ using SmallLogits = model_case<SmallEncoder, SmallLogitDecoder, BCEWithLogits>;
 using SeedMSE = model_case<SeedEncoder, SeedDecoder, MSE>;
 using SeedBCE = model_case<SeedEncoder, SeedDecoder, BCE>;
 using SeedLogits = model_case<SeedEncoder, SeedLogitDecoder, BCEWithLogits>;
-TYPE_TO_STRING(SmallMSE);
-TYPE_TO_STRING(SmallBCE);
-TYPE_TO_STRING(SmallLogits);
-TYPE_TO_STRING(SeedMSE);
-TYPE_TO_STRING(SeedBCE);
-TYPE_TO_STRING(SeedLogits);
+}  // namespace test_gradients
+TYPE_TO_STRING_AS("SmallMSE", test_gradients::SmallMSE);
+TYPE_TO_STRING_AS("SmallBCE", test_gradients::SmallBCE);
+TYPE_TO_STRING_AS("SmallLogits", test_gradients::SmallLogits);
+TYPE_TO_STRING_AS("SeedMSE", test_gradients::SeedMSE);
+TYPE_TO_STRING_AS("SeedBCE", test_gradients::SeedBCE);
+TYPE_TO_STRING_AS("SeedLogits", test_gradients::SeedLogits);
+namespace test_gradients {
 
 TEST_CASE_TEMPLATE("law: Autoencoder::gradient = finite difference of the mean loss", Case, SmallMSE, SmallBCE,
                    SmallLogits, SeedMSE, SeedBCE, SeedLogits) {
   check_model_gradient<Case>();
 }
+}  // namespace test_gradients

@@ -38,6 +38,10 @@
 #include "latent/data/synthetic_activations.hpp"
 #include "latent/training/metrics.hpp"
 
+// The file's own names live in namespace test_metrics: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_metrics {
+
 namespace {
 
 template <class T>
@@ -1187,3 +1191,4 @@ TEST_CASE("GaussianMixture: EM recovers three known Gaussians; the likelihood ne
   CHECK_THROWS_AS(latent::GaussianMixture::fit(bad, {.components = 3}), latent::data_error);
   CHECK_THROWS_AS(g.log_likelihood(xt::xtensor<float, 2>::from_shape({4, 3})), latent::shape_error);
 }
+}  // namespace test_metrics

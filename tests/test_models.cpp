@@ -20,6 +20,10 @@
 #include <numeric>
 #include <vector>
 
+// The file's own names live in namespace test_models: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_models {
+
 using namespace latent;
 
 namespace {
@@ -962,3 +966,4 @@ TEST_CASE("a Predictor's span calls refuse partial rows and outputs of the wrong
   CHECK_THROWS_WITH_AS(Predictor<SeedModel>(model, 0), "latent: Predictor: max_rows must be at least 1, found 0",
                        option_error);
 }
+}  // namespace test_models

@@ -23,6 +23,10 @@
 
 #include <unistd.h>  // getpid: a private temporary folder
 
+// The file's own names live in namespace test_onnx: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_onnx {
+
 using namespace latent;
 namespace fs = std::filesystem;
 namespace ox = latent::detail::onnx;
@@ -493,3 +497,4 @@ TEST_CASE("onnx: export the models, their inputs and latent's outputs") {
   CHECK(manifest.good());
   for (const std::string& c : out.cases) CHECK(fs::file_size(out.dir / (c + ".onnx")) > 100);
 }
+}  // namespace test_onnx

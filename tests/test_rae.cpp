@@ -22,6 +22,10 @@
 
 #include "support/test_data.hpp"  // latent_test::same_bits
 
+// The file's own names live in namespace test_rae: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_rae {
+
 namespace {
 
 using namespace latent;
@@ -411,3 +415,4 @@ TEST_CASE("post-hoc sampler: any model with codes, a mixture of other codes and 
 }
 
 }  // namespace
+}  // namespace test_rae

@@ -27,6 +27,10 @@
 
 #include "support/test_data.hpp"  // latent_test::random_rows
 
+// The file's own names live in namespace test_sae: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_sae {
+
 using namespace latent;
 
 namespace {
@@ -664,3 +668,4 @@ TEST_CASE("fit on shards: a file that goes bad mid-run is an error naming it; th
   CHECK(std::equal(still.parameters().begin(), still.parameters().end(), after_one.parameters().begin()));
   fs::remove_all(dir);
 }
+}  // namespace test_sae

@@ -19,6 +19,10 @@
 #include <string>
 #include <vector>
 
+// The file's own names live in namespace test_training: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_training {
+
 using namespace latent;
 
 namespace {
@@ -680,3 +684,4 @@ TEST_CASE("per-sample losses rank anomalies; roc_auc against hand-computed value
   CHECK(elbo(7) == vae.elbo(row7, 1));
   CHECK_THROWS_AS((void)vae.elbo_per_sample(xt::xtensor<float, 2>::from_shape({3, 5})), shape_error);
 }
+}  // namespace test_training

@@ -24,6 +24,10 @@
 #include "support/residual_parts.hpp"  // latent_test::residual: parts, learns, round_trips
 #include "support/test_data.hpp"  // latent_test::same_bits
 
+// The file's own names live in namespace test_vae_family: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_vae_family {
+
 namespace {
 
 using namespace latent;
@@ -468,3 +472,4 @@ TEST_CASE("residual parts with BatchNorm and GroupNorm: β-TCVAE and InfoVAE lea
 }
 
 }  // namespace
+}  // namespace test_vae_family

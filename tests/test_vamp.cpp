@@ -23,6 +23,10 @@
 #include <utility>     // std::as_const
 #include <vector>      // std::vector
 
+// The file's own names live in namespace test_vamp: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_vamp {
+
 namespace {
 
 using namespace latent;
@@ -303,3 +307,4 @@ TEST_CASE("VampVAE on residual parts with GroupNorm: learns, two threads give on
 }
 
 }  // namespace
+}  // namespace test_vamp

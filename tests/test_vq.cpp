@@ -26,6 +26,10 @@
 #include "support/residual_parts.hpp"  // latent_test::residual: parts, learns, round_trips
 #include "support/test_data.hpp"  // latent_test::same_bits
 
+// The file's own names live in namespace test_vq: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_vq {
+
 namespace {
 
 using namespace latent;
@@ -667,3 +671,4 @@ TEST_CASE(
 }
 
 }  // namespace
+}  // namespace test_vq

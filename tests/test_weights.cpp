@@ -30,6 +30,10 @@
 #include <string>      // std::string
 #include <vector>      // std::vector
 
+// The file's own names live in namespace test_weights: the test programs compile several test files as one
+// translation unit (tests/CMakeLists.txt), and each file's helpers stay its own.
+namespace test_weights {
+
 using namespace latent;
 
 namespace {
@@ -1603,3 +1607,4 @@ TEST_CASE("saelens python: export of latent's folders for saelens_layout.py chec
       write_npz(dir + "/" + name + "_topk_threshold.npz", {tensor("topk_threshold", {}, {t.topk_threshold})}, "<f8");
   }
 }
+}  // namespace test_weights

@@ -3,8 +3,9 @@
 /// Test support, not part of the installed library: replaces the global operator new and delete so that
 /// a test can count the heap allocations a piece of code makes (a training step, a Predictor call: none
 /// once the workspaces have grown) and see the largest one (a reader that trusts a lying length shows up
-/// as one huge allocation). Include it from exactly one translation unit of a test executable: it
-/// defines the replacement operators, which a program has once.
+/// as one huge allocation). It defines the replacement operators, which a program has once: include it
+/// from one translation unit of a test executable (a program whose test files compile as one unit,
+/// tests/CMakeLists.txt, may include it from several of them: `#pragma once`).
 ///
 ///   test_support::allocation_counter c;   // counts from here, on every thread
 ///   ...;
@@ -45,6 +46,25 @@ void* operator new(std::size_t n, std::align_val_t a) {
 }
 void* operator new[](std::size_t n) { return ::operator new(n); }
 void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+// The nothrow forms too (std::stable_sort's temporary buffer uses one): they must pair with the deletes
+// below, which free what the forms above malloc'd.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  test_support::detail::note_allocation(n);
+  return std::malloc(n ? n : 1);
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  test_support::detail::note_allocation(n);
+  const std::size_t al = static_cast<std::size_t>(a);
+  return std::aligned_alloc(al, (n + al - 1) / al * al);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t& t) noexcept {
+  return ::operator new(n, a, t);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
