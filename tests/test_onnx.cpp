@@ -415,7 +415,8 @@ static_assert(ox::transpose_pads(detail::conv_transpose_axis<Same>(4, 1, 2)).ext
 static_assert(ox::transpose_pads(detail::conv_transpose_axis<Pad<0, 1>>(4, 3, 2)).extra == 1);
 
 // ---- the models, for check_onnx.py ---------------------------------------------------------------------
-TEST_CASE("onnx: export the models, their inputs and latent's outputs") {
+// Run by ctest as onnx.write (tests/onnx/CMakeLists.txt, with --no-skip), which writes for check_onnx.py.
+TEST_CASE("onnx: export the models, their inputs and latent's outputs" * doctest::skip()) {
   output_folder out(/*for_checker=*/true);
   {
     const SeedModel m = make<SeedModel>(1);
