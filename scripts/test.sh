@@ -3,8 +3,8 @@
 #  1. build/ (g++, Release, warnings are errors): every test, the static and compile-fail tiers (g++'s
 #     wording), header self-containment, the consumer projects (find_package, add_subdirectory) and
 #     every example, through ctest;
-#  2. build-clang-asan/ (clang++, -O1 but ten programs at -O0 as tests/CMakeLists.txt says,
-#     AddressSanitizer + UndefinedBehaviorSanitizer, leaks checked,
+#  2. build-clang-asan/ (clang++, -O1 but test_core, test_io and a few small units at -O0 as
+#     tests/CMakeLists.txt says, AddressSanitizer + UndefinedBehaviorSanitizer, leaks checked,
 #     warnings are errors): the library and every run-time test again (the PyTorch and ONNX checks
 #     too), and the static and compile-fail tiers in clang's wording (those compile with -fsyntax-only,
 #     without the sanitizers); not the examples, headers and consumers (stage 1 has them), and test_mpi
