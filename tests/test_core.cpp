@@ -294,13 +294,11 @@ TYPE_TO_STRING_AS("Sse2Float", test_core::Sse2Float);
 TYPE_TO_STRING_AS("Sse2Double", test_core::Sse2Double);
 TYPE_TO_STRING_AS("DefaultFloat", test_core::DefaultFloat);
 TYPE_TO_STRING_AS("DefaultDouble", test_core::DefaultDouble);
-namespace test_core {
 #if defined(__AVX512BW__) && defined(__AVX512DQ__)
-}  // namespace test_core
 TYPE_TO_STRING_AS("Avx2Float", test_core::Avx2Float);
 TYPE_TO_STRING_AS("Avx2Double", test_core::Avx2Double);
-namespace test_core {
 #endif
+namespace test_core {
 
 TEST_CASE_TEMPLATE("kernels: gemm_nn, gemm (strided B), gemm_nt and column_sums match the reference", Cfg,
                    LATENT_TEST_ARCHS) {
