@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, in three stages:
 #  1. build/ (g++, Release, warnings are errors): every test, the static and compile-fail tiers (g++'s
-#     wording), header self-containment, the consumer projects (find_package, add_subdirectory) and
-#     every example, through ctest;
+#     wording), the consumer projects (find_package, add_subdirectory) and every example, through
+#     ctest; header self-containment too when stage 2 does not run (--quick);
 #  2. build-clang-asan/ (clang++, -O1 but test_core, test_io and a few small units at -O0 as
 #     tests/CMakeLists.txt says, AddressSanitizer + UndefinedBehaviorSanitizer, leaks checked,
 #     warnings are errors): the library and every run-time test again (the PyTorch and ONNX checks
-#     too), and the static and compile-fail tiers in clang's wording (those compile with -fsyntax-only,
-#     without the sanitizers); not the examples, headers and consumers (stage 1 has them), and test_mpi
+#     too), header self-containment (every header on its own, with clang: LATENT_TEST_HEADERS), and
+#     the static and compile-fail tiers in clang's wording (those compile with -fsyntax-only,
+#     without the sanitizers); not the examples and consumers (stage 1 has them), and test_mpi
 #     is built but not run (Open MPI's own allocations are reported as leaks). AddressSanitizer's
 #     checks are calls rather than inline code (-fsanitize-address-outline-instrumentation: the same
 #     checks, the tree compiles in about 40 % less time, the tests run about twice as long);
@@ -88,16 +89,20 @@ summary() {
 }
 trap summary EXIT
 
+# Header self-containment is checked in one tree: stage 2's (clang) when it runs, else stage 1's.
+headers_in_1=ON
+[[ " ${stages[*]} " == *" 2 "* ]] && headers_in_1=OFF
 stage_1() {
   step "1 configure (g++ Release)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLATENT_BUILD_BENCHMARKS=OFF \
-    "${cmake_args[@]}" &&
+    "-DLATENT_TEST_HEADERS=${headers_in_1}" "${cmake_args[@]}" &&
     step "1 build" cmake --build build -j"$jobs" &&
     step "1 ctest" ctest --test-dir build --output-on-failure -j"$jobs"
 }
 stage_2() {
   step "2 configure (clang ASan+UBSan)" cmake -S . -B build-clang-asan -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -fsanitize-address-outline-instrumentation" \
-    -DLATENT_SANITIZE=ON -DLATENT_BUILD_EXAMPLES=OFF -DLATENT_BUILD_BENCHMARKS=OFF "${cmake_args[@]}" &&
+    -DLATENT_SANITIZE=ON -DLATENT_TEST_HEADERS=ON -DLATENT_BUILD_EXAMPLES=OFF -DLATENT_BUILD_BENCHMARKS=OFF \
+    "${cmake_args[@]}" &&
     step "2 build" cmake --build build-clang-asan -j"$jobs" &&
     step "2 ctest" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-clang-asan --output-on-failure -j"$jobs"

@@ -140,4 +140,5 @@ int main() {
   factors_and_scores();
   std::filesystem::current_path(home);
   std::filesystem::remove_all(dir);
+  return 0;
 }

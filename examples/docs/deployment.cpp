@@ -126,4 +126,5 @@ int main() {
   layers();
   std::filesystem::current_path(home);
   std::filesystem::remove_all(dir);
+  return 0;
 }

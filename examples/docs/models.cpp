@@ -195,4 +195,5 @@ int main() {
   conditional_calls();
   images();
   blocks();
+  return 0;
 }

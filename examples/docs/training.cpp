@@ -153,4 +153,5 @@ int main() {
   threads_and_errors();
   std::filesystem::current_path(home);
   std::filesystem::remove_all(dir);
+  return 0;
 }
