@@ -22,6 +22,28 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>  // the intrinsics xsimd is built on (read under the pragma above)
 #endif
+// g++ 12 without optimisation (-O0: a Debug build) defines _mm512_mask_blend_epi8 and _epi16 as macros
+// that cast their arguments to its own vector types; xsimd 8.1's avx512bw `select` of integer batches
+// passes batches to them (which convert to __m512i but cannot be cast to __v64qi), so it no longer
+// compiles, and every float `log` (BCE, several activations) instantiates it. Here the two are the
+// functions that g++ uses with optimisation. (Before xsimd's headers: the macros are expanded when
+// they are read. If xsimd was included before latent, this comes too late.)
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__OPTIMIZE__) && defined(__AVX512BW__)
+namespace latent::detail {
+inline __m512i mm512_mask_blend_epi8(__mmask64 mask, __m512i a, __m512i w) noexcept {
+  return reinterpret_cast<__m512i>(__builtin_ia32_blendmb_512_mask(reinterpret_cast<__v64qi>(a),
+                                                                   reinterpret_cast<__v64qi>(w), mask));
+}
+inline __m512i mm512_mask_blend_epi16(__mmask32 mask, __m512i a, __m512i w) noexcept {
+  return reinterpret_cast<__m512i>(__builtin_ia32_blendmw_512_mask(reinterpret_cast<__v32hi>(a),
+                                                                   reinterpret_cast<__v32hi>(w), mask));
+}
+}  // namespace latent::detail
+#undef _mm512_mask_blend_epi8
+#undef _mm512_mask_blend_epi16
+#define _mm512_mask_blend_epi8 ::latent::detail::mm512_mask_blend_epi8
+#define _mm512_mask_blend_epi16 ::latent::detail::mm512_mask_blend_epi16
+#endif
 #include <xsimd/xsimd.hpp>  // batches, architectures, vector maths
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
