@@ -2,7 +2,8 @@
 # The whole test suite, in three stages:
 #  1. build/ (g++, Release, warnings are errors): every test, the static and compile-fail tiers (g++'s
 #     wording), the consumer projects (find_package, add_subdirectory) and every example, through
-#     ctest; header self-containment too when stage 2 does not run (--quick);
+#     ctest; every header compiled by g++ in one unit, or each on its own when stage 2 does not run
+#     (--quick);
 #  2. build-clang-asan/ (clang++, -O1 but test_core, test_io and a few small units at -O0 as
 #     tests/CMakeLists.txt says, AddressSanitizer + UndefinedBehaviorSanitizer, leaks checked,
 #     warnings are errors): the library and every run-time test again (the PyTorch and ONNX checks
