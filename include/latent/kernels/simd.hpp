@@ -55,8 +55,15 @@ inline __m512i mm512_mask_blend_epi16(__mmask32 mask, __m512i a, __m512i w) noex
 
 namespace latent::kernels {
 
-/// The architecture the kernels use unless told otherwise.
+/// The architecture the kernels use unless told otherwise: xsimd's best for the translation unit's
+/// flags, except that AVX-512 flags without `-mavx512bw` (`-mavx512f -mavx512dq`, say) make xsimd 8.1
+/// choose `avx512cd` or `avx512dq`, whose batches it does not complete; the kernels then use
+/// `avx512f`'s, which those flags have.
+#if XSIMD_WITH_AVX512F && !XSIMD_WITH_AVX512BW
+using default_arch = xsimd::avx512f;
+#else
 using default_arch = xsimd::default_arch;
+#endif
 
 namespace detail {
 template <class T, std::size_t N>
