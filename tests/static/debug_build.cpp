@@ -1,7 +1,8 @@
 // A Debug build: g++ at -O0 with the AVX-512 flags compiles the models whose maths reaches xsimd's
 // AVX-512 integer selects (float log and exp: BCE, Sigmoid, Softplus, Elu, Gelu, Silu, Tanh, the
-// Gaussian head), which g++ 12's unoptimised intrinsics broke (see latent/kernels/simd.hpp). Compile
-// only: tests/static/CMakeLists.txt builds it with -O0 and those flags, whatever the build machine.
+// Gaussian head), which g++ 12's unoptimised intrinsics broke; and so do AVX-512 flags without
+// -mavx512bw (see latent/kernels/simd.hpp). Compile only: tests/static/CMakeLists.txt builds it twice,
+// with -O0 and each set of flags, whatever the build machine.
 #include <latent/latent.hpp>
 
 #include <xtensor/xtensor.hpp>  // xt::xtensor
